@@ -1,0 +1,33 @@
+# CLC Portal. `make run` to try it, `make test` to check it; `make help` lists the rest.
+SHELL := /bin/bash
+BIN   := bin/clc
+
+.PHONY: help run test build generate check-generated lint clean bench
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+run: build ## serve the portal with a throwaway PostgreSQL, a mail catcher and demo data
+	@scripts/dev.sh
+
+test: ## start what the tests need, then vet, check generated code and run every test
+	@scripts/test.sh
+
+build: ## build bin/clc
+	go build -o $(BIN) ./cmd/clc
+
+generate: ## regenerate templ components
+	go tool templ generate
+
+check-generated: ## fail when committed *_templ.go files are stale
+	@scripts/check-generated.sh
+
+lint: ## gofmt, go vet and the generated-code check
+	@test -z "$$(gofmt -l cmd internal web migrations bench)" || { gofmt -l cmd internal web migrations bench; echo "gofmt would change the files above"; exit 1; }
+	go vet ./...
+	@scripts/check-generated.sh
+
+clean: ## stop throwaway servers and remove build and data folders
+	-@scripts/pg.sh stop .tmp/pg-dev
+	-@scripts/pg.sh stop .tmp/pg-test
+	rm -rf bin .tmp

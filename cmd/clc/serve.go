@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/alexedwards/scs/pgxstore"
+
+	"github.com/clc-portal/clc/internal/account"
+	"github.com/clc-portal/clc/internal/config"
+	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/internal/postgres"
+	"github.com/clc-portal/clc/internal/server"
+)
+
+// serve refuses a database whose schema is behind, naming `clc migrate`:
+// migrating is an operator's deliberate step, not a side effect of a start.
+func (c *cli) serve(ctx context.Context, args []string) error {
+	if err := parse(c.flags("serve"), args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(c.getenv, config.Need{Web: true, SMTP: true})
+	if err != nil {
+		return err
+	}
+	log := c.logger()
+	log.Info("starting", "addr", cfg.Addr, "base_url", cfg.BaseURL.String(), "smtp", cfg.SMTP.String(), "mail_from", cfg.MailFrom)
+
+	pool, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := postgres.CheckSchema(ctx, pool); err != nil {
+		return err
+	}
+	catalog, err := i18n.Load(log)
+	if err != nil {
+		return err
+	}
+	store := pgxstore.NewWithCleanupInterval(pool, 10*time.Minute)
+	defer store.StopCleanup()
+	sessions := server.NewSessions(store, cfg.BaseURL, cfg.SessionIdle, cfg.SessionLifetime)
+
+	svc := account.NewService(postgres.NewStore(pool), account.SystemClock{}, account.NewArgon2id())
+	srv := server.New(server.Deps{
+		Log:      log,
+		Accounts: svc,
+		Sessions: sessions,
+		Catalog:  catalog,
+		BaseURL:  cfg.BaseURL,
+		Ready:    pool.Ping,
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	httpServer := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    1 << 20,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- httpServer.Serve(ln) }()
+	log.Info("serving", "url", "http://"+ln.Addr().String())
+	fmt.Fprintf(c.stdout, "CLC Portal serving on http://%s\n", ln.Addr())
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := httpServer.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,140 @@
+// Package account holds the portal's domain: users, Smart Accounts, Virtual
+// Accounts, roles and their rules. It imports no database driver, no HTTP and
+// no templates; the stores and transports that serve it live beside it.
+package account
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// AccountID identifies a Smart Account; users see it as SA-000123.
+type AccountID int64
+
+func (id AccountID) String() string { return fmt.Sprintf("SA-%06d", int64(id)) }
+
+// ParseAccountID accepts "SA-000123", "sa-123" or "123".
+func ParseAccountID(s string) (AccountID, error) {
+	s = strings.TrimSpace(s)
+	if len(s) > 3 && strings.EqualFold(s[:3], "SA-") {
+		s = s[3:]
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q is not a Smart Account id (want SA-000123)", s)
+	}
+	return AccountID(n), nil
+}
+
+// Status is where a Smart Account stands in its life.
+type Status string
+
+const (
+	StatusPending Status = "pending"
+	StatusActive  Status = "active"
+	StatusDenied  Status = "denied"
+	StatusExpired Status = "expired"
+)
+
+// Type is a Smart Account's kind.
+type Type string
+
+const (
+	TypeCustomer       Type = "customer"
+	TypePartnerHolding Type = "partner_holding"
+	TypeLimitedUse     Type = "limited_use"
+)
+
+// ParseType accepts the names the CLI and forms use.
+func ParseType(s string) (Type, error) {
+	switch t := Type(strings.ReplaceAll(strings.ToLower(strings.TrimSpace(s)), "-", "_")); t {
+	case TypeCustomer, TypePartnerHolding, TypeLimitedUse:
+		return t, nil
+	}
+	return "", fmt.Errorf("account type %q is not one of customer, partner_holding, limited_use", s)
+}
+
+// Role is what a membership lets a user do.
+type Role string
+
+const (
+	RoleAdmin    Role = "admin"
+	RoleUser     Role = "user"
+	RoleViewer   Role = "viewer"
+	RoleApprover Role = "approver" // Smart Account only
+)
+
+// ParseRole accepts admin, user, viewer and approver.
+func ParseRole(s string) (Role, error) {
+	switch r := Role(strings.ToLower(strings.TrimSpace(s))); r {
+	case RoleAdmin, RoleUser, RoleViewer, RoleApprover:
+		return r, nil
+	}
+	return "", fmt.Errorf("role %q is not one of admin, user, viewer, approver", s)
+}
+
+// Rank orders roles by how much they allow, so the strongest can be shown.
+func (r Role) Rank() int {
+	switch r {
+	case RoleAdmin:
+		return 4
+	case RoleApprover:
+		return 3
+	case RoleUser:
+		return 2
+	case RoleViewer:
+		return 1
+	}
+	return 0
+}
+
+// DefaultVirtualAccount is the Virtual Account every active Smart Account starts with.
+const DefaultVirtualAccount = "DEFAULT"
+
+// SmartAccount is a customer's or partner's licensing account.
+type SmartAccount struct {
+	ID         AccountID
+	Name       string
+	Domain     string // lowercase ASCII (A-labels)
+	Type       Type
+	Restricted bool
+	Status     Status
+	CreatedBy  int64 // user id; 0 when made by an operator
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// VirtualAccount is a named partition of a Smart Account.
+type VirtualAccount struct {
+	ID        int64
+	AccountID AccountID
+	Name      string
+}
+
+// Membership gives a user a role on a Smart Account, or on one of its
+// Virtual Accounts when VirtualAccount is set.
+type Membership struct {
+	UserID         int64
+	AccountID      AccountID
+	VirtualAccount string // "" for the Smart Account itself
+	Role           Role
+}
+
+// Access is one Smart Account a user can open, with their strongest role on it.
+type Access struct {
+	Account SmartAccount
+	Role    Role
+}
+
+// Event is one line of a Smart Account's append-only history.
+type Event struct {
+	ID        int64
+	AccountID AccountID
+	At        time.Time
+	ActorID   int64  // 0 when not a signed-in user
+	Actor     string // email or name, kept as it was at the time
+	Kind      string // requested, emailed, forwarded, denied, approved, expired, access_granted, created
+	Detail    string
+}

@@ -1,0 +1,217 @@
+package account
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Clock tells the time; tests set it.
+type Clock interface{ Now() time.Time }
+
+// SystemClock is the wall clock.
+type SystemClock struct{}
+
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// Store is what the domain needs from persistence. Each method is one
+// transaction.
+type Store interface {
+	CreateUser(ctx context.Context, u User) (User, error)
+	UserByEmail(ctx context.Context, email string) (User, error)
+	UserByID(ctx context.Context, id int64) (User, error)
+	SetUserLanguage(ctx context.Context, id int64, lang string) error
+
+	// CreateActiveAccount makes an active Smart Account with its DEFAULT
+	// Virtual Account, makes admins its administrators and records an event.
+	CreateActiveAccount(ctx context.Context, a SmartAccount, admins []int64, actor string) (SmartAccount, error)
+	AccountByID(ctx context.Context, id AccountID) (SmartAccount, error)
+	AccountByDomain(ctx context.Context, domain string) (SmartAccount, error)
+	CreateVirtualAccount(ctx context.Context, id AccountID, name, actor string) error
+	// Grant gives a role, replacing the user's role on that scope.
+	Grant(ctx context.Context, m Membership, actor string) error
+	// AccessOf lists the accounts a user holds any role on, strongest role
+	// first, then by name.
+	AccessOf(ctx context.Context, userID int64) ([]Access, error)
+
+	// Sign-in throttling: ThrottledUntil is the latest block over keys;
+	// RecordLoginFailure counts a failure and applies the policy's block.
+	ThrottledUntil(ctx context.Context, keys []string, now time.Time) (time.Time, error)
+	RecordLoginFailure(ctx context.Context, key string, now time.Time, p ThrottlePolicy) error
+	ClearLoginFailures(ctx context.Context, key string) error
+}
+
+// Service carries out the portal's use cases over a Store.
+type Service struct {
+	store  Store
+	clock  Clock
+	hasher PasswordHasher
+
+	dummyOnce sync.Once
+	dummy     string
+}
+
+// NewService wires a Service.
+func NewService(store Store, clock Clock, hasher PasswordHasher) *Service {
+	return &Service{store: store, clock: clock, hasher: hasher}
+}
+
+// Clock is the service's clock, for adapters that must agree with it.
+func (s *Service) Clock() Clock { return s.clock }
+
+// Bounds on free text, in characters.
+const (
+	MaxNameLength = 100
+)
+
+// NewUser is what an operator gives to make a user.
+type NewUser struct {
+	Email    string
+	Name     string
+	Password string
+	Staff    bool
+}
+
+// MinPasswordLength follows NIST SP 800-63B.
+const (
+	MinPasswordLength = 8
+	MaxPasswordLength = 256
+)
+
+// AddUser creates a user with a password.
+func (s *Service) AddUser(ctx context.Context, in NewUser) (User, error) {
+	email, err := NormalizeEmail(in.Email)
+	if err != nil {
+		return User{}, fmt.Errorf("email: %w", err)
+	}
+	name := strings.TrimSpace(in.Name)
+	if name == "" || utf8.RuneCountInString(name) > MaxNameLength {
+		return User{}, fmt.Errorf("name: give 1 to %d characters", MaxNameLength)
+	}
+	if n := utf8.RuneCountInString(in.Password); n < MinPasswordLength || n > MaxPasswordLength {
+		return User{}, fmt.Errorf("password: give %d to %d characters", MinPasswordLength, MaxPasswordLength)
+	}
+	hash, err := s.hasher.Hash(in.Password)
+	if err != nil {
+		return User{}, fmt.Errorf("hash password: %w", err)
+	}
+	u, err := s.store.CreateUser(ctx, User{Email: email, Name: name, PasswordHash: hash, Staff: in.Staff})
+	if err != nil {
+		return User{}, fmt.Errorf("add user %s: %w", email, err)
+	}
+	return u, nil
+}
+
+// User returns a user by id.
+func (s *Service) User(ctx context.Context, id int64) (User, error) {
+	return s.store.UserByID(ctx, id)
+}
+
+// SetLanguage records a user's language choice.
+func (s *Service) SetLanguage(ctx context.Context, userID int64, lang string) error {
+	return s.store.SetUserLanguage(ctx, userID, lang)
+}
+
+// NewAccount is what an operator gives to make an active Smart Account.
+type NewAccount struct {
+	Name        string
+	Domain      string
+	Type        Type
+	Restricted  bool
+	AdminEmails []string
+}
+
+// AddAccount creates an active Smart Account with a DEFAULT Virtual Account
+// and the named administrators, who must already be users.
+func (s *Service) AddAccount(ctx context.Context, in NewAccount, actor string) (SmartAccount, error) {
+	name := strings.TrimSpace(in.Name)
+	if name == "" || utf8.RuneCountInString(name) > MaxNameLength {
+		return SmartAccount{}, fmt.Errorf("name: give 1 to %d characters", MaxNameLength)
+	}
+	domain, err := NormalizeDomain(in.Domain)
+	if err != nil {
+		return SmartAccount{}, fmt.Errorf("domain %q: %w", in.Domain, err)
+	}
+	if in.Type == "" {
+		in.Type = TypeCustomer
+	}
+	var admins []int64
+	for _, e := range in.AdminEmails {
+		u, err := s.userByEmail(ctx, e)
+		if err != nil {
+			return SmartAccount{}, fmt.Errorf("admin: %w", err)
+		}
+		admins = append(admins, u.ID)
+	}
+	a, err := s.store.CreateActiveAccount(ctx, SmartAccount{
+		Name: name, Domain: domain, Type: in.Type, Restricted: in.Restricted, Status: StatusActive,
+	}, admins, actor)
+	if err != nil {
+		return SmartAccount{}, fmt.Errorf("add account %q: %w", name, err)
+	}
+	return a, nil
+}
+
+// GrantRole gives a user a role on a Smart Account or one of its Virtual Accounts.
+func (s *Service) GrantRole(ctx context.Context, email string, id AccountID, va string, role Role, actor string) error {
+	u, err := s.userByEmail(ctx, email)
+	if err != nil {
+		return err
+	}
+	if role == RoleApprover && va != "" {
+		return fmt.Errorf("role approver applies to a Smart Account, not a Virtual Account")
+	}
+	if _, err := s.store.AccountByID(ctx, id); err != nil {
+		return fmt.Errorf("account %s: %w", id, err)
+	}
+	if err := s.store.Grant(ctx, Membership{UserID: u.ID, AccountID: id, VirtualAccount: va, Role: role}, actor); err != nil {
+		return fmt.Errorf("grant %s on %s: %w", role, id, err)
+	}
+	return nil
+}
+
+// AccountByDomain finds the live (pending or active) Smart Account holding a domain.
+func (s *Service) AccountByDomain(ctx context.Context, domain string) (SmartAccount, error) {
+	d, err := NormalizeDomain(domain)
+	if err != nil {
+		return SmartAccount{}, err
+	}
+	return s.store.AccountByDomain(ctx, d)
+}
+
+// UserByEmail finds a user.
+func (s *Service) UserByEmail(ctx context.Context, email string) (User, error) {
+	return s.userByEmail(ctx, email)
+}
+
+// AccessOf lists the accounts a user holds a role on.
+func (s *Service) AccessOf(ctx context.Context, userID int64) ([]Access, error) {
+	return s.store.AccessOf(ctx, userID)
+}
+
+func (s *Service) userByEmail(ctx context.Context, email string) (User, error) {
+	e, err := NormalizeEmail(email)
+	if err != nil {
+		return User{}, fmt.Errorf("email %q: %w", email, err)
+	}
+	u, err := s.store.UserByEmail(ctx, e)
+	if err != nil {
+		return User{}, fmt.Errorf("no user with email %s: %w", e, err)
+	}
+	return u, nil
+}
+
+// AddVirtualAccount adds a named Virtual Account to an active Smart Account.
+func (s *Service) AddVirtualAccount(ctx context.Context, id AccountID, name, actor string) error {
+	name = strings.TrimSpace(name)
+	if name == "" || utf8.RuneCountInString(name) > MaxNameLength {
+		return fmt.Errorf("virtual account name: give 1 to %d characters", MaxNameLength)
+	}
+	if err := s.store.CreateVirtualAccount(ctx, id, name, actor); err != nil {
+		return fmt.Errorf("add virtual account %q to %s: %w", name, id, err)
+	}
+	return nil
+}

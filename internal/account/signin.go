@@ -1,0 +1,95 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// PasswordHasher hashes and checks passwords.
+type PasswordHasher interface {
+	Hash(password string) (string, error)
+	Verify(password, hash string) (bool, error)
+}
+
+// ThrottlePolicy slows sign-in after repeated failures: the first Free
+// failures within Window cost nothing, then each blocks for Base, doubling up
+// to Max.
+type ThrottlePolicy struct {
+	Free   int
+	Base   time.Duration
+	Max    time.Duration
+	Window time.Duration
+}
+
+// Block is how long the n-th failure in a row blocks further attempts.
+func (p ThrottlePolicy) Block(n int) time.Duration {
+	if n <= p.Free {
+		return 0
+	}
+	d := float64(p.Base) * math.Pow(2, float64(n-p.Free-1))
+	if d > float64(p.Max) {
+		return p.Max
+	}
+	return time.Duration(d)
+}
+
+// Policies for one account and for one client address. A client gets more
+// room because many people can share an address.
+var (
+	AccountThrottle = ThrottlePolicy{Free: 5, Base: time.Second, Max: 15 * time.Minute, Window: time.Hour}
+	ClientThrottle  = ThrottlePolicy{Free: 20, Base: time.Second, Max: 15 * time.Minute, Window: time.Hour}
+)
+
+// LogIn checks an email and password. Unknown emails and wrong passwords give
+// the same error after the same work, so neither answer nor timing tells
+// whether an address has an account.
+func (s *Service) LogIn(ctx context.Context, email, password, client string) (User, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	accountKey, clientKey := "email:"+email, "client:"+client
+	now := s.clock.Now()
+	until, err := s.store.ThrottledUntil(ctx, []string{accountKey, clientKey}, now)
+	if err != nil {
+		return User{}, fmt.Errorf("check throttle: %w", err)
+	}
+	if until.After(now) {
+		return User{}, &ThrottledError{RetryAfter: until.Sub(now)}
+	}
+	u, err := s.store.UserByEmail(ctx, email)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return User{}, fmt.Errorf("find user: %w", err)
+	}
+	hash := u.PasswordHash
+	if hash == "" {
+		hash = s.dummyHash()
+	}
+	ok, err := s.hasher.Verify(password, hash)
+	if err != nil {
+		return User{}, fmt.Errorf("verify password: %w", err)
+	}
+	if !ok || u.ID == 0 || u.PasswordHash == "" {
+		if err := s.store.RecordLoginFailure(ctx, accountKey, now, AccountThrottle); err != nil {
+			return User{}, fmt.Errorf("record failure: %w", err)
+		}
+		if err := s.store.RecordLoginFailure(ctx, clientKey, now, ClientThrottle); err != nil {
+			return User{}, fmt.Errorf("record failure: %w", err)
+		}
+		return User{}, ErrInvalidCredentials
+	}
+	if err := s.store.ClearLoginFailures(ctx, accountKey); err != nil {
+		return User{}, fmt.Errorf("clear failures: %w", err)
+	}
+	return u, nil
+}
+
+// dummyHash is a valid hash of a password nobody knows, checked when the
+// email is unknown so that answer costs as much as a wrong password.
+func (s *Service) dummyHash() string {
+	s.dummyOnce.Do(func() {
+		s.dummy, _ = s.hasher.Hash("no user has this password: timing equaliser")
+	})
+	return s.dummy
+}

@@ -1,0 +1,151 @@
+// Package config reads the portal's settings from the environment.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting the portal reads from its environment.
+type Config struct {
+	Addr        string // CLC_ADDR: where serve listens
+	DatabaseURL string // DATABASE_URL
+	SMTP        SMTP   // SMTP_URL
+	BaseURL     *url.URL
+	MailFrom    string // CLC_MAIL_FROM
+	// SessionIdle and SessionLifetime bound a sign-in: idle is reset by each
+	// request, lifetime is absolute.
+	SessionIdle     time.Duration
+	SessionLifetime time.Duration
+}
+
+// SMTP is the parsed SMTP_URL.
+type SMTP struct {
+	Host        string
+	Port        int
+	Username    string
+	Password    string
+	ImplicitTLS bool // smtps://
+}
+
+// String masks the password so the value can be logged.
+func (s SMTP) String() string {
+	scheme := "smtp"
+	if s.ImplicitTLS {
+		scheme = "smtps"
+	}
+	user := ""
+	if s.Username != "" {
+		user = s.Username + ":***@"
+	}
+	return fmt.Sprintf("%s://%s%s", scheme, user, net.JoinHostPort(s.Host, strconv.Itoa(s.Port)))
+}
+
+// Load reads the environment through getenv, applies defaults and validates.
+// need lists which settings the calling command requires.
+func Load(getenv func(string) string, need Need) (Config, error) {
+	c := Config{
+		Addr:            getenv("CLC_ADDR"),
+		DatabaseURL:     getenv("DATABASE_URL"),
+		MailFrom:        getenv("CLC_MAIL_FROM"),
+		SessionIdle:     2 * time.Hour,
+		SessionLifetime: 12 * time.Hour,
+	}
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.MailFrom == "" {
+		c.MailFrom = "Cisco License Central <no-reply@clc.localhost>"
+	}
+	if c.DatabaseURL == "" {
+		return c, errors.New("DATABASE_URL is not set (e.g. postgres://user@127.0.0.1:5432/clc)")
+	}
+	if _, err := url.Parse(c.DatabaseURL); err != nil || !strings.HasPrefix(c.DatabaseURL, "postgres") {
+		return c, errors.New("DATABASE_URL is malformed: want postgres://user:pass@host:port/db")
+	}
+	if !need.Web && !need.SMTP {
+		return c, nil
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return c, fmt.Errorf("CLC_ADDR %q is malformed: want host:port", c.Addr)
+	}
+	base := getenv("CLC_BASE_URL")
+	if base == "" {
+		host, port, _ := net.SplitHostPort(c.Addr)
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "127.0.0.1"
+		}
+		base = "http://" + net.JoinHostPort(host, port)
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		return c, fmt.Errorf("CLC_BASE_URL %q is malformed: want an origin such as https://clc.example.com", base)
+	}
+	u.Path = ""
+	c.BaseURL = u
+	if need.SMTP {
+		raw := getenv("SMTP_URL")
+		if raw == "" {
+			return c, errors.New("SMTP_URL is not set (e.g. smtp://127.0.0.1:1025 or smtps://user:pass@mail.example.com:465)")
+		}
+		s, err := ParseSMTPURL(raw)
+		if err != nil {
+			return c, err
+		}
+		c.SMTP = s
+	}
+	return c, nil
+}
+
+// Need says which settings a command requires beyond the database.
+type Need struct {
+	Web  bool // listens and builds links
+	SMTP bool // sends mail
+}
+
+// ParseSMTPURL parses smtp://[user:pass@]host:port (STARTTLS when offered)
+// or smtps://… (implicit TLS).
+func ParseSMTPURL(raw string) (SMTP, error) {
+	bad := func(why string) (SMTP, error) {
+		return SMTP{}, fmt.Errorf("SMTP_URL is malformed: %s; want smtp://[user:pass@]host:port or smtps://…", why)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return bad("cannot parse")
+	}
+	var s SMTP
+	switch u.Scheme {
+	case "smtp":
+	case "smtps":
+		s.ImplicitTLS = true
+	default:
+		return bad(fmt.Sprintf("scheme %q", u.Scheme))
+	}
+	s.Host = u.Hostname()
+	if s.Host == "" {
+		return bad("no host")
+	}
+	port := u.Port()
+	switch {
+	case port != "":
+		p, err := strconv.Atoi(port)
+		if err != nil || p < 1 || p > 65535 {
+			return bad("bad port")
+		}
+		s.Port = p
+	case s.ImplicitTLS:
+		s.Port = 465
+	default:
+		s.Port = 587
+	}
+	if u.User != nil {
+		s.Username = u.User.Username()
+		s.Password, _ = u.User.Password()
+	}
+	return s, nil
+}

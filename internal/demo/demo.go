@@ -1,0 +1,98 @@
+// Package demo loads the demo directory that `make run` shows: a partner with
+// its own Smart Account, a few customers' accounts and a restricted one.
+// Seeding twice changes nothing.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/clc-portal/clc/internal/account"
+)
+
+// Password is every demo user's password; printed by `make run`.
+const Password = "demo-password"
+
+// Sign-ins printed by `make run`.
+const (
+	PartnerEmail  = "ada@northwind-partners.example"
+	OperatorEmail = "ops@clc.example"
+	NoRoleEmail   = "newcomer@northwind-partners.example"
+)
+
+type user struct {
+	email, name string
+	staff       bool
+}
+
+var users = []user{
+	{PartnerEmail, "Ada Lovelace", false},
+	{"grace@northwind-partners.example", "Grace Hopper", false},
+	{NoRoleEmail, "Nils Newcomer", false},
+	{"hank@globex.example", "Hank Scorpio", false},
+	{"peter@initech.example", "Peter Gibbons", false},
+	{"alice@umbrella.example", "Alice Abernathy", false},
+	{OperatorEmail, "Olga Operator", true},
+}
+
+type smartAccount struct {
+	name, domain string
+	typ          account.Type
+	restricted   bool
+	admins       []string
+	vas          []string
+	grants       []grant
+}
+
+type grant struct {
+	email, va string
+	role      account.Role
+}
+
+var accounts = []smartAccount{
+	{name: "Northwind Partners", domain: "northwind-partners.example", typ: account.TypePartnerHolding,
+		admins: []string{PartnerEmail}, vas: []string{"EMEA", "Americas", "APJC"},
+		grants: []grant{{"grace@northwind-partners.example", "", account.RoleUser}, {"grace@northwind-partners.example", "EMEA", account.RoleAdmin}}},
+	{name: "Globex Corporation", domain: "globex.example", typ: account.TypeCustomer,
+		admins: []string{"hank@globex.example"}, vas: []string{"Engineering", "Sales"},
+		grants: []grant{{PartnerEmail, "", account.RoleUser}}},
+	{name: "Initech", domain: "initech.example", typ: account.TypeCustomer,
+		admins: []string{"peter@initech.example"},
+		grants: []grant{{PartnerEmail, "", account.RoleViewer}}},
+	{name: "Umbrella Corporation", domain: "umbrella.example", typ: account.TypeCustomer, restricted: true,
+		admins: []string{"alice@umbrella.example"}, vas: []string{"Research"}},
+	{name: "Northwind Lab Kit", domain: "lab.northwind-partners.example", typ: account.TypeLimitedUse,
+		admins: []string{PartnerEmail}},
+}
+
+// Seed loads the demo data, skipping whatever is already there.
+func Seed(ctx context.Context, svc *account.Service) error {
+	for _, u := range users {
+		_, err := svc.AddUser(ctx, account.NewUser{Email: u.email, Name: u.name, Password: Password, Staff: u.staff})
+		if err != nil && !errors.Is(err, account.ErrConflict) {
+			return fmt.Errorf("seed user %s: %w", u.email, err)
+		}
+	}
+	for _, a := range accounts {
+		sa, err := svc.AccountByDomain(ctx, a.domain)
+		if errors.Is(err, account.ErrNotFound) {
+			sa, err = svc.AddAccount(ctx, account.NewAccount{Name: a.name, Domain: a.domain, Type: a.typ,
+				Restricted: a.restricted, AdminEmails: a.admins}, "demo seed")
+		}
+		if err != nil {
+			return fmt.Errorf("seed account %s: %w", a.name, err)
+		}
+		for _, va := range a.vas {
+			if err := svc.AddVirtualAccount(ctx, sa.ID, va, "demo seed"); err != nil && !errors.Is(err, account.ErrConflict) {
+				return fmt.Errorf("seed virtual account %s: %w", va, err)
+			}
+		}
+		for _, g := range a.grants {
+			if err := svc.GrantRole(ctx, g.email, sa.ID, g.va, g.role, "demo seed"); err != nil {
+				return fmt.Errorf("seed grant %s: %w", g.email, err)
+			}
+		}
+	}
+	return nil
+}

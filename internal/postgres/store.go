@@ -1,0 +1,196 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/clc-portal/clc/internal/account"
+)
+
+// Store implements account.Store.
+type Store struct{ pool *pgxpool.Pool }
+
+var _ account.Store = (*Store)(nil)
+
+// NewStore returns a Store over pool.
+func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+const userColumns = `id, email, name, password_hash, is_staff, language, created_at`
+
+func scanUser(row pgx.Row) (account.User, error) {
+	var u account.User
+	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.Staff, &u.Language, &u.CreatedAt)
+	return u, err
+}
+
+func (s *Store) CreateUser(ctx context.Context, u account.User) (account.User, error) {
+	row := s.pool.QueryRow(ctx, `
+		INSERT INTO users (email, name, password_hash, is_staff)
+		VALUES ($1, $2, $3, $4)
+		RETURNING `+userColumns, u.Email, u.Name, u.PasswordHash, u.Staff)
+	created, err := scanUser(row)
+	if err != nil {
+		return account.User{}, mapErr(err, "a user with email "+u.Email)
+	}
+	return created, nil
+}
+
+func (s *Store) UserByEmail(ctx context.Context, email string) (account.User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE email = $1`, email))
+	return u, mapErr(err, "")
+}
+
+func (s *Store) UserByID(ctx context.Context, id int64) (account.User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	return u, mapErr(err, "")
+}
+
+func (s *Store) SetUserLanguage(ctx context.Context, id int64, lang string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE users SET language = $2 WHERE id = $1`, id, lang)
+	return err
+}
+
+const accountColumns = `sa.id, sa.name, sa.domain, sa.account_type, sa.restricted, sa.status,
+	coalesce(sa.created_by, 0), sa.created_at, sa.updated_at`
+
+func scanAccount(row pgx.Row, extra ...any) (account.SmartAccount, error) {
+	var a account.SmartAccount
+	dest := append([]any{&a.ID, &a.Name, &a.Domain, &a.Type, &a.Restricted, &a.Status,
+		&a.CreatedBy, &a.CreatedAt, &a.UpdatedAt}, extra...)
+	err := row.Scan(dest...)
+	return a, err
+}
+
+func (s *Store) CreateActiveAccount(ctx context.Context, a account.SmartAccount, admins []int64, actor string) (account.SmartAccount, error) {
+	var created account.SmartAccount
+	err := withTx(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		created, err = scanAccount(tx.QueryRow(ctx, `
+			INSERT INTO smart_accounts AS sa (name, domain, account_type, restricted, status)
+			VALUES ($1, $2, $3, $4, 'active')
+			RETURNING `+accountColumns, a.Name, a.Domain, a.Type, a.Restricted))
+		if err != nil {
+			return mapErr(err, "a Smart Account with domain "+a.Domain)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO virtual_accounts (smart_account_id, name) VALUES ($1, $2)`,
+			created.ID, account.DefaultVirtualAccount); err != nil {
+			return fmt.Errorf("default virtual account: %w", err)
+		}
+		for _, uid := range admins {
+			if _, err := tx.Exec(ctx, `
+				INSERT INTO memberships (user_id, smart_account_id, role) VALUES ($1, $2, 'admin')
+				ON CONFLICT (user_id, smart_account_id, virtual_account_id) DO UPDATE SET role = 'admin'`,
+				uid, created.ID); err != nil {
+				return fmt.Errorf("administrator %d: %w", uid, err)
+			}
+		}
+		return addEvent(ctx, tx, account.Event{AccountID: created.ID, At: created.CreatedAt, Actor: actor, Kind: "created"})
+	})
+	return created, err
+}
+
+func (s *Store) AccountByID(ctx context.Context, id account.AccountID) (account.SmartAccount, error) {
+	a, err := scanAccount(s.pool.QueryRow(ctx, `SELECT `+accountColumns+` FROM smart_accounts sa WHERE sa.id = $1`, id))
+	return a, mapErr(err, "")
+}
+
+func (s *Store) Grant(ctx context.Context, m account.Membership, actor string) error {
+	return withTx(ctx, s.pool, func(tx pgx.Tx) error {
+		var vaID *int64
+		if m.VirtualAccount != "" {
+			var id int64
+			err := tx.QueryRow(ctx, `SELECT id FROM virtual_accounts WHERE smart_account_id = $1 AND name = $2`,
+				m.AccountID, m.VirtualAccount).Scan(&id)
+			if err != nil {
+				return fmt.Errorf("virtual account %q: %w", m.VirtualAccount, mapErr(err, ""))
+			}
+			vaID = &id
+		}
+		// Granting the role a user already holds changes nothing and records nothing.
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO memberships AS m (user_id, smart_account_id, virtual_account_id, role) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (user_id, smart_account_id, virtual_account_id) DO UPDATE SET role = excluded.role
+			WHERE m.role <> excluded.role`,
+			m.UserID, m.AccountID, vaID, m.Role)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		detail := fmt.Sprintf("user #%d: %s", m.UserID, m.Role)
+		if m.VirtualAccount != "" {
+			detail += " on " + m.VirtualAccount
+		}
+		return addEvent(ctx, tx, account.Event{AccountID: m.AccountID, Actor: actor, Kind: "access_granted", Detail: detail})
+	})
+}
+
+func (s *Store) AccessOf(ctx context.Context, userID int64) ([]account.Access, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT `+accountColumns+`, m.role
+		FROM (
+			SELECT DISTINCT ON (smart_account_id) smart_account_id, role
+			FROM memberships WHERE user_id = $1
+			ORDER BY smart_account_id,
+				CASE role WHEN 'admin' THEN 4 WHEN 'approver' THEN 3 WHEN 'user' THEN 2 ELSE 1 END DESC
+		) m
+		JOIN smart_accounts sa ON sa.id = m.smart_account_id
+		ORDER BY CASE m.role WHEN 'admin' THEN 4 WHEN 'approver' THEN 3 WHEN 'user' THEN 2 ELSE 1 END DESC,
+			lower(sa.name), sa.id`, userID)
+	if err != nil {
+		return nil, err
+	}
+	var out []account.Access
+	for rows.Next() {
+		var acc account.Access
+		a, err := scanAccount(rows, &acc.Role)
+		if err != nil {
+			return nil, err
+		}
+		acc.Account = a
+		out = append(out, acc)
+	}
+	return out, rows.Err()
+}
+
+func addEvent(ctx context.Context, q querier, e account.Event) error {
+	var actorID *int64
+	if e.ActorID != 0 {
+		actorID = &e.ActorID
+	}
+	at := e.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	_, err := q.Exec(ctx, `
+		INSERT INTO events (smart_account_id, at, actor_user_id, actor, kind, detail)
+		VALUES ($1, $2, $3, $4, $5, $6)`, e.AccountID, at, actorID, e.Actor, e.Kind, e.Detail)
+	if err != nil {
+		return fmt.Errorf("record event %s: %w", e.Kind, err)
+	}
+	return nil
+}
+
+func (s *Store) AccountByDomain(ctx context.Context, domain string) (account.SmartAccount, error) {
+	a, err := scanAccount(s.pool.QueryRow(ctx, `
+		SELECT `+accountColumns+` FROM smart_accounts sa
+		WHERE sa.domain = $1 AND sa.status IN ('pending', 'active')`, domain))
+	return a, mapErr(err, "")
+}
+
+func (s *Store) CreateVirtualAccount(ctx context.Context, id account.AccountID, name, actor string) error {
+	return withTx(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO virtual_accounts (smart_account_id, name)
+			SELECT id, $2 FROM smart_accounts WHERE id = $1 AND status = 'active'`, id, name)
+		if err != nil {
+			return mapErr(err, "a Virtual Account named "+name)
+		}
+		if tag.RowsAffected() == 0 {
+			return account.ErrNotFound
+		}
+		return addEvent(ctx, tx, account.Event{AccountID: id, Actor: actor, Kind: "virtual_account_created", Detail: name})
+	})
+}

@@ -1,0 +1,198 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/alexedwards/scs/pgxstore"
+
+	"github.com/clc-portal/clc/internal/account"
+	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/internal/postgres"
+	"github.com/clc-portal/clc/internal/postgres/pgtest"
+	"github.com/clc-portal/clc/internal/server"
+)
+
+// testClock is a clock the test moves.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// app is the whole portal on a real listener over a fresh database.
+type app struct {
+	t     *testing.T
+	db    pgtest.DB
+	svc   *account.Service
+	clock *testClock
+	srv   *httptest.Server
+	base  *url.URL
+	logs  *strings.Builder
+}
+
+func newApp(t *testing.T) *app {
+	t.Helper()
+	return newAppOn(t, pgtest.New(t))
+}
+
+// newAppOn serves over db, whose pool may reach PostgreSQL through a proxy.
+func newAppOn(t *testing.T, db pgtest.DB) *app {
+	t.Helper()
+	logs := &strings.Builder{}
+	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil))
+	clock := &testClock{now: time.Now()}
+	svc := account.NewService(postgres.NewStore(db.Pool), clock, account.NewArgon2id())
+	catalog, err := i18n.Load(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, _ := url.Parse("http://127.0.0.1")
+	store := pgxstore.NewWithCleanupInterval(db.Pool, 0)
+	srv := server.New(server.Deps{
+		Log:      log,
+		Accounts: svc,
+		Sessions: server.NewSessions(store, base, time.Hour, 12*time.Hour),
+		Catalog:  catalog,
+		BaseURL:  base,
+		Ready:    db.Pool.Ping,
+	})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	u, _ := url.Parse(hs.URL)
+	return &app{t: t, db: db, svc: svc, clock: clock, srv: hs, base: u, logs: logs}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// user adds a user with password "correct horse".
+func (a *app) user(email, name string, staff bool) account.User {
+	a.t.Helper()
+	u, err := a.svc.AddUser(context.Background(), account.NewUser{Email: email, Name: name, Password: "correct horse", Staff: staff})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return u
+}
+
+func (a *app) account(name, domain string, admins ...string) account.SmartAccount {
+	a.t.Helper()
+	sa, err := a.svc.AddAccount(context.Background(), account.NewAccount{Name: name, Domain: domain, AdminEmails: admins}, "test")
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return sa
+}
+
+// browser is one person's cookie jar; it does not follow redirects so tests
+// see each answer.
+type browser struct {
+	t      *testing.T
+	app    *app
+	client *http.Client
+}
+
+func (a *app) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: a.t, app: a, client: &http.Client{
+		Jar:           jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Timeout:       30 * time.Second,
+	}}
+}
+
+// page is a response with its parsed document.
+type page struct {
+	*http.Response
+	Doc  *goquery.Document
+	Body string
+}
+
+func (b *browser) do(req *http.Request) page {
+	b.t.Helper()
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader(string(body)))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return page{Response: resp, Doc: doc, Body: string(body)}
+}
+
+func (b *browser) get(path string) page {
+	b.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, b.app.srv.URL+path, nil)
+	return b.do(req)
+}
+
+func (b *browser) post(path string, form url.Values) page {
+	b.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, b.app.srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	// What a browser sends for a form on the same site.
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req.Header.Set("Origin", b.app.srv.URL)
+	return b.do(req)
+}
+
+func (b *browser) login(email, password string) page {
+	b.t.Helper()
+	return b.post("/login", url.Values{"email": {email}, "password": {password}})
+}
+
+func (b *browser) cookie(name string) *http.Cookie {
+	for _, c := range b.client.Jar.Cookies(b.app.base) {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func wantStatus(t *testing.T, p page, want int) {
+	t.Helper()
+	if p.StatusCode != want {
+		t.Fatalf("status %d, want %d; body:\n%s", p.StatusCode, want, p.Body)
+	}
+}
+
+func wantRedirect(t *testing.T, p page, to string) {
+	t.Helper()
+	wantStatus(t, p, http.StatusSeeOther)
+	if got := p.Header.Get("Location"); got != to {
+		t.Fatalf("redirect to %q, want %q", got, to)
+	}
+}
+
+func text(p page, sel string) string {
+	return strings.Join(strings.Fields(p.Doc.Find(sel).Text()), " ")
+}

@@ -1,0 +1,40 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/web/layout"
+	"github.com/clc-portal/clc/web/pages"
+)
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
+	if r.URL.Path != "/" {
+		return s.notFound(w, r)
+	}
+	sh, err := s.shell(r, layout.NavHome)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, pages.Home(pages.HomeView{
+		Page:     layout.Page{Title: i18n.T(r.Context(), "home.title"), Shell: sh, Flash: s.popFlash(r)},
+		SignedIn: sh != nil,
+	}))
+	return nil
+}
+
+// setLanguage records the person's language choice for this session and,
+// when signed in, for their account.
+func (s *Server) setLanguage(w http.ResponseWriter, r *http.Request) error {
+	lang := r.PostFormValue("lang")
+	if !s.catalog.Supported(lang) {
+		lang = ""
+	}
+	s.sessions.Put(r.Context(), sessionLang, lang)
+	if u, ok := currentUser(r.Context()); ok {
+		if err := s.accounts.SetLanguage(r.Context(), u.ID, lang); err != nil {
+			return err
+		}
+	}
+	return redirect(w, r, localPath(r.PostFormValue("next")))
+}

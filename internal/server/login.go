@@ -1,0 +1,83 @@
+package server
+
+import (
+	"errors"
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/clc-portal/clc/internal/account"
+	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/web/layout"
+	"github.com/clc-portal/clc/web/pages"
+)
+
+func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) error {
+	if _, ok := currentUser(r.Context()); ok {
+		return redirect(w, r, localPath(r.URL.Query().Get("next")))
+	}
+	s.renderLogin(w, r, http.StatusOK, pages.LoginView{Next: r.URL.Query().Get("next")})
+	return nil
+}
+
+func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, v pages.LoginView) {
+	v.Page = layout.Page{Title: i18n.T(r.Context(), "login.title"), Flash: s.popFlash(r)}
+	s.render(w, r, status, pages.Login(v))
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	email := strings.TrimSpace(r.PostFormValue("email"))
+	password := r.PostFormValue("password")
+	v := pages.LoginView{Email: email, Next: r.PostFormValue("next")}
+	if email == "" || password == "" {
+		v.Error = i18n.T(ctx, "login.missing")
+		s.renderLogin(w, r, http.StatusUnprocessableEntity, v)
+		return nil
+	}
+	u, err := s.accounts.LogIn(ctx, email, password, clientAddr(r))
+	var throttled *account.ThrottledError
+	switch {
+	case errors.As(err, &throttled):
+		secs := int(math.Ceil(throttled.RetryAfter.Seconds()))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		v.Error = i18n.T(ctx, "login.throttled", "Seconds", secs)
+		s.renderLogin(w, r, http.StatusTooManyRequests, v)
+		return nil
+	case errors.Is(err, account.ErrInvalidCredentials):
+		s.log.InfoContext(ctx, "login failed", "request_id", requestIDFrom(ctx), "remote", clientAddr(r))
+		v.Error = i18n.T(ctx, "login.invalid")
+		s.renderLogin(w, r, http.StatusUnauthorized, v)
+		return nil
+	case err != nil:
+		return err
+	}
+	// A new token at each change of privilege defeats session fixation.
+	if err := s.sessions.RenewToken(ctx); err != nil {
+		return err
+	}
+	s.sessions.Put(ctx, sessionUserID, u.ID)
+	s.log.InfoContext(ctx, "login", "user_id", u.ID, "request_id", requestIDFrom(ctx))
+	return redirect(w, r, localPath(v.Next))
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	if err := s.sessions.RenewToken(ctx); err != nil {
+		return err
+	}
+	s.sessions.Remove(ctx, sessionUserID)
+	s.flash(r, i18n.T(ctx, "logout.done"))
+	return redirect(w, r, "/")
+}
+
+// clientAddr is the connecting address, without port, for throttling.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,119 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"syscall"
+
+	"github.com/a-h/templ"
+
+	"github.com/clc-portal/clc/internal/account"
+	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/web/layout"
+	"github.com/clc-portal/clc/web/pages"
+)
+
+// handler is an http.HandlerFunc that returns its failure instead of writing it.
+type handler func(w http.ResponseWriter, r *http.Request) error
+
+// h adapts a handler, sending any error to the one responder.
+func (s *Server) h(fn handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			s.respondError(w, r, err)
+		}
+	}
+}
+
+// httpError is a failure with a status and words chosen for the person.
+type httpError struct {
+	status    int
+	heading   string // message id
+	message   string // message id
+	args      []any  // the message's template data, as key/value pairs
+	nextHref  string
+	nextLabel string
+}
+
+func (e *httpError) Error() string { return http.StatusText(e.status) + ": " + e.message }
+
+// respondError maps an error to a status and a page. A 500 is logged once
+// and shows no internal text.
+func (s *Server) respondError(w http.ResponseWriter, r *http.Request, err error) {
+	if i18n.From(r.Context()) == nil {
+		// Refused before the language middleware ran.
+		tag := s.catalog.Match("", r.Header.Get("Accept-Language"))
+		r = r.WithContext(i18n.With(r.Context(), s.catalog.Translator(tag)))
+	}
+	ctx := r.Context()
+	v := pages.ErrorView{NextHref: "/clc", NextLabel: i18n.T(ctx, "error.home")}
+	status := http.StatusInternalServerError
+	var he *httpError
+	switch {
+	case errors.As(err, &he):
+		status = he.status
+		v.Heading, v.Message = i18n.T(ctx, he.heading), i18n.T(ctx, he.message, he.args...)
+		if he.nextHref != "" {
+			v.NextHref, v.NextLabel = he.nextHref, he.nextLabel
+		}
+	case errors.Is(err, account.ErrNotFound):
+		status = http.StatusNotFound
+		v.Heading, v.Message = i18n.T(ctx, "error.notfound.heading"), i18n.T(ctx, "error.notfound.message")
+	case databaseUnavailable(err):
+		status = http.StatusServiceUnavailable
+		s.log.ErrorContext(ctx, "database unavailable", "err", err, "request_id", requestIDFrom(ctx))
+		v.Heading = i18n.T(ctx, "error.unavailable.heading")
+		v.Message = i18n.T(ctx, "error.unavailable.message", "RequestID", requestIDFrom(ctx))
+		w.Header().Set("Retry-After", "30")
+	case errors.Is(err, context.Canceled):
+		// The client went away; there is nobody to answer.
+		return
+	default:
+		s.log.ErrorContext(ctx, "internal error", "err", err, "method", r.Method, "path", r.URL.Path, "request_id", requestIDFrom(ctx))
+		v.Heading = i18n.T(ctx, "error.internal.heading")
+		v.Message = i18n.T(ctx, "error.internal.message", "RequestID", requestIDFrom(ctx))
+	}
+	v.Page = layout.Page{Title: v.Heading, Shell: s.shellOrNil(r, "")}
+	s.render(w, r, status, pages.Error(v))
+}
+
+// databaseUnavailable reports whether err comes from a database that cannot
+// be reached, as opposed to a query that failed.
+func databaseUnavailable(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, context.DeadlineExceeded)
+}
+
+// render writes c with status, rendering into a buffer first so a template
+// failure never follows a written status.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	var buf bytes.Buffer
+	if err := c.Render(r.Context(), &buf); err != nil {
+		s.log.ErrorContext(r.Context(), "render page", "err", err, "request_id", requestIDFrom(r.Context()))
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) error {
+	return &httpError{status: http.StatusNotFound, heading: "error.notfound.heading", message: "error.notfound.message"}
+}
+
+func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) error {
+	return &httpError{status: http.StatusMethodNotAllowed, heading: "error.method.heading", message: "error.method.message"}
+}
+
+// redirect answers a POST with 303 so a reload never resends it.
+func redirect(w http.ResponseWriter, r *http.Request, to string) error {
+	http.Redirect(w, r, to, http.StatusSeeOther)
+	return nil
+}

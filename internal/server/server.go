@@ -1,0 +1,58 @@
+// Package server is the portal's HTTP face: the route table, middleware, one
+// file per page's handlers, and the responder that turns errors into pages.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/clc-portal/clc/internal/account"
+	"github.com/clc-portal/clc/internal/i18n"
+)
+
+// Deps is what the server needs, wired by main.
+type Deps struct {
+	Log      *slog.Logger
+	Accounts *account.Service
+	Sessions *scs.SessionManager
+	Catalog  *i18n.Catalog
+	BaseURL  *url.URL
+	// Ready reports whether the database answers, for /readyz.
+	Ready func(ctx context.Context) error
+}
+
+// Server serves the portal.
+type Server struct {
+	log      *slog.Logger
+	accounts *account.Service
+	sessions *scs.SessionManager
+	catalog  *i18n.Catalog
+	baseURL  *url.URL
+	ready    func(ctx context.Context) error
+	handler  http.Handler
+}
+
+// New builds the server and its route table.
+func New(d Deps) *Server {
+	s := &Server{
+		log:      d.Log,
+		accounts: d.Accounts,
+		sessions: d.Sessions,
+		catalog:  d.Catalog,
+		baseURL:  d.BaseURL,
+		ready:    d.Ready,
+	}
+	// A session store that cannot be reached is an error page, not scs's
+	// plain-text 500.
+	s.sessions.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		s.respondError(w, r, err)
+	}
+	s.handler = s.routes()
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

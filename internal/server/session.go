@@ -1,0 +1,125 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/clc-portal/clc/internal/account"
+	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/web/layout"
+)
+
+// Session keys.
+const (
+	sessionUserID = "user_id"
+	sessionFlash  = "flash"
+	sessionLang   = "lang"
+)
+
+type userKey struct{}
+
+// loadUser puts the signed-in user, if any, in the request's context.
+func (s *Server) loadUser(next http.Handler) http.Handler {
+	return s.h(func(w http.ResponseWriter, r *http.Request) error {
+		id := s.sessions.GetInt64(r.Context(), sessionUserID)
+		if id == 0 {
+			next.ServeHTTP(w, r)
+			return nil
+		}
+		u, err := s.accounts.User(r.Context(), id)
+		if errors.Is(err, account.ErrNotFound) {
+			// The user was removed while signed in.
+			s.sessions.Remove(r.Context(), sessionUserID)
+			next.ServeHTTP(w, r)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, u)))
+		return nil
+	})
+}
+
+// currentUser is the signed-in user; ok is false for visitors.
+func currentUser(ctx context.Context) (account.User, bool) {
+	u, ok := ctx.Value(userKey{}).(account.User)
+	return u, ok
+}
+
+// requireUser sends visitors to Log In, then back.
+func (s *Server) requireUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := currentUser(r.Context()); !ok {
+			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// language picks the request's language: the choice made in this session,
+// then the user's saved choice, then the browser's Accept-Language.
+func (s *Server) language(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		choice := s.sessions.GetString(r.Context(), sessionLang)
+		if u, ok := currentUser(r.Context()); ok && choice == "" {
+			choice = u.Language
+		}
+		tag := s.catalog.Match(choice, r.Header.Get("Accept-Language"))
+		w.Header().Set("Content-Language", tag.String())
+		w.Header().Add("Vary", "Accept-Language")
+		next.ServeHTTP(w, r.WithContext(i18n.With(r.Context(), s.catalog.Translator(tag))))
+	})
+}
+
+// shell builds the signed-in frame for page current.
+func (s *Server) shell(r *http.Request, current string) (*layout.Shell, error) {
+	u, ok := currentUser(r.Context())
+	if !ok {
+		return nil, nil
+	}
+	access, err := s.accounts.AccessOf(r.Context(), u.ID)
+	if err != nil {
+		return nil, err
+	}
+	sh := &layout.Shell{UserName: u.Name, UserEmail: u.Email, Staff: u.Staff, Current: current}
+	if len(access) > 0 {
+		sh.AccountName = access[0].Account.Name
+	}
+	return sh, nil
+}
+
+// shellOrNil is shell for error pages, which must render even when the
+// database that shell reads is what failed.
+func (s *Server) shellOrNil(r *http.Request, current string) *layout.Shell {
+	u, ok := currentUser(r.Context())
+	if !ok {
+		return nil
+	}
+	return &layout.Shell{UserName: u.Name, UserEmail: u.Email, Staff: u.Staff, Current: current}
+}
+
+// flash stores a notice for the next page.
+func (s *Server) flash(r *http.Request, msg string) { s.sessions.Put(r.Context(), sessionFlash, msg) }
+
+// popFlash takes the pending notice, if any.
+func (s *Server) popFlash(r *http.Request) string {
+	return s.sessions.PopString(r.Context(), sessionFlash)
+}
+
+// localPath keeps a post-login destination on this site: a path, never
+// "//evil.example" or an absolute URL.
+func localPath(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/clc"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" {
+		return "/clc"
+	}
+	return next
+}

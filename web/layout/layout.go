@@ -1,0 +1,28 @@
+// Package layout is the frame every page renders in: the head, the top bar
+// and, for signed-in users, the left menu.
+package layout
+
+// Page is what the layout needs from every page's view model.
+type Page struct {
+	Title string
+	// Shell is set for signed-in pages; nil shows the public frame.
+	Shell *Shell
+	Flash string
+}
+
+// Shell is the signed-in frame: who is signed in and their Smart Account.
+type Shell struct {
+	UserName    string
+	UserEmail   string
+	AccountName string // the user's Smart Account shown at the top of the menu; "" when they have none
+	Staff       bool
+	Current     string // which menu entry is open, e.g. "directory"
+}
+
+// Nav entries, so handlers and the menu agree on names.
+const (
+	NavHome      = "home"
+	NavDirectory = "directory"
+	NavSearch    = "search"
+	NavOperator  = "operator"
+)
