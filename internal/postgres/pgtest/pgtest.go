@@ -31,6 +31,17 @@ type DB struct {
 // ends. Copying a template is far faster than migrating each time.
 func New(t testing.TB) DB {
 	t.Helper()
+	return create(t, true)
+}
+
+// NewUnmigrated creates an empty database, for tests of migrating.
+func NewUnmigrated(t testing.TB) DB {
+	t.Helper()
+	return create(t, false)
+}
+
+func create(t testing.TB, migrated bool) DB {
+	t.Helper()
 	admin := os.Getenv("TEST_DATABASE_URL")
 	if admin == "" {
 		t.Fatal("TEST_DATABASE_URL is not set: run the tests with `make test`, which starts PostgreSQL")
@@ -43,9 +54,11 @@ func New(t testing.TB) DB {
 	}
 	defer conn.Close(ctx)
 
-	tmpl, err := ensureTemplate(ctx, conn, admin)
-	if err != nil {
-		t.Fatalf("template database: %v", err)
+	tmpl := "template0"
+	if migrated {
+		if tmpl, err = ensureTemplate(ctx, conn, admin); err != nil {
+			t.Fatalf("template database: %v", err)
+		}
 	}
 	name := "t_" + randomHex(8)
 	if _, err := conn.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, tmpl)); err != nil {

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clc-portal/clc/internal/postgres/pgtest"
+)
+
+// clcRun runs the program in-process as an operator would from a shell.
+func clcRun(t *testing.T, env map[string]string, stdin string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err = run(context.Background(), args, func(k string) string { return env[k] }, strings.NewReader(stdin), &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+func mustRun(t *testing.T, env map[string]string, stdin string, args ...string) string {
+	t.Helper()
+	out, errOut, err := clcRun(t, env, stdin, args...)
+	if err != nil {
+		t.Fatalf("clc %s: %v\n%s", strings.Join(args, " "), err, errOut)
+	}
+	return strings.TrimSpace(out)
+}
+
+func count(t *testing.T, db pgtest.DB, table string) int {
+	t.Helper()
+	var n int
+	if err := db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestMigrateThenServeRefusesNothing(t *testing.T) {
+	db := pgtest.NewUnmigrated(t)
+	env := map[string]string{"DATABASE_URL": db.URL, "SMTP_URL": "smtp://127.0.0.1:1", "CLC_ADDR": "127.0.0.1:0"}
+
+	_, _, err := clcRun(t, env, "", "serve")
+	if err == nil || !strings.Contains(err.Error(), "clc migrate") {
+		t.Fatalf("serve on an unmigrated database: %v, want a refusal naming clc migrate", err)
+	}
+	if out := mustRun(t, env, "", "migrate"); !strings.Contains(out, "migrated database schema from version 0") {
+		t.Fatalf("migrate said %q", out)
+	}
+	if out := mustRun(t, env, "", "migrate"); !strings.Contains(out, "current") {
+		t.Fatalf("second migrate said %q", out)
+	}
+}
+
+func TestUserAccountGrant(t *testing.T) {
+	db := pgtest.New(t)
+	env := map[string]string{"DATABASE_URL": db.URL}
+
+	mustRun(t, env, "a long password\n", "user", "add", "--email", "Ada@Partner.example", "--name", "Ada Lovelace", "--password-stdin")
+	mustRun(t, env, "another password\n", "user", "add", "--email", "ops@clc.example", "--name", "Olga", "--staff", "--password-stdin")
+	var staff bool
+	if err := db.Pool.QueryRow(context.Background(), `SELECT is_staff FROM users WHERE email = 'ops@clc.example'`).Scan(&staff); err != nil || !staff {
+		t.Fatalf("--staff not recorded: %v %v", staff, err)
+	}
+
+	id := mustRun(t, env, "", "account", "add", "--name", "Globex", "--domain", "Globex.Example", "--admin", "ada@partner.example", "--restricted")
+	if !strings.HasPrefix(id, "SA-") {
+		t.Fatalf("account add printed %q, want an SA id", id)
+	}
+	var domain, status string
+	var restricted bool
+	var vas int
+	err := db.Pool.QueryRow(context.Background(), `
+		SELECT domain, status, restricted, (SELECT count(*) FROM virtual_accounts v WHERE v.smart_account_id = sa.id AND v.name = 'DEFAULT')
+		FROM smart_accounts sa`).Scan(&domain, &status, &restricted, &vas)
+	if err != nil || domain != "globex.example" || status != "active" || !restricted || vas != 1 {
+		t.Fatalf("account: %q %q %v %d %v", domain, status, restricted, vas, err)
+	}
+
+	mustRun(t, env, "pw-for-bob-1\n", "user", "add", "--email", "bob@globex.example", "--name", "Bob", "--password-stdin")
+	mustRun(t, env, "", "grant", "--email", "bob@globex.example", "--account", id, "--va", "DEFAULT", "--role", "viewer")
+	mustRun(t, env, "", "grant", "--email", "bob@globex.example", "--account", id, "--role", "user")
+	if n := count(t, db, "memberships"); n != 3 {
+		t.Fatalf("%d memberships, want 3 (admin, VA viewer, SA user)", n)
+	}
+}
+
+func TestBadInputChangesNothing(t *testing.T) {
+	db := pgtest.New(t)
+	env := map[string]string{"DATABASE_URL": db.URL}
+	mustRun(t, env, "a long password\n", "user", "add", "--email", "ada@partner.example", "--name", "Ada", "--password-stdin")
+	id := mustRun(t, env, "", "account", "add", "--name", "Partner", "--domain", "partner.example")
+
+	cases := []struct {
+		name, stdin string
+		args        []string
+		want        string
+	}{
+		{"duplicate email", "a long password\n", []string{"user", "add", "--email", "ADA@partner.example", "--name", "Ada 2", "--password-stdin"}, "already exists"},
+		{"bad email", "a long password\n", []string{"user", "add", "--email", "not-an-email", "--name", "X", "--password-stdin"}, "not a valid email"},
+		{"short password", "short\n", []string{"user", "add", "--email", "x@partner.example", "--name", "X", "--password-stdin"}, "password"},
+		{"no password flag", "", []string{"user", "add", "--email", "x@partner.example", "--name", "X"}, "--password-stdin"},
+		{"duplicate domain", "", []string{"account", "add", "--name", "Other", "--domain", "PARTNER.example"}, "already exists"},
+		{"malformed domain", "", []string{"account", "add", "--name", "Other", "--domain", "https://other.example/x"}, "domain"},
+		{"public suffix", "", []string{"account", "add", "--name", "Other", "--domain", "co.uk"}, "public suffix"},
+		{"unknown admin", "", []string{"account", "add", "--name", "Other", "--domain", "other.example", "--admin", "ghost@other.example"}, "no user with email ghost@other.example"},
+		{"bad type", "", []string{"account", "add", "--name", "Other", "--domain", "other.example", "--type", "gold"}, "account type"},
+		{"unknown user", "", []string{"grant", "--email", "ghost@partner.example", "--account", id, "--role", "user"}, "no user"},
+		{"unknown account", "", []string{"grant", "--email", "ada@partner.example", "--account", "SA-999999", "--role", "user"}, "not found"},
+		{"unknown va", "", []string{"grant", "--email", "ada@partner.example", "--account", id, "--va", "NOPE", "--role", "user"}, "NOPE"},
+		{"bad role", "", []string{"grant", "--email", "ada@partner.example", "--account", id, "--role", "owner"}, "role"},
+		{"unknown command", "", []string{"frobnicate"}, "unknown command"},
+	}
+	tables := []string{"users", "smart_accounts", "virtual_accounts", "memberships", "events"}
+	before := map[string]int{}
+	for _, tb := range tables {
+		before[tb] = count(t, db, tb)
+	}
+	for _, c := range cases {
+		_, _, err := clcRun(t, env, c.stdin, c.args...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one mentioning %q", c.name, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: reason is not one line: %q", c.name, err)
+		}
+	}
+	for _, tb := range tables {
+		if n := count(t, db, tb); n != before[tb] {
+			t.Errorf("%s: %d rows after bad input, %d before", tb, n, before[tb])
+		}
+	}
+}
+
+func TestMissingConfigFailsFast(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{}, "DATABASE_URL is not set"},
+		{map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1/db"}, "SMTP_URL is not set"},
+		{map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1/db", "SMTP_URL": "http://mail"}, "SMTP_URL is malformed"},
+		{map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1/db", "SMTP_URL": "smtp://m:25", "CLC_BASE_URL": "ftp://x"}, "CLC_BASE_URL"},
+		{map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1/db", "SMTP_URL": "smtp://m:25", "CLC_ADDR": "nonsense"}, "CLC_ADDR"},
+	} {
+		_, _, err := clcRun(t, c.env, "", "serve")
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("env %v: %v, want %q", c.env, err, c.want)
+		}
+	}
+}
+
+func TestSeedDemoIsIdempotent(t *testing.T) {
+	db := pgtest.New(t)
+	env := map[string]string{"DATABASE_URL": db.URL}
+	mustRun(t, env, "", "seed", "demo")
+	tables := []string{"users", "smart_accounts", "virtual_accounts", "memberships", "events"}
+	first := map[string]int{}
+	for _, tb := range tables {
+		first[tb] = count(t, db, tb)
+		if first[tb] == 0 {
+			t.Fatalf("demo seed left %s empty", tb)
+		}
+	}
+	mustRun(t, env, "", "seed", "demo")
+	for _, tb := range tables {
+		if n := count(t, db, tb); n != first[tb] {
+			t.Errorf("%s: %d rows after a second seed, %d after the first", tb, n, first[tb])
+		}
+	}
+}
+
+// TestServeAndShutDown starts the real program on port 0, serves a page, and
+// stops cleanly when its context ends, as on SIGTERM.
+func TestServeAndShutDown(t *testing.T) {
+	db := pgtest.New(t)
+	env := map[string]string{"DATABASE_URL": db.URL, "SMTP_URL": "smtp://127.0.0.1:1", "CLC_ADDR": "127.0.0.1:0"}
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, strings.NewReader(""), pw, io.Discard)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("serve printed nothing: %v (%v)", err, <-done)
+	}
+	go io.Copy(io.Discard, pr)
+	url := strings.TrimSpace(line[strings.Index(line, "http://"):])
+	resp, err := http.Get(url + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "Access Cisco License Central") {
+		t.Fatalf("home page: %d %s", resp.StatusCode, body)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve after shutdown: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+}
