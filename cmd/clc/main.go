@@ -23,6 +23,7 @@ func main() {
 const usage = `usage: clc <command> [flags]
 
   serve                     serve the portal (and deliver mail) on CLC_ADDR
+  worker                    deliver queued email, without serving pages
   migrate                   apply pending database migrations
   user add --email E --name N [--staff] --password-stdin
   account add --name N --domain D [--type customer|partner_holding|limited_use] [--restricted] [--admin EMAIL]...
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	switch {
 	case cmd == "serve":
 		return env.serve(ctx, rest)
+	case cmd == "worker":
+		return env.worker(ctx, rest)
 	case cmd == "migrate":
 		return env.migrate(ctx, rest)
 	case cmd == "user" && sub() == "add":

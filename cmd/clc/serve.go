@@ -56,6 +56,17 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		Ready:    pool.Ping,
 	})
 
+	worker, err := newWorker(cfg, pool, catalog, log)
+	if err != nil {
+		return err
+	}
+	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
+	workerDone := make(chan error, 1)
+	go func() { workerDone <- worker.Run(workerCtx) }()
+	// The worker stops after the last request is served, so email queued by
+	// a request in flight during shutdown is still picked up next start.
+	defer func() { stopWorker(); <-workerDone }()
+
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)

@@ -3,6 +3,7 @@ package account
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -11,6 +12,7 @@ import (
 var (
 	ErrNotFound           = errors.New("not found")
 	ErrConflict           = errors.New("conflict")
+	ErrForbidden          = errors.New("forbidden")
 	ErrInvalidCredentials = errors.New("invalid email or password")
 	ErrEmailRequired      = errors.New("an email address is required")
 	ErrEmailTooLong       = fmt.Errorf("an email address has at most %d characters", MaxEmailLength)
@@ -30,15 +32,30 @@ type ConflictError struct{ What string }
 func (e *ConflictError) Error() string { return e.What + " already exists" }
 func (e *ConflictError) Unwrap() error { return ErrConflict }
 
-// FieldErrors maps a form field to the message key of what is wrong with it.
-type FieldErrors map[string]string
+// FieldError is what is wrong with one form field: a message id, its
+// template data as key/value pairs, and optionally a link the message offers.
+type FieldError struct {
+	Msg  string
+	Args []any
+	Link string
+}
 
-func (f FieldErrors) Error() string { return fmt.Sprintf("invalid input: %v", map[string]string(f)) }
+// FieldErrors maps a form field to what is wrong with it.
+type FieldErrors map[string]FieldError
+
+func (f FieldErrors) Error() string {
+	var b strings.Builder
+	b.WriteString("invalid input:")
+	for k, v := range f {
+		fmt.Fprintf(&b, " %s=%s", k, v.Msg)
+	}
+	return b.String()
+}
 
 // Add records the first problem of a field.
-func (f FieldErrors) Add(field, msg string) {
+func (f FieldErrors) Add(field, msg string, args ...any) {
 	if _, ok := f[field]; !ok {
-		f[field] = msg
+		f[field] = FieldError{Msg: msg, Args: args}
 	}
 }
 

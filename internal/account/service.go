@@ -42,6 +42,11 @@ type Store interface {
 	ThrottledUntil(ctx context.Context, keys []string, now time.Time) (time.Time, error)
 	RecordLoginFailure(ctx context.Context, key string, now time.Time, p ThrottlePolicy) error
 	ClearLoginFailures(ctx context.Context, key string) error
+
+	RequestStore
+
+	RecentEmails(ctx context.Context, limit, offset int) ([]QueuedEmail, error)
+	RequeueFailedEmail(ctx context.Context, id int64, now time.Time) error
 }
 
 // Service carries out the portal's use cases over a Store.
@@ -212,6 +217,25 @@ func (s *Service) AddVirtualAccount(ctx context.Context, id AccountID, name, act
 	}
 	if err := s.store.CreateVirtualAccount(ctx, id, name, actor); err != nil {
 		return fmt.Errorf("add virtual account %q to %s: %w", name, id, err)
+	}
+	return nil
+}
+
+// RecentEmails lists the outbox for an operator, newest first.
+func (s *Service) RecentEmails(ctx context.Context, u User, limit, offset int) ([]QueuedEmail, error) {
+	if !u.Staff {
+		return nil, ErrForbidden
+	}
+	return s.store.RecentEmails(ctx, limit, offset)
+}
+
+// RetryEmail lets an operator send a failed email again.
+func (s *Service) RetryEmail(ctx context.Context, u User, id int64) error {
+	if !u.Staff {
+		return ErrForbidden
+	}
+	if err := s.store.RequeueFailedEmail(ctx, id, s.clock.Now()); err != nil {
+		return fmt.Errorf("retry email %d: %w", id, err)
 	}
 	return nil
 }

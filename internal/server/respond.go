@@ -60,6 +60,9 @@ func (s *Server) respondError(w http.ResponseWriter, r *http.Request, err error)
 		if he.nextHref != "" {
 			v.NextHref, v.NextLabel = he.nextHref, he.nextLabel
 		}
+	case errors.Is(err, account.ErrForbidden):
+		status = http.StatusForbidden
+		v.Heading, v.Message = i18n.T(ctx, "error.forbidden.heading"), i18n.T(ctx, "error.forbidden.message")
 	case errors.Is(err, account.ErrNotFound):
 		status = http.StatusNotFound
 		v.Heading, v.Message = i18n.T(ctx, "error.notfound.heading"), i18n.T(ctx, "error.notfound.message")

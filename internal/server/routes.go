@@ -34,6 +34,12 @@ func (s *Server) routes() http.Handler {
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireUser)
 			r.Get("/clc", s.h(s.clcHome))
+			r.Get("/clc/accounts/new", s.h(s.newRequest))
+			r.Post("/clc/accounts/new", s.h(s.requestStep))
+			r.Post("/clc/accounts/new/submit", s.h(s.submitRequest))
+
+			r.Get("/ops/emails", s.h(s.emails))
+			r.Post("/ops/emails/{id}/retry", s.h(s.retryEmail))
 		})
 	})
 	return r

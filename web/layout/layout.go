@@ -25,4 +25,5 @@ const (
 	NavDirectory = "directory"
 	NavSearch    = "search"
 	NavOperator  = "operator"
+	NavEmails    = "emails"
 )

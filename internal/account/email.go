@@ -1,0 +1,70 @@
+package account
+
+import "time"
+
+// EmailKind names an email's template.
+type EmailKind string
+
+const (
+	// EmailApprovalRequest asks a customer to approve a new Smart Account; its
+	// Secret is the approval token.
+	EmailApprovalRequest EmailKind = "approval_request"
+	// EmailSubdomainNotice tells the administrators of an account that a new
+	// account was requested under its domain.
+	EmailSubdomainNotice EmailKind = "subdomain_notice"
+	// EmailRequestConfirmation confirms a request to the partner who sent it.
+	EmailRequestConfirmation EmailKind = "request_confirmation"
+)
+
+// Email is one message to queue in the outbox with the change that causes it.
+type Email struct {
+	Kind EmailKind
+	To   string
+	// Lang is the recipient's language; "" lets the store use the language
+	// of the user with that address, if any.
+	Lang      string
+	AccountID AccountID
+	// Secret is what only the recipient may know, such as an approval token.
+	// It is kept until delivered, then erased.
+	Secret string
+	Data   EmailData
+}
+
+// EmailData is what any email shows; each kind uses some of it.
+type EmailData struct {
+	AccountID      string    `json:"account_id,omitempty"`
+	AccountName    string    `json:"account_name,omitempty"`
+	Domain         string    `json:"domain,omitempty"`
+	RequesterName  string    `json:"requester_name,omitempty"`
+	RequesterEmail string    `json:"requester_email,omitempty"`
+	PartnerName    string    `json:"partner_name,omitempty"`
+	Note           string    `json:"note,omitempty"`
+	Reason         string    `json:"reason,omitempty"`
+	Actor          string    `json:"actor,omitempty"`
+	Approvers      []string  `json:"approvers,omitempty"`
+	ParentAccount  string    `json:"parent_account,omitempty"`
+	ExpiresAt      time.Time `json:"expires_at,omitzero"`
+}
+
+// EmailState is where an outbox row stands.
+type EmailState string
+
+const (
+	EmailPending EmailState = "pending"
+	EmailSending EmailState = "sending"
+	EmailSent    EmailState = "sent"
+	EmailFailed  EmailState = "failed"
+)
+
+// QueuedEmail is an outbox row.
+type QueuedEmail struct {
+	ID            int64
+	MessageID     string
+	Email         Email
+	State         EmailState
+	Attempts      int
+	NextAttemptAt time.Time
+	LastError     string
+	CreatedAt     time.Time
+	SentAt        time.Time
+}

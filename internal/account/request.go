@@ -1,0 +1,331 @@
+package account
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// RequestStatus is where a request for a customer's Smart Account stands.
+type RequestStatus string
+
+const (
+	RequestPending   RequestStatus = "pending"
+	RequestApproved  RequestStatus = "approved"
+	RequestDenied    RequestStatus = "denied"
+	RequestExpired   RequestStatus = "expired"
+	RequestWithdrawn RequestStatus = "withdrawn"
+)
+
+// RequestLifetime is how long a request and its links wait for a decision.
+const RequestLifetime = 90 * 24 * time.Hour
+
+// Bounds on what the request form takes.
+const (
+	MaxNoteLength      = 2000
+	MaxCustomerEmails  = 10
+	MaxUserEmails      = 50
+	SubmissionKeyBytes = 16
+)
+
+// Request is a partner's request for a customer's Smart Account.
+type Request struct {
+	ID             int64
+	Account        SmartAccount
+	RequestedBy    int64
+	Requester      string // the requester's email, kept for the history
+	PartnerName    string
+	DomainAsTyped  string
+	NoteToApprover string
+	CustomerEmails []string
+	NoteToCustomer string
+	UserEmails     []string
+	NoteToUsers    string
+	SubmissionKey  string
+	Status         RequestStatus
+	CreatedAt      time.Time
+	ExpiresAt      time.Time
+	DecidedAt      time.Time
+	DecidedBy      string
+	DecisionReason string
+}
+
+// RequestInput is what the "Request a Smart Account for a Customer" form carried.
+type RequestInput struct {
+	Name           string
+	Domain         string // as typed; "" means the requester's own domain
+	NoteToApprover string
+	CustomerEmails string // several, separated by commas, semicolons, spaces or new lines
+	NoteToCustomer string
+	UserEmails     string
+	NoteToUsers    string
+	SubmissionKey  string
+}
+
+// CheckedRequest is a request that passed every rule, ready to send.
+type CheckedRequest struct {
+	Name           string
+	Domain         string // stored form
+	DomainAsTyped  string
+	NoteToApprover string
+	CustomerEmails []string
+	NoteToCustomer string
+	UserEmails     []string
+	NoteToUsers    string
+}
+
+// ApprovalLink is what the store keeps of one approver's link.
+type ApprovalLink struct {
+	Email     string
+	TokenHash []byte
+	ExpiresAt time.Time
+}
+
+// RequestStore is what requests need from persistence.
+type RequestStore interface {
+	// CreateRequest stores, in one transaction, the pending Smart Account, its
+	// request, its approval links, a "requested" event and the emails. A
+	// submission key seen before returns ErrDuplicateSubmission with the
+	// earlier request; a live account holding the domain returns a
+	// *DomainTakenError.
+	CreateRequest(ctx context.Context, r Request, links []ApprovalLink, emails []Email) (Request, error)
+	// ParentAccounts lists active Smart Accounts whose domain the given
+	// domain falls under (globex.example for emea.globex.example), with their
+	// administrators' addresses.
+	ParentAccounts(ctx context.Context, domain string) ([]AccountAdmins, error)
+}
+
+// AccountAdmins is a Smart Account with its administrators' addresses.
+type AccountAdmins struct {
+	Account SmartAccount
+	Admins  []string
+}
+
+// ErrDuplicateSubmission says this exact submission was stored before.
+var ErrDuplicateSubmission = errors.New("request already submitted")
+
+// DomainTakenError names the live account that holds a domain.
+type DomainTakenError struct{ Account SmartAccount }
+
+func (e *DomainTakenError) Error() string {
+	return fmt.Sprintf("domain %s is held by %s", e.Account.Domain, e.Account.ID)
+}
+
+// SplitEmails splits a field of several addresses on commas, semicolons,
+// spaces and new lines, dropping empties and repeats (case-insensitively).
+func SplitEmails(s string) []string {
+	fields := strings.FieldsFunc(s, func(r rune) bool {
+		return r == ',' || r == ';' || r == ' ' || r == '\t' || r == '\n' || r == '\r'
+	})
+	seen := map[string]bool{}
+	var out []string
+	for _, f := range fields {
+		k := strings.ToLower(f)
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// CheckRequest applies every rule of the form for requester u; the errors
+// are FieldErrors, one per field.
+func (s *Service) CheckRequest(ctx context.Context, u User, in RequestInput) (CheckedRequest, error) {
+	fe := FieldErrors{}
+	c := CheckedRequest{
+		Name:           strings.TrimSpace(in.Name),
+		NoteToApprover: strings.TrimSpace(in.NoteToApprover),
+		NoteToCustomer: strings.TrimSpace(in.NoteToCustomer),
+		NoteToUsers:    strings.TrimSpace(in.NoteToUsers),
+	}
+	switch n := utf8.RuneCountInString(c.Name); {
+	case n == 0:
+		fe.Add("name", "request.error.name_required")
+	case n > MaxNameLength:
+		fe.Add("name", "request.error.too_long", "Max", MaxNameLength)
+	}
+
+	own := EmailDomain(u.Email)
+	c.DomainAsTyped = strings.TrimSpace(in.Domain)
+	if c.DomainAsTyped == "" {
+		c.DomainAsTyped = DisplayDomain(own)
+	}
+	domain, err := NormalizeDomain(c.DomainAsTyped)
+	switch {
+	case errors.Is(err, ErrDomainNotOwnable):
+		fe.Add("domain", "request.error.domain_suffix")
+	case err != nil:
+		fe.Add("domain", "request.error.domain_syntax")
+	default:
+		c.Domain = domain
+		if err := s.checkDomainFree(ctx, domain, fe); err != nil {
+			return c, err
+		}
+	}
+	if c.Domain != "" && c.Domain != own && c.NoteToApprover == "" {
+		fe.Add("note_to_approver", "request.error.note_required")
+	}
+	for field, note := range map[string]string{"note_to_approver": c.NoteToApprover, "note_to_customer": c.NoteToCustomer, "note_to_users": c.NoteToUsers} {
+		if utf8.RuneCountInString(note) > MaxNoteLength {
+			fe.Add(field, "request.error.too_long", "Max", MaxNoteLength)
+		}
+	}
+
+	c.CustomerEmails = checkEmails(fe, "customer_emails", in.CustomerEmails, MaxCustomerEmails, true)
+	c.UserEmails = checkEmails(fe, "user_emails", in.UserEmails, MaxUserEmails, false)
+	return c, fe.Err()
+}
+
+// checkDomainFree refuses a domain a live account already holds, naming the
+// account unless it is restricted. A subdomain of a held domain is allowed.
+func (s *Service) checkDomainFree(ctx context.Context, domain string, fe FieldErrors) error {
+	held, err := s.store.AccountByDomain(ctx, domain)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("check domain %s: %w", domain, err)
+	}
+	fe[`domain`] = domainTakenError(held)
+	return nil
+}
+
+func domainTakenError(held SmartAccount) FieldError {
+	if held.Restricted {
+		return FieldError{Msg: "request.error.domain_taken_restricted", Link: "/clc/search"}
+	}
+	return FieldError{Msg: "request.error.domain_taken", Args: []any{"Name", held.Name, "ID", held.ID.String()},
+		Link: "/clc/accounts/" + held.ID.String() + "/request-access"}
+}
+
+func checkEmails(fe FieldErrors, field, raw string, max int, required bool) []string {
+	list := SplitEmails(raw)
+	if len(list) == 0 {
+		if required {
+			fe.Add(field, "request.error.emails_required")
+		}
+		return nil
+	}
+	if len(list) > max {
+		fe.Add(field, "request.error.too_many_emails", "Max", max)
+		return nil
+	}
+	out := make([]string, 0, len(list))
+	for _, e := range list {
+		n, err := NormalizeEmail(e)
+		if err != nil {
+			fe.Add(field, "request.error.email_invalid", "Email", e)
+			return nil
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// NewSubmissionKey is the one-time key a review form carries, so the same
+// submission twice makes one request.
+func NewSubmissionKey() string { return randomToken(SubmissionKeyBytes) }
+
+// SubmitRequest checks the form again and stores the pending Smart Account,
+// its request, one approval link per customer address and every email it
+// causes, in one transaction. Sending the same submission twice returns the
+// first request.
+func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (Request, error) {
+	if len(in.SubmissionKey) < 16 || len(in.SubmissionKey) > 64 {
+		return Request{}, FieldErrors{"form": {Msg: "request.error.stale_form"}}
+	}
+	c, err := s.CheckRequest(ctx, u, in)
+	if err != nil {
+		return Request{}, err
+	}
+	parents, err := s.store.ParentAccounts(ctx, c.Domain)
+	if err != nil {
+		return Request{}, fmt.Errorf("find parent accounts of %s: %w", c.Domain, err)
+	}
+	partner, err := s.partnerName(ctx, u.ID)
+	if err != nil {
+		return Request{}, err
+	}
+	now := s.clock.Now()
+	r := Request{
+		Account: SmartAccount{Name: c.Name, Domain: c.Domain, Type: TypeCustomer, Status: StatusPending, CreatedBy: u.ID},
+		// No Partner Holding account can be requested here: the type is fixed,
+		// whatever the form carried.
+		RequestedBy: u.ID, Requester: u.Email, PartnerName: partner, DomainAsTyped: c.DomainAsTyped,
+		NoteToApprover: c.NoteToApprover, CustomerEmails: c.CustomerEmails, NoteToCustomer: c.NoteToCustomer,
+		UserEmails: c.UserEmails, NoteToUsers: c.NoteToUsers, SubmissionKey: in.SubmissionKey,
+		Status: RequestPending, CreatedAt: now, ExpiresAt: now.Add(RequestLifetime),
+	}
+	data := EmailData{
+		AccountName: c.Name, Domain: c.DomainAsTyped, RequesterName: u.Name, RequesterEmail: u.Email,
+		PartnerName: partner, ExpiresAt: r.ExpiresAt, Approvers: c.CustomerEmails,
+	}
+	var links []ApprovalLink
+	var emails []Email
+	for _, to := range c.CustomerEmails {
+		token := randomToken(32)
+		links = append(links, ApprovalLink{Email: to, TokenHash: HashToken(token), ExpiresAt: r.ExpiresAt})
+		d := data
+		d.Note = c.NoteToCustomer
+		emails = append(emails, Email{Kind: EmailApprovalRequest, To: to, Secret: token, Data: d})
+	}
+	for _, p := range parents {
+		for _, admin := range p.Admins {
+			d := data
+			d.ParentAccount = p.Account.Name
+			emails = append(emails, Email{Kind: EmailSubdomainNotice, To: admin, AccountID: p.Account.ID, Data: d})
+		}
+	}
+	emails = append(emails, Email{Kind: EmailRequestConfirmation, To: u.Email, Lang: u.Language, Data: data})
+
+	created, err := s.store.CreateRequest(ctx, r, links, emails)
+	var taken *DomainTakenError
+	switch {
+	case errors.Is(err, ErrDuplicateSubmission):
+		return created, nil
+	case errors.As(err, &taken):
+		// Another request took the domain between the check and the insert.
+		return Request{}, FieldErrors{"domain": domainTakenError(taken.Account)}
+	case err != nil:
+		return Request{}, fmt.Errorf("submit request for %s: %w", c.Domain, err)
+	}
+	return created, nil
+}
+
+// partnerName is the requester's partner organisation: their Partner
+// Holding account if they have one, else their first account.
+func (s *Service) partnerName(ctx context.Context, userID int64) (string, error) {
+	access, err := s.store.AccessOf(ctx, userID)
+	if err != nil {
+		return "", fmt.Errorf("find partner account: %w", err)
+	}
+	for _, a := range access {
+		if a.Account.Type == TypePartnerHolding {
+			return a.Account.Name, nil
+		}
+	}
+	if len(access) > 0 {
+		return access[0].Account.Name, nil
+	}
+	return "", nil
+}
+
+// randomToken is n random bytes, URL-safe.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// HashToken is what the store keeps of a token.
+func HashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}

@@ -1,0 +1,137 @@
+// Package mail delivers the outbox: a worker claims due emails, renders them
+// from web/email in the recipient's language and sends them over SMTP.
+package mail
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/url"
+
+	gomail "github.com/wneessen/go-mail"
+
+	"github.com/clc-portal/clc/internal/account"
+	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/web/email"
+)
+
+// Renderer turns an outbox row into a MIME message.
+type Renderer struct {
+	base    *url.URL
+	from    string
+	catalog *i18n.Catalog
+	// idDomain is the right-hand side of every Message-ID.
+	idDomain string
+}
+
+// NewRenderer builds links on base and sends from from.
+func NewRenderer(base *url.URL, from string, catalog *i18n.Catalog) (*Renderer, error) {
+	m := gomail.NewMsg()
+	if err := m.From(from); err != nil {
+		return nil, fmt.Errorf("CLC_MAIL_FROM %q: %w", from, err)
+	}
+	addr := m.GetFrom()[0].Address
+	return &Renderer{base: base, from: from, catalog: catalog, idDomain: addr[len(addr)-len(account.EmailDomain(addr)):]}, nil
+}
+
+// Link is an absolute URL on the portal.
+func (r *Renderer) Link(path string) string {
+	u := *r.base
+	u.Path = path
+	return u.String()
+}
+
+// Render builds the message for q.
+func (r *Renderer) Render(q account.QueuedEmail) (*gomail.Msg, error) {
+	tr := r.catalog.Translator(r.catalog.Match(q.Email.Lang, ""))
+	content, err := r.content(tr, q.Email)
+	if err != nil {
+		return nil, err
+	}
+	content.Lang = tr.Lang()
+	var html bytes.Buffer
+	ctx := i18n.With(context.Background(), tr)
+	if err := email.HTML(content).Render(ctx, &html); err != nil {
+		return nil, fmt.Errorf("render %s: %w", q.Email.Kind, err)
+	}
+	m := gomail.NewMsg()
+	if err := m.From(r.from); err != nil {
+		return nil, err
+	}
+	if err := m.To(q.Email.To); err != nil {
+		return nil, fmt.Errorf("recipient %q: %w", q.Email.To, err)
+	}
+	m.Subject(content.Subject)
+	// Fixed when queued: a resend after a crash carries the same id, so the
+	// recipient's mail system can recognise it.
+	m.SetMessageIDWithValue(q.MessageID + "@" + r.idDomain)
+	m.SetDateWithValue(q.CreatedAt)
+	m.SetGenHeader(gomail.HeaderContentLang, content.Lang)
+	m.SetGenHeader("Auto-Submitted", "auto-generated")
+	m.SetBodyString(gomail.TypeTextPlain, email.Text(content))
+	m.AddAlternativeString(gomail.TypeTextHTML, html.String())
+	return m, nil
+}
+
+// content is what each kind of email says.
+func (r *Renderer) content(tr *i18n.Translator, e account.Email) (email.Message, error) {
+	d := e.Data
+	details := []email.Detail{
+		{Label: tr.T("email.detail.account"), Value: d.AccountName},
+		{Label: tr.T("email.detail.domain"), Value: d.Domain},
+	}
+	requester := d.RequesterName + " <" + d.RequesterEmail + ">"
+	if d.PartnerName != "" {
+		requester += ", " + d.PartnerName
+	}
+	footer := tr.T("email.footer")
+	switch e.Kind {
+	case account.EmailApprovalRequest:
+		return email.Message{
+			Subject:    tr.T("email.approval.subject", "Account", d.AccountName),
+			Greeting:   tr.T("email.greeting"),
+			Paragraphs: []string{tr.T("email.approval.intro", "Requester", requester, "Account", d.AccountName)},
+			NoteLabel:  tr.T("email.approval.note"),
+			Note:       d.Note,
+			Details: append(details,
+				email.Detail{Label: tr.T("email.detail.requested_by"), Value: requester},
+				email.Detail{Label: tr.T("email.detail.expires"), Value: d.ExpiresAt.UTC().Format("2006-01-02")}),
+			Action: &email.Link{Label: tr.T("email.approval.action"), URL: r.Link("/pending/" + e.Secret)},
+			After:  []string{tr.T("email.approval.after")},
+			Footer: footer,
+		}, nil
+	case account.EmailSubdomainNotice:
+		return email.Message{
+			Subject:    tr.T("email.subdomain.subject", "Account", d.AccountName),
+			Greeting:   tr.T("email.greeting"),
+			Paragraphs: []string{tr.T("email.subdomain.intro", "Requester", requester, "Account", d.AccountName, "Parent", d.ParentAccount)},
+			Details:    append(details, email.Detail{Label: tr.T("email.detail.requested_by"), Value: requester}),
+			Action:     &email.Link{Label: tr.T("email.subdomain.action"), URL: r.Link("/clc/directory")},
+			Footer:     footer,
+		}, nil
+	case account.EmailRequestConfirmation:
+		return email.Message{
+			Subject:    tr.T("email.confirmation.subject", "Account", d.AccountName),
+			Greeting:   tr.T("email.greeting"),
+			Paragraphs: []string{tr.T("email.confirmation.intro", "Account", d.AccountName)},
+			Details: append(details,
+				email.Detail{Label: tr.T("email.detail.account_id"), Value: d.AccountID},
+				email.Detail{Label: tr.T("email.detail.approvers"), Value: joinComma(d.Approvers)},
+				email.Detail{Label: tr.T("email.detail.expires"), Value: d.ExpiresAt.UTC().Format("2006-01-02")}),
+			Action: &email.Link{Label: tr.T("email.confirmation.action"), URL: r.Link("/clc/directory")},
+			Footer: footer,
+		}, nil
+	}
+	return email.Message{}, fmt.Errorf("no template for email kind %q", e.Kind)
+}
+
+func joinComma(s []string) string {
+	out := ""
+	for i, v := range s {
+		if i > 0 {
+			out += ", "
+		}
+		out += v
+	}
+	return out
+}

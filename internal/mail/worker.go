@@ -1,0 +1,139 @@
+package mail
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+
+	"github.com/clc-portal/clc/internal/account"
+)
+
+// Queue is the outbox as the worker sees it.
+type Queue interface {
+	ClaimEmails(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]account.QueuedEmail, error)
+	MarkEmailSent(ctx context.Context, id int64, now time.Time) error
+	RetryEmailLater(ctx context.Context, id int64, next time.Time, lastErr string) error
+	MarkEmailFailed(ctx context.Context, id int64, lastErr string) error
+}
+
+// Sender delivers messages, one result per message.
+type Sender interface {
+	Send(ctx context.Context, msgs []*gomail.Msg) []error
+	Close() error
+}
+
+// Backoff spaces retries: Base doubling per attempt up to Max, with ±20%
+// jitter so a burst of failures does not retry in step. After MaxAttempts an
+// email fails for good.
+type Backoff struct {
+	Base        time.Duration
+	Max         time.Duration
+	MaxAttempts int
+}
+
+// DefaultBackoff retries for about a day.
+var DefaultBackoff = Backoff{Base: 30 * time.Second, Max: time.Hour, MaxAttempts: 30}
+
+// Delay is the wait after the given attempt failed.
+func (b Backoff) Delay(attempt int) time.Duration {
+	d := float64(b.Base) * math.Pow(2, float64(attempt-1))
+	if d > float64(b.Max) || math.IsInf(d, 0) {
+		d = float64(b.Max)
+	}
+	return time.Duration(d * (0.8 + 0.4*rand.Float64()))
+}
+
+// Worker delivers the outbox.
+type Worker struct {
+	Queue    Queue
+	Sender   Sender
+	Renderer *Renderer
+	Clock    account.Clock
+	Log      *slog.Logger
+	Backoff  Backoff
+	// Poll is how often an idle worker looks for due email.
+	Poll time.Duration
+	// Batch is how many emails one claim takes.
+	Batch int
+	// Lease is how long a claimed email stays with this worker before
+	// another may take it, should this one die.
+	Lease time.Duration
+}
+
+// Run delivers until ctx ends.
+func (w *Worker) Run(ctx context.Context) error {
+	defer w.Sender.Close()
+	for {
+		n, err := w.RunOnce(ctx)
+		if err != nil && ctx.Err() == nil {
+			w.Log.Error("deliver email", "err", err)
+		}
+		if n == w.Batch && err == nil {
+			continue // more may be due
+		}
+		if n == 0 {
+			_ = w.Sender.Close() // nothing to send: release the connection
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(w.Poll):
+		}
+	}
+}
+
+// RunOnce claims one batch of due emails and delivers it, returning how many
+// it claimed.
+func (w *Worker) RunOnce(ctx context.Context) (int, error) {
+	batch, err := w.Queue.ClaimEmails(ctx, w.Clock.Now(), w.Batch, w.Lease)
+	if err != nil || len(batch) == 0 {
+		return 0, err
+	}
+	// Record outcomes even when shutdown began mid-batch: an email that went
+	// out must be marked sent.
+	record := context.WithoutCancel(ctx)
+	var msgs []*gomail.Msg
+	var sending []account.QueuedEmail
+	for _, q := range batch {
+		m, err := w.Renderer.Render(q)
+		if err != nil {
+			w.Log.Error("render email", "id", q.ID, "kind", q.Email.Kind, "err", err)
+			if err := w.Queue.MarkEmailFailed(record, q.ID, "render: "+err.Error()); err != nil {
+				return len(batch), err
+			}
+			continue
+		}
+		msgs = append(msgs, m)
+		sending = append(sending, q)
+	}
+	if len(msgs) == 0 {
+		return len(batch), nil
+	}
+	results := w.Sender.Send(ctx, msgs)
+	for i, q := range sending {
+		if err := w.record(record, q, results[i]); err != nil {
+			return len(batch), err
+		}
+	}
+	return len(batch), nil
+}
+
+func (w *Worker) record(ctx context.Context, q account.QueuedEmail, sendErr error) error {
+	now := w.Clock.Now()
+	switch {
+	case sendErr == nil:
+		w.Log.Info("email sent", "id", q.ID, "kind", q.Email.Kind, "to", q.Email.To, "attempt", q.Attempts)
+		return w.Queue.MarkEmailSent(ctx, q.ID, now)
+	case Permanent(sendErr) || q.Attempts >= w.Backoff.MaxAttempts:
+		w.Log.Error("email failed", "id", q.ID, "kind", q.Email.Kind, "to", q.Email.To, "attempt", q.Attempts, "err", sendErr)
+		return w.Queue.MarkEmailFailed(ctx, q.ID, sendErr.Error())
+	default:
+		next := now.Add(w.Backoff.Delay(q.Attempts))
+		w.Log.Warn("email will be retried", "id", q.ID, "kind", q.Email.Kind, "attempt", q.Attempts, "next", next, "err", sendErr)
+		return w.Queue.RetryEmailLater(ctx, q.ID, next, sendErr.Error())
+	}
+}

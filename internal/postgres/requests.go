@@ -1,0 +1,133 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/clc-portal/clc/internal/account"
+)
+
+const requestColumns = `r.id, r.requested_by, r.partner_name, r.domain_as_typed, r.note_to_approver,
+	r.customer_emails, r.note_to_customer, r.user_emails, r.note_to_users, r.submission_key, r.status,
+	r.created_at, r.expires_at, coalesce(r.decided_at, '-infinity'), r.decided_by, r.decision_reason`
+
+func scanRequest(row pgx.Row) (account.Request, error) {
+	var r account.Request
+	err := row.Scan(&r.ID, &r.RequestedBy, &r.PartnerName, &r.DomainAsTyped, &r.NoteToApprover,
+		&r.CustomerEmails, &r.NoteToCustomer, &r.UserEmails, &r.NoteToUsers, &r.SubmissionKey, &r.Status,
+		&r.CreatedAt, &r.ExpiresAt, &r.DecidedAt, &r.DecidedBy, &r.DecisionReason,
+		&r.Account.ID, &r.Account.Name, &r.Account.Domain, &r.Account.Type, &r.Account.Restricted, &r.Account.Status,
+		&r.Account.CreatedBy, &r.Account.CreatedAt, &r.Account.UpdatedAt)
+	if r.DecidedAt.IsZero() || r.DecidedAt.Year() < 1 {
+		r.DecidedAt = time.Time{}
+	}
+	return r, err
+}
+
+const requestFrom = ` FROM account_requests r JOIN smart_accounts sa ON sa.id = r.smart_account_id `
+
+func requestByKey(ctx context.Context, q querier, key string) (account.Request, error) {
+	r, err := scanRequest(q.QueryRow(ctx, `SELECT `+requestColumns+`, `+accountColumns+requestFrom+`WHERE r.submission_key = $1`, key))
+	return r, mapErr(err, "")
+}
+
+func (s *Store) CreateRequest(ctx context.Context, r account.Request, links []account.ApprovalLink, emails []account.Email) (account.Request, error) {
+	var out account.Request
+	err := withTx(ctx, s.pool, func(tx pgx.Tx) error {
+		// Serialise submissions of one form, so a double click waits for the
+		// first and then finds it rather than racing it for the domain.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 1))`, r.SubmissionKey); err != nil {
+			return err
+		}
+		prev, err := requestByKey(ctx, tx, r.SubmissionKey)
+		if err == nil {
+			out = prev
+			return account.ErrDuplicateSubmission
+		}
+		if !errors.Is(err, account.ErrNotFound) {
+			return err
+		}
+
+		// ON CONFLICT waits for a concurrent holder of the domain to commit,
+		// so the holder can then be named.
+		a, err := scanAccount(tx.QueryRow(ctx, `
+			INSERT INTO smart_accounts AS sa (name, domain, account_type, restricted, status, created_by, created_at, updated_at)
+			VALUES ($1, $2, $3, false, 'pending', $4, $5, $5)
+			ON CONFLICT (domain) WHERE status IN ('pending', 'active') DO NOTHING
+			RETURNING `+accountColumns, r.Account.Name, r.Account.Domain, r.Account.Type, r.RequestedBy, r.CreatedAt))
+		if errors.Is(err, pgx.ErrNoRows) {
+			held, err := scanAccount(tx.QueryRow(ctx, `SELECT `+accountColumns+` FROM smart_accounts sa
+				WHERE sa.domain = $1 AND sa.status IN ('pending', 'active')`, r.Account.Domain))
+			if err != nil {
+				return fmt.Errorf("find holder of %s: %w", r.Account.Domain, err)
+			}
+			return &account.DomainTakenError{Account: held}
+		}
+		if err != nil {
+			return fmt.Errorf("insert account: %w", err)
+		}
+		r.Account = a
+		if err := tx.QueryRow(ctx, `
+			INSERT INTO account_requests (smart_account_id, requested_by, partner_name, domain_as_typed,
+				note_to_approver, customer_emails, note_to_customer, user_emails, note_to_users,
+				submission_key, status, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12)
+			RETURNING id`,
+			a.ID, r.RequestedBy, r.PartnerName, r.DomainAsTyped, r.NoteToApprover, r.CustomerEmails,
+			r.NoteToCustomer, r.UserEmails, r.NoteToUsers, r.SubmissionKey, r.CreatedAt, r.ExpiresAt).Scan(&r.ID); err != nil {
+			return fmt.Errorf("insert request: %w", err)
+		}
+		for _, l := range links {
+			if _, err := tx.Exec(ctx, `
+				INSERT INTO approval_links (request_id, email, token_hash, created_at, expires_at)
+				VALUES ($1, $2, $3, $4, $5)`, r.ID, l.Email, l.TokenHash, r.CreatedAt, l.ExpiresAt); err != nil {
+				return fmt.Errorf("insert approval link: %w", err)
+			}
+		}
+		if err := addEvent(ctx, tx, account.Event{AccountID: a.ID, At: r.CreatedAt, ActorID: r.RequestedBy,
+			Actor: r.Requester, Kind: "requested", Detail: "approvers: " + strings.Join(r.CustomerEmails, ", ")}); err != nil {
+			return err
+		}
+		for i := range emails {
+			if emails[i].Data.AccountID == "" {
+				emails[i].Data.AccountID = a.ID.String()
+			}
+			if emails[i].AccountID == 0 {
+				emails[i].AccountID = a.ID
+			}
+		}
+		if err := enqueue(ctx, tx, r.CreatedAt, emails); err != nil {
+			return err
+		}
+		out = r
+		return nil
+	})
+	if errors.Is(err, account.ErrDuplicateSubmission) {
+		return out, err
+	}
+	return out, err
+}
+
+func (s *Store) ParentAccounts(ctx context.Context, domain string) ([]account.AccountAdmins, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT `+accountColumns+`,
+			coalesce((SELECT array_agg(u.email ORDER BY u.email) FROM memberships m JOIN users u ON u.id = m.user_id
+				WHERE m.smart_account_id = sa.id AND m.virtual_account_id IS NULL AND m.role = 'admin'), '{}')
+		FROM smart_accounts sa
+		WHERE sa.status = 'active' AND $1 LIKE '%.' || sa.domain
+		ORDER BY length(sa.domain) DESC`, domain)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.AccountAdmins, error) {
+		var aa account.AccountAdmins
+		a, err := scanAccount(row, &aa.Admins)
+		aa.Account = a
+		return aa, err
+	})
+}

@@ -1,0 +1,64 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/clc-portal/clc/internal/account"
+	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/web/layout"
+	"github.com/clc-portal/clc/web/pages"
+)
+
+const emailsPerPage = 50
+
+// emails lists the outbox for operators: each email's state, attempts and
+// last error.
+func (s *Server) emails(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	u, _ := currentUser(ctx)
+	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	page = max(page, 1)
+	// One more than a page tells whether an older page exists, without a count.
+	list, err := s.accounts.RecentEmails(ctx, u, emailsPerPage+1, (page-1)*emailsPerPage)
+	if err != nil {
+		return err
+	}
+	sh, err := s.shell(r, layout.NavEmails)
+	if err != nil {
+		return err
+	}
+	v := pages.EmailsView{Page: layout.Page{Title: i18n.T(ctx, "ops.emails.title"), Shell: sh, Flash: s.popFlash(r)}}
+	if len(list) > emailsPerPage {
+		list = list[:emailsPerPage]
+		v.Older = "/ops/emails?page=" + strconv.Itoa(page+1)
+	}
+	if page > 1 {
+		v.Newer = "/ops/emails?page=" + strconv.Itoa(page-1)
+	}
+	for _, e := range list {
+		v.Rows = append(v.Rows, pages.EmailRow{
+			ID: e.ID, Created: e.CreatedAt.UTC().Format("2006-01-02 15:04:05 UTC"), To: e.Email.To,
+			Kind: string(e.Email.Kind), State: string(e.State), StateWord: i18n.T(ctx, "email.state."+string(e.State)),
+			Attempts: e.Attempts, LastError: e.LastError, CanRetry: e.State == account.EmailFailed,
+		})
+	}
+	s.render(w, r, http.StatusOK, pages.Emails(v))
+	return nil
+}
+
+func (s *Server) retryEmail(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	u, _ := currentUser(ctx)
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil {
+		return account.ErrNotFound
+	}
+	if err := s.accounts.RetryEmail(ctx, u, id); err != nil {
+		return err
+	}
+	s.flash(r, i18n.T(ctx, "ops.emails.retried"))
+	return redirect(w, r, "/ops/emails")
+}

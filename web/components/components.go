@@ -1,0 +1,40 @@
+// Package components holds the small pieces pages share: form fields with
+// their labels, hints and errors.
+package components
+
+// Field is one labelled form control and what is wrong with it.
+type Field struct {
+	ID    string // also the form name
+	Label string
+	Value string
+	Hint  string
+	Error *FieldError
+	// Type is the input type ("text", "email"); "textarea" for a text area.
+	Type      string
+	Required  bool
+	MaxLength int
+	ReadOnly  bool
+	// Autocomplete is the input's autocomplete token, if any.
+	Autocomplete string
+}
+
+// FieldError is a translated message, with a link the message offers.
+type FieldError struct {
+	Text     string
+	LinkHref string
+	LinkText string
+}
+
+func (f Field) describedBy() string {
+	ids := ""
+	if f.Hint != "" {
+		ids = f.ID + "-hint"
+	}
+	if f.Error != nil {
+		if ids != "" {
+			ids += " "
+		}
+		ids += f.ID + "-error"
+	}
+	return ids
+}
