@@ -95,6 +95,7 @@ type RequestStore interface {
 	// earlier request; a live account holding the domain returns a
 	// *DomainTakenError.
 	CreateRequest(ctx context.Context, r Request, links []ApprovalLink, emails []Email) (Request, error)
+	RequestBySubmissionKey(ctx context.Context, key string) (Request, error)
 	// ParentAccounts lists active Smart Accounts whose domain the given
 	// domain falls under (globex.example for emea.globex.example), with their
 	// administrators' addresses.
@@ -241,6 +242,17 @@ func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (R
 	if len(in.SubmissionKey) < 16 || len(in.SubmissionKey) > 64 {
 		return Request{}, FieldErrors{"form": {Msg: "request.error.stale_form"}}
 	}
+	// A submission seen before is answered with its request, before the
+	// rules run again and find the domain taken by that very request.
+	prev, err := s.store.RequestBySubmissionKey(ctx, in.SubmissionKey)
+	switch {
+	case err == nil && prev.RequestedBy == u.ID:
+		return prev, nil
+	case err == nil:
+		return Request{}, FieldErrors{"form": {Msg: "request.error.stale_form"}}
+	case !errors.Is(err, ErrNotFound):
+		return Request{}, fmt.Errorf("find earlier submission: %w", err)
+	}
 	c, err := s.CheckRequest(ctx, u, in)
 	if err != nil {
 		return Request{}, err
@@ -288,8 +300,10 @@ func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (R
 	created, err := s.store.CreateRequest(ctx, r, links, emails)
 	var taken *DomainTakenError
 	switch {
-	case errors.Is(err, ErrDuplicateSubmission):
+	case errors.Is(err, ErrDuplicateSubmission) && created.RequestedBy == u.ID:
 		return created, nil
+	case errors.Is(err, ErrDuplicateSubmission):
+		return Request{}, FieldErrors{"form": {Msg: "request.error.stale_form"}}
 	case errors.As(err, &taken):
 		// Another request took the domain between the check and the insert.
 		return Request{}, FieldErrors{"domain": domainTakenError(taken.Account)}

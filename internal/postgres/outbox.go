@@ -52,19 +52,19 @@ func newMessageID() string {
 
 const queuedColumns = `id, message_id, kind, to_address, language, data, coalesce(secret, ''),
 	coalesce(smart_account_id, 0), state, attempts, next_attempt_at, last_error, created_at,
-	coalesce(sent_at, '-infinity')`
+	sent_at`
 
 func scanQueued(row pgx.Row) (account.QueuedEmail, error) {
 	var q account.QueuedEmail
 	var data []byte
-	var sentAt time.Time
+	var sentAt *time.Time
 	err := row.Scan(&q.ID, &q.MessageID, &q.Email.Kind, &q.Email.To, &q.Email.Lang, &data, &q.Email.Secret,
 		&q.Email.AccountID, &q.State, &q.Attempts, &q.NextAttemptAt, &q.LastError, &q.CreatedAt, &sentAt)
 	if err != nil {
 		return q, err
 	}
-	if sentAt.Year() > 1 {
-		q.SentAt = sentAt
+	if sentAt != nil {
+		q.SentAt = *sentAt
 	}
 	return q, json.Unmarshal(data, &q.Email.Data)
 }

@@ -14,17 +14,18 @@ import (
 
 const requestColumns = `r.id, r.requested_by, r.partner_name, r.domain_as_typed, r.note_to_approver,
 	r.customer_emails, r.note_to_customer, r.user_emails, r.note_to_users, r.submission_key, r.status,
-	r.created_at, r.expires_at, coalesce(r.decided_at, '-infinity'), r.decided_by, r.decision_reason`
+	r.created_at, r.expires_at, r.decided_at, r.decided_by, r.decision_reason`
 
 func scanRequest(row pgx.Row) (account.Request, error) {
 	var r account.Request
+	var decidedAt *time.Time
 	err := row.Scan(&r.ID, &r.RequestedBy, &r.PartnerName, &r.DomainAsTyped, &r.NoteToApprover,
 		&r.CustomerEmails, &r.NoteToCustomer, &r.UserEmails, &r.NoteToUsers, &r.SubmissionKey, &r.Status,
-		&r.CreatedAt, &r.ExpiresAt, &r.DecidedAt, &r.DecidedBy, &r.DecisionReason,
+		&r.CreatedAt, &r.ExpiresAt, &decidedAt, &r.DecidedBy, &r.DecisionReason,
 		&r.Account.ID, &r.Account.Name, &r.Account.Domain, &r.Account.Type, &r.Account.Restricted, &r.Account.Status,
 		&r.Account.CreatedBy, &r.Account.CreatedAt, &r.Account.UpdatedAt)
-	if r.DecidedAt.IsZero() || r.DecidedAt.Year() < 1 {
-		r.DecidedAt = time.Time{}
+	if decidedAt != nil {
+		r.DecidedAt = *decidedAt
 	}
 	return r, err
 }
@@ -34,6 +35,10 @@ const requestFrom = ` FROM account_requests r JOIN smart_accounts sa ON sa.id = 
 func requestByKey(ctx context.Context, q querier, key string) (account.Request, error) {
 	r, err := scanRequest(q.QueryRow(ctx, `SELECT `+requestColumns+`, `+accountColumns+requestFrom+`WHERE r.submission_key = $1`, key))
 	return r, mapErr(err, "")
+}
+
+func (s *Store) RequestBySubmissionKey(ctx context.Context, key string) (account.Request, error) {
+	return requestByKey(ctx, s.pool, key)
 }
 
 func (s *Store) CreateRequest(ctx context.Context, r account.Request, links []account.ApprovalLink, emails []account.Email) (account.Request, error) {
@@ -107,9 +112,6 @@ func (s *Store) CreateRequest(ctx context.Context, r account.Request, links []ac
 		out = r
 		return nil
 	})
-	if errors.Is(err, account.ErrDuplicateSubmission) {
-		return out, err
-	}
 	return out, err
 }
 

@@ -196,3 +196,9 @@ func wantRedirect(t *testing.T, p page, to string) {
 func text(p page, sel string) string {
 	return strings.Join(strings.Fields(p.Doc.Find(sel).Text()), " ")
 }
+
+type goquerySelection = goquery.Selection
+
+func accountInput(name, domain string, restricted bool) account.NewAccount {
+	return account.NewAccount{Name: name, Domain: domain, Restricted: restricted}
+}
