@@ -141,7 +141,7 @@ func TestRequestFormRules(t *testing.T) {
 			if got := text(p, "#"+c.field+"-error"); !strings.Contains(got, c.want) {
 				t.Fatalf("%s error %q, want %q", c.field, got, c.want)
 			}
-			if inv, _ := p.Doc.Find("#"+c.field).Attr("aria-invalid"); inv != "true" {
+			if inv, _ := p.Doc.Find("#" + c.field).Attr("aria-invalid"); inv != "true" {
 				t.Errorf("%s not marked invalid", c.field)
 			}
 			for _, field := range []string{"name", "domain"} {
