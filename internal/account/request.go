@@ -261,7 +261,7 @@ func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (R
 	if err != nil {
 		return Request{}, fmt.Errorf("find parent accounts of %s: %w", c.Domain, err)
 	}
-	partner, err := s.partnerName(ctx, u.ID)
+	partner, err := s.partnerName(ctx, u)
 	if err != nil {
 		return Request{}, err
 	}
@@ -313,22 +313,14 @@ func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (R
 	return created, nil
 }
 
-// partnerName is the requester's partner organisation: their Partner
-// Holding account if they have one, else their first account.
-func (s *Service) partnerName(ctx context.Context, userID int64) (string, error) {
-	access, err := s.store.AccessOf(ctx, userID)
+// partnerName is the requester's partner organisation: their own account.
+func (s *Service) partnerName(ctx context.Context, u User) (string, error) {
+	access, err := s.store.AccessOf(ctx, u.ID)
 	if err != nil {
 		return "", fmt.Errorf("find partner account: %w", err)
 	}
-	for _, a := range access {
-		if a.Account.Type == TypePartnerHolding {
-			return a.Account.Name, nil
-		}
-	}
-	if len(access) > 0 {
-		return access[0].Account.Name, nil
-	}
-	return "", nil
+	p, _ := Primary(access, u.Email)
+	return p.Account.Name, nil
 }
 
 // randomToken is n random bytes, URL-safe.

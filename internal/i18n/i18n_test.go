@@ -14,7 +14,7 @@ import (
 
 // messageUse finds literal message ids in code: i18n.T(ctx, "id"),
 // i18n.N(ctx, "id", n), and the ids handlers pass to the responder.
-var messageUse = regexp.MustCompile(`(?:i18n\.[TN]\([^,]+, |\b(?:heading|message|Msg|msg): )"([a-z_]+\.[a-z_.]+)"`)
+var messageUse = regexp.MustCompile(`(?:i18n\.[TN]\([^,]+, |\b(?:heading|message|Msg|msg): )"([a-z_]+(?:\.[a-z_]+)+)"`)
 
 // TestEveryMessageUsedExists reads the source for message ids and checks the
 // English catalog has each, so a missing string fails here, not on a page.
@@ -50,6 +50,19 @@ func TestEveryMessageUsedExists(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Ids built from a prefix and a value.
+	for _, v := range []string{"active", "pending", "denied", "expired"} {
+		check(t, have, "status."+v)
+	}
+	for _, v := range []string{"admin", "user", "viewer", "approver"} {
+		check(t, have, "role."+v)
+	}
+	for _, v := range []string{"pending", "sending", "sent", "failed"} {
+		check(t, have, "email.state."+v)
+	}
+	for _, v := range []string{"customer", "partner_holding", "limited_use"} {
+		check(t, have, "type."+v)
+	}
 	if found < 20 {
 		t.Fatalf("found only %d message uses: the pattern no longer matches the code", found)
 	}
@@ -69,5 +82,12 @@ func TestMatchAndPlural(t *testing.T) {
 	tr := c.Translator(c.Match("", "en-GB"))
 	if one, many := tr.N("clc.summary", 1), tr.N("clc.summary", 3); !strings.Contains(one, "1 Smart Account.") || !strings.Contains(many, "3 Smart Accounts.") {
 		t.Errorf("plural forms: %q / %q", one, many)
+	}
+}
+
+func check(t *testing.T, have map[string]bool, id string) {
+	t.Helper()
+	if !have[id] {
+		t.Errorf("en.toml lacks %q", id)
 	}
 }

@@ -25,7 +25,8 @@ func (s *Server) clcHome(w http.ResponseWriter, r *http.Request) error {
 		}))
 		return nil
 	}
-	sh.AccountName = access[0].Account.Name
+	p, _ := account.Primary(access, u.Email)
+	sh.AccountName = p.Account.Name
 	v := pages.CLCView{Page: layout.Page{Title: i18n.T(ctx, "clc.title"), Shell: sh, Flash: s.popFlash(r)}}
 	for _, a := range access {
 		v.Accounts = append(v.Accounts, pages.AccessRow{

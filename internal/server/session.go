@@ -87,8 +87,8 @@ func (s *Server) shell(r *http.Request, current string) (*layout.Shell, error) {
 		return nil, err
 	}
 	sh := &layout.Shell{UserName: u.Name, UserEmail: u.Email, Staff: u.Staff, Current: current}
-	if len(access) > 0 {
-		sh.AccountName = access[0].Account.Name
+	if p, ok := account.Primary(access, u.Email); ok {
+		sh.AccountName = p.Account.Name
 	}
 	return sh, nil
 }

@@ -1,0 +1,76 @@
+package account
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestPrimaryPrefersOwnDomainThenPartnerHolding(t *testing.T) {
+	lab := Access{Account: SmartAccount{Name: "A Lab", Domain: "lab.other.example", Type: TypeLimitedUse}}
+	holding := Access{Account: SmartAccount{Name: "B Holding", Domain: "holding.example", Type: TypePartnerHolding}}
+	own := Access{Account: SmartAccount{Name: "C Own", Domain: "partner.example", Type: TypeCustomer}}
+	if p, _ := Primary([]Access{lab, holding, own}, "ada@emea.partner.example"); p.Account.Name != "C Own" {
+		t.Errorf("got %q, want the account holding the user's domain", p.Account.Name)
+	}
+	if p, _ := Primary([]Access{lab, holding}, "ada@partner.example"); p.Account.Name != "B Holding" {
+		t.Errorf("got %q, want the Partner Holding account", p.Account.Name)
+	}
+	if _, ok := Primary(nil, "ada@partner.example"); ok {
+		t.Error("no access gave a primary account")
+	}
+}
+
+func TestNormalizeDomain(t *testing.T) {
+	good := map[string]string{
+		"Example.COM":         "example.com",
+		"emea.globex.example": "emea.globex.example",
+		"bücher.example":      "xn--bcher-kva.example",
+		"BÜCHER.example.":     "xn--bcher-kva.example",
+		"foo.co.uk":           "foo.co.uk",
+		" spaced.example ":    "spaced.example",
+		"user.github.io":      "user.github.io",
+	}
+	for in, want := range good {
+		got, err := NormalizeDomain(in)
+		if err != nil || got != want {
+			t.Errorf("NormalizeDomain(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	bad := map[string]error{
+		"":                        ErrDomainRequired,
+		"http://example.com":      ErrDomainSyntax,
+		"example.com/path":        ErrDomainSyntax,
+		"example.com:8080":        ErrDomainSyntax,
+		"exa mple.com":            ErrDomainSyntax,
+		"a..example":              ErrDomainSyntax,
+		".example.com":            ErrDomainSyntax,
+		"localhost":               ErrDomainSyntax,
+		"-bad-.example":           ErrDomainSyntax,
+		"user@example.com":        ErrDomainSyntax,
+		"co.uk":                   ErrDomainNotOwnable,
+		"com":                     ErrDomainSyntax,
+		"github.io":               ErrDomainNotOwnable,
+		string(make([]byte, 300)): ErrDomainSyntax,
+	}
+	for in, want := range bad {
+		if _, err := NormalizeDomain(in); !errors.Is(err, want) {
+			t.Errorf("NormalizeDomain(%q) = %v, want %v", in, err, want)
+		}
+	}
+	if got := DisplayDomain("xn--bcher-kva.example"); got != "bücher.example" {
+		t.Errorf("DisplayDomain = %q", got)
+	}
+}
+
+func TestSplitEmails(t *testing.T) {
+	got := SplitEmails("a@x.example, b@x.example;c@x.example\nA@X.example  d@x.example\r\n;;")
+	want := []string{"a@x.example", "b@x.example", "c@x.example", "d@x.example"}
+	if len(got) != len(want) {
+		t.Fatalf("got %v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+	}
+}
