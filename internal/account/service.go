@@ -9,14 +9,6 @@ import (
 	"unicode/utf8"
 )
 
-// Clock tells the time; tests set it.
-type Clock interface{ Now() time.Time }
-
-// SystemClock is the wall clock.
-type SystemClock struct{}
-
-func (SystemClock) Now() time.Time { return time.Now() }
-
 // Store is what the domain needs from persistence. Each method is one
 // transaction.
 type Store interface {

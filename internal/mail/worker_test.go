@@ -23,25 +23,13 @@ import (
 	"github.com/clc-portal/clc/internal/postgres/pgtest"
 )
 
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // rig is a database, the domain over it, a real SMTP server and a worker.
 type rig struct {
 	t       *testing.T
 	db      pgtest.DB
 	store   *postgres.Store
 	svc     *account.Service
-	clock   *testClock
+	clock   *account.ManualClock
 	catcher *mailcatch.Server
 	smtp    net.Addr
 	log     *slog.Logger
@@ -52,7 +40,7 @@ func newRig(t *testing.T) *rig {
 	t.Helper()
 	db := pgtest.New(t)
 	log := slog.New(slog.DiscardHandler)
-	clock := &testClock{now: time.Now().UTC().Truncate(time.Second)}
+	clock := account.NewManualClock(time.Now().UTC().Truncate(time.Second))
 	store := postgres.NewStore(db.Pool)
 	r := &rig{t: t, db: db, store: store, clock: clock, log: log,
 		svc: account.NewService(store, clock, account.NewArgon2id())}

@@ -23,25 +23,12 @@ import (
 	"github.com/clc-portal/clc/internal/server"
 )
 
-// testClock is a clock the test moves.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // app is the whole portal on a real listener over a fresh database.
 type app struct {
 	t     *testing.T
 	db    pgtest.DB
 	svc   *account.Service
-	clock *testClock
+	clock *account.ManualClock
 	srv   *httptest.Server
 	base  *url.URL
 	logs  *strings.Builder
@@ -57,7 +44,7 @@ func newAppOn(t *testing.T, db pgtest.DB) *app {
 	t.Helper()
 	logs := &strings.Builder{}
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil))
-	clock := &testClock{now: time.Now()}
+	clock := account.NewManualClock(time.Now())
 	svc := account.NewService(postgres.NewStore(db.Pool), clock, account.NewArgon2id())
 	catalog, err := i18n.Load(log)
 	if err != nil {
