@@ -254,6 +254,15 @@ func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (R
 		return Request{}, fmt.Errorf("find earlier submission: %w", err)
 	}
 	c, err := s.CheckRequest(ctx, u, in)
+	var fe FieldErrors
+	if errors.As(err, &fe) && fe["domain"].Msg != "" {
+		// A double click: the other submission of this very form may have
+		// committed between the lookup above and the domain check, taking the
+		// domain itself. Then this submission is that request, not a refusal.
+		if prev, perr := s.store.RequestBySubmissionKey(ctx, in.SubmissionKey); perr == nil && prev.RequestedBy == u.ID {
+			return prev, nil
+		}
+	}
 	if err != nil {
 		return Request{}, err
 	}
