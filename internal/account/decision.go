@@ -302,8 +302,8 @@ func (s *Service) Approve(ctx context.Context, token string) (Request, error) {
 	if err != nil {
 		return Request{}, err
 	}
-	d := s.approval(p.Request, p.Link.Email)
-	d.LinkID, d.By = p.Link.ID, p.Link.Email
+	d := s.approval(p.Request, p.Link.Email, p.Link.Email)
+	d.LinkID = p.Link.ID
 	r, err := s.store.Decide(ctx, d)
 	if err != nil {
 		return Request{}, s.lostRace(ctx, token, fmt.Errorf("approve request for %s: %w", p.Request.Account.ID, err))
@@ -394,14 +394,14 @@ func requestEmailData(r Request) EmailData {
 	}
 }
 
-// approval builds the approval of r with admin as the account's
-// Administrator: the request's user emails become Users, each is told, and
-// so is the partner.
-func (s *Service) approval(r Request, admin string) Decision {
+// approval builds the approval of r by the address by, with admin as the
+// account's Administrator: the request's user emails become Users, each is
+// told, and so is the partner.
+func (s *Service) approval(r Request, by, admin string) Decision {
 	now := s.clock.Now()
-	d := Decision{RequestID: r.ID, AccountID: r.Account.ID, Outcome: RequestApproved, By: admin, At: now}
+	d := Decision{RequestID: r.ID, AccountID: r.Account.ID, Outcome: RequestApproved, By: by, At: now}
 	data := requestEmailData(r)
-	data.Actor = admin
+	data.Actor, data.Admin = by, admin
 	member := func(addr string, role Role, kind EmailKind, note string) NewMember {
 		md := data
 		md.Role, md.Note = role, note
@@ -496,8 +496,8 @@ func (s *Service) OperatorApprove(ctx context.Context, u User, id AccountID, adm
 			return Request{}, FieldErrors{"admin": {Msg: "ops.requests.error.admin"}}
 		}
 	}
-	d := s.approval(r, chosen)
-	d.By, d.ByUser = u.Email, u.ID
+	d := s.approval(r, u.Email, chosen)
+	d.ByUser = u.ID
 	out, err := s.store.Decide(ctx, d)
 	if err != nil {
 		return Request{}, s.requestLostRace(ctx, id, fmt.Errorf("approve request for %s: %w", id, err))

@@ -62,6 +62,7 @@ type EmailData struct {
 	Note           string    `json:"note,omitempty"`
 	Reason         string    `json:"reason,omitempty"`
 	Actor          string    `json:"actor,omitempty"`
+	Admin          string    `json:"admin,omitempty"`
 	Role           Role      `json:"role,omitempty"`
 	Approvers      []string  `json:"approvers,omitempty"`
 	ParentAccount  string    `json:"parent_account,omitempty"`

@@ -157,7 +157,7 @@ func (r *Renderer) content(tr *i18n.Translator, e account.Email) (email.Message,
 		return email.Message{
 			Subject:    tr.T("email.approved.subject", "Account", d.AccountName),
 			Greeting:   tr.T("email.greeting"),
-			Paragraphs: []string{tr.T("email.approved.intro", "Actor", d.Actor, "Account", d.AccountName, "VA", account.DefaultVirtualAccount)},
+			Paragraphs: []string{tr.T("email.approved.intro", "Actor", d.Actor, "Account", d.AccountName, "VA", account.DefaultVirtualAccount, "Admin", d.Admin)},
 			Details:    withID,
 			Action:     requestPage,
 			Footer:     footer,
