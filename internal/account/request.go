@@ -96,7 +96,8 @@ type ApprovalLink struct {
 	// RevokedAt is when its holder forwarded it to ForwardedTo.
 	RevokedAt   time.Time
 	ForwardedTo string
-	// RotatedAt is when a reminder replaced its token.
+	// RotatedAt is when a newer token replaced its token: a reminder, or
+	// the link given to this address again after it was forwarded away.
 	RotatedAt time.Time
 }
 

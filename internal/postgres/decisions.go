@@ -231,14 +231,15 @@ func (s *Store) Forward(ctx context.Context, f account.Forwarding) error {
 		if tag.RowsAffected() == 0 {
 			return account.ErrLinkRevoked
 		}
-		// Someone who forwarded their link earlier may be given one again;
-		// an address holding a live link may not get a second.
+		// Someone who forwarded their link earlier may be given one again,
+		// and their old link then says it was replaced; an address holding a
+		// live link may not get a second.
 		tag, err = tx.Exec(ctx, `
 			INSERT INTO approval_links AS l (request_id, email, token_hash, created_at, expires_at)
 			VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (request_id, email) DO UPDATE SET token_hash = excluded.token_hash,
-				created_at = excluded.created_at, expires_at = excluded.expires_at, revoked_at = NULL,
-				forwarded_to = '', previous_token_hash = NULL, rotated_at = NULL
+				previous_token_hash = l.token_hash, rotated_at = excluded.created_at,
+				expires_at = excluded.expires_at, revoked_at = NULL, forwarded_to = ''
 			WHERE l.revoked_at IS NOT NULL`,
 			f.RequestID, f.Link.Email, f.Link.TokenHash, f.At, f.Link.ExpiresAt)
 		if err != nil {
