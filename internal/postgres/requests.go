@@ -95,7 +95,7 @@ func (s *Store) CreateRequest(ctx context.Context, r account.Request, links []ac
 			INSERT INTO account_requests (smart_account_id, requested_by, partner_name, domain_as_typed,
 				note_to_approver, customer_emails, note_to_customer, user_emails, note_to_users,
 				submission_key, status, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8, '{}'::text[]), $9, $10, 'pending', $11, $12)
 			RETURNING id`,
 			a.ID, r.RequestedBy, r.PartnerName, r.DomainAsTyped, r.NoteToApprover, r.CustomerEmails,
 			r.NoteToCustomer, r.UserEmails, r.NoteToUsers, r.SubmissionKey, r.CreatedAt, r.ExpiresAt).Scan(&r.ID); err != nil {
