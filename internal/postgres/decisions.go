@@ -71,9 +71,9 @@ func links(ctx context.Context, q querier, requestID int64, live bool) ([]accoun
 }
 
 func (s *Store) PendingRequests(ctx context.Context, now time.Time) ([]account.PendingRequest, error) {
-	rows, err := s.pool.Query(ctx, requestSelect+`,
-		LATERAL (SELECT coalesce(array_agg(l.email ORDER BY l.id), '{}') AS waiting_on
-			FROM approval_links l WHERE l.request_id = r.id AND l.revoked_at IS NULL) w
+	rows, err := s.pool.Query(ctx, `SELECT `+requestColumns+`, `+accountColumns+`,
+			coalesce((SELECT array_agg(l.email ORDER BY l.id) FROM approval_links l
+				WHERE l.request_id = r.id AND l.revoked_at IS NULL), '{}')`+requestFrom+`
 		WHERE r.status = 'pending' AND r.expires_at > $1
 		ORDER BY r.created_at, r.id`, now)
 	if err != nil {

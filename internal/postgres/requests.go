@@ -19,7 +19,9 @@ const requestColumns = `r.id, r.requested_by, u.email, u.name, r.partner_name, r
 
 // requestSelect reads a request with its account and requester; scanRequest
 // reads its rows, then any extra columns.
-const requestSelect = `SELECT ` + requestColumns + `, ` + accountColumns + `
+const requestSelect = `SELECT ` + requestColumns + `, ` + accountColumns + requestFrom
+
+const requestFrom = `
 	FROM account_requests r
 	JOIN smart_accounts sa ON sa.id = r.smart_account_id
 	JOIN users u ON u.id = r.requested_by `

@@ -302,3 +302,20 @@ func TestLinksThatCannotAct(t *testing.T) {
 		t.Error("no Expired status")
 	}
 }
+
+func TestTheEmailedLinkOpensThePendingRequest(t *testing.T) {
+	r := newRequested(t)
+	msg := r.mailbox(t).find("cfo@globex.example", `Action required: approve the Smart Account "Globex Corporation"`)
+	link := linkTo(t, msg, "/pending/")
+	if !strings.HasPrefix(msg.Text, "Hello,") || !strings.Contains(msg.Text, "Please approve.") {
+		t.Errorf("the approval email says:\n%s", msg.Text)
+	}
+	p := r.browser().get(link)
+	wantStatus(t, p, http.StatusOK)
+	if !strings.Contains(text(p, "main"), "cfo@globex.example") {
+		t.Errorf("the link opened someone else's page: %s", text(p, "main"))
+	}
+	if n := r.count(t, `SELECT count(*) FROM outbox WHERE secret IS NOT NULL`); n != 0 {
+		t.Errorf("%d delivered emails kept their token", n)
+	}
+}
