@@ -132,6 +132,10 @@ func (s *Store) Decide(ctx context.Context, d account.Decision) (account.Request
 				return account.ErrLinkRevoked
 			}
 		}
+		if err := addEvent(ctx, tx, account.Event{AccountID: d.AccountID, At: d.At, ActorID: d.ByUser, Actor: d.By,
+			Kind: string(d.Outcome), Detail: d.Reason}); err != nil {
+			return err
+		}
 		emails := d.Emails
 		switch d.Outcome {
 		case account.RequestApproved:
@@ -146,10 +150,6 @@ func (s *Store) Decide(ctx context.Context, d account.Decision) (account.Request
 			}
 		default:
 			return fmt.Errorf("decide: %q is not a decision", d.Outcome)
-		}
-		if err := addEvent(ctx, tx, account.Event{AccountID: d.AccountID, At: d.At, ActorID: d.ByUser, Actor: d.By,
-			Kind: string(d.Outcome), Detail: d.Reason}); err != nil {
-			return err
 		}
 		if err := enqueue(ctx, tx, d.At, emails); err != nil {
 			return err

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/clc-portal/clc/internal/account"
+	"github.com/clc-portal/clc/internal/i18n"
 	"github.com/clc-portal/clc/internal/jobs"
 )
 
@@ -337,6 +338,9 @@ func TestPartnerFollowsAndWithdraws(t *testing.T) {
 	if !strings.Contains(text(p, "#history"), "Withdrawn") {
 		t.Error("history lacks the withdrawal")
 	}
+	if got := text(p, `tr:has(th:contains("Withdrawn by")) td`); got != "ada@partner.example" {
+		t.Errorf("Withdrawn by %q", got)
+	}
 	if s := r.str(t, `SELECT sa.status || ' ' || r.status || ' ' || r.decided_by FROM smart_accounts sa JOIN account_requests r ON r.smart_account_id = sa.id`); s != "expired withdrawn ada@partner.example" {
 		t.Errorf("after withdrawal: %s", s)
 	}
@@ -439,5 +443,40 @@ func TestOperatorQueue(t *testing.T) {
 	wantStatus(t, p, http.StatusConflict)
 	if !strings.Contains(text(p, "main"), "Approved by olga@clc.example") {
 		t.Errorf("a late decision: %s", text(p, "main"))
+	}
+}
+
+// TestEveryStateHasWords checks the messages whose ids are built at run time
+// from a status, a link state or an event kind.
+func TestEveryStateHasWords(t *testing.T) {
+	ids, err := i18n.IDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, id := range ids {
+		have[id] = true
+	}
+	want := []string{}
+	for _, st := range []account.RequestStatus{account.RequestPending, account.RequestApproved, account.RequestDenied, account.RequestExpired, account.RequestWithdrawn} {
+		want = append(want, "request.status."+string(st))
+	}
+	for _, st := range []string{"approved", "denied", "withdrawn"} {
+		want = append(want, "requests."+st+"_by", "requests."+st+"_at")
+	}
+	for _, d := range []string{"approved", "denied"} {
+		want = append(want, "pending.closed."+d+".heading", "pending.closed."+d+".you", "pending.closed."+d+".by")
+	}
+	for _, k := range []string{"requested", "emailed", "forwarded", "reminded", "approved", "denied", "expired", "withdrawn",
+		"access_granted", "created", "virtual_account_created"} {
+		want = append(want, "event."+k)
+	}
+	for _, r := range []account.Role{account.RoleAdmin, account.RoleUser, account.RoleViewer, account.RoleApprover} {
+		want = append(want, "role."+string(r))
+	}
+	for _, id := range want {
+		if !have[id] {
+			t.Errorf("en.toml lacks %q", id)
+		}
 	}
 }

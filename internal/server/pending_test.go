@@ -137,7 +137,7 @@ func TestApproveCreatesTheAccount(t *testing.T) {
 		}
 	}
 	events := r.str(t, `SELECT string_agg(kind, ' ' ORDER BY id) FROM events WHERE smart_account_id = $1 AND kind <> 'emailed'`, r.id)
-	if events != "requested access_granted access_granted access_granted approved" {
+	if events != "requested approved access_granted access_granted access_granted" {
 		t.Errorf("events: %s", events)
 	}
 

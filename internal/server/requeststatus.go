@@ -64,16 +64,20 @@ func (s *Server) requestStatus(w http.ResponseWriter, r *http.Request) error {
 			{Label: i18n.T(ctx, "request.domain"), Value: req.DomainAsTyped},
 			{Label: i18n.T(ctx, "email.detail.requested_by"), Value: requesterLine(req)},
 			{Label: i18n.T(ctx, "requests.requested_at"), Value: formatTime(req.CreatedAt)},
-			{Label: i18n.T(ctx, "email.detail.expires"), Value: formatTime(req.ExpiresAt)},
 			{Label: i18n.T(ctx, "request.customer_emails"), Value: strings.Join(req.CustomerEmails, "\n")},
 			{Label: i18n.T(ctx, "request.note_to_customer"), Value: orNone(req.NoteToCustomer)},
 			{Label: i18n.T(ctx, "request.user_emails"), Value: orNone(strings.Join(req.UserEmails, "\n"))},
 		},
 	}
-	if !req.DecidedAt.IsZero() {
+	switch st.Status {
+	case account.RequestPending:
+		v.Rows = append(v.Rows, pages.ReviewRow{Label: i18n.T(ctx, "email.detail.expires"), Value: formatTime(req.ExpiresAt)})
+	case account.RequestExpired:
+		v.Rows = append(v.Rows, pages.ReviewRow{Label: i18n.T(ctx, "requests.expired_at"), Value: formatTime(req.ExpiresAt)})
+	default: // approved, denied or withdrawn: someone ended it
 		v.Rows = append(v.Rows,
-			pages.ReviewRow{Label: i18n.T(ctx, "requests.decided_by"), Value: req.DecidedBy},
-			pages.ReviewRow{Label: i18n.T(ctx, "requests.decided_at"), Value: formatTime(req.DecidedAt)})
+			pages.ReviewRow{Label: i18n.T(ctx, "requests."+string(st.Status)+"_by"), Value: req.DecidedBy},
+			pages.ReviewRow{Label: i18n.T(ctx, "requests."+string(st.Status)+"_at"), Value: formatTime(req.DecidedAt)})
 	}
 	if req.DecisionReason != "" {
 		v.Rows = append(v.Rows, pages.ReviewRow{Label: i18n.T(ctx, "pending.reason"), Value: req.DecisionReason})
