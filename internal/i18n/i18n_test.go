@@ -13,10 +13,8 @@ import (
 )
 
 // messageUse finds literal message ids in code: i18n.T(ctx, "id"),
-// i18n.N(ctx, "id", n), an email's tr.T("id"), a field error's
-// fe.Add("field", "id"), and the ids handlers pass to the responder. An id
-// ending in a dot is a prefix completed at run time ("status."+s), not a message.
-var messageUse = regexp.MustCompile(`(?:i18n\.[TN]\([^,]+, |\btr\.[TN]\(|\.Add\("[a-z_]+", |\b(?:heading|message|Msg|msg): )"([a-z_]+\.[a-z_.]*[a-z_])"`)
+// i18n.N(ctx, "id", n), and the ids handlers pass to the responder.
+var messageUse = regexp.MustCompile(`(?:i18n\.[TN]\([^,]+, |\b(?:heading|message|Msg|msg): )"([a-z_]+(?:\.[a-z_]+)+)"`)
 
 // TestEveryMessageUsedExists reads the source for message ids and checks the
 // English catalog has each, so a missing string fails here, not on a page.

@@ -18,8 +18,9 @@ import (
 // token is the credential, so nobody signs in, and the pages use the public
 // frame even for a signed-in visitor: whoever holds the link acts as its
 // approver, not as their own account. Opening a link changes nothing (mail
-// scanners open links too); each action is a POST from the page. After an
-// action the page answers 303 to the link, which then shows what happened.
+// scanners open links too: not even a pending flash message is taken); each
+// action is a POST from the page. After an action the page answers 303 to
+// the link, which then shows what happened.
 
 func pendingPath(token string) string { return "/pending/" + token }
 
@@ -38,7 +39,7 @@ func (s *Server) pendingPage(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	path := pendingPath(token)
 	s.render(w, r, http.StatusOK, pages.Pending(pages.PendingView{
-		Page:        layout.Page{Title: i18n.T(ctx, "pending.title"), Flash: s.popFlash(r)},
+		Page:        layout.Page{Title: i18n.T(ctx, "pending.title")},
 		Intro:       i18n.T(ctx, "pending.intro", "Requester", requesterLine(p.Request)),
 		Rows:        s.pendingRows(r, p),
 		Approve:     path + "/approve",
@@ -188,7 +189,6 @@ func (s *Server) linkFailure(w http.ResponseWriter, r *http.Request, err error, 
 func (s *Server) renderLinkClosed(w http.ResponseWriter, r *http.Request, p account.PendingLink, posted bool) {
 	ctx := r.Context()
 	req := p.Request
-	at := func(t time.Time) string { return formatTime(t) }
 	status := http.StatusGone
 	v := pages.LinkClosedView{
 		Rows:      s.pendingRows(r, p),
@@ -204,9 +204,9 @@ func (s *Server) renderLinkClosed(w http.ResponseWriter, r *http.Request, p acco
 		kind := string(req.Status) // approved or denied
 		v.Heading = i18n.T(ctx, "pending.closed."+kind+".heading")
 		if self {
-			v.Message = i18n.T(ctx, "pending.closed."+kind+".you", "At", at(req.DecidedAt))
+			v.Message = i18n.T(ctx, "pending.closed."+kind+".you", "At", formatTime(req.DecidedAt))
 		} else {
-			v.Message = i18n.T(ctx, "pending.closed."+kind+".by", "By", req.DecidedBy, "At", at(req.DecidedAt))
+			v.Message = i18n.T(ctx, "pending.closed."+kind+".by", "By", req.DecidedBy, "At", formatTime(req.DecidedAt))
 		}
 		if req.Status == account.RequestDenied {
 			v.Rows = append(v.Rows, pages.ReviewRow{Label: i18n.T(ctx, "pending.reason"), Value: req.DecisionReason})
@@ -215,20 +215,20 @@ func (s *Server) renderLinkClosed(w http.ResponseWriter, r *http.Request, p acco
 		}
 	case account.LinkWithdrawn:
 		v.Heading = i18n.T(ctx, "pending.closed.withdrawn.heading")
-		v.Message = i18n.T(ctx, "pending.closed.withdrawn.message", "Requester", requesterLine(req), "At", at(req.DecidedAt))
+		v.Message = i18n.T(ctx, "pending.closed.withdrawn.message", "Requester", requesterLine(req), "At", formatTime(req.DecidedAt))
 	case account.LinkExpired:
 		v.Heading = i18n.T(ctx, "pending.closed.expired.heading")
-		v.Message = i18n.T(ctx, "pending.closed.expired.message", "Requester", requesterLine(req), "At", at(req.ExpiresAt))
+		v.Message = i18n.T(ctx, "pending.closed.expired.message", "Requester", requesterLine(req), "At", formatTime(req.ExpiresAt))
 	case account.LinkForwarded:
 		v.Heading = i18n.T(ctx, "pending.closed.forwarded.heading")
-		v.Message = i18n.T(ctx, "pending.closed.forwarded.message", "To", p.Link.ForwardedTo, "At", at(p.Link.RevokedAt))
+		v.Message = i18n.T(ctx, "pending.closed.forwarded.message", "To", p.Link.ForwardedTo, "At", formatTime(p.Link.RevokedAt))
 	case account.LinkReplaced:
 		v.Heading = i18n.T(ctx, "pending.closed.replaced.heading")
-		v.Message = i18n.T(ctx, "pending.closed.replaced.message", "At", at(p.Link.RotatedAt))
+		v.Message = i18n.T(ctx, "pending.closed.replaced.message", "At", formatTime(p.Link.RotatedAt))
 	}
 	st := req.StatusAt(s.accounts.Clock().Now())
 	v.Status, v.StatusClass = i18n.T(ctx, "request.status."+string(st)), string(st)
-	v.Page = layout.Page{Title: v.Heading, Flash: s.popFlash(r)}
+	v.Page = layout.Page{Title: v.Heading}
 	s.render(w, r, status, pages.LinkClosed(v))
 }
 
