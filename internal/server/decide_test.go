@@ -347,6 +347,9 @@ func TestPartnerFollowsAndWithdraws(t *testing.T) {
 	if got := r.emailsOf(t, "request_withdrawn"); strings.Join(got, "; ") != "request_withdrawn hank@globex.example; request_withdrawn cfo@globex.example" {
 		t.Errorf("withdrawal emails %v", got)
 	}
+	if msg := r.mailbox(t).find("cfo@globex.example", "withdrawn"); !strings.Contains(msg.Text, "Ada Lovelace <ada@partner.example>, Northwind Partners withdrew the request") {
+		t.Errorf("the withdrawal email says:\n%s", msg.Text)
+	}
 	wantClosed(t, r.browser().get(hank), http.StatusGone, "This request was withdrawn", "withdrew this request")
 	wantClosed(t, r.browser().post(hank+"/approve", nil), http.StatusGone, "This request was withdrawn", "withdrew")
 	// Withdrawing twice changes nothing more.

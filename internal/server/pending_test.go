@@ -90,6 +90,7 @@ func TestApproveCreatesTheAccount(t *testing.T) {
 	approver := r.browser()
 
 	wantRedirect(t, approver.post(hank+"/approve", nil), hank)
+	outbox := r.outbox(t) // before delivery erases the tokens
 	p := approver.get(hank)
 	wantClosed(t, p, http.StatusGone, "This request was approved", "You approved this request")
 	if got := text(p, "#request-status"); got != "Approved" {
@@ -126,7 +127,7 @@ func TestApproveCreatesTheAccount(t *testing.T) {
 	if strings.Join(got, "; ") != strings.Join(want, "; ") {
 		t.Errorf("emails %v, want %v", got, want)
 	}
-	for _, q := range r.outbox(t) {
+	for _, q := range outbox {
 		switch {
 		case q.Kind == "added_user_welcome" && q.To == "it@globex.example" && q.Secret != "":
 			t.Error("a user with a password got a set-password link")
@@ -135,6 +136,16 @@ func TestApproveCreatesTheAccount(t *testing.T) {
 		case q.Kind == "account_created_admin" && q.Secret == "":
 			t.Error("the new administrator got no set-password link")
 		}
+	}
+	mb := r.mailbox(t)
+	if msg := mb.find("ada@partner.example", `Smart Account approved: "Globex Corporation"`); !strings.Contains(msg.Text, "its Administrator is hank@globex.example") {
+		t.Errorf("the partner's email:\n%s", msg.Text)
+	}
+	if msg := mb.find("ops@globex.example", "You have access"); !strings.Contains(msg.Text, "Welcome.") || !strings.Contains(msg.Text, "/set-password/") {
+		t.Errorf("the added user's email:\n%s", msg.Text)
+	}
+	if msg := mb.find("it@globex.example", "You have access"); strings.Contains(msg.Text, "/set-password/") || !strings.Contains(msg.Text, "/clc") {
+		t.Errorf("the email of an added user who signs in already:\n%s", msg.Text)
 	}
 	events := r.str(t, `SELECT string_agg(kind, ' ' ORDER BY id) FROM events WHERE smart_account_id = $1 AND kind <> 'emailed'`, r.id)
 	if events != "requested approved access_granted access_granted access_granted" {
