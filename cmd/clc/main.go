@@ -22,8 +22,8 @@ func main() {
 
 const usage = `usage: clc <command> [flags]
 
-  serve                     serve the portal (and deliver mail) on CLC_ADDR
-  worker                    deliver queued email, without serving pages
+  serve                     serve the portal (and deliver mail, expire and remind) on CLC_ADDR
+  worker                    deliver queued email, expire requests, remind approvers; no pages
   migrate                   apply pending database migrations
   user add --email E --name N [--staff] --password-stdin
   account add --name N --domain D [--type customer|partner_holding|limited_use] [--restricted] [--admin EMAIL]...

@@ -62,7 +62,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	}
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	workerDone := make(chan error, 1)
-	go func() { workerDone <- worker.Run(workerCtx) }()
+	go func() { workerDone <- runBackground(workerCtx, worker, newJobs(pool, log)) }()
 	// The worker stops after the last request is served, so email queued by
 	// a request in flight during shutdown is still picked up next start.
 	defer func() { stopWorker(); <-workerDone }()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/config"
 	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/internal/jobs"
 	"github.com/clc-portal/clc/internal/mail"
 	"github.com/clc-portal/clc/internal/postgres"
 )
@@ -33,8 +35,22 @@ func newWorker(cfg config.Config, pool *pgxpool.Pool, catalog *i18n.Catalog, log
 	}, nil
 }
 
-// worker delivers email without serving pages; run several for more
-// throughput, or beside `clc serve`, which runs one of its own.
+// newJobs wires the periodic jobs over pool.
+func newJobs(pool *pgxpool.Pool, log *slog.Logger) *jobs.Runner {
+	svc := account.NewService(postgres.NewStore(pool), account.SystemClock{}, account.NewArgon2id())
+	return &jobs.Runner{Jobs: jobs.Requests(svc), Every: time.Minute, Log: log.With("component", "jobs")}
+}
+
+// runBackground runs the mail worker and the jobs until ctx ends.
+func runBackground(ctx context.Context, w *mail.Worker, j *jobs.Runner) error {
+	done := make(chan error, 1)
+	go func() { done <- j.Run(ctx) }()
+	err := w.Run(ctx)
+	return errors.Join(err, <-done)
+}
+
+// worker delivers email and runs the periodic jobs without serving pages;
+// run several for more throughput, or beside `clc serve`, which runs its own.
 func (c *cli) worker(ctx context.Context, args []string) error {
 	if err := parse(c.flags("worker"), args); err != nil {
 		return err
@@ -58,5 +74,5 @@ func (c *cli) worker(ctx context.Context, args []string) error {
 		return err
 	}
 	log.Info("worker started", "smtp", cfg.SMTP.String())
-	return w.Run(ctx)
+	return runBackground(ctx, w, newJobs(pool, log))
 }

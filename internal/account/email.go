@@ -7,13 +7,34 @@ type EmailKind string
 
 const (
 	// EmailApprovalRequest asks a customer to approve a new Smart Account; its
-	// Secret is the approval token.
+	// Secret is the approval token. Its Actor, when set, is the approver who
+	// forwarded the request to this address.
 	EmailApprovalRequest EmailKind = "approval_request"
 	// EmailSubdomainNotice tells the administrators of an account that a new
 	// account was requested under its domain.
 	EmailSubdomainNotice EmailKind = "subdomain_notice"
 	// EmailRequestConfirmation confirms a request to the partner who sent it.
 	EmailRequestConfirmation EmailKind = "request_confirmation"
+	// EmailRequestDenied tells the partner the customer denied the request,
+	// and why (Reason).
+	EmailRequestDenied EmailKind = "request_denied"
+	// EmailRequestApproved tells the partner the account is active.
+	EmailRequestApproved EmailKind = "request_approved"
+	// EmailAccountCreatedAdmin tells the approver they administer the new
+	// account; its Secret, when set, is a set-password token.
+	EmailAccountCreatedAdmin EmailKind = "account_created_admin"
+	// EmailAddedUserWelcome gives an added user the Note to Added Users; its
+	// Secret, when set, is a set-password token.
+	EmailAddedUserWelcome EmailKind = "added_user_welcome"
+	// EmailRequestExpired tells the customers and the partner that nobody
+	// decided in time.
+	EmailRequestExpired EmailKind = "request_expired"
+	// EmailApprovalReminder reminds an approver with a live link, a week
+	// before expiry; its Secret is a new approval token (see Reminder).
+	EmailApprovalReminder EmailKind = "approval_reminder"
+	// EmailRequestWithdrawn tells the approvers still holding a link that the
+	// partner withdrew the request, so nobody acts on a dead link.
+	EmailRequestWithdrawn EmailKind = "request_withdrawn"
 )
 
 // Email is one message to queue in the outbox with the change that causes it.
@@ -41,6 +62,8 @@ type EmailData struct {
 	Note           string    `json:"note,omitempty"`
 	Reason         string    `json:"reason,omitempty"`
 	Actor          string    `json:"actor,omitempty"`
+	Admin          string    `json:"admin,omitempty"`
+	Role           Role      `json:"role,omitempty"`
 	Approvers      []string  `json:"approvers,omitempty"`
 	ParentAccount  string    `json:"parent_account,omitempty"`
 	ExpiresAt      time.Time `json:"expires_at,omitzero"`

@@ -40,6 +40,7 @@ type Request struct {
 	Account        SmartAccount
 	RequestedBy    int64
 	Requester      string // the requester's email, kept for the history
+	RequesterName  string
 	PartnerName    string
 	DomainAsTyped  string
 	NoteToApprover string
@@ -51,8 +52,12 @@ type Request struct {
 	Status         RequestStatus
 	CreatedAt      time.Time
 	ExpiresAt      time.Time
+	RemindedAt     time.Time
+	// DecidedAt, DecidedBy (an address) and DecidedByUser (an operator's
+	// user id, or 0) say who approved, denied or withdrew the request, and when.
 	DecidedAt      time.Time
 	DecidedBy      string
+	DecidedByUser  int64
 	DecisionReason string
 }
 
@@ -82,9 +87,18 @@ type CheckedRequest struct {
 
 // ApprovalLink is what the store keeps of one approver's link.
 type ApprovalLink struct {
+	ID        int64
+	RequestID int64
 	Email     string
 	TokenHash []byte
+	CreatedAt time.Time
 	ExpiresAt time.Time
+	// RevokedAt is when its holder forwarded it to ForwardedTo.
+	RevokedAt   time.Time
+	ForwardedTo string
+	// RotatedAt is when a newer token replaced its token: a reminder, or
+	// the link given to this address again after it was forwarded away.
+	RotatedAt time.Time
 }
 
 // RequestStore is what requests need from persistence.
@@ -100,6 +114,8 @@ type RequestStore interface {
 	// domain falls under (globex.example for emea.globex.example), with their
 	// administrators' addresses.
 	ParentAccounts(ctx context.Context, domain string) ([]AccountAdmins, error)
+
+	DecisionStore
 }
 
 // AccountAdmins is a Smart Account with its administrators' addresses.
@@ -254,6 +270,15 @@ func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (R
 		return Request{}, fmt.Errorf("find earlier submission: %w", err)
 	}
 	c, err := s.CheckRequest(ctx, u, in)
+	var fe FieldErrors
+	if errors.As(err, &fe) && fe["domain"].Msg != "" {
+		// A double click: the other submission of this very form may have
+		// committed between the lookup above and the domain check, taking the
+		// domain itself. Then this submission is that request, not a refusal.
+		if prev, perr := s.store.RequestBySubmissionKey(ctx, in.SubmissionKey); perr == nil && prev.RequestedBy == u.ID {
+			return prev, nil
+		}
+	}
 	if err != nil {
 		return Request{}, err
 	}
@@ -270,7 +295,7 @@ func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (R
 		Account: SmartAccount{Name: c.Name, Domain: c.Domain, Type: TypeCustomer, Status: StatusPending, CreatedBy: u.ID},
 		// No Partner Holding account can be requested here: the type is fixed,
 		// whatever the form carried.
-		RequestedBy: u.ID, Requester: u.Email, PartnerName: partner, DomainAsTyped: c.DomainAsTyped,
+		RequestedBy: u.ID, Requester: u.Email, RequesterName: u.Name, PartnerName: partner, DomainAsTyped: c.DomainAsTyped,
 		NoteToApprover: c.NoteToApprover, CustomerEmails: c.CustomerEmails, NoteToCustomer: c.NoteToCustomer,
 		UserEmails: c.UserEmails, NoteToUsers: c.NoteToUsers, SubmissionKey: in.SubmissionKey,
 		Status: RequestPending, CreatedAt: now, ExpiresAt: now.Add(RequestLifetime),

@@ -85,12 +85,19 @@ func (r *Renderer) content(tr *i18n.Translator, e account.Email) (email.Message,
 		requester += ", " + d.PartnerName
 	}
 	footer := tr.T("email.footer")
+	expires := d.ExpiresAt.UTC().Format("2006-01-02")
+	withID := append(details, email.Detail{Label: tr.T("email.detail.account_id"), Value: d.AccountID})
+	requestPage := &email.Link{Label: tr.T("email.partner.action"), URL: r.Link("/clc/requests/" + d.AccountID)}
 	switch e.Kind {
 	case account.EmailApprovalRequest:
+		intro := []string{tr.T("email.approval.intro", "Requester", requester, "Account", d.AccountName)}
+		if d.Actor != "" {
+			intro = append([]string{tr.T("email.approval.forwarded", "Actor", d.Actor)}, intro...)
+		}
 		return email.Message{
 			Subject:    tr.T("email.approval.subject", "Account", d.AccountName),
 			Greeting:   tr.T("email.greeting"),
-			Paragraphs: []string{tr.T("email.approval.intro", "Requester", requester, "Account", d.AccountName)},
+			Paragraphs: intro,
 			NoteLabel:  tr.T("email.approval.note"),
 			Note:       d.Note,
 			Details: append(details,
@@ -120,6 +127,79 @@ func (r *Renderer) content(tr *i18n.Translator, e account.Email) (email.Message,
 				email.Detail{Label: tr.T("email.detail.expires"), Value: d.ExpiresAt.UTC().Format("2006-01-02")}),
 			Action: &email.Link{Label: tr.T("email.confirmation.action"), URL: r.Link("/clc/directory")},
 			Footer: footer,
+		}, nil
+	case account.EmailApprovalReminder:
+		return email.Message{
+			Subject:    tr.T("email.reminder.subject", "Account", d.AccountName),
+			Greeting:   tr.T("email.greeting"),
+			Paragraphs: []string{tr.T("email.reminder.intro", "Requester", requester, "Account", d.AccountName, "Date", expires)},
+			NoteLabel:  tr.T("email.approval.note"),
+			Note:       d.Note,
+			Details: append(details,
+				email.Detail{Label: tr.T("email.detail.requested_by"), Value: requester},
+				email.Detail{Label: tr.T("email.detail.expires"), Value: expires}),
+			Action: &email.Link{Label: tr.T("email.approval.action"), URL: r.Link("/pending/" + e.Secret)},
+			After:  []string{tr.T("email.reminder.after"), tr.T("email.approval.after")},
+			Footer: footer,
+		}, nil
+	case account.EmailRequestDenied:
+		return email.Message{
+			Subject:    tr.T("email.denied.subject", "Account", d.AccountName),
+			Greeting:   tr.T("email.greeting"),
+			Paragraphs: []string{tr.T("email.denied.intro", "Actor", d.Actor, "Account", d.AccountName)},
+			NoteLabel:  tr.T("email.denied.reason"),
+			Note:       d.Reason,
+			Details:    withID,
+			Action:     requestPage,
+			Footer:     footer,
+		}, nil
+	case account.EmailRequestApproved:
+		return email.Message{
+			Subject:    tr.T("email.approved.subject", "Account", d.AccountName),
+			Greeting:   tr.T("email.greeting"),
+			Paragraphs: []string{tr.T("email.approved.intro", "Actor", d.Actor, "Account", d.AccountName, "VA", account.DefaultVirtualAccount, "Admin", d.Admin)},
+			Details:    withID,
+			Action:     requestPage,
+			Footer:     footer,
+		}, nil
+	case account.EmailAccountCreatedAdmin, account.EmailAddedUserWelcome:
+		m := email.Message{
+			Greeting: tr.T("email.greeting"),
+			Details:  append(withID, email.Detail{Label: tr.T("email.detail.role"), Value: tr.T("role." + string(d.Role))}),
+			Footer:   footer,
+		}
+		if e.Kind == account.EmailAccountCreatedAdmin {
+			m.Subject = tr.T("email.admin.subject", "Account", d.AccountName)
+			m.Paragraphs = []string{tr.T("email.admin.intro", "Requester", requester, "Account", d.AccountName)}
+		} else {
+			m.Subject = tr.T("email.welcome.subject", "Account", d.AccountName)
+			m.Paragraphs = []string{tr.T("email.welcome.intro", "Account", d.AccountName, "Role", tr.T("role."+string(d.Role)))}
+			m.NoteLabel, m.Note = tr.T("email.welcome.note"), d.Note
+		}
+		// Someone who has never signed in gets a link to set a first
+		// password; everyone else signs in as usual.
+		if e.Secret != "" {
+			m.Action = &email.Link{Label: tr.T("email.setpassword.action"), URL: r.Link("/set-password/" + e.Secret)}
+			m.After = []string{tr.T("email.setpassword.after", "Days", int(account.SetPasswordLifetime.Hours()/24))}
+		} else {
+			m.Action = &email.Link{Label: tr.T("email.subdomain.action"), URL: r.Link("/clc")}
+		}
+		return m, nil
+	case account.EmailRequestExpired:
+		return email.Message{
+			Subject:    tr.T("email.expired.subject", "Account", d.AccountName),
+			Greeting:   tr.T("email.greeting"),
+			Paragraphs: []string{tr.T("email.expired.intro", "Requester", requester, "Account", d.AccountName, "Date", expires)},
+			Details:    withID,
+			Footer:     footer,
+		}, nil
+	case account.EmailRequestWithdrawn:
+		return email.Message{
+			Subject:    tr.T("email.withdrawn.subject", "Account", d.AccountName),
+			Greeting:   tr.T("email.greeting"),
+			Paragraphs: []string{tr.T("email.withdrawn.intro", "Requester", requester, "Account", d.AccountName)},
+			Details:    details,
+			Footer:     footer,
 		}, nil
 	}
 	return email.Message{}, fmt.Errorf("no template for email kind %q", e.Kind)

@@ -12,28 +12,44 @@ import (
 	"github.com/clc-portal/clc/internal/account"
 )
 
-const requestColumns = `r.id, r.requested_by, r.partner_name, r.domain_as_typed, r.note_to_approver,
+const requestColumns = `r.id, r.requested_by, u.email, u.name, r.partner_name, r.domain_as_typed, r.note_to_approver,
 	r.customer_emails, r.note_to_customer, r.user_emails, r.note_to_users, r.submission_key, r.status,
-	r.created_at, r.expires_at, r.decided_at, r.decided_by, r.decision_reason`
+	r.created_at, r.expires_at, r.reminded_at, r.decided_at, r.decided_by, coalesce(r.decided_by_user, 0),
+	r.decision_reason`
 
-func scanRequest(row pgx.Row) (account.Request, error) {
+// requestSelect reads a request with its account and requester; scanRequest
+// reads its rows, then any extra columns.
+const requestSelect = `SELECT ` + requestColumns + `, ` + accountColumns + requestFrom
+
+const requestFrom = `
+	FROM account_requests r
+	JOIN smart_accounts sa ON sa.id = r.smart_account_id
+	JOIN users u ON u.id = r.requested_by `
+
+func scanRequest(row pgx.Row, extra ...any) (account.Request, error) {
 	var r account.Request
-	var decidedAt *time.Time
-	err := row.Scan(&r.ID, &r.RequestedBy, &r.PartnerName, &r.DomainAsTyped, &r.NoteToApprover,
+	var remindedAt, decidedAt *time.Time
+	dest := append([]any{&r.ID, &r.RequestedBy, &r.Requester, &r.RequesterName, &r.PartnerName, &r.DomainAsTyped, &r.NoteToApprover,
 		&r.CustomerEmails, &r.NoteToCustomer, &r.UserEmails, &r.NoteToUsers, &r.SubmissionKey, &r.Status,
-		&r.CreatedAt, &r.ExpiresAt, &decidedAt, &r.DecidedBy, &r.DecisionReason,
+		&r.CreatedAt, &r.ExpiresAt, &remindedAt, &decidedAt, &r.DecidedBy, &r.DecidedByUser, &r.DecisionReason,
 		&r.Account.ID, &r.Account.Name, &r.Account.Domain, &r.Account.Type, &r.Account.Restricted, &r.Account.Status,
-		&r.Account.CreatedBy, &r.Account.CreatedAt, &r.Account.UpdatedAt)
-	if decidedAt != nil {
-		r.DecidedAt = *decidedAt
-	}
+		&r.Account.CreatedBy, &r.Account.CreatedAt, &r.Account.UpdatedAt}, extra...)
+	err := row.Scan(dest...)
+	r.RemindedAt = deref(remindedAt)
+	r.DecidedAt = deref(decidedAt)
 	return r, err
 }
 
-const requestFrom = ` FROM account_requests r JOIN smart_accounts sa ON sa.id = r.smart_account_id `
+// deref is a nullable timestamp as the domain holds it: zero for NULL.
+func deref(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}
 
 func requestByKey(ctx context.Context, q querier, key string) (account.Request, error) {
-	r, err := scanRequest(q.QueryRow(ctx, `SELECT `+requestColumns+`, `+accountColumns+requestFrom+`WHERE r.submission_key = $1`, key))
+	r, err := scanRequest(q.QueryRow(ctx, requestSelect+`WHERE r.submission_key = $1`, key))
 	return r, mapErr(err, "")
 }
 

@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 )
 
@@ -40,12 +42,36 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		s.log.LogAttrs(r.Context(), accessLevel(ww.Status()), "request",
 			slog.String("request_id", requestIDFrom(r.Context())),
 			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
+			slog.String("path", logPath(r)),
 			slog.Int("status", ww.Status()),
 			slog.Int("bytes", ww.BytesWritten()),
 			slog.Duration("duration", time.Since(start)),
 			slog.String("remote", r.RemoteAddr),
 		)
+	})
+}
+
+// logPath is the request's path as logs may keep it: a path that carries a
+// token (an emailed link's credential) is logged as its route pattern.
+func logPath(r *http.Request) string {
+	if rc := chi.RouteContext(r.Context()); rc != nil {
+		if p := rc.RoutePattern(); strings.Contains(p, "{token}") {
+			return p
+		}
+	}
+	if strings.HasPrefix(r.URL.Path, "/pending/") || strings.HasPrefix(r.URL.Path, "/set-password/") {
+		// Unrouted (a 405, say): no pattern to show, so no path either.
+		return "/[token link]"
+	}
+	return r.URL.Path
+}
+
+// noIndex keeps pages that an emailed token opens out of search engines; the
+// responder already forbids caching every page.
+func noIndex(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Robots-Tag", "noindex, nofollow")
+		next.ServeHTTP(w, r)
 	})
 }
 

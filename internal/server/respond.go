@@ -76,7 +76,7 @@ func (s *Server) respondError(w http.ResponseWriter, r *http.Request, err error)
 		// The client went away; there is nobody to answer.
 		return
 	default:
-		s.log.ErrorContext(ctx, "internal error", "err", err, "method", r.Method, "path", r.URL.Path, "request_id", requestIDFrom(ctx))
+		s.log.ErrorContext(ctx, "internal error", "err", err, "method", r.Method, "path", logPath(r), "request_id", requestIDFrom(ctx))
 		v.Heading = i18n.T(ctx, "error.internal.heading")
 		v.Message = i18n.T(ctx, "error.internal.message", "RequestID", requestIDFrom(ctx))
 	}

@@ -31,13 +31,34 @@ func (s *Server) routes() http.Handler {
 		r.Post("/logout", s.h(s.logout))
 		r.Post("/language", s.h(s.setLanguage))
 
+		// An emailed link is its own credential: no sign-in. HEAD is a GET
+		// without the body, for the mail scanners that probe links.
+		r.Group(func(r chi.Router) {
+			r.Use(noIndex)
+			r.Get("/pending/{token}", s.h(s.pendingPage))
+			r.Head("/pending/{token}", s.h(s.pendingPage))
+			r.Post("/pending/{token}/approve", s.h(s.approve))
+			r.Get("/pending/{token}/deny", s.h(s.denyPage))
+			r.Post("/pending/{token}/deny", s.h(s.deny))
+			r.Get("/pending/{token}/forward", s.h(s.forwardPage))
+			r.Post("/pending/{token}/forward", s.h(s.forward))
+			r.Get("/set-password/{token}", s.h(s.setPasswordForm))
+			r.Head("/set-password/{token}", s.h(s.setPasswordForm))
+			r.Post("/set-password/{token}", s.h(s.setPassword))
+		})
+
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireUser)
 			r.Get("/clc", s.h(s.clcHome))
 			r.Get("/clc/accounts/new", s.h(s.newRequest))
 			r.Post("/clc/accounts/new", s.h(s.requestStep))
 			r.Post("/clc/accounts/new/submit", s.h(s.submitRequest))
+			r.Get("/clc/requests/{accountID}", s.h(s.requestStatus))
+			r.Post("/clc/requests/{accountID}/withdraw", s.h(s.withdrawRequest))
 
+			r.Get("/ops/requests", s.h(s.opsRequests))
+			r.Post("/ops/requests/{accountID}/approve", s.h(s.opsApprove))
+			r.Post("/ops/requests/{accountID}/deny", s.h(s.opsDeny))
 			r.Get("/ops/emails", s.h(s.emails))
 			r.Post("/ops/emails/{id}/retry", s.h(s.retryEmail))
 		})

@@ -4,7 +4,10 @@ package components
 
 // Field is one labelled form control and what is wrong with it.
 type Field struct {
-	ID    string // also the form name
+	ID string
+	// Name is the form name; "" means ID. Several forms on one page need
+	// distinct IDs for one name.
+	Name  string
 	Label string
 	Value string
 	Hint  string
@@ -37,4 +40,11 @@ func (f Field) describedBy() string {
 		ids += f.ID + "-error"
 	}
 	return ids
+}
+
+func (f Field) name() string {
+	if f.Name != "" {
+		return f.Name
+	}
+	return f.ID
 }

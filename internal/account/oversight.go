@@ -1,0 +1,183 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// What happens to a request besides its approvers' decision: the partner
+// follows and may withdraw it, and Cisco operators may decide on it.
+
+// PendingQueue is every request still waiting for a decision, for operators.
+func (s *Service) PendingQueue(ctx context.Context, u User) ([]PendingRequest, error) {
+	if !u.Staff {
+		return nil, ErrForbidden
+	}
+	return s.store.PendingRequests(ctx, s.clock.Now())
+}
+
+// pendingRequest finds the request for an account and checks it still waits.
+func (s *Service) pendingRequest(ctx context.Context, id AccountID) (Request, error) {
+	r, err := s.store.RequestByAccount(ctx, id)
+	if err != nil {
+		return Request{}, fmt.Errorf("request for %s: %w", id, err)
+	}
+	if r.StatusAt(s.clock.Now()) != RequestPending {
+		return Request{}, &RequestClosedError{Request: r}
+	}
+	return r, nil
+}
+
+// requestLostRace turns the store's "someone else acted first" into the
+// request as it stands now.
+func (s *Service) requestLostRace(ctx context.Context, id AccountID, err error) error {
+	if !errors.Is(err, ErrRequestClosed) {
+		return err
+	}
+	r, rerr := s.store.RequestByAccount(ctx, id)
+	if rerr != nil {
+		return fmt.Errorf("read request after losing to another action: %w", rerr)
+	}
+	return &RequestClosedError{Request: r}
+}
+
+// OperatorApprove lets a Cisco operator approve a request. The account is the
+// customer's, so its Administrator is a customer approver, never the
+// operator: admin, which must hold a live link, or else the first address
+// that does (the one the partner typed first, unless it was forwarded on).
+func (s *Service) OperatorApprove(ctx context.Context, u User, id AccountID, admin string) (Request, error) {
+	if !u.Staff {
+		return Request{}, ErrForbidden
+	}
+	r, err := s.pendingRequest(ctx, id)
+	if err != nil {
+		return Request{}, err
+	}
+	live, err := s.store.LiveLinks(ctx, r.ID)
+	if err != nil {
+		return Request{}, fmt.Errorf("approvers of %s: %w", id, err)
+	}
+	if len(live) == 0 {
+		return Request{}, fmt.Errorf("request for %s has no live approval link", id)
+	}
+	chosen := live[0].Email
+	if admin = strings.ToLower(strings.TrimSpace(admin)); admin != "" {
+		chosen = ""
+		for _, l := range live {
+			if l.Email == admin {
+				chosen = admin
+			}
+		}
+		if chosen == "" {
+			return Request{}, FieldErrors{"admin": {Msg: "ops.requests.error.admin"}}
+		}
+	}
+	d := s.approval(r, u.Email, chosen)
+	d.ByUser = u.ID
+	out, err := s.store.Decide(ctx, d)
+	if err != nil {
+		return Request{}, s.requestLostRace(ctx, id, fmt.Errorf("approve request for %s: %w", id, err))
+	}
+	return out, nil
+}
+
+// OperatorDeny lets a Cisco operator deny a request, with a reason the
+// partner is told.
+func (s *Service) OperatorDeny(ctx context.Context, u User, id AccountID, reason string) (Request, error) {
+	if !u.Staff {
+		return Request{}, ErrForbidden
+	}
+	r, err := s.pendingRequest(ctx, id)
+	if err != nil {
+		return Request{}, err
+	}
+	reason, err = checkReason(reason)
+	if err != nil {
+		return Request{}, err
+	}
+	d := s.denial(r, u.Email, reason)
+	d.ByUser = u.ID
+	out, err := s.store.Decide(ctx, d)
+	if err != nil {
+		return Request{}, s.requestLostRace(ctx, id, fmt.Errorf("deny request for %s: %w", id, err))
+	}
+	return out, nil
+}
+
+// RequestState is where a request stands, for the partner who sent it, the
+// operators, and the administrators of its account.
+func (s *Service) RequestState(ctx context.Context, u User, id AccountID) (RequestState, error) {
+	r, err := s.store.RequestByAccount(ctx, id)
+	if err != nil {
+		return RequestState{}, fmt.Errorf("request for %s: %w", id, err)
+	}
+	if err := s.canSeeRequest(ctx, u, r); err != nil {
+		return RequestState{}, err
+	}
+	st := RequestState{Request: r, Status: r.StatusAt(s.clock.Now())}
+	if st.Status == RequestPending {
+		live, err := s.store.LiveLinks(ctx, r.ID)
+		if err != nil {
+			return RequestState{}, fmt.Errorf("approvers of %s: %w", id, err)
+		}
+		for _, l := range live {
+			st.WaitingOn = append(st.WaitingOn, l.Email)
+		}
+		st.CanWithdraw = u.ID == r.RequestedBy
+	}
+	if st.History, err = s.store.Events(ctx, id); err != nil {
+		return RequestState{}, fmt.Errorf("history of %s: %w", id, err)
+	}
+	return st, nil
+}
+
+func (s *Service) canSeeRequest(ctx context.Context, u User, r Request) error {
+	if u.ID == r.RequestedBy || u.Staff {
+		return nil
+	}
+	access, err := s.store.AccessOf(ctx, u.ID)
+	if err != nil {
+		return fmt.Errorf("access of user %d: %w", u.ID, err)
+	}
+	for _, a := range access {
+		if a.Account.ID == r.Account.ID && a.Role == RoleAdmin {
+			return nil
+		}
+	}
+	return ErrForbidden
+}
+
+// Withdraw is the partner taking back a request nobody has decided on. Every
+// link stops working and the approvers still holding one are told. The
+// request is recorded as withdrawn; its account becomes expired, which frees
+// the domain: no account ever existed for the customer, so "denied" would
+// blame them, while "expired" already means "ended without being created"
+// everywhere accounts are listed, and the request says why.
+func (s *Service) Withdraw(ctx context.Context, u User, id AccountID) (Request, error) {
+	r, err := s.store.RequestByAccount(ctx, id)
+	if err != nil {
+		return Request{}, fmt.Errorf("request for %s: %w", id, err)
+	}
+	if r.RequestedBy != u.ID {
+		return Request{}, ErrForbidden
+	}
+	if r.StatusAt(s.clock.Now()) != RequestPending {
+		return Request{}, &RequestClosedError{Request: r}
+	}
+	w := Withdrawal{RequestID: r.ID, AccountID: id, By: u.Email, ByUser: u.ID, At: s.clock.Now()}
+	out, err := s.store.Withdraw(ctx, w, func(live []ApprovalLink) []Email {
+		data := requestEmailData(r)
+		data.Actor = u.Email
+		var emails []Email
+		for _, l := range live {
+			emails = append(emails, Email{Kind: EmailRequestWithdrawn, To: l.Email, AccountID: id, Data: data})
+		}
+		return emails
+	})
+	if err != nil {
+		return Request{}, s.requestLostRace(ctx, id, fmt.Errorf("withdraw request for %s: %w", id, err))
+	}
+	return out, nil
+}

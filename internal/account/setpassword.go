@@ -1,0 +1,65 @@
+package account
+
+import (
+	"context"
+	"fmt"
+	"time"
+	"unicode/utf8"
+)
+
+// SetPasswordLink is a single-use link to set a first password.
+type SetPasswordLink struct {
+	ID        int64
+	UserID    int64
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    time.Time
+}
+
+// OpenSetPassword finds whose password a set-password token sets. It only
+// reads, like every link a mail scanner may open.
+func (s *Service) OpenSetPassword(ctx context.Context, token string) (User, error) {
+	if !wellFormedToken(token) {
+		return User{}, ErrNotFound
+	}
+	l, u, err := s.store.SetPasswordLinkByHash(ctx, HashToken(token))
+	switch {
+	case err != nil:
+		return User{}, err
+	case !l.UsedAt.IsZero():
+		return u, ErrTokenUsed
+	case !s.clock.Now().Before(l.ExpiresAt):
+		return u, ErrTokenExpired
+	}
+	return u, nil
+}
+
+// SetPassword sets a first password with a set-password link, which it
+// spends; the errors are FieldErrors for the password, or what OpenSetPassword
+// returns.
+func (s *Service) SetPassword(ctx context.Context, token, password, confirm string) (User, error) {
+	if _, err := s.OpenSetPassword(ctx, token); err != nil {
+		return User{}, err
+	}
+	fe := FieldErrors{}
+	switch n := utf8.RuneCountInString(password); {
+	case n < MinPasswordLength:
+		fe.Add("password", "setpassword.error.too_short", "Min", MinPasswordLength)
+	case n > MaxPasswordLength:
+		fe.Add("password", "request.error.too_long", "Max", MaxPasswordLength)
+	case confirm != password:
+		fe.Add("confirm", "setpassword.error.mismatch")
+	}
+	if err := fe.Err(); err != nil {
+		return User{}, err
+	}
+	hash, err := s.hasher.Hash(password)
+	if err != nil {
+		return User{}, fmt.Errorf("hash password: %w", err)
+	}
+	u, err := s.store.UseSetPasswordLink(ctx, HashToken(token), s.clock.Now(), hash)
+	if err != nil {
+		return User{}, fmt.Errorf("set password: %w", err)
+	}
+	return u, nil
+}

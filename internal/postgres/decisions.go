@@ -1,0 +1,417 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/clc-portal/clc/internal/account"
+)
+
+// Every change to a request locks its account_requests row before any of its
+// approval_links rows, so a decision, a forward, a withdrawal and the jobs
+// take turns on one request and never deadlock.
+//
+// A link needs no row of its own to be spent: it works only while its
+// request is pending and unexpired and it was not forwarded, so a decision,
+// a withdrawal or an expiry ends every link of the request at once.
+
+const linkColumns = `l.id, l.request_id, l.email, l.token_hash, l.created_at, l.expires_at, l.revoked_at,
+	l.forwarded_to, l.rotated_at`
+
+func scanLink(row pgx.Row, extra ...any) (account.ApprovalLink, error) {
+	var l account.ApprovalLink
+	var revokedAt, rotatedAt *time.Time
+	dest := append([]any{&l.ID, &l.RequestID, &l.Email, &l.TokenHash, &l.CreatedAt, &l.ExpiresAt, &revokedAt,
+		&l.ForwardedTo, &rotatedAt}, extra...)
+	err := row.Scan(dest...)
+	l.RevokedAt, l.RotatedAt = deref(revokedAt), deref(rotatedAt)
+	return l, err
+}
+
+func (s *Store) LinkByTokenHash(ctx context.Context, hash []byte) (account.ApprovalLink, account.Request, bool, error) {
+	var replaced bool
+	l, err := scanLink(s.pool.QueryRow(ctx, `
+		SELECT `+linkColumns+`, coalesce(l.previous_token_hash = $1, false)
+		FROM approval_links l WHERE l.token_hash = $1 OR l.previous_token_hash = $1`, hash), &replaced)
+	if err != nil {
+		return l, account.Request{}, false, mapErr(err, "")
+	}
+	r, err := requestByID(ctx, s.pool, l.RequestID)
+	return l, r, replaced, err
+}
+
+func requestByID(ctx context.Context, q querier, id int64) (account.Request, error) {
+	r, err := scanRequest(q.QueryRow(ctx, requestSelect+`WHERE r.id = $1`, id))
+	return r, mapErr(err, "")
+}
+
+func (s *Store) RequestByAccount(ctx context.Context, id account.AccountID) (account.Request, error) {
+	r, err := scanRequest(s.pool.QueryRow(ctx, requestSelect+`WHERE r.smart_account_id = $1`, id))
+	return r, mapErr(err, "")
+}
+
+func (s *Store) LiveLinks(ctx context.Context, requestID int64) ([]account.ApprovalLink, error) {
+	return links(ctx, s.pool, requestID, true)
+}
+
+// links lists a request's links, oldest first: only those not forwarded
+// when live is set.
+func links(ctx context.Context, q querier, requestID int64, live bool) ([]account.ApprovalLink, error) {
+	rows, err := q.Query(ctx, `SELECT `+linkColumns+` FROM approval_links l
+		WHERE l.request_id = $1 AND (NOT $2 OR l.revoked_at IS NULL) ORDER BY l.id`, requestID, live)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.ApprovalLink, error) { return scanLink(row) })
+}
+
+func (s *Store) PendingRequests(ctx context.Context, now time.Time) ([]account.PendingRequest, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+requestColumns+`, `+accountColumns+`,
+			coalesce((SELECT array_agg(l.email ORDER BY l.id) FROM approval_links l
+				WHERE l.request_id = r.id AND l.revoked_at IS NULL), '{}')`+requestFrom+`
+		WHERE r.status = 'pending' AND r.expires_at > $1
+		ORDER BY r.created_at, r.id`, now)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.PendingRequest, error) {
+		var p account.PendingRequest
+		r, err := scanRequest(row, &p.WaitingOn)
+		p.Request = r
+		return p, err
+	})
+}
+
+func (s *Store) Events(ctx context.Context, id account.AccountID) ([]account.Event, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT id, smart_account_id, at, coalesce(actor_user_id, 0), actor, kind, detail
+		FROM events WHERE smart_account_id = $1 ORDER BY at, id`, id)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.Event, error) {
+		var e account.Event
+		err := row.Scan(&e.ID, &e.AccountID, &e.At, &e.ActorID, &e.Actor, &e.Kind, &e.Detail)
+		return e, err
+	})
+}
+
+func (s *Store) Decide(ctx context.Context, d account.Decision) (account.Request, error) {
+	var out account.Request
+	err := withTx(ctx, s.pool, func(tx pgx.Tx) error {
+		// The one decision: whoever updates the pending row first wins, and
+		// everyone after finds it no longer pending.
+		var byUser *int64
+		if d.ByUser != 0 {
+			byUser = &d.ByUser
+		}
+		tag, err := tx.Exec(ctx, `
+			UPDATE account_requests SET status = $2, decided_at = $3, decided_by = $4, decided_by_user = $5, decision_reason = $6
+			WHERE id = $1 AND status = 'pending' AND expires_at > $3`,
+			d.RequestID, d.Outcome, d.At, d.By, byUser, d.Reason)
+		if err != nil {
+			return fmt.Errorf("decide: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return account.ErrRequestClosed
+		}
+		if d.LinkID != 0 {
+			// Read after the request's lock, so a forward of this link that
+			// committed first is seen.
+			var revoked *time.Time
+			if err := tx.QueryRow(ctx, `SELECT revoked_at FROM approval_links WHERE id = $1 AND request_id = $2 FOR UPDATE`,
+				d.LinkID, d.RequestID).Scan(&revoked); err != nil {
+				return fmt.Errorf("lock approval link: %w", mapErr(err, ""))
+			}
+			if revoked != nil {
+				return account.ErrLinkRevoked
+			}
+		}
+		if err := addEvent(ctx, tx, account.Event{AccountID: d.AccountID, At: d.At, ActorID: d.ByUser, Actor: d.By,
+			Kind: string(d.Outcome), Detail: d.Reason}); err != nil {
+			return err
+		}
+		emails := d.Emails
+		switch d.Outcome {
+		case account.RequestApproved:
+			welcomes, err := activate(ctx, tx, d)
+			if err != nil {
+				return err
+			}
+			emails = append(welcomes, emails...)
+		case account.RequestDenied:
+			if _, err := tx.Exec(ctx, `UPDATE smart_accounts SET status = 'denied', updated_at = $2 WHERE id = $1`, d.AccountID, d.At); err != nil {
+				return fmt.Errorf("deny account: %w", err)
+			}
+		default:
+			return fmt.Errorf("decide: %q is not a decision", d.Outcome)
+		}
+		if err := enqueue(ctx, tx, d.At, emails); err != nil {
+			return err
+		}
+		out, err = requestByID(ctx, tx, d.RequestID)
+		return err
+	})
+	return out, err
+}
+
+// activate makes an approved account active with its DEFAULT Virtual Account
+// and members, and returns each member's welcome, with a set-password link
+// for those who have no password yet.
+func activate(ctx context.Context, tx pgx.Tx, d account.Decision) ([]account.Email, error) {
+	if _, err := tx.Exec(ctx, `UPDATE smart_accounts SET status = 'active', updated_at = $2 WHERE id = $1`, d.AccountID, d.At); err != nil {
+		return nil, fmt.Errorf("activate account: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO virtual_accounts (smart_account_id, name, created_at) VALUES ($1, $2, $3)
+		ON CONFLICT (smart_account_id, name) DO NOTHING`, d.AccountID, account.DefaultVirtualAccount, d.At); err != nil {
+		return nil, fmt.Errorf("default virtual account: %w", err)
+	}
+	var welcomes []account.Email
+	for _, m := range d.Members {
+		// DO NOTHING waits for a concurrent insert of the same address to
+		// commit; the separate SELECT then sees it.
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO users (email, name, created_at) VALUES ($1, $2, $3)
+			ON CONFLICT (email) DO NOTHING`, m.Email, m.Name, d.At); err != nil {
+			return nil, fmt.Errorf("create user %s: %w", m.Email, err)
+		}
+		var userID int64
+		var passwordHash string
+		if err := tx.QueryRow(ctx, `SELECT id, password_hash FROM users WHERE email = $1`, m.Email).Scan(&userID, &passwordHash); err != nil {
+			return nil, fmt.Errorf("find user %s: %w", m.Email, err)
+		}
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO memberships (user_id, smart_account_id, role, created_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (user_id, smart_account_id, virtual_account_id) DO NOTHING`,
+			userID, d.AccountID, m.Role, d.At); err != nil {
+			return nil, fmt.Errorf("grant %s to %s: %w", m.Role, m.Email, err)
+		}
+		if err := addEvent(ctx, tx, account.Event{AccountID: d.AccountID, At: d.At, ActorID: d.ByUser, Actor: d.By,
+			Kind: "access_granted", Detail: m.Email + ": " + string(m.Role)}); err != nil {
+			return nil, err
+		}
+		welcome := m.Welcome
+		if passwordHash == "" && m.PasswordToken != "" {
+			if _, err := tx.Exec(ctx, `
+				INSERT INTO set_password_links (user_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
+				userID, account.HashToken(m.PasswordToken), d.At, m.PasswordExpires); err != nil {
+				return nil, fmt.Errorf("set-password link for %s: %w", m.Email, err)
+			}
+			welcome.Secret = m.PasswordToken
+		}
+		welcomes = append(welcomes, welcome)
+	}
+	return welcomes, nil
+}
+
+func (s *Store) Forward(ctx context.Context, f account.Forwarding) error {
+	return withTx(ctx, s.pool, func(tx pgx.Tx) error {
+		var id int64
+		err := tx.QueryRow(ctx, `
+			SELECT id FROM account_requests WHERE id = $1 AND status = 'pending' AND expires_at > $2
+			FOR UPDATE`, f.RequestID, f.At).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return account.ErrRequestClosed
+		}
+		if err != nil {
+			return fmt.Errorf("lock request: %w", err)
+		}
+		tag, err := tx.Exec(ctx, `
+			UPDATE approval_links SET revoked_at = $2, forwarded_to = $3
+			WHERE id = $1 AND revoked_at IS NULL`, f.LinkID, f.At, f.Link.Email)
+		if err != nil {
+			return fmt.Errorf("revoke link: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return account.ErrLinkRevoked
+		}
+		// Someone who forwarded their link earlier may be given one again,
+		// and their old link then says it was replaced; an address holding a
+		// live link may not get a second.
+		tag, err = tx.Exec(ctx, `
+			INSERT INTO approval_links AS l (request_id, email, token_hash, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (request_id, email) DO UPDATE SET token_hash = excluded.token_hash,
+				previous_token_hash = l.token_hash, rotated_at = excluded.created_at,
+				expires_at = excluded.expires_at, revoked_at = NULL, forwarded_to = ''
+			WHERE l.revoked_at IS NOT NULL`,
+			f.RequestID, f.Link.Email, f.Link.TokenHash, f.At, f.Link.ExpiresAt)
+		if err != nil {
+			return fmt.Errorf("add link: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return &account.ConflictError{What: "a live approval link for " + f.Link.Email}
+		}
+		if err := addEvent(ctx, tx, account.Event{AccountID: f.AccountID, At: f.At, Actor: f.From,
+			Kind: "forwarded", Detail: "to " + f.Link.Email}); err != nil {
+			return err
+		}
+		return enqueue(ctx, tx, f.At, []account.Email{f.Email})
+	})
+}
+
+func (s *Store) Withdraw(ctx context.Context, w account.Withdrawal, emails func(live []account.ApprovalLink) []account.Email) (account.Request, error) {
+	var out account.Request
+	err := withTx(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			UPDATE account_requests SET status = 'withdrawn', decided_at = $2, decided_by = $3, decided_by_user = $4
+			WHERE id = $1 AND status = 'pending' AND expires_at > $2`, w.RequestID, w.At, w.By, w.ByUser)
+		if err != nil {
+			return fmt.Errorf("withdraw: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return account.ErrRequestClosed
+		}
+		if _, err := tx.Exec(ctx, `UPDATE smart_accounts SET status = 'expired', updated_at = $2 WHERE id = $1`, w.AccountID, w.At); err != nil {
+			return fmt.Errorf("close account: %w", err)
+		}
+		live, err := links(ctx, tx, w.RequestID, true)
+		if err != nil {
+			return fmt.Errorf("live links: %w", err)
+		}
+		if err := addEvent(ctx, tx, account.Event{AccountID: w.AccountID, At: w.At, ActorID: w.ByUser, Actor: w.By, Kind: "withdrawn"}); err != nil {
+			return err
+		}
+		if err := enqueue(ctx, tx, w.At, emails(live)); err != nil {
+			return err
+		}
+		out, err = requestByID(ctx, tx, w.RequestID)
+		return err
+	})
+	return out, err
+}
+
+// claimRequest locks one request matching where (with its arguments), the
+// soonest to expire first; rows another process holds are skipped, so
+// several workers share the jobs. ok is false when none matches.
+func claimRequest(ctx context.Context, tx pgx.Tx, where string, args ...any) (account.Request, bool, error) {
+	var id int64
+	err := tx.QueryRow(ctx, `SELECT id FROM account_requests WHERE `+where+`
+		ORDER BY expires_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`, args...).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return account.Request{}, false, nil
+	}
+	if err != nil {
+		return account.Request{}, false, err
+	}
+	r, err := requestByID(ctx, tx, id)
+	return r, err == nil, err
+}
+
+func (s *Store) ExpireNext(ctx context.Context, now time.Time, expire func(account.Request, []account.ApprovalLink) []account.Email) (bool, error) {
+	var found bool
+	err := withTx(ctx, s.pool, func(tx pgx.Tx) error {
+		r, ok, err := claimRequest(ctx, tx, `status = 'pending' AND expires_at <= $1`, now)
+		if err != nil || !ok {
+			return err
+		}
+		found = true
+		if _, err := tx.Exec(ctx, `UPDATE account_requests SET status = 'expired' WHERE id = $1`, r.ID); err != nil {
+			return fmt.Errorf("expire request: %w", err)
+		}
+		// Expired gives the domain back: the live-domain index covers only
+		// pending and active accounts.
+		if _, err := tx.Exec(ctx, `UPDATE smart_accounts SET status = 'expired', updated_at = $2 WHERE id = $1 AND status = 'pending'`,
+			r.Account.ID, now); err != nil {
+			return fmt.Errorf("expire account: %w", err)
+		}
+		all, err := links(ctx, tx, r.ID, false)
+		if err != nil {
+			return fmt.Errorf("links: %w", err)
+		}
+		if err := addEvent(ctx, tx, account.Event{AccountID: r.Account.ID, At: now, Kind: "expired"}); err != nil {
+			return err
+		}
+		r.Status = account.RequestExpired
+		return enqueue(ctx, tx, now, expire(r, all))
+	})
+	return found, err
+}
+
+func (s *Store) RemindNext(ctx context.Context, now, dueBy time.Time, remind func(account.Request, []account.ApprovalLink) account.Reminder) (bool, error) {
+	var found bool
+	err := withTx(ctx, s.pool, func(tx pgx.Tx) error {
+		r, ok, err := claimRequest(ctx, tx, `status = 'pending' AND reminded_at IS NULL AND expires_at > $1 AND expires_at <= $2`, now, dueBy)
+		if err != nil || !ok {
+			return err
+		}
+		found = true
+		if _, err := tx.Exec(ctx, `UPDATE account_requests SET reminded_at = $2 WHERE id = $1`, r.ID, now); err != nil {
+			return fmt.Errorf("mark reminded: %w", err)
+		}
+		live, err := links(ctx, tx, r.ID, true)
+		if err != nil {
+			return fmt.Errorf("live links: %w", err)
+		}
+		rem := remind(r, live)
+		for _, t := range rem.Tokens {
+			if _, err := tx.Exec(ctx, `
+				UPDATE approval_links SET previous_token_hash = token_hash, token_hash = $2, rotated_at = $3
+				WHERE id = $1 AND request_id = $4`, t.LinkID, t.TokenHash, now, r.ID); err != nil {
+				return fmt.Errorf("new token for link %d: %w", t.LinkID, err)
+			}
+		}
+		var to []string
+		for _, l := range live {
+			to = append(to, l.Email)
+		}
+		if err := addEvent(ctx, tx, account.Event{AccountID: r.Account.ID, At: now, Kind: "reminded", Detail: strings.Join(to, ", ")}); err != nil {
+			return err
+		}
+		return enqueue(ctx, tx, now, rem.Emails)
+	})
+	return found, err
+}
+
+func (s *Store) SetPasswordLinkByHash(ctx context.Context, hash []byte) (account.SetPasswordLink, account.User, error) {
+	var l account.SetPasswordLink
+	var usedAt *time.Time
+	row := s.pool.QueryRow(ctx, `
+		SELECT p.id, p.user_id, p.created_at, p.expires_at, p.used_at, `+prefixed("u", userColumns)+`
+		FROM set_password_links p JOIN users u ON u.id = p.user_id WHERE p.token_hash = $1`, hash)
+	var u account.User
+	err := row.Scan(&l.ID, &l.UserID, &l.CreatedAt, &l.ExpiresAt, &usedAt,
+		&u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.Staff, &u.Language, &u.CreatedAt)
+	l.UsedAt = deref(usedAt)
+	return l, u, mapErr(err, "")
+}
+
+func (s *Store) UseSetPasswordLink(ctx context.Context, hash []byte, now time.Time, passwordHash string) (account.User, error) {
+	var u account.User
+	err := withTx(ctx, s.pool, func(tx pgx.Tx) error {
+		var userID int64
+		err := tx.QueryRow(ctx, `
+			UPDATE set_password_links SET used_at = $2
+			WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
+			RETURNING user_id`, hash, now).Scan(&userID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return account.ErrTokenUsed
+		}
+		if err != nil {
+			return err
+		}
+		// Every other link of this user existed only to set this first
+		// password: none may set it again.
+		if _, err := tx.Exec(ctx, `UPDATE set_password_links SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL`, userID, now); err != nil {
+			return err
+		}
+		u, err = scanUser(tx.QueryRow(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1 RETURNING `+userColumns, userID, passwordHash))
+		return err
+	})
+	return u, err
+}
+
+// prefixed qualifies each of a column list's names with a table alias.
+func prefixed(alias, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, p := range parts {
+		parts[i] = alias + "." + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,143 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/clc-portal/clc/internal/account"
+	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/web/components"
+	"github.com/clc-portal/clc/web/layout"
+	"github.com/clc-portal/clc/web/pages"
+)
+
+// The operator's queue: every pending request, with the Note to Cisco
+// Approver, which a Cisco operator may approve or deny themselves.
+
+// opsInput is what one request's form carried, to keep on a re-render.
+type opsInput struct {
+	id     account.AccountID
+	admin  string
+	reason string
+	fe     account.FieldErrors
+}
+
+func (s *Server) opsRequests(w http.ResponseWriter, r *http.Request) error {
+	return s.renderOpsRequests(w, r, http.StatusOK, opsInput{})
+}
+
+func (s *Server) renderOpsRequests(w http.ResponseWriter, r *http.Request, status int, in opsInput) error {
+	ctx := r.Context()
+	u, _ := currentUser(ctx)
+	queue, err := s.accounts.PendingQueue(ctx, u)
+	if err != nil {
+		return err
+	}
+	sh, err := s.shell(r, layout.NavOperator)
+	if err != nil {
+		return err
+	}
+	v := pages.OpsRequestsView{Page: layout.Page{Title: i18n.T(ctx, "ops.requests.title"), Shell: sh, Flash: s.popFlash(r)}}
+	none := i18n.T(ctx, "request.none")
+	orNone := func(s string) string {
+		if s == "" {
+			return none
+		}
+		return s
+	}
+	for _, p := range queue {
+		req := p.Request
+		id := req.Account.ID.String()
+		q := pages.OpsRequest{
+			ID:      id,
+			Heading: i18n.T(ctx, "requests.heading", "Account", req.Account.Name, "ID", id),
+			Rows: []pages.ReviewRow{
+				{Label: i18n.T(ctx, "request.domain"), Value: req.DomainAsTyped},
+				{Label: i18n.T(ctx, "email.detail.requested_by"), Value: requesterLine(req)},
+				{Label: i18n.T(ctx, "pending.partner"), Value: orNone(req.PartnerName)},
+				{Label: i18n.T(ctx, "requests.requested_at"), Value: formatTime(req.CreatedAt)},
+				{Label: i18n.T(ctx, "email.detail.expires"), Value: formatTime(req.ExpiresAt)},
+				{Label: i18n.T(ctx, "request.note_to_approver"), Value: orNone(req.NoteToApprover)},
+				{Label: i18n.T(ctx, "requests.waiting_on"), Value: strings.Join(p.WaitingOn, "\n")},
+				{Label: i18n.T(ctx, "request.note_to_customer"), Value: orNone(req.NoteToCustomer)},
+				{Label: i18n.T(ctx, "request.user_emails"), Value: orNone(strings.Join(req.UserEmails, "\n"))},
+			},
+			Approve: "/ops/requests/" + id + "/approve",
+			Deny:    "/ops/requests/" + id + "/deny",
+			AdminID: "admin-" + id,
+			Admins:  p.WaitingOn,
+			Reason: components.Field{ID: "reason-" + id, Name: "reason", Label: i18n.T(ctx, "pending.reason"), Type: "textarea",
+				Required: true, MaxLength: account.MaxReasonLength, Hint: i18n.T(ctx, "pending.reason_hint")},
+		}
+		if in.id == req.Account.ID {
+			q.AdminPick, q.Reason.Value = in.admin, in.reason
+			q.Reason.Error = fieldError(r, in.fe, "reason")
+			if e := fieldError(r, in.fe, "admin"); e != nil {
+				q.Error = e.Text
+			}
+		}
+		v.Requests = append(v.Requests, q)
+	}
+	s.render(w, r, status, pages.OpsRequests(v))
+	return nil
+}
+
+func (s *Server) opsApprove(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	u, _ := currentUser(ctx)
+	id, err := accountParam(r)
+	if err != nil {
+		return err
+	}
+	admin := r.PostFormValue("admin")
+	req, err := s.accounts.OperatorApprove(ctx, u, id, admin)
+	if err != nil {
+		return s.opsRefused(w, r, err, opsInput{id: id, admin: admin})
+	}
+	s.log.InfoContext(ctx, "request approved by operator", "account", id.String(), "user_id", u.ID, "request_id", requestIDFrom(ctx))
+	s.flash(r, i18n.T(ctx, "ops.requests.approved", "Account", req.Account.Name))
+	return redirect(w, r, "/ops/requests")
+}
+
+func (s *Server) opsDeny(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	u, _ := currentUser(ctx)
+	id, err := accountParam(r)
+	if err != nil {
+		return err
+	}
+	reason := r.PostFormValue("reason")
+	req, err := s.accounts.OperatorDeny(ctx, u, id, reason)
+	if err != nil {
+		return s.opsRefused(w, r, err, opsInput{id: id, reason: reason})
+	}
+	s.log.InfoContext(ctx, "request denied by operator", "account", id.String(), "user_id", u.ID, "request_id", requestIDFrom(ctx))
+	s.flash(r, i18n.T(ctx, "ops.requests.denied", "Account", req.Account.Name))
+	return redirect(w, r, "/ops/requests")
+}
+
+// opsRefused answers an operator's decision that did not happen: the queue
+// again with the message beside the request (422), or, when the request is
+// no longer pending, a 409 saying what ended it.
+func (s *Server) opsRefused(w http.ResponseWriter, r *http.Request, err error, in opsInput) error {
+	ctx := r.Context()
+	var fe account.FieldErrors
+	var closed *account.RequestClosedError
+	switch {
+	case errors.As(err, &fe):
+		in.fe = fe
+		return s.renderOpsRequests(w, r, http.StatusUnprocessableEntity, in)
+	case errors.As(err, &closed):
+		req := closed.Request
+		st := i18n.T(ctx, "request.status."+string(req.StatusAt(s.accounts.Clock().Now())))
+		he := &httpError{status: http.StatusConflict, heading: "ops.requests.closed.heading", message: "ops.requests.closed.message",
+			args: []any{"Account", req.Account.Name, "Status", st}, nextHref: "/ops/requests", nextLabel: i18n.T(ctx, "ops.requests.title")}
+		if req.DecidedBy != "" {
+			he.message = "ops.requests.closed.by"
+			he.args = append(he.args, "By", req.DecidedBy, "At", formatTime(req.DecidedAt))
+		}
+		return he
+	}
+	return err
+}

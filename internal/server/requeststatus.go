@@ -1,0 +1,119 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/clc-portal/clc/internal/account"
+	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/web/layout"
+	"github.com/clc-portal/clc/web/pages"
+)
+
+// The partner's view of a request: where it stands, when it expires, whom it
+// waits on and its history, with "Withdraw request" while nobody has decided.
+// Its own page, so the directory and the account page can link to it.
+
+func requestStatusPath(id account.AccountID) string { return "/clc/requests/" + id.String() }
+
+// accountParam is the {accountID} of the route; a malformed one is a page
+// that does not exist.
+func accountParam(r *http.Request) (account.AccountID, error) {
+	id, err := account.ParseAccountID(chi.URLParam(r, "accountID"))
+	if err != nil {
+		return 0, account.ErrNotFound
+	}
+	return id, nil
+}
+
+func (s *Server) requestStatus(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	u, _ := currentUser(ctx)
+	id, err := accountParam(r)
+	if err != nil {
+		return err
+	}
+	st, err := s.accounts.RequestState(ctx, u, id)
+	if err != nil {
+		return err
+	}
+	sh, err := s.shell(r, layout.NavDirectory)
+	if err != nil {
+		return err
+	}
+	req := st.Request
+	none := i18n.T(ctx, "request.none")
+	orNone := func(s string) string {
+		if s == "" {
+			return none
+		}
+		return s
+	}
+	v := pages.RequestStatusView{
+		Page:        layout.Page{Title: i18n.T(ctx, "requests.title"), Shell: sh, Flash: s.popFlash(r)},
+		Heading:     i18n.T(ctx, "requests.heading", "Account", req.Account.Name, "ID", req.Account.ID.String()),
+		Status:      i18n.T(ctx, "request.status."+string(st.Status)),
+		StatusClass: string(st.Status),
+		WaitingOn:   st.WaitingOn,
+		Rows: []pages.ReviewRow{
+			{Label: i18n.T(ctx, "request.name"), Value: req.Account.Name},
+			{Label: i18n.T(ctx, "email.detail.account_id"), Value: req.Account.ID.String()},
+			{Label: i18n.T(ctx, "request.domain"), Value: req.DomainAsTyped},
+			{Label: i18n.T(ctx, "email.detail.requested_by"), Value: requesterLine(req)},
+			{Label: i18n.T(ctx, "requests.requested_at"), Value: formatTime(req.CreatedAt)},
+			{Label: i18n.T(ctx, "request.customer_emails"), Value: strings.Join(req.CustomerEmails, "\n")},
+			{Label: i18n.T(ctx, "request.note_to_customer"), Value: orNone(req.NoteToCustomer)},
+			{Label: i18n.T(ctx, "request.user_emails"), Value: orNone(strings.Join(req.UserEmails, "\n"))},
+		},
+	}
+	switch st.Status {
+	case account.RequestPending:
+		v.Rows = append(v.Rows, pages.ReviewRow{Label: i18n.T(ctx, "email.detail.expires"), Value: formatTime(req.ExpiresAt)})
+	case account.RequestExpired:
+		v.Rows = append(v.Rows, pages.ReviewRow{Label: i18n.T(ctx, "requests.expired_at"), Value: formatTime(req.ExpiresAt)})
+	default: // approved, denied or withdrawn: someone ended it
+		v.Rows = append(v.Rows,
+			pages.ReviewRow{Label: i18n.T(ctx, "requests."+string(st.Status)+"_by"), Value: req.DecidedBy},
+			pages.ReviewRow{Label: i18n.T(ctx, "requests."+string(st.Status)+"_at"), Value: formatTime(req.DecidedAt)})
+	}
+	if req.DecisionReason != "" {
+		v.Rows = append(v.Rows, pages.ReviewRow{Label: i18n.T(ctx, "pending.reason"), Value: req.DecisionReason})
+	}
+	if st.CanWithdraw {
+		v.Withdraw = requestStatusPath(id) + "/withdraw"
+	}
+	for _, e := range st.History {
+		v.History = append(v.History, pages.HistoryRow{
+			At: formatTime(e.At), Actor: e.Actor, What: i18n.T(ctx, "event."+e.Kind), Detail: e.Detail,
+		})
+	}
+	s.render(w, r, http.StatusOK, pages.RequestStatus(v))
+	return nil
+}
+
+// withdrawRequest is "Withdraw request". One that lost to a decision, the
+// expiry or a second click lands on the page showing what ended it.
+func (s *Server) withdrawRequest(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	u, _ := currentUser(ctx)
+	id, err := accountParam(r)
+	if err != nil {
+		return err
+	}
+	_, err = s.accounts.Withdraw(ctx, u, id)
+	var closed *account.RequestClosedError
+	switch {
+	case errors.As(err, &closed):
+		st := closed.Request.StatusAt(s.accounts.Clock().Now())
+		s.flash(r, i18n.T(ctx, "requests.not_pending", "Status", i18n.T(ctx, "request.status."+string(st))))
+	case err != nil:
+		return err
+	default:
+		s.log.InfoContext(ctx, "request withdrawn", "account", id.String(), "user_id", u.ID, "request_id", requestIDFrom(ctx))
+		s.flash(r, i18n.T(ctx, "requests.withdrawn"))
+	}
+	return redirect(w, r, requestStatusPath(id))
+}
