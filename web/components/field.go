@@ -1,5 +1,3 @@
-// Package components holds the small pieces pages share: form fields with
-// their labels, hints and errors.
 package components
 
 // Field is one labelled form control and what is wrong with it.
