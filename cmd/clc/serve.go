@@ -44,16 +44,17 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	}
 	store := pgxstore.NewWithCleanupInterval(pool, 10*time.Minute)
 	defer store.StopCleanup()
-	sessions := server.NewSessions(store, cfg.BaseURL, cfg.SessionIdle, cfg.SessionLifetime)
+	sessions := server.NewSessions(store, cfg.BaseURL, cfg.SessionLifetime)
 
 	svc := account.NewService(postgres.NewStore(pool), account.SystemClock{}, account.NewArgon2id())
 	srv := server.New(server.Deps{
-		Log:      log,
-		Accounts: svc,
-		Sessions: sessions,
-		Catalog:  catalog,
-		BaseURL:  cfg.BaseURL,
-		Ready:    pool.Ping,
+		Log:         log,
+		Accounts:    svc,
+		Sessions:    sessions,
+		Catalog:     catalog,
+		BaseURL:     cfg.BaseURL,
+		SessionIdle: cfg.SessionIdle,
+		Ready:       pool.Ping,
 	})
 
 	worker, err := newWorker(cfg, pool, catalog, log)

@@ -53,12 +53,13 @@ func newAppOn(t *testing.T, db pgtest.DB) *app {
 	base, _ := url.Parse("http://127.0.0.1")
 	store := pgxstore.NewWithCleanupInterval(db.Pool, 0)
 	srv := server.New(server.Deps{
-		Log:      log,
-		Accounts: svc,
-		Sessions: server.NewSessions(store, base, time.Hour, 12*time.Hour),
-		Catalog:  catalog,
-		BaseURL:  base,
-		Ready:    db.Pool.Ping,
+		Log:         log,
+		Accounts:    svc,
+		Sessions:    server.NewSessions(store, base, 12*time.Hour),
+		SessionIdle: time.Hour,
+		Catalog:     catalog,
+		BaseURL:     base,
+		Ready:       db.Pool.Ping,
 	})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)

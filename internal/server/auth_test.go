@@ -235,3 +235,41 @@ func TestDatabaseDownAndBack(t *testing.T) {
 	wantStatus(t, b.get("/readyz"), http.StatusOK)
 	wantStatus(t, b.get("/clc"), http.StatusOK)
 }
+
+func TestIdleSignInEnds(t *testing.T) {
+	a := newApp(t)
+	a.user("ada@partner.example", "Ada", false)
+	a.account("Partner", "partner.example", "ada@partner.example")
+	b := a.browser()
+	wantRedirect(t, b.login("ada@partner.example", "correct horse"), "/clc")
+	a.clock.Advance(59 * time.Minute)
+	wantStatus(t, b.get("/clc"), http.StatusOK) // used: the idle clock starts again
+	a.clock.Advance(59 * time.Minute)
+	wantStatus(t, b.get("/clc"), http.StatusOK)
+	a.clock.Advance(61 * time.Minute)
+	wantRedirect(t, b.get("/clc"), "/login?next=%2Fclc")
+}
+
+// TestPageViewsDoNotRewriteTheSession guards the hot path: reading a page
+// within a minute of the last must not write the session row.
+func TestPageViewsDoNotRewriteTheSession(t *testing.T) {
+	a := newApp(t)
+	a.user("ada@partner.example", "Ada", false)
+	a.account("Partner", "partner.example", "ada@partner.example")
+	b := a.browser()
+	wantRedirect(t, b.login("ada@partner.example", "correct horse"), "/clc")
+	snapshot := func() string {
+		var s string
+		if err := a.db.Pool.QueryRow(context.Background(), `SELECT string_agg(token || md5(data) || expiry::text, ',') FROM sessions`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	before := snapshot()
+	for range 3 {
+		wantStatus(t, b.get("/clc"), http.StatusOK)
+	}
+	if after := snapshot(); after != before {
+		t.Fatalf("page views rewrote the session:\n%s\n%s", before, after)
+	}
+}

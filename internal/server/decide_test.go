@@ -155,6 +155,8 @@ func TestExpiryOnceWithEmailsAndTheDomainFreed(t *testing.T) {
 	ctx := context.Background()
 
 	r.soon(t, -time.Second)
+	// Months later the partner's sign-in has long been idle: they sign in again.
+	wantRedirect(t, r.partner.login("ada@partner.example", "correct horse"), "/clc")
 	late := submit(t, r.app, r.partner, formFor("Late Corp", "late.example", "lee@late.example"))
 
 	// Several workers at once: each request expires once.

@@ -54,11 +54,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return err
 	}
-	// A new token at each change of privilege defeats session fixation.
-	if err := s.sessions.RenewToken(ctx); err != nil {
+	if err := s.signIn(r, u); err != nil {
 		return err
 	}
-	s.sessions.Put(ctx, sessionUserID, u.ID)
 	s.log.InfoContext(ctx, "login", "user_id", u.ID, "request_id", requestIDFrom(ctx))
 	return redirect(w, r, localPath(v.Next))
 }

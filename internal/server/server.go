@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/alexedwards/scs/v2"
 
@@ -21,6 +22,8 @@ type Deps struct {
 	Sessions *scs.SessionManager
 	Catalog  *i18n.Catalog
 	BaseURL  *url.URL
+	// SessionIdle signs a user out after this long without a request.
+	SessionIdle time.Duration
 	// Ready reports whether the database answers, for /readyz.
 	Ready func(ctx context.Context) error
 }
@@ -32,6 +35,7 @@ type Server struct {
 	sessions *scs.SessionManager
 	catalog  *i18n.Catalog
 	baseURL  *url.URL
+	idle     time.Duration
 	ready    func(ctx context.Context) error
 	handler  http.Handler
 }
@@ -44,6 +48,7 @@ func New(d Deps) *Server {
 		sessions: d.Sessions,
 		catalog:  d.Catalog,
 		baseURL:  d.BaseURL,
+		idle:     d.SessionIdle,
 		ready:    d.Ready,
 	}
 	// A session store that cannot be reached is an error page, not scs's

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
@@ -17,7 +18,12 @@ const (
 	sessionUserID = "user_id"
 	sessionFlash  = "flash"
 	sessionLang   = "lang"
+	sessionSeen   = "seen" // when the signed-in user last made a request
 )
+
+// touchEvery bounds how often a request records that the user was seen, so
+// most requests write nothing.
+const touchEvery = time.Minute
 
 type userKey struct{}
 
@@ -26,6 +32,10 @@ func (s *Server) loadUser(next http.Handler) http.Handler {
 	return s.h(func(w http.ResponseWriter, r *http.Request) error {
 		id := s.sessions.GetInt64(r.Context(), sessionUserID)
 		if id == 0 {
+			next.ServeHTTP(w, r)
+			return nil
+		}
+		if !s.touchSession(r) {
 			next.ServeHTTP(w, r)
 			return nil
 		}
@@ -42,6 +52,37 @@ func (s *Server) loadUser(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, u)))
 		return nil
 	})
+}
+
+// touchSession enforces the idle timeout: a sign-in unused for longer ends,
+// and a used one is marked seen at most once per touchEvery. It reports
+// whether the user is still signed in.
+func (s *Server) touchSession(r *http.Request) bool {
+	ctx := r.Context()
+	now := s.accounts.Clock().Now()
+	// Unix seconds: the session codec (gob) takes an int64 without registration.
+	seen := time.Unix(s.sessions.GetInt64(ctx, sessionSeen), 0)
+	if now.Sub(seen) > s.idle {
+		s.sessions.Remove(ctx, sessionUserID)
+		s.sessions.Remove(ctx, sessionSeen)
+		return false
+	}
+	if now.Sub(seen) > touchEvery {
+		s.sessions.Put(ctx, sessionSeen, now.Unix())
+	}
+	return true
+}
+
+// signIn starts a signed-in session for u under a new token, which defeats
+// session fixation.
+func (s *Server) signIn(r *http.Request, u account.User) error {
+	ctx := r.Context()
+	if err := s.sessions.RenewToken(ctx); err != nil {
+		return err
+	}
+	s.sessions.Put(ctx, sessionUserID, u.ID)
+	s.sessions.Put(ctx, sessionSeen, s.accounts.Clock().Now().Unix())
+	return nil
 }
 
 // currentUser is the signed-in user; ok is false for visitors.

@@ -9,12 +9,12 @@ import (
 )
 
 // NewSessions configures sign-in sessions over store: an HttpOnly, Lax
-// cookie, Secure when the portal is served over https, with idle and
-// absolute timeouts.
-func NewSessions(store scs.Store, base *url.URL, idle, lifetime time.Duration) *scs.SessionManager {
+// cookie, Secure when the portal is served over https, ending lifetime after
+// sign-in at the latest. The idle timeout is the server's (see touchSession):
+// scs's own rewrites the session row on every request.
+func NewSessions(store scs.Store, base *url.URL, lifetime time.Duration) *scs.SessionManager {
 	sm := scs.New()
 	sm.Store = store
-	sm.IdleTimeout = idle
 	sm.Lifetime = lifetime
 	sm.Cookie.Name = "clc_session"
 	sm.Cookie.HttpOnly = true

@@ -13,9 +13,9 @@ import (
 func TestSessionCookieSecureOnlyOverHTTPS(t *testing.T) {
 	for base, secure := range map[string]bool{"https://clc.example.com": true, "http://127.0.0.1:8080": false} {
 		u, _ := url.Parse(base)
-		sm := server.NewSessions(memstore.New(), u, time.Hour, 12*time.Hour)
-		if sm.Cookie.Secure != secure || !sm.Cookie.HttpOnly || sm.IdleTimeout != time.Hour || sm.Lifetime != 12*time.Hour {
-			t.Errorf("%s: cookie %+v, idle %v, lifetime %v", base, sm.Cookie, sm.IdleTimeout, sm.Lifetime)
+		sm := server.NewSessions(memstore.New(), u, 12*time.Hour)
+		if sm.Cookie.Secure != secure || !sm.Cookie.HttpOnly || sm.Lifetime != 12*time.Hour {
+			t.Errorf("%s: cookie %+v, lifetime %v", base, sm.Cookie, sm.Lifetime)
 		}
 	}
 }

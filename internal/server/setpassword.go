@@ -45,12 +45,10 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.setPasswordFailure(r, err)
 	}
-	// Signed in at once: the link proved the address, as Log In would. A new
-	// session token defeats fixation, as at Log In.
-	if err := s.sessions.RenewToken(ctx); err != nil {
+	// Signed in at once: the link proved the address, as Log In would.
+	if err := s.signIn(r, u); err != nil {
 		return err
 	}
-	s.sessions.Put(ctx, sessionUserID, u.ID)
 	s.log.InfoContext(ctx, "password set", "user_id", u.ID, "request_id", requestIDFrom(ctx))
 	s.flash(r, i18n.T(ctx, "setpassword.done"))
 	return redirect(w, r, "/clc")
