@@ -42,6 +42,8 @@ type Store interface {
 	ThrottledUntil(ctx context.Context, keys []string, now time.Time) (time.Time, error)
 	RecordLoginFailure(ctx context.Context, key string, now time.Time, p ThrottlePolicy) error
 	ClearLoginFailures(ctx context.Context, key string) error
+
+	DirectoryStore
 }
 
 // Service carries out the portal's use cases over a Store.

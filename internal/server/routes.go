@@ -34,6 +34,11 @@ func (s *Server) routes() http.Handler {
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireUser)
 			r.Get("/clc", s.h(s.clcHome))
+			r.Get("/clc/directory", s.h(s.directory))
+			r.Get("/clc/search", s.h(s.search))
+			r.Get("/clc/accounts/{id}", s.h(s.accountPage))
+			r.Get("/clc/accounts/{id}/request-access", s.h(s.requestAccessForm))
+			r.Post("/clc/accounts/{id}/request-access", s.h(s.requestAccess))
 		})
 	})
 	return r

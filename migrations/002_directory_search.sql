@@ -1,0 +1,65 @@
+-- The directory, the account pages and Smart Account search: folded names
+-- with trigram indexes, access requests, and the indexes each directory
+-- section reads through.
+
+CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
+CREATE EXTENSION IF NOT EXISTS unaccent WITH SCHEMA public;
+
+-- clc_fold is what search compares: lowercase without accents, so "zurich"
+-- finds "Zürich". unaccent() is only STABLE (its dictionary could change), and
+-- neither an index nor a generated column accepts that; we declare the
+-- wrapper IMMUTABLE and promise not to edit the dictionary. Naming the
+-- dictionary with its schema keeps the function correct under the empty
+-- search_path that pg_dump and autovacuum use.
+CREATE FUNCTION clc_fold(text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN lower(public.unaccent('public.unaccent'::regdictionary, $1));
+
+-- clc_contains is the LIKE pattern that finds text containing the folded
+-- query. Escaping comes after folding because unaccent maps some symbols to
+-- "%", "_" or "\". IMMUTABLE lets the planner fold a call on a parameter into
+-- a constant, so it sees the real pattern when it estimates how many rows match.
+CREATE FUNCTION clc_contains(text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN '%' || replace(replace(replace(clc_fold($1), '\', '\\'), '%', '\%'), '_', '\_') || '%';
+
+-- Stored, so a query compares plain text: unaccent runs once per write, not
+-- once per row a search looks at.
+ALTER TABLE smart_accounts ADD COLUMN name_folded text GENERATED ALWAYS AS (clc_fold(name)) STORED;
+
+-- Parts of a name or domain: trigram indexes serve LIKE '%…%'.
+CREATE INDEX smart_accounts_name_trgm_idx ON smart_accounts USING gin (name_folded gin_trgm_ops);
+CREATE INDEX smart_accounts_domain_trgm_idx ON smart_accounts USING gin (domain gin_trgm_ops);
+-- Results come in name order; when a query matches a large share of all
+-- accounts, walking this index and stopping after one page beats sorting
+-- every match. It also serves the exact-name match of restricted accounts.
+CREATE INDEX smart_accounts_name_folded_idx ON smart_accounts (name_folded, id);
+-- Exact domains of every status: restricted accounts found by their entire
+-- domain, and the directory's "matching your email domain" section.
+CREATE INDEX smart_accounts_domain_idx ON smart_accounts (domain);
+-- The directory's "accounts you asked to have created", newest first.
+CREATE INDEX smart_accounts_created_by_idx ON smart_accounts (created_by, created_at DESC, id DESC)
+    WHERE created_by IS NOT NULL;
+
+-- A user asks for a role on a Smart Account or one of its Virtual Accounts;
+-- its administrators approve or decline.
+CREATE TABLE access_requests (
+    id                 bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id            bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    smart_account_id   bigint NOT NULL REFERENCES smart_accounts (id) ON DELETE CASCADE,
+    virtual_account_id bigint REFERENCES virtual_accounts (id) ON DELETE CASCADE,
+    role               text NOT NULL CHECK (role IN ('admin', 'user', 'viewer')),
+    reason             text NOT NULL CHECK (char_length(reason) BETWEEN 1 AND 1000),
+    status             text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'declined')),
+    created_at         timestamptz NOT NULL,
+    decided_at         timestamptz,
+    decided_by         bigint REFERENCES users (id),
+    CHECK ((status = 'pending') = (decided_at IS NULL))
+);
+-- One open request per user and account: asking again while one waits is refused.
+CREATE UNIQUE INDEX access_requests_pending_key ON access_requests (user_id, smart_account_id)
+    WHERE status = 'pending';
+CREATE INDEX access_requests_user_idx ON access_requests (user_id, created_at DESC, id DESC);
+-- The administrators' "Pending Access Requests".
+CREATE INDEX access_requests_account_pending_idx ON access_requests (smart_account_id)
+    WHERE status = 'pending';
