@@ -37,9 +37,9 @@ func scanListing(row pgx.Row, extra ...any) (account.Listing, error) {
 }
 
 // filterMatches keeps the accounts whose folded name, domain or shown id
-// (SA-000123) contains the filter; clc_contains('') is '%%', which keeps all.
-// The directory's sections are a user's own accounts, a few hundred at most,
-// so a filter over them needs no index of its own.
+// (SA-000123) contains the filter; an empty filter makes the pattern %%,
+// which keeps all. The directory's sections are a user's own accounts, a few
+// hundred at most, so a filter over them needs no index of its own.
 const filterMatches = `(sa.name_folded LIKE clc_contains($2)
 	OR sa.domain LIKE clc_contains($2)
 	OR 'sa-' || lpad(sa.id::text, greatest(6, length(sa.id::text)), '0') LIKE clc_contains($2))`
