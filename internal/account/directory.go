@@ -16,10 +16,10 @@ type DirectoryStore interface {
 	// DirectorySection lists one page of one section of a viewer's directory.
 	DirectorySection(ctx context.Context, q SectionQuery) ([]Listing, error)
 	// SearchAccounts lists live accounts whose folded name or domain contains
-	// the folded query, or whose domain is exactDomain; a restricted account
-	// only when the query is its entire name or its domain is exactDomain.
-	// Name order.
-	SearchAccounts(ctx context.Context, viewerID int64, query, exactDomain string, limit, offset int) ([]Listing, error)
+	// the folded query, or whose domain is its ExactDomain; a restricted
+	// account only when the query is its entire name or domain. Names that
+	// start with the query come first, then the others, each in name order.
+	SearchAccounts(ctx context.Context, viewerID int64, q SearchQuery) ([]Listing, error)
 	// AccountFor returns an account and how the viewer relates to it;
 	// ExactMatch compares query and exactDomain with its name and domain.
 	AccountFor(ctx context.Context, viewerID int64, id AccountID, query, exactDomain string) (SmartAccount, Relation, error)

@@ -24,6 +24,18 @@ var (
 	ErrQueryTooLong  = errors.New("query too long")
 )
 
+// SearchQuery is a search as a store runs it.
+type SearchQuery struct {
+	Text string // as typed, trimmed, with runs of spaces made one
+	// ExactDomain is Text as a stored domain, "" when it is not one: it finds
+	// xn--bcher-kva.example by "Bücher.example".
+	ExactDomain string
+	// InDomains says Text could be part of a domain; a query with a space
+	// cannot, and searching domains for it would be work for nothing.
+	InDomains     bool
+	Limit, Offset int
+}
+
 // SearchResults is one page of Smart Accounts that match a query.
 type SearchResults struct {
 	Page[Listing]
@@ -43,7 +55,13 @@ func (s *Service) Search(ctx context.Context, viewer User, query string, page in
 		return SearchResults{}, ErrQueryTooLong
 	}
 	page = max(1, min(page, MaxSearchPage))
-	items, err := s.store.SearchAccounts(ctx, viewer.ID, query, exactDomain(query), SearchPageSize+1, (page-1)*SearchPageSize)
+	items, err := s.store.SearchAccounts(ctx, viewer.ID, SearchQuery{
+		Text:        query,
+		ExactDomain: exactDomain(query),
+		InDomains:   !strings.Contains(query, " "),
+		Limit:       SearchPageSize + 1,
+		Offset:      (page - 1) * SearchPageSize,
+	})
 	if err != nil {
 		return SearchResults{}, fmt.Errorf("search %q: %w", query, err)
 	}

@@ -120,32 +120,89 @@ func (s *Store) listings(ctx context.Context, sql string, args ...any) ([]accoun
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.Listing, error) { return scanListing(row) })
 }
 
-func (s *Store) SearchAccounts(ctx context.Context, viewerID int64, query, exactDomain string, limit, offset int) ([]account.Listing, error) {
-	// The inner query finds one page; only its rows get the viewer's
-	// relation. Either plan serves it from an index: for a rare term, the
-	// trigram indexes' bitmaps, then a sort of the few matches; for a common
-	// one, a walk of smart_accounts_name_folded_idx that stops after a page.
-	// The planner can only choose well when it sees the pattern, so this
-	// query is never prepared: a prepared statement's generic plan would
-	// guess at a pattern it cannot see (QueryExecModeExec sends it in one
-	// round trip, planned for its values).
-	rows, err := s.pool.Query(ctx, `
-		SELECT `+listingColumns+`, sa.name_folded = clc_fold($2) OR sa.domain = $3
-		FROM (SELECT $1::bigint AS id) v
+// Search runs in two tiers, names that start with the query first, then
+// those that contain it elsewhere or whose domain does; each in name order.
+// A query most often starts a name, and that tier is a range of
+// smart_accounts_name_folded_idx, so a first page usually costs one short
+// index read. The second tier runs only when the first does not fill the
+// page. There the planner chooses: for a rare term, the trigram indexes'
+// bitmaps and a sort of the few matches; for a common one, a walk of the
+// name index that stops after one page.
+//
+// The planner can only choose well when it sees the pattern, so these
+// queries are never prepared: a prepared statement's generic plan would
+// guess at a pattern it cannot see. QueryExecModeExec sends each in one
+// round trip, planned for its values.
+//
+// Every query names its parameters alike: $1 viewer, $2 query, $3 exact
+// domain, $4 whether the query may be part of a domain, $5 limit, $6 offset.
+const (
+	searchViewer = `(SELECT $1::bigint AS id, $4::boolean AS in_domains) v`
+	// searchable is what search may show: live accounts, and restricted ones
+	// only by their entire name or domain.
+	searchable = `sa.status IN ('active', 'pending')
+		AND (NOT sa.restricted OR sa.name_folded = clc_fold($2) OR sa.domain = $3)`
+	startsWith = `sa.name_folded LIKE clc_prefix($2)`
+	// containsElsewhere asks for the query after a name's first character
+	// rather than "anywhere but not first": the planner estimates a pattern
+	// well, but not how a word that mostly starts names is rarer elsewhere,
+	// and would walk the whole name index looking for it.
+	containsElsewhere = `(sa.name_folded LIKE clc_infix($2)
+			OR (v.in_domains AND sa.domain LIKE clc_contains($2))
+			OR sa.domain = $3)
+		AND sa.name_folded NOT LIKE clc_prefix($2)`
+)
+
+// searchTier lists one page of one tier; only its rows get the viewer's
+// relation.
+func searchTier(tier string) string {
+	return `
+		SELECT ` + listingColumns + `, sa.name_folded = clc_fold($2) OR sa.domain = $3
+		FROM ` + searchViewer + `
 		CROSS JOIN LATERAL (
 			SELECT * FROM smart_accounts sa
-			WHERE (sa.name_folded LIKE clc_contains($2) OR sa.domain LIKE clc_contains($2) OR sa.domain = $3)
-				AND (NOT sa.restricted OR sa.name_folded = clc_fold($2) OR sa.domain = $3)
-				AND sa.status IN ('active', 'pending')
+			WHERE ` + tier + ` AND ` + searchable + `
 			ORDER BY sa.name_folded, sa.id
-			LIMIT $4 OFFSET $5
+			LIMIT $5 OFFSET $6
 		) sa
-		ORDER BY sa.name_folded, sa.id`,
-		pgx.QueryExecModeExec, viewerID, query, exactDomain, limit, offset)
-	if err != nil {
-		return nil, err
+		ORDER BY sa.name_folded, sa.id`
+}
+
+var (
+	searchStartsSQL    = searchTier(startsWith)
+	searchElsewhereSQL = searchTier(containsElsewhere)
+	// searchStartsCountSQL counts the first tier, up to $5: only a page that
+	// starts past its end needs to know where it ended.
+	searchStartsCountSQL = `
+		SELECT count(*) FROM (
+			SELECT FROM ` + searchViewer + `, smart_accounts sa
+			WHERE ` + startsWith + ` AND ` + searchable + `
+			LIMIT $5
+		) x`
+)
+
+func (s *Store) SearchAccounts(ctx context.Context, viewerID int64, q account.SearchQuery) ([]account.Listing, error) {
+	args := func(limit, offset int) []any {
+		return []any{pgx.QueryExecModeExec, viewerID, q.Text, q.ExactDomain, q.InDomains, limit, offset}
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.Listing, error) { return scanListing(row) })
+	out, err := s.listings(ctx, searchStartsSQL, args(q.Limit, q.Offset)...)
+	if err != nil || len(out) == q.Limit {
+		return out, err
+	}
+	// The page reaches past the first tier. Where the second starts depends
+	// on how many names start with the query; when this page holds some,
+	// the tier ended here, else count it.
+	skip := 0
+	if len(out) == 0 && q.Offset > 0 {
+		var first int
+		a := args(q.Offset, 0)
+		if err := s.pool.QueryRow(ctx, searchStartsCountSQL, a[:len(a)-1]...).Scan(&first); err != nil {
+			return nil, err
+		}
+		skip = q.Offset - first
+	}
+	rest, err := s.listings(ctx, searchElsewhereSQL, args(q.Limit-len(out), skip)...)
+	return append(out, rest...), err
 }
 
 func (s *Store) AccountFor(ctx context.Context, viewerID int64, id account.AccountID, query, exactDomain string) (account.SmartAccount, account.Relation, error) {

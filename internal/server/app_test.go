@@ -255,3 +255,16 @@ func texts(p page, sel string) []string {
 	})
 	return out
 }
+
+// rows is each table row sel matches as its cells' texts joined by spaces.
+func rows(p page, sel string) []string {
+	var out []string
+	p.Doc.Find(sel).Each(func(_ int, tr *goquery.Selection) {
+		var cells []string
+		tr.Children().Each(func(_ int, c *goquery.Selection) {
+			cells = append(cells, strings.Join(strings.Fields(c.Text()), " "))
+		})
+		out = append(out, strings.Join(cells, " "))
+	})
+	return out
+}
