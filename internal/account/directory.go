@@ -13,6 +13,9 @@ import (
 // where access requests are written. Listing methods return Relation filled
 // in for the viewer; they never fill Sight, which is the domain's decision.
 type DirectoryStore interface {
+	// Fold gives text as search and the directory compare it: lowercase,
+	// without accents, exactly as the stored names are folded.
+	Fold(ctx context.Context, text string) (string, error)
 	// DirectorySection lists one page of one section of a viewer's directory.
 	DirectorySection(ctx context.Context, q SectionQuery) ([]Listing, error)
 	// SearchAccounts lists live accounts whose folded name or domain contains
@@ -27,6 +30,9 @@ type DirectoryStore interface {
 	// at most perAccount each, with the viewer's role on each, and counts
 	// those left out.
 	VirtualAccountsOf(ctx context.Context, viewerID int64, ids []AccountID, perAccount int) (map[AccountID][]VirtualAccountAccess, map[AccountID]int, error)
+	// MenuAccount is the account the menu names for a user: the one they
+	// hold their strongest role on, the oldest first; ErrNotFound for none.
+	MenuAccount(ctx context.Context, userID int64) (SmartAccount, error)
 	// AdminsOf lists up to perAccount administrators of each account, by name.
 	AdminsOf(ctx context.Context, ids []AccountID, perAccount int) (map[AccountID][]Contact, error)
 	// RoleHolders lists who holds which role on an account and its Virtual
@@ -74,7 +80,8 @@ type SectionQuery struct {
 	// DomainAndParents), for SectionDomain.
 	Domains []string
 	Section Section
-	// Filter keeps accounts whose name, domain or id contains it; "" keeps all.
+	// Filter keeps accounts whose name, domain or id contains it, folded
+	// (see Fold); "" keeps all.
 	Filter        string
 	Limit, Offset int
 }
@@ -92,6 +99,12 @@ func (s *Service) Directory(ctx context.Context, viewer User, q DirectoryQuery) 
 	filter := strings.TrimSpace(q.Filter)
 	if utf8.RuneCountInString(filter) > MaxFilterLength {
 		filter = string([]rune(filter)[:MaxFilterLength])
+	}
+	if filter != "" {
+		var err error
+		if filter, err = s.store.Fold(ctx, filter); err != nil {
+			return nil, fmt.Errorf("directory: fold filter: %w", err)
+		}
 	}
 	domains := DomainAndParents(EmailDomain(viewer.Email))
 	out := make([]DirectorySection, 0, len(Sections))
@@ -116,6 +129,13 @@ func (s *Service) Directory(ctx context.Context, viewer User, q DirectoryQuery) 
 		return nil, fmt.Errorf("directory: %w", err)
 	}
 	return out, nil
+}
+
+// MenuAccount is the Smart Account the left menu names for a user, or
+// ErrNotFound when they hold no role. It costs one short query however many
+// accounts the user can access, because every page shows it.
+func (s *Service) MenuAccount(ctx context.Context, userID int64) (SmartAccount, error) {
+	return s.store.MenuAccount(ctx, userID)
 }
 
 // decorate adds Virtual Accounts (where the viewer may see them) and

@@ -26,11 +26,13 @@ var (
 
 // SearchQuery is a search as a store runs it.
 type SearchQuery struct {
-	Text string // as typed, trimmed, with runs of spaces made one
+	// Folded is the query as typed, trimmed, runs of spaces made one, and
+	// folded (see DirectoryStore.Fold).
+	Folded string
 	// ExactDomain is Text as a stored domain, "" when it is not one: it finds
 	// xn--bcher-kva.example by "Bücher.example".
 	ExactDomain string
-	// InDomains says Text could be part of a domain; a query with a space
+	// InDomains says the query could be part of a domain; a query with a space
 	// cannot, and searching domains for it would be work for nothing.
 	InDomains     bool
 	Limit, Offset int
@@ -55,8 +57,12 @@ func (s *Service) Search(ctx context.Context, viewer User, query string, page in
 		return SearchResults{}, ErrQueryTooLong
 	}
 	page = max(1, min(page, MaxSearchPage))
+	folded, err := s.store.Fold(ctx, query)
+	if err != nil {
+		return SearchResults{}, fmt.Errorf("search %q: %w", query, err)
+	}
 	items, err := s.store.SearchAccounts(ctx, viewer.ID, SearchQuery{
-		Text:        query,
+		Folded:      folded,
 		ExactDomain: exactDomain(query),
 		InDomains:   !strings.Contains(query, " "),
 		Limit:       SearchPageSize + 1,

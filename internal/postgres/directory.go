@@ -3,6 +3,9 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -37,12 +40,29 @@ func scanListing(row pgx.Row, extra ...any) (account.Listing, error) {
 }
 
 // filterMatches keeps the accounts whose folded name, domain or shown id
-// (SA-000123) contains the filter; an empty filter makes the pattern %%,
-// which keeps all. The directory's sections are a user's own accounts, a few
-// hundred at most, so a filter over them needs no index of its own.
-const filterMatches = `(sa.name_folded LIKE clc_contains($2)
-	OR sa.domain LIKE clc_contains($2)
-	OR 'sa-' || lpad(sa.id::text, greatest(6, length(sa.id::text)), '0') LIKE clc_contains($2))`
+// (SA-000123) contains the filter, given as a LIKE pattern in $2. The
+// directory's sections are a user's own accounts, a few hundred at most, so
+// a filter over them needs no index of its own.
+const filterMatches = `(sa.name_folded LIKE $2
+	OR sa.domain LIKE $2
+	OR 'sa-' || lpad(sa.id::text, greatest(6, length(sa.id::text)), '0') LIKE $2)`
+
+// likeEscape makes folded text a literal part of a LIKE pattern.
+var likeEscape = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace
+
+// containing is the LIKE pattern for text that contains folded; for "" it
+// is %%, which keeps all.
+func containing(folded string) string { return "%" + likeEscape(folded) + "%" }
+
+// lastCodePoint sorts after every character, so in collation "C" every text
+// that starts with p lies between p and p+lastCodePoint.
+const lastCodePoint = "\U0010FFFF"
+
+func (s *Store) Fold(ctx context.Context, text string) (string, error) {
+	var folded string
+	err := s.pool.QueryRow(ctx, `SELECT clc_fold($1)`, text).Scan(&folded)
+	return folded, err
+}
 
 func (s *Store) DirectorySection(ctx context.Context, q account.SectionQuery) ([]account.Listing, error) {
 	switch q.Section {
@@ -50,21 +70,27 @@ func (s *Store) DirectorySection(ctx context.Context, q account.SectionQuery) ([
 		return s.listings(ctx, `
 			SELECT `+listingColumns+`, false
 			FROM (SELECT $1::bigint AS id) v
-			CROSS JOIN LATERAL (SELECT DISTINCT m.smart_account_id FROM memberships m WHERE m.user_id = v.id) mine
-			JOIN smart_accounts sa ON sa.id = mine.smart_account_id
-			WHERE `+filterMatches+`
-			ORDER BY sa.name_folded, sa.id
-			LIMIT $3 OFFSET $4`, q.ViewerID, q.Filter, q.Limit, q.Offset)
+			CROSS JOIN LATERAL (
+				SELECT sa.* FROM (SELECT DISTINCT m.smart_account_id FROM memberships m WHERE m.user_id = v.id) mine
+				JOIN smart_accounts sa ON sa.id = mine.smart_account_id
+				WHERE `+filterMatches+`
+				ORDER BY sa.name_folded, sa.id
+				LIMIT $3 OFFSET $4
+			) sa
+			ORDER BY sa.name_folded, sa.id`, q.ViewerID, containing(q.Filter), q.Limit, q.Offset)
 	case account.SectionRequested:
 		return s.requestedSection(ctx, q)
 	case account.SectionCreated:
 		return s.listings(ctx, `
 			SELECT `+listingColumns+`, false
 			FROM (SELECT $1::bigint AS id) v
-			JOIN smart_accounts sa ON sa.created_by = v.id
-			WHERE `+filterMatches+`
-			ORDER BY sa.created_at DESC, sa.id DESC
-			LIMIT $3 OFFSET $4`, q.ViewerID, q.Filter, q.Limit, q.Offset)
+			CROSS JOIN LATERAL (
+				SELECT * FROM smart_accounts sa
+				WHERE sa.created_by = v.id AND `+filterMatches+`
+				ORDER BY sa.created_at DESC, sa.id DESC
+				LIMIT $3 OFFSET $4
+			) sa
+			ORDER BY sa.created_at DESC, sa.id DESC`, q.ViewerID, containing(q.Filter), q.Limit, q.Offset)
 	case account.SectionDomain:
 		// Restricted accounts are listed here too: their domain is the
 		// viewer's own or one above it, which is exactly the whole-domain
@@ -73,15 +99,18 @@ func (s *Store) DirectorySection(ctx context.Context, q account.SectionQuery) ([
 		return s.listings(ctx, `
 			SELECT `+listingColumns+`, true
 			FROM (SELECT $1::bigint AS id) v
-			JOIN smart_accounts sa ON sa.domain = ANY($5)
-			WHERE sa.status IN ('active', 'pending')
-				AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = v.id AND m.smart_account_id = sa.id)
-				AND NOT EXISTS (SELECT 1 FROM access_requests r
-					WHERE r.user_id = v.id AND r.smart_account_id = sa.id AND r.status IN ('pending', 'declined'))
-				AND sa.created_by IS DISTINCT FROM v.id
-				AND `+filterMatches+`
-			ORDER BY sa.name_folded, sa.id
-			LIMIT $3 OFFSET $4`, q.ViewerID, q.Filter, q.Limit, q.Offset, q.Domains)
+			CROSS JOIN LATERAL (
+				SELECT * FROM smart_accounts sa
+				WHERE sa.domain = ANY($5) AND sa.status IN ('active', 'pending')
+					AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = v.id AND m.smart_account_id = sa.id)
+					AND NOT EXISTS (SELECT 1 FROM access_requests r
+						WHERE r.user_id = v.id AND r.smart_account_id = sa.id AND r.status IN ('pending', 'declined'))
+					AND sa.created_by IS DISTINCT FROM v.id
+					AND `+filterMatches+`
+				ORDER BY sa.name_folded, sa.id
+				LIMIT $3 OFFSET $4
+			) sa
+			ORDER BY sa.name_folded, sa.id`, q.ViewerID, containing(q.Filter), q.Limit, q.Offset, q.Domains)
 	}
 	return nil, fmt.Errorf("unknown directory section %q", q.Section)
 }
@@ -99,7 +128,7 @@ func (s *Store) requestedSection(ctx context.Context, q account.SectionQuery) ([
 		LEFT JOIN virtual_accounts va ON va.id = r.virtual_account_id
 		WHERE r.status IN ('pending', 'declined') AND `+filterMatches+`
 		ORDER BY r.created_at DESC, r.id DESC
-		LIMIT $3 OFFSET $4`, q.ViewerID, q.Filter, q.Limit, q.Offset)
+		LIMIT $3 OFFSET $4`, q.ViewerID, containing(q.Filter), q.Limit, q.Offset)
 	if err != nil {
 		return nil, err
 	}
@@ -125,67 +154,97 @@ func (s *Store) listings(ctx context.Context, sql string, args ...any) ([]accoun
 // A query most often starts a name, and that tier is a range of
 // smart_accounts_name_folded_idx, so a first page usually costs one short
 // index read. The second tier runs only when the first does not fill the
-// page. There the planner chooses: for a rare term, the trigram indexes'
-// bitmaps and a sort of the few matches; for a common one, a walk of the
-// name index that stops after one page.
+// page. There the planner chooses: for a rare term, a bitmap of the trigram
+// index and a sort of the few matches; for a common one, a walk of the name
+// index that stops after one page.
 //
-// The planner can only choose well when it sees the pattern, so these
-// queries are never prepared: a prepared statement's generic plan would
-// guess at a pattern it cannot see. QueryExecModeExec sends each in one
-// round trip, planned for its values.
-//
-// Every query names its parameters alike: $1 viewer, $2 query, $3 exact
-// domain, $4 whether the query may be part of a domain, $5 limit, $6 offset.
-const (
-	searchViewer = `(SELECT $1::bigint AS id, $4::boolean AS in_domains) v`
-	// searchable is what search may show: live accounts, and restricted ones
-	// only by their entire name or domain.
-	searchable = `sa.status IN ('active', 'pending')
-		AND (NOT sa.restricted OR sa.name_folded = clc_fold($2) OR sa.domain = $3)`
-	startsWith = `sa.name_folded LIKE clc_prefix($2)`
-	// containsElsewhere asks for the query after a name's first character
-	// rather than "anywhere but not first": the planner estimates a pattern
-	// well, but not how a word that mostly starts names is rarer elsewhere,
-	// and would walk the whole name index looking for it.
-	containsElsewhere = `(sa.name_folded LIKE clc_infix($2)
-			OR (v.in_domains AND sa.domain LIKE clc_contains($2))
-			OR sa.domain = $3)
-		AND sa.name_folded NOT LIKE clc_prefix($2)`
-)
+// The query comes folded (see Fold), and its patterns are made here, so
+// that planning a search evaluates no function. The second tier's plan
+// depends on how common the query is, which the planner can judge only when
+// it sees the pattern: a prepared statement's generic plan would guess at a
+// pattern it cannot see, so that tier is planned for each query
+// (QueryExecModeExec, still one round trip).
 
-// searchTier lists one page of one tier; only its rows get the viewer's
-// relation.
-func searchTier(tier string) string {
-	return `
-		SELECT ` + listingColumns + `, sa.name_folded = clc_fold($2) OR sa.domain = $3
-		FROM ` + searchViewer + `
-		CROSS JOIN LATERAL (
-			SELECT * FROM smart_accounts sa
-			WHERE ` + tier + ` AND ` + searchable + `
-			ORDER BY sa.name_folded, sa.id
-			LIMIT $5 OFFSET $6
-		) sa
-		ORDER BY sa.name_folded, sa.id`
+// searchStartsSQL is the first tier: $1 viewer, $2 folded query, $3 the end
+// of its range, $4 exact domain ("" for none), $5 limit, $6 offset.
+const searchStartsSQL = `
+	SELECT ` + listingColumns + `, sa.name_folded = $2 OR sa.domain = $4
+	FROM (SELECT $1::bigint AS id) v
+	CROSS JOIN LATERAL (
+		SELECT * FROM smart_accounts sa
+		WHERE sa.name_folded >= $2 AND sa.name_folded < $3
+			AND sa.status IN ('active', 'pending')
+			AND (NOT sa.restricted OR sa.name_folded = $2 OR sa.domain = $4)
+		ORDER BY sa.name_folded, sa.id
+		LIMIT $5 OFFSET $6
+	) sa
+	ORDER BY sa.name_folded, sa.id`
+
+// searchStartsCountSQL counts the first tier, up to $4: only a page that
+// starts past its end needs to know where it ended.
+const searchStartsCountSQL = `
+	SELECT count(*) FROM (
+		SELECT FROM smart_accounts sa
+		WHERE sa.name_folded >= $1 AND sa.name_folded < $2
+			AND sa.status IN ('active', 'pending')
+			AND (NOT sa.restricted OR sa.name_folded = $1 OR sa.domain = $3)
+		LIMIT $4
+	) x`
+
+// searchElsewhereSQL is the second tier: the query in the name after its
+// first character, or anywhere in the domain. The trigram index narrows the
+// search with $10, a pattern for one word of the query (see trigramWord);
+// the filter then checks the whole query. It asks for "after the first
+// character" rather than "anywhere but first" because the planner
+// estimates a pattern well, but not that a word which mostly starts names
+// is rare elsewhere: it would walk the whole name index looking for it.
+// Parameters as the first tier's, then $7 whether the query may be part of
+// a domain, $8 the pattern "contains", $9 "contains after the first
+// character".
+const searchElsewhereSQL = `
+	SELECT ` + listingColumns + `, sa.name_folded = $2 OR sa.domain = $4
+	FROM (SELECT $1::bigint AS id) v
+	CROSS JOIN LATERAL (
+		SELECT * FROM smart_accounts sa
+		WHERE ((sa.name_folded || ' ' || sa.domain) LIKE $10 OR ($4 <> '' AND sa.domain = $4))
+			AND (sa.name_folded LIKE $9 OR ($7 AND sa.domain LIKE $8) OR sa.domain = $4)
+			AND NOT (sa.name_folded >= $2 AND sa.name_folded < $3)
+			AND sa.status IN ('active', 'pending')
+			AND (NOT sa.restricted OR sa.name_folded = $2 OR sa.domain = $4)
+		ORDER BY sa.name_folded, sa.id
+		LIMIT $5 OFFSET $6
+	) sa
+	ORDER BY sa.name_folded, sa.id`
+
+// trigramWord picks the part of a folded query the trigram index looks up:
+// its first word of four letters or more, else its longest word. Text that
+// contains the query contains each of its words, so nothing is missed, and
+// the index reads the posting lists of a few trigrams instead of all of
+// them. The first word, because it is the one that tells companies apart
+// ("elsentor" in "elsentor capital france b.v.", "umgoka" in
+// umgoka-430.example), where later ones are shared by thousands
+// ("capital", "example"). A query whose words are all shorter than a
+// trigram is looked up whole.
+func trigramWord(folded string) string {
+	longest := ""
+	for _, w := range strings.FieldsFunc(folded, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		n := utf8.RuneCountInString(w)
+		if n >= 4 {
+			return w
+		}
+		if n > utf8.RuneCountInString(longest) {
+			longest = w
+		}
+	}
+	if utf8.RuneCountInString(longest) < 3 {
+		return folded
+	}
+	return longest
 }
 
-var (
-	searchStartsSQL    = searchTier(startsWith)
-	searchElsewhereSQL = searchTier(containsElsewhere)
-	// searchStartsCountSQL counts the first tier, up to $5: only a page that
-	// starts past its end needs to know where it ended.
-	searchStartsCountSQL = `
-		SELECT count(*) FROM (
-			SELECT FROM ` + searchViewer + `, smart_accounts sa
-			WHERE ` + startsWith + ` AND ` + searchable + `
-			LIMIT $5
-		) x`
-)
-
 func (s *Store) SearchAccounts(ctx context.Context, viewerID int64, q account.SearchQuery) ([]account.Listing, error) {
-	args := func(limit, offset int) []any {
-		return []any{pgx.QueryExecModeExec, viewerID, q.Text, q.ExactDomain, q.InDomains, limit, offset}
-	}
-	out, err := s.listings(ctx, searchStartsSQL, args(q.Limit, q.Offset)...)
+	end := q.Folded + lastCodePoint
+	out, err := s.listings(ctx, searchStartsSQL, viewerID, q.Folded, end, q.ExactDomain, q.Limit, q.Offset)
 	if err != nil || len(out) == q.Limit {
 		return out, err
 	}
@@ -195,13 +254,14 @@ func (s *Store) SearchAccounts(ctx context.Context, viewerID int64, q account.Se
 	skip := 0
 	if len(out) == 0 && q.Offset > 0 {
 		var first int
-		a := args(q.Offset, 0)
-		if err := s.pool.QueryRow(ctx, searchStartsCountSQL, a[:len(a)-1]...).Scan(&first); err != nil {
+		if err := s.pool.QueryRow(ctx, searchStartsCountSQL, q.Folded, end, q.ExactDomain, q.Offset).Scan(&first); err != nil {
 			return nil, err
 		}
 		skip = q.Offset - first
 	}
-	rest, err := s.listings(ctx, searchElsewhereSQL, args(q.Limit-len(out), skip)...)
+	rest, err := s.listings(ctx, searchElsewhereSQL, pgx.QueryExecModeExec,
+		viewerID, q.Folded, end, q.ExactDomain, q.Limit-len(out), skip,
+		q.InDomains, containing(q.Folded), "_%"+likeEscape(q.Folded)+"%", containing(trigramWord(q.Folded)))
 	return append(out, rest...), err
 }
 
@@ -245,6 +305,17 @@ func (s *Store) VirtualAccountsOf(ctx context.Context, viewerID int64, ids []acc
 		more[id] = total - len(vas[id])
 	}
 	return vas, more, rows.Err()
+}
+
+func (s *Store) MenuAccount(ctx context.Context, userID int64) (account.SmartAccount, error) {
+	a, err := scanAccount(s.pool.QueryRow(ctx, `
+		SELECT `+accountColumns+` FROM smart_accounts sa
+		WHERE sa.id = (
+			SELECT m.smart_account_id FROM memberships m
+			WHERE m.user_id = $1
+			ORDER BY `+memberRank+` DESC, m.smart_account_id
+			LIMIT 1)`, userID))
+	return a, mapErr(err, "")
 }
 
 func (s *Store) AdminsOf(ctx context.Context, ids []account.AccountID, perAccount int) (map[account.AccountID][]account.Contact, error) {
