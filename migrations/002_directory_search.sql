@@ -26,6 +26,12 @@ ALTER TABLE smart_accounts ADD COLUMN name_folded text COLLATE "C" GENERATED ALW
 -- match that only straddles the space is filtered out afterwards.
 CREATE INDEX smart_accounts_search_trgm_idx ON smart_accounts
     USING gin ((name_folded || ' ' || domain) gin_trgm_ops);
+-- Search chooses between this index and walking the name index by how
+-- common the query is, which the planner reads from a sample of names. The
+-- default sample misses a word in one name in a hundred about one time in
+-- three, and the search then sorts thousands of rows instead of reading a
+-- few; this one rarely does, and costs a tenth of a millisecond more to plan.
+ALTER INDEX smart_accounts_search_trgm_idx ALTER COLUMN 1 SET STATISTICS 500;
 -- Results come in name order, names that start with the query first. This
 -- index finds those as a range. For a query found inside a large share of
 -- all names, walking it in order and stopping after one page beats sorting

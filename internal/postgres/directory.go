@@ -166,68 +166,102 @@ func (s *Store) listings(ctx context.Context, sql string, args ...any) ([]accoun
 // (QueryExecModeExec, still one round trip).
 
 // searchStartsSQL is the first tier: $1 viewer, $2 folded query, $3 the end
-// of its range, $4 exact domain ("" for none), $5 limit, $6 offset.
+// of its range, $4 exact domain ("" for none), $5 limit, $6 offset. Like the
+// second tier, it picks the page's ids from what the name index carries, so
+// the index alone answers however many entries it passes, and reads the
+// table for the page's rows only.
 const searchStartsSQL = `
 	SELECT ` + listingColumns + `, sa.name_folded = $2 OR sa.domain = $4
 	FROM (SELECT $1::bigint AS id) v
 	CROSS JOIN LATERAL (
-		SELECT * FROM smart_accounts sa
-		WHERE sa.name_folded >= $2 AND sa.name_folded < $3
-			AND sa.status IN ('active', 'pending')
-			AND (NOT sa.restricted OR sa.name_folded = $2 OR sa.domain = $4)
-		ORDER BY sa.name_folded, sa.id
+		SELECT m.id FROM smart_accounts m
+		WHERE m.name_folded >= $2 AND m.name_folded < $3
+			AND m.status IN ('active', 'pending')
+			AND (NOT m.restricted OR m.name_folded = $2 OR m.domain = $4)
+		ORDER BY m.name_folded, m.id
 		LIMIT $5 OFFSET $6
-	) sa
+	) page
+	JOIN smart_accounts sa ON sa.id = page.id
 	ORDER BY sa.name_folded, sa.id`
 
 // searchStartsCountSQL counts the first tier, up to $4: only a page that
 // starts past its end needs to know where it ended.
 const searchStartsCountSQL = `
 	SELECT count(*) FROM (
-		SELECT FROM smart_accounts sa
-		WHERE sa.name_folded >= $1 AND sa.name_folded < $2
-			AND sa.status IN ('active', 'pending')
-			AND (NOT sa.restricted OR sa.name_folded = $1 OR sa.domain = $3)
+		SELECT FROM smart_accounts m
+		WHERE m.name_folded >= $1 AND m.name_folded < $2
+			AND m.status IN ('active', 'pending')
+			AND (NOT m.restricted OR m.name_folded = $1 OR m.domain = $3)
 		LIMIT $4
 	) x`
 
-// searchElsewhereSQL is the second tier: the query in the name after its
-// first character, or anywhere in the domain. The trigram index narrows the
-// search with $10, a pattern for one word of the query (see trigramWord);
-// the filter then checks the whole query. It asks for "after the first
-// character" rather than "anywhere but first" because the planner
-// estimates a pattern well, but not that a word which mostly starts names
-// is rare elsewhere: it would walk the whole name index looking for it.
+// elsewhere is the second tier's condition: the query in the name after
+// its first character, or anywhere in the domain. The trigram index narrows
+// the search with $8, a pattern for the query after the first character of
+// name-and-domain, or for one of its words (see trigramWord); strpos then
+// checks the whole query. strpos rather than LIKE keeps the planner's
+// estimate honest: it would take a LIKE repeating the index's pattern for an
+// independent condition and multiply the two into a count of matches
+// hundreds of times too small. "After the first character", because a word
+// that mostly starts names (those are the first tier) is rare elsewhere,
+// and a pattern that counted it at the start would make the planner expect
+// many matches and walk the whole name index for a few.
+//
 // Parameters as the first tier's, then $7 whether the query may be part of
-// a domain, $8 the pattern "contains", $9 "contains after the first
-// character".
-const searchElsewhereSQL = `
+// a domain, $8 the index's pattern.
+const elsewhere = `((m.name_folded || ' ' || m.domain) LIKE $8 OR ($4 <> '' AND m.domain = $4))
+	AND (strpos(m.name_folded, $2) > 1 OR ($7 AND strpos(m.domain, $2) > 0) OR m.domain = $4)
+	AND NOT (m.name_folded >= $2 AND m.name_folded < $3)
+	AND m.status IN ('active', 'pending')
+	AND (NOT m.restricted OR m.name_folded = $2 OR m.domain = $4)`
+
+// searchElsewhereSQL serves a query of one word, whose index pattern is the
+// whole query: the planner's estimate of its matches is then sound, and it
+// may walk the name index in order when they are many.
+var searchElsewhereSQL = searchPage(`
+	SELECT m.id FROM smart_accounts m
+	WHERE ` + elsewhere + `
+	ORDER BY m.name_folded, m.id
+	LIMIT $5 OFFSET $6`)
+
+// searchElsewhereWordsSQL serves a query of several words. The index pattern
+// is one word, common perhaps where the whole query is rare, so an estimate
+// from it could send the planner walking the name index for matches that
+// are not there. Here it may not walk: the fence (a MATERIALIZED CTE) makes
+// it collect the candidates the trigram index gives, then sort the few that
+// hold the whole query.
+var searchElsewhereWordsSQL = `
+	WITH candidates AS MATERIALIZED (
+		SELECT m.id, m.name_folded FROM smart_accounts m WHERE ` + elsewhere + `
+	)
+	` + searchPage(`
+	SELECT c.id FROM candidates c
+	ORDER BY c.name_folded, c.id
+	LIMIT $5 OFFSET $6`)
+
+// searchPage lists the accounts whose ids page selects, in name order, with
+// the viewer's relation: only the page's rows are read from the table.
+func searchPage(page string) string {
+	return `
 	SELECT ` + listingColumns + `, sa.name_folded = $2 OR sa.domain = $4
 	FROM (SELECT $1::bigint AS id) v
-	CROSS JOIN LATERAL (
-		SELECT * FROM smart_accounts sa
-		WHERE ((sa.name_folded || ' ' || sa.domain) LIKE $10 OR ($4 <> '' AND sa.domain = $4))
-			AND (sa.name_folded LIKE $9 OR ($7 AND sa.domain LIKE $8) OR sa.domain = $4)
-			AND NOT (sa.name_folded >= $2 AND sa.name_folded < $3)
-			AND sa.status IN ('active', 'pending')
-			AND (NOT sa.restricted OR sa.name_folded = $2 OR sa.domain = $4)
-		ORDER BY sa.name_folded, sa.id
-		LIMIT $5 OFFSET $6
-	) sa
+	CROSS JOIN LATERAL (` + page + `) page
+	JOIN smart_accounts sa ON sa.id = page.id
 	ORDER BY sa.name_folded, sa.id`
+}
 
-// trigramWord picks the part of a folded query the trigram index looks up:
-// its first word of four letters or more, else its longest word. Text that
-// contains the query contains each of its words, so nothing is missed, and
-// the index reads the posting lists of a few trigrams instead of all of
-// them. The first word, because it is the one that tells companies apart
-// ("elsentor" in "elsentor capital france b.v.", "umgoka" in
-// umgoka-430.example), where later ones are shared by thousands
-// ("capital", "example"). A query whose words are all shorter than a
-// trigram is looked up whole.
-func trigramWord(folded string) string {
+// trigramWord picks the word of a folded query of several that the trigram
+// index looks up: its first of four letters or more, else its longest.
+// Text that contains the query contains each of its words, so nothing is
+// missed, and the index reads the posting lists of a few trigrams instead
+// of all of them. The first word, because it is the one that tells
+// companies apart ("elsentor" in "elsentor capital france b.v.", "umgoka" in
+// umgoka-430.example), where later ones are shared by thousands ("capital",
+// "example"). A query whose words are all shorter than a trigram is looked
+// up whole.
+func trigramWord(words []string, folded string) string {
 	longest := ""
-	for _, w := range strings.FieldsFunc(folded, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+	for _, w := range words {
 		n := utf8.RuneCountInString(w)
 		if n >= 4 {
 			return w
@@ -240,6 +274,12 @@ func trigramWord(folded string) string {
 		return folded
 	}
 	return longest
+}
+
+// words splits folded text where pg_trgm does: at anything but a letter or
+// a digit.
+func words(folded string) []string {
+	return strings.FieldsFunc(folded, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 }
 
 func (s *Store) SearchAccounts(ctx context.Context, viewerID int64, q account.SearchQuery) ([]account.Listing, error) {
@@ -259,9 +299,13 @@ func (s *Store) SearchAccounts(ctx context.Context, viewerID int64, q account.Se
 		}
 		skip = q.Offset - first
 	}
-	rest, err := s.listings(ctx, searchElsewhereSQL, pgx.QueryExecModeExec,
+	sql, pattern := searchElsewhereSQL, q.Folded
+	if ws := words(q.Folded); len(ws) != 1 || ws[0] != q.Folded {
+		sql, pattern = searchElsewhereWordsSQL, trigramWord(ws, q.Folded)
+	}
+	rest, err := s.listings(ctx, sql, pgx.QueryExecModeExec,
 		viewerID, q.Folded, end, q.ExactDomain, q.Limit-len(out), skip,
-		q.InDomains, containing(q.Folded), "_%"+likeEscape(q.Folded)+"%", containing(trigramWord(q.Folded)))
+		q.InDomains, "_%"+likeEscape(pattern)+"%")
 	return append(out, rest...), err
 }
 
