@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/clc-portal/clc/internal/account"
 )
@@ -15,17 +18,23 @@ import (
 // memberRank orders the role of membership m as account.Role.Rank does.
 const memberRank = `CASE m.role WHEN 'admin' THEN 4 WHEN 'approver' THEN 3 WHEN 'user' THEN 2 ELSE 1 END`
 
-// relationColumns tie a viewer to the account sa; every query that uses
-// them names the viewer's row v, so the fragment works whatever the
-// viewer's parameter number. Scanned by scanListing.
-const relationColumns = `
-	coalesce((SELECT m.role FROM memberships m
-		WHERE m.user_id = v.id AND m.smart_account_id = sa.id AND m.virtual_account_id IS NULL), ''),
-	coalesce((SELECT m.role FROM memberships m
-		WHERE m.user_id = v.id AND m.smart_account_id = sa.id AND m.virtual_account_id IS NOT NULL
-		ORDER BY ` + memberRank + ` DESC LIMIT 1), ''),
-	coalesce(sa.created_by = v.id, false),
-	EXISTS (SELECT 1 FROM access_requests r WHERE r.user_id = v.id AND r.smart_account_id = sa.id)`
+// relationJoin and relationColumns tie the viewer, always $1, to each
+// account sa of a listing, which every listing query builds last, over its
+// page alone. One probe of memberships per account gives both the Smart
+// Account's role and the strongest Virtual Account role; the viewer's
+// access requests are read once and hashed. Scanned by scanListing.
+const (
+	relationJoin = `
+	LEFT JOIN LATERAL (
+		SELECT max(m.role) FILTER (WHERE m.virtual_account_id IS NULL) AS role,
+			(array_agg(m.role ORDER BY ` + memberRank + ` DESC) FILTER (WHERE m.virtual_account_id IS NOT NULL))[1] AS va_role
+		FROM memberships m
+		WHERE m.user_id = $1 AND m.smart_account_id = sa.id
+	) rel ON true`
+	relationColumns = `
+	coalesce(rel.role, ''), coalesce(rel.va_role, ''), coalesce(sa.created_by = $1, false),
+	sa.id IN (SELECT r.smart_account_id FROM access_requests r WHERE r.user_id = $1)`
+)
 
 const listingColumns = accountColumns + `,` + relationColumns
 
@@ -69,27 +78,27 @@ func (s *Store) DirectorySection(ctx context.Context, q account.SectionQuery) ([
 	case account.SectionAccess:
 		return s.listings(ctx, `
 			SELECT `+listingColumns+`, false
-			FROM (SELECT $1::bigint AS id) v
-			CROSS JOIN LATERAL (
-				SELECT sa.* FROM (SELECT DISTINCT m.smart_account_id FROM memberships m WHERE m.user_id = v.id) mine
-				JOIN smart_accounts sa ON sa.id = mine.smart_account_id
-				WHERE `+filterMatches+`
+			FROM (
+				SELECT sa.* FROM smart_accounts sa
+				WHERE sa.id IN (SELECT m.smart_account_id FROM memberships m WHERE m.user_id = $1)
+					AND `+filterMatches+`
 				ORDER BY sa.name_folded, sa.id
 				LIMIT $3 OFFSET $4
 			) sa
+			`+relationJoin+`
 			ORDER BY sa.name_folded, sa.id`, q.ViewerID, containing(q.Filter), q.Limit, q.Offset)
 	case account.SectionRequested:
 		return s.requestedSection(ctx, q)
 	case account.SectionCreated:
 		return s.listings(ctx, `
 			SELECT `+listingColumns+`, false
-			FROM (SELECT $1::bigint AS id) v
-			CROSS JOIN LATERAL (
+			FROM (
 				SELECT * FROM smart_accounts sa
-				WHERE sa.created_by = v.id AND `+filterMatches+`
+				WHERE sa.created_by = $1 AND `+filterMatches+`
 				ORDER BY sa.created_at DESC, sa.id DESC
 				LIMIT $3 OFFSET $4
 			) sa
+			`+relationJoin+`
 			ORDER BY sa.created_at DESC, sa.id DESC`, q.ViewerID, containing(q.Filter), q.Limit, q.Offset)
 	case account.SectionDomain:
 		// Restricted accounts are listed here too: their domain is the
@@ -98,18 +107,18 @@ func (s *Store) DirectorySection(ctx context.Context, q account.SectionQuery) ([
 		// exact match.
 		return s.listings(ctx, `
 			SELECT `+listingColumns+`, true
-			FROM (SELECT $1::bigint AS id) v
-			CROSS JOIN LATERAL (
+			FROM (
 				SELECT * FROM smart_accounts sa
 				WHERE sa.domain = ANY($5) AND sa.status IN ('active', 'pending')
-					AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = v.id AND m.smart_account_id = sa.id)
+					AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = $1 AND m.smart_account_id = sa.id)
 					AND NOT EXISTS (SELECT 1 FROM access_requests r
-						WHERE r.user_id = v.id AND r.smart_account_id = sa.id AND r.status IN ('pending', 'declined'))
-					AND sa.created_by IS DISTINCT FROM v.id
+						WHERE r.user_id = $1 AND r.smart_account_id = sa.id AND r.status IN ('pending', 'declined'))
+					AND sa.created_by IS DISTINCT FROM $1
 					AND `+filterMatches+`
 				ORDER BY sa.name_folded, sa.id
 				LIMIT $3 OFFSET $4
 			) sa
+			`+relationJoin+`
 			ORDER BY sa.name_folded, sa.id`, q.ViewerID, containing(q.Filter), q.Limit, q.Offset, q.Domains)
 	}
 	return nil, fmt.Errorf("unknown directory section %q", q.Section)
@@ -122,13 +131,17 @@ func (s *Store) requestedSection(ctx context.Context, q account.SectionQuery) ([
 	rows, err := s.pool.Query(ctx, `
 		SELECT `+listingColumns+`, false,
 			r.id, r.user_id, coalesce(va.name, ''), r.role, r.reason, r.status, r.created_at
-		FROM (SELECT $1::bigint AS id) v
-		JOIN access_requests r ON r.user_id = v.id
+		FROM (
+			SELECT r.* FROM access_requests r
+			JOIN smart_accounts sa ON sa.id = r.smart_account_id
+			WHERE r.user_id = $1 AND r.status IN ('pending', 'declined') AND `+filterMatches+`
+			ORDER BY r.created_at DESC, r.id DESC
+			LIMIT $3 OFFSET $4
+		) r
 		JOIN smart_accounts sa ON sa.id = r.smart_account_id
 		LEFT JOIN virtual_accounts va ON va.id = r.virtual_account_id
-		WHERE r.status IN ('pending', 'declined') AND `+filterMatches+`
-		ORDER BY r.created_at DESC, r.id DESC
-		LIMIT $3 OFFSET $4`, q.ViewerID, containing(q.Filter), q.Limit, q.Offset)
+		`+relationJoin+`
+		ORDER BY r.created_at DESC, r.id DESC`, q.ViewerID, containing(q.Filter), q.Limit, q.Offset)
 	if err != nil {
 		return nil, err
 	}
@@ -170,19 +183,13 @@ func (s *Store) listings(ctx context.Context, sql string, args ...any) ([]accoun
 // second tier, it picks the page's ids from what the name index carries, so
 // the index alone answers however many entries it passes, and reads the
 // table for the page's rows only.
-const searchStartsSQL = `
-	SELECT ` + listingColumns + `, sa.name_folded = $2 OR sa.domain = $4
-	FROM (SELECT $1::bigint AS id) v
-	CROSS JOIN LATERAL (
-		SELECT m.id FROM smart_accounts m
-		WHERE m.name_folded >= $2 AND m.name_folded < $3
-			AND m.status IN ('active', 'pending')
-			AND (NOT m.restricted OR m.name_folded = $2 OR m.domain = $4)
-		ORDER BY m.name_folded, m.id
-		LIMIT $5 OFFSET $6
-	) page
-	JOIN smart_accounts sa ON sa.id = page.id
-	ORDER BY sa.name_folded, sa.id`
+var searchStartsSQL = searchPage(`
+	SELECT m.id FROM smart_accounts m
+	WHERE m.name_folded >= $2 AND m.name_folded < $3
+		AND m.status IN ('active', 'pending')
+		AND (NOT m.restricted OR m.name_folded = $2 OR m.domain = $4)
+	ORDER BY m.name_folded, m.id
+	LIMIT $5 OFFSET $6`)
 
 // searchStartsCountSQL counts the first tier, up to $4: only a page that
 // starts past its end needs to know where it ended.
@@ -215,22 +222,24 @@ const elsewhere = `((m.name_folded || ' ' || m.domain) LIKE $8 OR ($4 <> '' AND 
 	AND m.status IN ('active', 'pending')
 	AND (NOT m.restricted OR m.name_folded = $2 OR m.domain = $4)`
 
-// searchElsewhereSQL serves a query of one word, whose index pattern is the
-// whole query: the planner's estimate of its matches is then sound, and it
-// may walk the name index in order when they are many.
-var searchElsewhereSQL = searchPage(`
+// searchCommonSQL serves a query of one word that the planner's own
+// statistics say is common (see wordSample): the planner may then walk the
+// name index in order, which finds a page of a common word's matches
+// without sorting all of them.
+var searchCommonSQL = searchPage(`
 	SELECT m.id FROM smart_accounts m
 	WHERE ` + elsewhere + `
 	ORDER BY m.name_folded, m.id
 	LIMIT $5 OFFSET $6`)
 
-// searchElsewhereWordsSQL serves a query of several words. The index pattern
-// is one word, common perhaps where the whole query is rare, so an estimate
-// from it could send the planner walking the name index for matches that
-// are not there. Here it may not walk: the fence (a MATERIALIZED CTE) makes
-// it collect the candidates the trigram index gives, then sort the few that
-// hold the whole query.
-var searchElsewhereWordsSQL = `
+// searchRareSQL serves every other query. Its fence (a MATERIALIZED CTE)
+// keeps the planner from walking the name index: it collects the
+// candidates the trigram index gives, then sorts the few that hold the
+// whole query. A walk is what the planner picks when it expects many
+// matches, and it expects them from a sample of names: a rare word that
+// happens to be in the sample looks like one name in five hundred, and a
+// walk for it reads all million entries to find two.
+var searchRareSQL = `
 	WITH candidates AS MATERIALIZED (
 		SELECT m.id, m.name_folded FROM smart_accounts m WHERE ` + elsewhere + `
 	)
@@ -244,10 +253,54 @@ var searchElsewhereWordsSQL = `
 func searchPage(page string) string {
 	return `
 	SELECT ` + listingColumns + `, sa.name_folded = $2 OR sa.domain = $4
-	FROM (SELECT $1::bigint AS id) v
-	CROSS JOIN LATERAL (` + page + `) page
+	FROM (` + page + `) page
 	JOIN smart_accounts sa ON sa.id = page.id
+	` + relationJoin + `
 	ORDER BY sa.name_folded, sa.id`
+}
+
+// wordSample is the planner's sample of name-and-domain values, the
+// statistics of smart_accounts_search_trgm_idx, kept for a while so that
+// search can tell a common word from a rare one before it picks a plan.
+type wordSample struct {
+	mu      sync.Mutex
+	values  []string
+	fetched time.Time
+}
+
+// A word found after the first character of commonHits values of the
+// sample (a thousand) is common: one name in three hundred or more, for
+// which a walk reads a few thousand index entries. A word in one name in
+// two thousand is seen that often by chance one time in a hundred, and its
+// walk then costs what a common word's bitmap does; a rare one, never.
+const (
+	commonHits      = 3
+	sampleMaxAge    = 10 * time.Minute
+	searchSampleSQL = `
+		SELECT coalesce((SELECT histogram_bounds::text::text[] FROM pg_stats
+			WHERE schemaname = current_schema() AND tablename = 'smart_accounts_search_trgm_idx'), '{}')`
+)
+
+func (w *wordSample) common(ctx context.Context, pool *pgxpool.Pool, word string) (bool, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if time.Since(w.fetched) > sampleMaxAge {
+		var values []string
+		if err := pool.QueryRow(ctx, searchSampleSQL).Scan(&values); err != nil {
+			return false, fmt.Errorf("read search statistics: %w", err)
+		}
+		w.values, w.fetched = values, time.Now()
+	}
+	hits := 0
+	for _, v := range w.values {
+		_, size := utf8.DecodeRuneInString(v)
+		if strings.Contains(v[size:], word) {
+			if hits++; hits == commonHits {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 // trigramWord picks the word of a folded query of several that the trigram
@@ -299,9 +352,13 @@ func (s *Store) SearchAccounts(ctx context.Context, viewerID int64, q account.Se
 		}
 		skip = q.Offset - first
 	}
-	sql, pattern := searchElsewhereSQL, q.Folded
+	sql, pattern := searchRareSQL, q.Folded
 	if ws := words(q.Folded); len(ws) != 1 || ws[0] != q.Folded {
-		sql, pattern = searchElsewhereWordsSQL, trigramWord(ws, q.Folded)
+		pattern = trigramWord(ws, q.Folded)
+	} else if common, err := s.words.common(ctx, s.pool, q.Folded); err != nil {
+		return nil, err
+	} else if common {
+		sql = searchCommonSQL
 	}
 	rest, err := s.listings(ctx, sql, pgx.QueryExecModeExec,
 		viewerID, q.Folded, end, q.ExactDomain, q.Limit-len(out), skip,
@@ -312,8 +369,9 @@ func (s *Store) SearchAccounts(ctx context.Context, viewerID int64, q account.Se
 func (s *Store) AccountFor(ctx context.Context, viewerID int64, id account.AccountID, query, exactDomain string) (account.SmartAccount, account.Relation, error) {
 	l, err := scanListing(s.pool.QueryRow(ctx, `
 		SELECT `+listingColumns+`, $3 <> '' AND (sa.name_folded = clc_fold($3) OR sa.domain = $4)
-		FROM (SELECT $1::bigint AS id) v
-		JOIN smart_accounts sa ON sa.id = $2`, viewerID, id, query, exactDomain))
+		FROM smart_accounts sa
+		`+relationJoin+`
+		WHERE sa.id = $2`, viewerID, id, query, exactDomain))
 	if err != nil {
 		return account.SmartAccount{}, account.Relation{}, mapErr(err, "")
 	}
