@@ -167,9 +167,9 @@ func (s *Store) listings(ctx context.Context, sql string, args ...any) ([]accoun
 // A query most often starts a name, and that tier is a range of
 // smart_accounts_name_folded_idx, so a first page usually costs one short
 // index read. The second tier runs only when the first does not fill the
-// page. There the planner chooses: for a rare term, a bitmap of the trigram
-// index and a sort of the few matches; for a common one, a walk of the name
-// index that stops after one page.
+// page: a word the statistics call common may be found by walking the name
+// index in order, stopping after one page; anything else through a bitmap
+// of the trigram index and a sort of the few matches.
 //
 // The query comes folded (see Fold), and its patterns are made here, so
 // that planning a search evaluates no function. The second tier's plan
@@ -237,7 +237,7 @@ var searchCommonSQL = searchPage(`
 // candidates the trigram index gives, then sorts the few that hold the
 // whole query. A walk is what the planner picks when it expects many
 // matches, and it expects them from a sample of names: a rare word that
-// happens to be in the sample looks like one name in five hundred, and a
+// happens to be in the sample looks like one name in a thousand, and a
 // walk for it reads all million entries to find two.
 var searchRareSQL = `
 	WITH candidates AS MATERIALIZED (
@@ -246,6 +246,17 @@ var searchRareSQL = `
 	` + searchPage(`
 	SELECT c.id FROM candidates c
 	ORDER BY c.name_folded, c.id
+	LIMIT $5 OFFSET $6`)
+
+// searchDomainSQL is the second tier of a query too short in every word for
+// the trigram index: only an account whose whole domain it is. Parameters
+// as the first tier's.
+var searchDomainSQL = searchPage(`
+	SELECT m.id FROM smart_accounts m
+	WHERE m.domain = $4
+		AND NOT (m.name_folded >= $2 AND m.name_folded < $3)
+		AND m.status IN ('active', 'pending')
+	ORDER BY m.name_folded, m.id
 	LIMIT $5 OFFSET $6`)
 
 // searchPage lists the accounts whose ids page selects, in name order, with
@@ -303,30 +314,26 @@ func (w *wordSample) common(ctx context.Context, pool *pgxpool.Pool, word string
 	return false, nil
 }
 
-// trigramWord picks the word of a folded query of several that the trigram
-// index looks up: its first of four letters or more, else its longest.
-// Text that contains the query contains each of its words, so nothing is
-// missed, and the index reads the posting lists of a few trigrams instead
-// of all of them. The first word, because it is the one that tells
-// companies apart ("elsentor" in "elsentor capital france b.v.", "umgoka" in
-// umgoka-430.example), where later ones are shared by thousands ("capital",
-// "example"). A query whose words are all shorter than a trigram is looked
-// up whole.
-func trigramWord(words []string, folded string) string {
-	longest := ""
+// trigramWord picks the word of a folded query that the trigram index
+// looks up: its first of four letters or more, else its longest of three;
+// ok is false when every word is shorter than a trigram. Text that
+// contains the query contains each of its words, so nothing is missed, and
+// the index reads the posting lists of a few trigrams instead of all of
+// them. The first word, because it is the one that tells companies apart
+// ("elsentor" in "elsentor capital france b.v.", "umgoka" in
+// umgoka-430.example), where later ones are shared by thousands
+// ("capital", "example").
+func trigramWord(words []string) (word string, ok bool) {
 	for _, w := range words {
 		n := utf8.RuneCountInString(w)
 		if n >= 4 {
-			return w
+			return w, true
 		}
-		if n > utf8.RuneCountInString(longest) {
-			longest = w
+		if n == 3 && word == "" {
+			word = w
 		}
 	}
-	if utf8.RuneCountInString(longest) < 3 {
-		return folded
-	}
-	return longest
+	return word, word != ""
 }
 
 // words splits folded text where pg_trgm does: at anything but a letter or
@@ -352,13 +359,26 @@ func (s *Store) SearchAccounts(ctx context.Context, viewerID int64, q account.Se
 		}
 		skip = q.Offset - first
 	}
-	sql, pattern := searchRareSQL, q.Folded
-	if ws := words(q.Folded); len(ws) != 1 || ws[0] != q.Folded {
-		pattern = trigramWord(ws, q.Folded)
-	} else if common, err := s.words.common(ctx, s.pool, q.Folded); err != nil {
-		return nil, err
-	} else if common {
-		sql = searchCommonSQL
+	ws := words(q.Folded)
+	pattern, ok := trigramWord(ws)
+	if !ok {
+		// No word of the query is long enough to look up by trigrams, and
+		// finding it anywhere in a name would read every name: such a query
+		// finds names that start with it, and a domain it is whole.
+		rest, err := s.listings(ctx, searchDomainSQL, viewerID, q.Folded, end, q.ExactDomain, q.Limit-len(out), skip)
+		return append(out, rest...), err
+	}
+	// A query of one word is its own pattern; it may be common.
+	oneWord := len(ws) == 1 && ws[0] == q.Folded
+	sql := searchRareSQL
+	if oneWord {
+		common, err := s.words.common(ctx, s.pool, q.Folded)
+		if err != nil {
+			return nil, err
+		}
+		if common {
+			sql = searchCommonSQL
+		}
 	}
 	rest, err := s.listings(ctx, sql, pgx.QueryExecModeExec,
 		viewerID, q.Folded, end, q.ExactDomain, q.Limit-len(out), skip,

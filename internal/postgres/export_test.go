@@ -22,4 +22,4 @@ func (s *Store) CommonWord(ctx context.Context, pool *pgxpool.Pool, word string)
 }
 
 // TrigramWord is trigramWord over the words of folded.
-func TrigramWord(folded string) string { return trigramWord(words(folded), folded) }
+func TrigramWord(folded string) (string, bool) { return trigramWord(words(folded)) }

@@ -130,12 +130,15 @@ func TestTrigramWordPicksTheTellingWord(t *testing.T) {
 		"umgoka-430.example":           "umgoka",
 		"ab cdef":                      "cdef",
 		"ab cde":                       "cde",
-		"a b c":                        "a b c",
-		"s.p.a":                        "s.p.a",
+		"abc defg":                     "defg",
 		"zürich versicherung":          "zürich",
+		"a b c":                        "",
+		"s.p.a":                        "",
+		"---":                          "",
 	} {
-		if got := postgres.TrigramWord(q); got != want {
-			t.Errorf("TrigramWord(%q) = %q, want %q", q, got, want)
+		got, ok := postgres.TrigramWord(q)
+		if got != want || ok != (want != "") {
+			t.Errorf("TrigramWord(%q) = %q, %v; want %q", q, got, ok, want)
 		}
 	}
 }

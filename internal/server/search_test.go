@@ -138,6 +138,19 @@ func TestSearchNeedsThreeCharacters(t *testing.T) {
 	if got := searchNames(b, "ab l"); !slices.Equal(got, []string{"AB Logistics"}) {
 		t.Errorf("three characters find %q", got)
 	}
+	// A query with no word of three letters is found where a name starts
+	// with it, or as a whole domain, not inside names: that would read them all.
+	a.account("Crab Logistics", "crab-logistics.example")
+	a.restricted("XY Holdings", "xy.co")
+	if got := searchNames(b, "ab l"); !slices.Equal(got, []string{"AB Logistics"}) {
+		t.Errorf("a query of short words finds %q", got)
+	}
+	if got := searchNames(b, "XY.co"); !slices.Equal(got, []string{"XY Holdings"}) {
+		t.Errorf("a short whole domain finds %q", got)
+	}
+	if got := searchNames(b, "rab l"); !slices.Equal(got, []string{"Crab Logistics"}) {
+		t.Errorf("a word of three letters inside a name finds %q", got)
+	}
 	p := b.get("/clc/search")
 	if p.Doc.Find("p.error").Length() != 0 || p.Doc.Find("main table").Length() != 0 {
 		t.Error("the empty search page complains or lists")
