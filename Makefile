@@ -17,7 +17,8 @@ build: ## build bin/clc
 	go build -o $(BIN) ./cmd/clc
 
 generate: ## regenerate templ components
-	go tool templ generate
+	go tool templ generate -path web
+	go tool templ generate -path bench
 
 check-generated: ## fail when committed *_templ.go files are stale
 	@scripts/check-generated.sh
@@ -30,4 +31,9 @@ lint: ## gofmt, go vet and the generated-code check
 clean: ## stop throwaway servers and remove build and data folders
 	-@scripts/pg.sh stop .tmp/pg-dev
 	-@scripts/pg.sh stop .tmp/pg-test
+	-@scripts/pg.sh stop .tmp/pg-bench
 	rm -rf bin .tmp
+
+ACCOUNTS ?= 1000000
+bench: ## load ACCOUNTS (default 1000000) synthetic accounts and benchmark search and the directory against a baseline
+	go run ./bench/search -accounts $(ACCOUNTS)

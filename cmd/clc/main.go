@@ -29,6 +29,7 @@ const usage = `usage: clc <command> [flags]
   account add --name N --domain D [--type customer|partner_holding|limited_use] [--restricted] [--admin EMAIL]...
   grant --email E --account ID [--va NAME] --role admin|user|viewer|approver
   seed demo                 load the demo data (idempotent)
+  seed scale --accounts N   add N synthetic Smart Accounts with users and roles, for benchmarks
   mailcatcher               a local SMTP server with a page to read what it caught
 
 Environment: DATABASE_URL, SMTP_URL, CLC_ADDR, CLC_BASE_URL, CLC_MAIL_FROM.`
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return env.grant(ctx, rest)
 	case cmd == "seed" && sub() == "demo":
 		return env.seedDemo(ctx, rest[1:])
+	case cmd == "seed" && sub() == "scale":
+		return env.seedScale(ctx, rest[1:])
 	case cmd == "mailcatcher":
 		return env.mailcatcher(ctx, rest)
 	case cmd == "help" || cmd == "-h" || cmd == "--help":

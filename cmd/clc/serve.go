@@ -28,6 +28,15 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	log := c.logger()
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	defer ln.Close()
+	// Port 0 picks a free port: links in emails must name the one picked.
+	if cfg.BaseURL.Port() == "0" {
+		cfg.BaseURL.Host = ln.Addr().String()
+	}
 	log.Info("starting", "addr", cfg.Addr, "base_url", cfg.BaseURL.String(), "smtp", cfg.SMTP.String(), "mail_from", cfg.MailFrom)
 
 	pool, err := postgres.Open(ctx, cfg.DatabaseURL)
@@ -68,10 +77,6 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	// a request in flight during shutdown is still picked up next start.
 	defer func() { stopWorker(); <-workerDone }()
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
 	httpServer := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,

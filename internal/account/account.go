@@ -138,24 +138,3 @@ type Event struct {
 	Kind      string // requested, emailed, forwarded, denied, approved, expired, access_granted, created
 	Detail    string
 }
-
-// Primary is the account the portal shows as the user's own in the menu:
-// the one holding their email's domain, else their Partner Holding account,
-// else the first they can access. ok is false when they have none.
-func Primary(access []Access, email string) (a Access, ok bool) {
-	domain := EmailDomain(email)
-	for _, x := range access {
-		if x.Account.Domain == domain || strings.HasSuffix(domain, "."+x.Account.Domain) {
-			return x, true
-		}
-	}
-	for _, x := range access {
-		if x.Account.Type == TypePartnerHolding {
-			return x, true
-		}
-	}
-	if len(access) > 0 {
-		return access[0], true
-	}
-	return Access{}, false
-}

@@ -5,21 +5,6 @@ import (
 	"testing"
 )
 
-func TestPrimaryPrefersOwnDomainThenPartnerHolding(t *testing.T) {
-	lab := Access{Account: SmartAccount{Name: "A Lab", Domain: "lab.other.example", Type: TypeLimitedUse}}
-	holding := Access{Account: SmartAccount{Name: "B Holding", Domain: "holding.example", Type: TypePartnerHolding}}
-	own := Access{Account: SmartAccount{Name: "C Own", Domain: "partner.example", Type: TypeCustomer}}
-	if p, _ := Primary([]Access{lab, holding, own}, "ada@emea.partner.example"); p.Account.Name != "C Own" {
-		t.Errorf("got %q, want the account holding the user's domain", p.Account.Name)
-	}
-	if p, _ := Primary([]Access{lab, holding}, "ada@partner.example"); p.Account.Name != "B Holding" {
-		t.Errorf("got %q, want the Partner Holding account", p.Account.Name)
-	}
-	if _, ok := Primary(nil, "ada@partner.example"); ok {
-		t.Error("no access gave a primary account")
-	}
-}
-
 func TestNormalizeDomain(t *testing.T) {
 	good := map[string]string{
 		"Example.COM":         "example.com",

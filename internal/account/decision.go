@@ -18,6 +18,7 @@ import (
 
 // Bounds and lifetimes of decisions.
 const (
+	// MaxReasonLength bounds a reason: a denial's, an access request's.
 	MaxReasonLength = 1000
 	// ReminderLead is how long before expiry the approvers still holding a
 	// live link are reminded, once.
@@ -183,8 +184,8 @@ type DecisionStore interface {
 	// PendingRequests lists the requests still pending and unexpired at now,
 	// oldest first.
 	PendingRequests(ctx context.Context, now time.Time) ([]PendingRequest, error)
-	// Events is an account's history, oldest first.
-	Events(ctx context.Context, id AccountID) ([]Event, error)
+	// AccountHistory is an account's whole history, oldest first.
+	AccountHistory(ctx context.Context, id AccountID) ([]Event, error)
 
 	// Decide applies d only if the request is pending and unexpired at d.At
 	// and, when d.LinkID is set, that link was not forwarded; otherwise it

@@ -127,7 +127,7 @@ func (s *Service) RequestState(ctx context.Context, u User, id AccountID) (Reque
 		}
 		st.CanWithdraw = u.ID == r.RequestedBy
 	}
-	if st.History, err = s.store.Events(ctx, id); err != nil {
+	if st.History, err = s.store.AccountHistory(ctx, id); err != nil {
 		return RequestState{}, fmt.Errorf("history of %s: %w", id, err)
 	}
 	return st, nil

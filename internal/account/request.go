@@ -338,14 +338,17 @@ func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (R
 	return created, nil
 }
 
-// partnerName is the requester's partner organisation: their own account.
+// partnerName is the requester's partner organisation: the account the
+// menu names as theirs.
 func (s *Service) partnerName(ctx context.Context, u User) (string, error) {
-	access, err := s.store.AccessOf(ctx, u.ID)
-	if err != nil {
+	a, err := s.store.MenuAccount(ctx, u.ID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return "", nil
+	case err != nil:
 		return "", fmt.Errorf("find partner account: %w", err)
 	}
-	p, _ := Primary(access, u.Email)
-	return p.Account.Name, nil
+	return a.Name, nil
 }
 
 // randomToken is n random bytes, URL-safe.

@@ -39,6 +39,7 @@ type Store interface {
 
 	RecentEmails(ctx context.Context, limit, offset int) ([]QueuedEmail, error)
 	RequeueFailedEmail(ctx context.Context, id int64, now time.Time) error
+	DirectoryStore
 }
 
 // Service carries out the portal's use cases over a Store.

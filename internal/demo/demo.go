@@ -1,6 +1,7 @@
 // Package demo loads the demo directory that `make run` shows: a partner with
-// its own Smart Account, a few customers' accounts and a restricted one.
-// Seeding twice changes nothing.
+// its own Smart Account, a few customers' accounts and a restricted one, and
+// access requests waiting for their administrators. Seeding twice changes
+// nothing.
 package demo
 
 import (
@@ -66,6 +67,20 @@ var accounts = []smartAccount{
 		admins: []string{PartnerEmail}},
 }
 
+// accessRequest is someone asking for a role. query is how they found the
+// account, which a restricted one needs.
+type accessRequest struct {
+	email, domain, query, va, reason string
+	role                             account.Role
+}
+
+var accessRequests = []accessRequest{
+	{email: NoRoleEmail, domain: "northwind-partners.example", role: account.RoleUser,
+		reason: "I joined the EMEA team and will order licences for our customers."},
+	{email: PartnerEmail, domain: "umbrella.example", query: "Umbrella Corporation", va: "Research", role: account.RoleViewer,
+		reason: "Umbrella asked us to review their licence usage before the renewal."},
+}
+
 // Seed loads the demo data, skipping whatever is already there.
 func Seed(ctx context.Context, svc *account.Service) error {
 	for _, u := range users {
@@ -92,6 +107,22 @@ func Seed(ctx context.Context, svc *account.Service) error {
 			if err := svc.GrantRole(ctx, g.email, sa.ID, g.va, g.role, "demo seed"); err != nil {
 				return fmt.Errorf("seed grant %s: %w", g.email, err)
 			}
+		}
+	}
+	for _, r := range accessRequests {
+		u, err := svc.UserByEmail(ctx, r.email)
+		if err != nil {
+			return fmt.Errorf("seed access request of %s: %w", r.email, err)
+		}
+		sa, err := svc.AccountByDomain(ctx, r.domain)
+		if err != nil {
+			return fmt.Errorf("seed access request to %s: %w", r.domain, err)
+		}
+		_, err = svc.RequestAccess(ctx, u, sa.ID, r.query, account.AccessRequestInput{
+			VirtualAccount: r.va, Role: string(r.role), Reason: r.reason,
+		})
+		if err != nil && !errors.Is(err, account.ErrAccessAlreadyRequested) {
+			return fmt.Errorf("seed access request of %s to %s: %w", r.email, r.domain, err)
 		}
 	}
 	return nil

@@ -87,7 +87,7 @@ func (s *Store) PendingRequests(ctx context.Context, now time.Time) ([]account.P
 	})
 }
 
-func (s *Store) Events(ctx context.Context, id account.AccountID) ([]account.Event, error) {
+func (s *Store) AccountHistory(ctx context.Context, id account.AccountID) ([]account.Event, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT id, smart_account_id, at, coalesce(actor_user_id, 0), actor, kind, detail
 		FROM events WHERE smart_account_id = $1 ORDER BY at, id`, id)

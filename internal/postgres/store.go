@@ -12,7 +12,10 @@ import (
 )
 
 // Store implements account.Store.
-type Store struct{ pool *pgxpool.Pool }
+type Store struct {
+	pool  *pgxpool.Pool
+	words wordSample // see SearchAccounts
+}
 
 var _ account.Store = (*Store)(nil)
 

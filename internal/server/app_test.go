@@ -190,3 +190,75 @@ type goquerySelection = goquery.Selection
 func accountInput(name, domain string, restricted bool) account.NewAccount {
 	return account.NewAccount{Name: name, Domain: domain, Restricted: restricted}
 }
+
+// restricted adds a restricted account, found by search only by its entire
+// name or domain.
+func (a *app) restricted(name, domain string, admins ...string) account.SmartAccount {
+	a.t.Helper()
+	sa, err := a.svc.AddAccount(context.Background(), account.NewAccount{Name: name, Domain: domain, Restricted: true, AdminEmails: admins}, "test")
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return sa
+}
+
+// createdBy adds an account the way a partner's request leaves it: created
+// by them, in the given status, with no role for anyone yet.
+func (a *app) createdBy(creator account.User, name, domain string, status account.Status) account.SmartAccount {
+	a.t.Helper()
+	var id int64
+	err := a.db.Pool.QueryRow(context.Background(), `
+		INSERT INTO smart_accounts (name, domain, account_type, status, created_by)
+		VALUES ($1, $2, 'customer', $3, $4) RETURNING id`, name, domain, status, creator.ID).Scan(&id)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return account.SmartAccount{ID: account.AccountID(id), Name: name, Domain: domain, Status: status, CreatedBy: creator.ID}
+}
+
+func (a *app) virtualAccount(sa account.SmartAccount, name string) {
+	a.t.Helper()
+	if err := a.svc.AddVirtualAccount(context.Background(), sa.ID, name, "test"); err != nil {
+		a.t.Fatal(err)
+	}
+}
+
+// grant gives email a role on sa, or on its Virtual Account va.
+func (a *app) grant(email string, sa account.SmartAccount, va string, role account.Role) {
+	a.t.Helper()
+	if err := a.svc.GrantRole(context.Background(), email, sa.ID, va, role, "test"); err != nil {
+		a.t.Fatal(err)
+	}
+}
+
+// signedIn is a browser signed in as email.
+func (a *app) signedIn(email string) *browser {
+	a.t.Helper()
+	b := a.browser()
+	if p := b.login(email, "correct horse"); p.StatusCode != http.StatusSeeOther {
+		a.t.Fatalf("sign in as %s: status %d", email, p.StatusCode)
+	}
+	return b
+}
+
+// texts is the whitespace-normalised text of each element sel matches.
+func texts(p page, sel string) []string {
+	var out []string
+	p.Doc.Find(sel).Each(func(_ int, s *goquery.Selection) {
+		out = append(out, strings.Join(strings.Fields(s.Text()), " "))
+	})
+	return out
+}
+
+// rows is each table row sel matches as its cells' texts joined by spaces.
+func rows(p page, sel string) []string {
+	var out []string
+	p.Doc.Find(sel).Each(func(_ int, tr *goquery.Selection) {
+		var cells []string
+		tr.Children().Each(func(_ int, c *goquery.Selection) {
+			cells = append(cells, strings.Join(strings.Fields(c.Text()), " "))
+		})
+		out = append(out, strings.Join(cells, " "))
+	})
+	return out
+}

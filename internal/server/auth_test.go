@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/postgres"
 	"github.com/clc-portal/clc/internal/postgres/pgtest"
 )
@@ -271,5 +272,31 @@ func TestPageViewsDoNotRewriteTheSession(t *testing.T) {
 	}
 	if after := snapshot(); after != before {
 		t.Fatalf("page views rewrote the session:\n%s\n%s", before, after)
+	}
+}
+
+func TestMenuNamesTheUsersOwnAccount(t *testing.T) {
+	a := newApp(t)
+	a.user("ada@emea.partner.example", "Ada", false)
+	ctx := context.Background()
+	for _, in := range []account.NewAccount{
+		{Name: "A Lab Kit", Domain: "lab.other.example", Type: account.TypeLimitedUse},
+		{Name: "B Holding", Domain: "holding.example", Type: account.TypePartnerHolding},
+		{Name: "C Partner", Domain: "partner.example", Type: account.TypeCustomer},
+	} {
+		in.AdminEmails = []string{"ada@emea.partner.example"}
+		if _, err := a.svc.AddAccount(ctx, in, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := a.signedIn("ada@emea.partner.example")
+	if got := text(b.get("/clc"), "nav.menu .menu-heading"); got != "C Partner" {
+		t.Errorf("menu names %q, want the account holding the user's domain", got)
+	}
+	a.user("bo@elsewhere.example", "Bo", false)
+	a.grant("bo@elsewhere.example", account.SmartAccount{ID: 1}, "", account.RoleAdmin)
+	a.grant("bo@elsewhere.example", account.SmartAccount{ID: 2}, "", account.RoleViewer)
+	if got := text(a.signedIn("bo@elsewhere.example").get("/clc"), "nav.menu .menu-heading"); got != "B Holding" {
+		t.Errorf("menu names %q, want the Partner Holding account", got)
 	}
 }

@@ -18,15 +18,16 @@ func (s *Server) clcHome(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sh := &layout.Shell{UserName: u.Name, UserEmail: u.Email, Staff: u.Staff, Current: layout.NavHome}
+	sh, err := s.shell(r, layout.NavHome)
+	if err != nil {
+		return err
+	}
 	if len(access) == 0 {
 		s.render(w, r, http.StatusForbidden, pages.NoAccess(pages.NoAccessView{
 			Page: layout.Page{Title: i18n.T(ctx, "noaccess.title"), Shell: sh, Flash: s.popFlash(r)},
 		}))
 		return nil
 	}
-	p, _ := account.Primary(access, u.Email)
-	sh.AccountName = p.Account.Name
 	v := pages.CLCView{Page: layout.Page{Title: i18n.T(ctx, "clc.title"), Shell: sh, Flash: s.popFlash(r)}}
 	for _, a := range access {
 		v.Accounts = append(v.Accounts, pages.AccessRow{

@@ -51,7 +51,7 @@ func (s *Server) pendingPage(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) forwardForm(r *http.Request, token, value string, fe *components.FieldError, ownPage bool) pages.ActionForm {
+func (s *Server) forwardForm(r *http.Request, token, value string, fe *components.FieldMessage, ownPage bool) pages.ActionForm {
 	ctx := r.Context()
 	f := pages.ActionForm{
 		Action: pendingPath(token) + "/forward", Heading: i18n.T(ctx, "pending.forward"),
@@ -67,7 +67,7 @@ func (s *Server) forwardForm(r *http.Request, token, value string, fe *component
 	return f
 }
 
-func (s *Server) denyForm(r *http.Request, token, value string, fe *components.FieldError, ownPage bool) pages.ActionForm {
+func (s *Server) denyForm(r *http.Request, token, value string, fe *components.FieldMessage, ownPage bool) pages.ActionForm {
 	ctx := r.Context()
 	f := pages.ActionForm{
 		Action: pendingPath(token) + "/deny", Heading: i18n.T(ctx, "pending.deny"),
@@ -160,12 +160,12 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request) error {
 }
 
 // fieldError is one field's message from FieldErrors, translated.
-func fieldError(r *http.Request, fe account.FieldErrors, field string) *components.FieldError {
+func fieldError(r *http.Request, fe account.FieldErrors, field string) *components.FieldMessage {
 	e, ok := fe[field]
 	if !ok {
 		return nil
 	}
-	return &components.FieldError{Text: i18n.T(r.Context(), e.Msg, e.Args...)}
+	return &components.FieldMessage{Text: i18n.T(r.Context(), e.Msg, e.Args...)}
 }
 
 // linkFailure answers a link that cannot act: the page saying why, or an

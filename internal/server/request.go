@@ -155,12 +155,12 @@ func (s *Server) submitRequest(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) renderRequestForm(w http.ResponseWriter, r *http.Request, sh *layout.Shell, status int, f requestForm, fe account.FieldErrors) {
 	ctx := r.Context()
-	fieldErr := func(name string) *components.FieldError {
+	fieldErr := func(name string) *components.FieldMessage {
 		e, ok := fe[name]
 		if !ok {
 			return nil
 		}
-		out := &components.FieldError{Text: i18n.T(ctx, e.Msg, e.Args...)}
+		out := &components.FieldMessage{Text: i18n.T(ctx, e.Msg, e.Args...)}
 		if e.Link != "" {
 			out.LinkHref, out.LinkText = e.Link, i18n.T(ctx, "request.error.domain_taken_link")
 		}

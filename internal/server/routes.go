@@ -61,6 +61,11 @@ func (s *Server) routes() http.Handler {
 			r.Post("/ops/requests/{accountID}/deny", s.h(s.opsDeny))
 			r.Get("/ops/emails", s.h(s.emails))
 			r.Post("/ops/emails/{id}/retry", s.h(s.retryEmail))
+			r.Get("/clc/directory", s.h(s.directory))
+			r.Get("/clc/search", s.h(s.search))
+			r.Get("/clc/accounts/{id}", s.h(s.accountPage))
+			r.Get("/clc/accounts/{id}/request-access", s.h(s.requestAccessForm))
+			r.Post("/clc/accounts/{id}/request-access", s.h(s.requestAccess))
 		})
 	})
 	return r

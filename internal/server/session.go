@@ -123,13 +123,13 @@ func (s *Server) shell(r *http.Request, current string) (*layout.Shell, error) {
 	if !ok {
 		return nil, nil
 	}
-	access, err := s.accounts.AccessOf(r.Context(), u.ID)
-	if err != nil {
-		return nil, err
-	}
 	sh := &layout.Shell{UserName: u.Name, UserEmail: u.Email, Staff: u.Staff, Current: current}
-	if p, ok := account.Primary(access, u.Email); ok {
-		sh.AccountName = p.Account.Name
+	a, err := s.accounts.MenuAccount(r.Context(), u.ID)
+	switch {
+	case err == nil:
+		sh.AccountName = a.Name
+	case !errors.Is(err, account.ErrNotFound):
+		return nil, err
 	}
 	return sh, nil
 }

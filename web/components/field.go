@@ -9,7 +9,7 @@ type Field struct {
 	Label string
 	Value string
 	Hint  string
-	Error *FieldError
+	Error *FieldMessage
 	// Type is the input type ("text", "email"); "textarea" for a text area.
 	Type      string
 	Required  bool
@@ -19,8 +19,8 @@ type Field struct {
 	Autocomplete string
 }
 
-// FieldError is a translated message, with a link the message offers.
-type FieldError struct {
+// FieldMessage is a translated message, with a link the message offers.
+type FieldMessage struct {
 	Text     string
 	LinkHref string
 	LinkText string

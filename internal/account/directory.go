@@ -1,0 +1,202 @@
+package account
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/net/publicsuffix"
+)
+
+// DirectoryStore is what the directory, search and account pages read, and
+// where access requests are written. Listing methods return Relation filled
+// in for the viewer; they never fill Sight, which is the domain's decision.
+type DirectoryStore interface {
+	// Fold gives text as search and the directory compare it: lowercase,
+	// without accents, exactly as the stored names are folded.
+	Fold(ctx context.Context, text string) (string, error)
+	// DirectorySection lists one page of one section of a viewer's directory.
+	DirectorySection(ctx context.Context, q SectionQuery) ([]Listing, error)
+	// SearchAccounts lists live accounts whose folded name or domain contains
+	// the folded query, or whose domain is its ExactDomain; a restricted
+	// account only when the query is its entire name or domain. Names that
+	// start with the query come first, then the others, each in name order.
+	SearchAccounts(ctx context.Context, viewerID int64, q SearchQuery) ([]Listing, error)
+	// AccountFor returns an account and how the viewer relates to it;
+	// ExactMatch compares query and exactDomain with its name and domain.
+	AccountFor(ctx context.Context, viewerID int64, id AccountID, query, exactDomain string) (SmartAccount, Relation, error)
+	// VirtualAccountsOf lists each account's Virtual Accounts, DEFAULT first,
+	// at most perAccount each, with the viewer's role on each, and counts
+	// those left out.
+	VirtualAccountsOf(ctx context.Context, viewerID int64, ids []AccountID, perAccount int) (map[AccountID][]VirtualAccountAccess, map[AccountID]int, error)
+	// MenuAccount is the account the menu names for a user: the one holding
+	// their email's domain, else their Partner Holding account, else the one
+	// they hold their strongest role on, the oldest first; ErrNotFound for none.
+	MenuAccount(ctx context.Context, userID int64) (SmartAccount, error)
+	// AdminsOf lists up to perAccount administrators of each account, by name.
+	AdminsOf(ctx context.Context, ids []AccountID, perAccount int) (map[AccountID][]Contact, error)
+	// RoleHolders lists who holds which role on an account and its Virtual
+	// Accounts: the account's own roles first, then by Virtual Account.
+	RoleHolders(ctx context.Context, id AccountID, limit, offset int) ([]RoleHolder, error)
+	// Events lists an account's history, newest first.
+	Events(ctx context.Context, id AccountID, limit, offset int) ([]Event, error)
+
+	// CreateAccessRequest records a pending request and its event; a second
+	// pending one for the same user and account is ErrConflict, an unknown
+	// Virtual Account ErrNoSuchVirtualAccount.
+	CreateAccessRequest(ctx context.Context, r AccessRequest, actor string) (AccessRequest, error)
+	PendingAccessRequest(ctx context.Context, userID int64, id AccountID) (AccessRequest, error)
+}
+
+// Section is one part of "Your Smart and Virtual Account access".
+type Section string
+
+const (
+	SectionAccess    Section = "access"    // accounts the user holds a role on
+	SectionRequested Section = "requested" // accounts the user asked access to
+	SectionCreated   Section = "created"   // accounts the user asked to have created
+	SectionDomain    Section = "domain"    // accounts under the user's email domain, not in an earlier section
+)
+
+// Sections is the directory's order.
+var Sections = []Section{SectionAccess, SectionRequested, SectionCreated, SectionDomain}
+
+// DirectoryPageSize is how many accounts one page of a section shows.
+const DirectoryPageSize = 25
+
+// MaxFilterLength bounds the directory's filter and the search query.
+const MaxFilterLength = 100
+
+// DirectoryQuery asks for the directory: a filter and a page per section.
+type DirectoryQuery struct {
+	Filter string
+	Pages  map[Section]int // missing means the first page
+}
+
+// SectionQuery asks a store for one page of one directory section.
+type SectionQuery struct {
+	ViewerID int64
+	// Domains are the viewer's email domain and its parents (see
+	// DomainAndParents), for SectionDomain.
+	Domains []string
+	Section Section
+	// Filter keeps accounts whose name, domain or id contains it, folded
+	// (see Fold); "" keeps all.
+	Filter        string
+	Limit, Offset int
+}
+
+// DirectorySection is one page of one section.
+type DirectorySection struct {
+	Section Section
+	Page[Listing]
+}
+
+// Directory is "Your Smart and Virtual Account access": in order, the
+// accounts the viewer can access, asked access to, asked to have created,
+// and those that match their email domain.
+func (s *Service) Directory(ctx context.Context, viewer User, q DirectoryQuery) ([]DirectorySection, error) {
+	filter := strings.TrimSpace(q.Filter)
+	if utf8.RuneCountInString(filter) > MaxFilterLength {
+		filter = string([]rune(filter)[:MaxFilterLength])
+	}
+	if filter != "" {
+		var err error
+		if filter, err = s.store.Fold(ctx, filter); err != nil {
+			return nil, fmt.Errorf("directory: fold filter: %w", err)
+		}
+	}
+	domains := DomainAndParents(EmailDomain(viewer.Email))
+	out := make([]DirectorySection, 0, len(Sections))
+	var all []*Listing
+	for _, sec := range Sections {
+		n := ClampPage(q.Pages[sec])
+		items, err := s.store.DirectorySection(ctx, SectionQuery{
+			ViewerID: viewer.ID, Domains: domains, Section: sec, Filter: filter,
+			Limit: DirectoryPageSize + 1, Offset: (n - 1) * DirectoryPageSize,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("directory section %s: %w", sec, err)
+		}
+		p := pageOf(items, n, DirectoryPageSize)
+		for i := range p.Items {
+			p.Items[i].Sight = SightOf(viewer, p.Items[i].Account, p.Items[i].Relation)
+			all = append(all, &p.Items[i])
+		}
+		out = append(out, DirectorySection{Section: sec, Page: p})
+	}
+	if err := s.decorate(ctx, viewer.ID, all); err != nil {
+		return nil, fmt.Errorf("directory: %w", err)
+	}
+	return out, nil
+}
+
+// MenuAccount is the Smart Account the left menu names for a user, or
+// ErrNotFound when they hold no role. It costs one short query however many
+// accounts the user can access, because every page shows it.
+func (s *Service) MenuAccount(ctx context.Context, userID int64) (SmartAccount, error) {
+	return s.store.MenuAccount(ctx, userID)
+}
+
+// decorate adds Virtual Accounts (where the viewer may see them) and
+// administrators to listings, in two queries for all of them.
+func (s *Service) decorate(ctx context.Context, viewerID int64, ls []*Listing) error {
+	if len(ls) == 0 {
+		return nil
+	}
+	var ids, withVAs []AccountID
+	for _, l := range ls {
+		ids = append(ids, l.Account.ID)
+		if l.Sight.VirtualAccounts {
+			withVAs = append(withVAs, l.Account.ID)
+		}
+	}
+	admins, err := s.store.AdminsOf(ctx, ids, MaxListedAdmins)
+	if err != nil {
+		return fmt.Errorf("administrators: %w", err)
+	}
+	vas, more := map[AccountID][]VirtualAccountAccess{}, map[AccountID]int{}
+	if len(withVAs) > 0 {
+		if vas, more, err = s.store.VirtualAccountsOf(ctx, viewerID, withVAs, MaxListedVirtualAccounts); err != nil {
+			return fmt.Errorf("virtual accounts: %w", err)
+		}
+	}
+	for _, l := range ls {
+		l.Admins = admins[l.Account.ID]
+		if l.Sight.VirtualAccounts {
+			l.VirtualAccounts, l.MoreVirtualAccounts = vas[l.Account.ID], more[l.Account.ID]
+		}
+	}
+	return nil
+}
+
+// DomainAndParents lists a domain and each domain above it down to the
+// registrable one: emea.globex.example, globex.example. These are the
+// Smart Account domains a user with that email domain belongs under.
+func DomainAndParents(domain string) []string {
+	top, err := publicsuffix.EffectiveTLDPlusOne(domain)
+	if err != nil {
+		return []string{domain}
+	}
+	out := []string{domain}
+	for d := domain; d != top; {
+		i := strings.IndexByte(d, '.')
+		if i < 0 {
+			break
+		}
+		d = d[i+1:]
+		out = append(out, d)
+	}
+	return out
+}
+
+// exactDomain is query as a stored domain, or "" when it is not one; search
+// compares it with whole domains, so "Bücher.example" finds xn--bcher-kva.example.
+func exactDomain(query string) string {
+	d, err := NormalizeDomain(query)
+	if err != nil {
+		return ""
+	}
+	return d
+}

@@ -1,0 +1,118 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/clc-portal/clc/internal/account"
+	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/web/components"
+	"github.com/clc-portal/clc/web/layout"
+	"github.com/clc-portal/clc/web/pages"
+)
+
+// How times and dates read on pages: UTC, so everyone quoting one agrees.
+const (
+	dateLayout = "2006-01-02"
+	timeLayout = "2006-01-02 15:04 UTC"
+)
+
+// accountID reads the {id} of an account's URL; one that cannot be an id is
+// a page that does not exist.
+func accountID(r *http.Request) (account.AccountID, error) {
+	id, err := account.ParseAccountID(chi.URLParam(r, "id"))
+	if err != nil {
+		return 0, &httpError{status: http.StatusNotFound, heading: "error.notfound.heading", message: "error.notfound.message"}
+	}
+	return id, nil
+}
+
+// accountPage shows a Smart Account, as much of it as the viewer may see.
+func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	u, _ := currentUser(ctx)
+	id, err := accountID(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	d, err := s.accounts.AccountPage(ctx, u, account.AccountPageQuery{
+		ID: id, Query: q.Get("q"), HoldersPage: pageParam(q, "holders_page"), EventsPage: pageParam(q, "events_page"),
+	})
+	if err != nil {
+		return err
+	}
+	sh, err := s.shell(r, layout.NavDirectory)
+	if err != nil {
+		return err
+	}
+	a := d.Account
+	v := pages.AccountView{
+		Page:   layout.Page{Title: a.Name, Shell: sh, Flash: s.popFlash(r)},
+		Name:   a.Name,
+		ID:     a.ID.String(),
+		Domain: account.DisplayDomain(a.Domain),
+		Status: status(ctx, a.Status),
+		Role:   roleWords(ctx, d.Relation),
+		Admins: contacts(d.Admins),
+	}
+	if d.Sight.VirtualAccounts {
+		v.Type = i18n.T(ctx, "type."+string(a.Type))
+		v.VirtualAccounts = []components.VirtualAccount{}
+		for _, va := range d.VirtualAccounts {
+			cv := components.VirtualAccount{Name: va.Name}
+			if va.Role != "" {
+				cv.Role = i18n.T(ctx, "role."+string(va.Role))
+			}
+			v.VirtualAccounts = append(v.VirtualAccounts, cv)
+		}
+		if d.MoreVirtualAccounts > 0 {
+			v.MoreVirtualAccounts = i18n.N(ctx, "account.more_vas", d.MoreVirtualAccounts)
+		}
+	}
+	if d.CanRequestAccess {
+		v.RequestAccessHref = requestAccessHref(d.Listing, q.Get("q"))
+	}
+	// Pager links keep the query that opened the page and the other list's page.
+	base := url.Values{}
+	for _, k := range []string{"q", "holders_page", "events_page"} {
+		if q.Get(k) != "" {
+			base.Set(k, q.Get(k))
+		}
+	}
+	path := "/clc/accounts/" + a.ID.String()
+	if d.Sight.RoleHolders {
+		v.Holders = []pages.HolderRow{}
+		for _, h := range d.Holders.Items {
+			scope := i18n.T(ctx, "holder.scope_account")
+			if h.VirtualAccount != "" {
+				scope = h.VirtualAccount
+			}
+			v.Holders = append(v.Holders, pages.HolderRow{Name: h.Name, Email: h.Email, Role: i18n.T(ctx, "role."+string(h.Role)), Scope: scope})
+		}
+		v.HoldersPager = pager(i18n.T(ctx, "account.holders"), path, base, "holders_page", d.Holders.Number, d.Holders.HasNext, "holders")
+	}
+	if d.Sight.History {
+		v.History = []pages.EventRow{}
+		for _, e := range d.Events.Items {
+			v.History = append(v.History, eventRow(ctx, e))
+		}
+		v.HistoryPager = pager(i18n.T(ctx, "account.history"), path, base, "events_page", d.Events.Number, d.Events.HasNext, "history")
+	}
+	s.render(w, r, http.StatusOK, pages.Account(v))
+	return nil
+}
+
+func eventRow(ctx context.Context, e account.Event) pages.EventRow {
+	at := e.At.UTC()
+	return pages.EventRow{
+		At:       at.Format(timeLayout),
+		Datetime: at.Format("2006-01-02T15:04:05Z"),
+		Actor:    e.Actor,
+		What:     i18n.T(ctx, "event."+e.Kind),
+		Detail:   e.Detail,
+	}
+}

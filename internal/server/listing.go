@@ -1,0 +1,125 @@
+package server
+
+import (
+	"context"
+	"net/url"
+	"strconv"
+
+	"github.com/clc-portal/clc/internal/account"
+	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/web/components"
+)
+
+// accountHref links to an account's page. query is the search that found
+// it, needed only where the page would otherwise not show: a restricted
+// account the viewer holds no role on.
+func accountHref(l account.Listing, query string) string {
+	href := "/clc/accounts/" + l.Account.ID.String()
+	if l.Account.Restricted && !l.Relation.HasRole() && query != "" {
+		href += "?" + url.Values{"q": {query}}.Encode()
+	}
+	return href
+}
+
+// requestAccessHref links to "Request Access", carrying the query the same way.
+func requestAccessHref(l account.Listing, query string) string {
+	href := "/clc/accounts/" + l.Account.ID.String() + "/request-access"
+	if l.Account.Restricted && query != "" {
+		href += "?" + url.Values{"q": {query}}.Encode()
+	}
+	return href
+}
+
+// accountRow shows a listing; query is the search that found it.
+func accountRow(ctx context.Context, l account.Listing, query string) components.AccountRow {
+	row := components.AccountRow{
+		Href:                accountHref(l, query),
+		Name:                l.Account.Name,
+		ID:                  l.Account.ID.String(),
+		Domain:              account.DisplayDomain(l.Account.Domain),
+		Status:              status(ctx, l.Account.Status),
+		Role:                roleWords(ctx, l.Relation),
+		ShowVirtualAccounts: l.Sight.VirtualAccounts,
+		Admins:              contacts(l.Admins),
+	}
+	for _, va := range l.VirtualAccounts {
+		v := components.VirtualAccount{Name: va.Name}
+		if va.Role != "" {
+			v.Role = i18n.T(ctx, "role."+string(va.Role))
+		}
+		row.VirtualAccounts = append(row.VirtualAccounts, v)
+	}
+	if l.MoreVirtualAccounts > 0 {
+		row.MoreVirtualAccounts = i18n.N(ctx, "account.more_vas", l.MoreVirtualAccounts)
+	}
+	if account.CanRequestAccess(l.Account, l.Relation, l.Sight) {
+		row.RequestAccessHref = requestAccessHref(l, query)
+	}
+	return row
+}
+
+func status(ctx context.Context, s account.Status) components.Status {
+	return components.Status{Word: i18n.T(ctx, "status."+string(s)), Kind: string(s)}
+}
+
+// roleWords names the viewer's role: the Smart Account role when they hold
+// one, else their strongest Virtual Account role, said as the article does
+// ("Virtual Account Administrator").
+func roleWords(ctx context.Context, rel account.Relation) string {
+	switch {
+	case rel.Role != "":
+		return i18n.T(ctx, "role."+string(rel.Role))
+	case rel.VARole != "":
+		return i18n.T(ctx, "role.va."+string(rel.VARole))
+	}
+	return ""
+}
+
+func contacts(cs []account.Contact) []components.Contact {
+	out := make([]components.Contact, len(cs))
+	for i, c := range cs {
+		out[i] = components.Contact{Name: c.Name, Email: c.Email}
+	}
+	return out
+}
+
+// pageParam reads a page number; anything unreadable is the first page.
+func pageParam(q url.Values, name string) int {
+	n, err := strconv.Atoi(q.Get(name))
+	if err != nil {
+		return 1
+	}
+	return account.ClampPage(n)
+}
+
+// pager links to the pages around p.Number by changing param in base and
+// keeping every other parameter.
+func pager(label, path string, base url.Values, param string, number int, hasNext bool, fragment string) components.Pager {
+	href := func(n int) string {
+		q := url.Values{}
+		for k, v := range base {
+			q[k] = v
+		}
+		if n == 1 {
+			q.Del(param)
+		} else {
+			q.Set(param, strconv.Itoa(n))
+		}
+		h := path
+		if enc := q.Encode(); enc != "" {
+			h += "?" + enc
+		}
+		if fragment != "" {
+			h += "#" + fragment
+		}
+		return h
+	}
+	p := components.Pager{Label: label, Number: number}
+	if number > 1 {
+		p.PrevHref = href(number - 1)
+	}
+	if hasNext {
+		p.NextHref = href(number + 1)
+	}
+	return p
+}
