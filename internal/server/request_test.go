@@ -209,6 +209,14 @@ func TestSubmitCreatesEverythingOnce(t *testing.T) {
 	}
 	p := b.post("/clc/accounts/new/submit", hidden)
 	wantRedirect(t, p, "/clc/directory")
+	dir := b.get("/clc/directory")
+	if !strings.Contains(text(dir, ".flash"), "Smart Account Request Complete") {
+		t.Errorf("directory notice %q", text(dir, ".flash"))
+	}
+	created := dir.Doc.Find(`[id^="section-"] :contains("emea.globex.example")`).Last().Closest("tr, li, article, section")
+	if !strings.Contains(text(dir, "main"), "emea.globex.example") || !strings.Contains(created.Text(), "Pending") {
+		t.Errorf("the directory does not list the new account as Pending: %s", text(dir, "main"))
+	}
 
 	var id int64
 	var status, typ, domain string
