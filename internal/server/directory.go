@@ -81,6 +81,11 @@ func directoryRow(ctx context.Context, sec account.Section, l account.Listing) c
 	if req := l.Request; req != nil {
 		row.Role = requestWords(ctx, *req)
 	}
+	// An account the viewer asked to have created opens on its request:
+	// where it stands, whom it waits on and what happened, until it is active.
+	if sec == account.SectionCreated && l.Account.Status != account.StatusActive {
+		row.Href = requestStatusPath(l.Account.ID)
+	}
 	return row
 }
 

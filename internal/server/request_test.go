@@ -217,6 +217,11 @@ func TestSubmitCreatesEverythingOnce(t *testing.T) {
 	if !strings.Contains(text(dir, "main"), "emea.globex.example") || !strings.Contains(created.Text(), "Pending") {
 		t.Errorf("the directory does not list the new account as Pending: %s", text(dir, "main"))
 	}
+	if href, _ := dir.Doc.Find(`#section-created a[href^="/clc/requests/SA-"]`).Attr("href"); href == "" {
+		t.Error("the pending account does not lead to its request's status")
+	} else {
+		wantStatus(t, b.get(href), http.StatusOK)
+	}
 
 	var id int64
 	var status, typ, domain string
