@@ -4,9 +4,12 @@
 # to commit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-sum() { find web -name '*_templ.go' -print0 | sort -z | xargs -0 -r sha256sum; }
+dirs=(web bench)
+sum() { find "${dirs[@]}" -name '*_templ.go' -print0 | sort -z | xargs -0 -r sha256sum; }
 before=$(sum)
-go tool templ generate -path web >/dev/null 2>&1 || go tool templ generate -path web
+for d in "${dirs[@]}"; do
+  go tool templ generate -path "$d" >/dev/null 2>&1 || go tool templ generate -path "$d"
+done
 after=$(sum)
 if [[ "$before" != "$after" ]]; then
   echo "generated templ code was stale; regenerated, commit these:" >&2
