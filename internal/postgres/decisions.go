@@ -89,16 +89,11 @@ func (s *Store) PendingRequests(ctx context.Context, now time.Time) ([]account.P
 
 func (s *Store) AccountHistory(ctx context.Context, id account.AccountID) ([]account.Event, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT id, smart_account_id, at, coalesce(actor_user_id, 0), actor, kind, detail
-		FROM events WHERE smart_account_id = $1 ORDER BY at, id`, id)
+		SELECT `+eventColumns+` FROM events WHERE smart_account_id = $1 ORDER BY at, id`, id)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.Event, error) {
-		var e account.Event
-		err := row.Scan(&e.ID, &e.AccountID, &e.At, &e.ActorID, &e.Actor, &e.Kind, &e.Detail)
-		return e, err
-	})
+	return pgx.CollectRows(rows, scanEvent)
 }
 
 func (s *Store) Decide(ctx context.Context, d account.Decision) (account.Request, error) {

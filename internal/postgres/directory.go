@@ -494,7 +494,7 @@ func (s *Store) RoleHolders(ctx context.Context, id account.AccountID, limit, of
 
 func (s *Store) Events(ctx context.Context, id account.AccountID, limit, offset int) ([]account.Event, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT id, smart_account_id, at, coalesce(actor_user_id, 0), actor, kind, detail
+		SELECT `+eventColumns+`
 		FROM events
 		WHERE smart_account_id = $1
 		ORDER BY at DESC, id DESC
@@ -502,9 +502,5 @@ func (s *Store) Events(ctx context.Context, id account.AccountID, limit, offset 
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.Event, error) {
-		var e account.Event
-		err := row.Scan(&e.ID, &e.AccountID, &e.At, &e.ActorID, &e.Actor, &e.Kind, &e.Detail)
-		return e, err
-	})
+	return pgx.CollectRows(rows, scanEvent)
 }

@@ -158,6 +158,14 @@ func (s *Store) AccessOf(ctx context.Context, userID int64) ([]account.Access, e
 	return out, rows.Err()
 }
 
+const eventColumns = `id, smart_account_id, at, coalesce(actor_user_id, 0), actor, kind, detail`
+
+func scanEvent(row pgx.CollectableRow) (account.Event, error) {
+	var e account.Event
+	err := row.Scan(&e.ID, &e.AccountID, &e.At, &e.ActorID, &e.Actor, &e.Kind, &e.Detail)
+	return e, err
+}
+
 func addEvent(ctx context.Context, q querier, e account.Event) error {
 	var actorID *int64
 	if e.ActorID != 0 {
