@@ -48,6 +48,9 @@ type AccessRequestInput struct {
 	Reason         string
 }
 
+// maxNotifiedAdmins bounds whom one access request emails.
+const maxNotifiedAdmins = 50
+
 // RequestableRoles are the roles a user may ask for, strongest first.
 var RequestableRoles = []Role{RoleAdmin, RoleUser, RoleViewer}
 
@@ -98,10 +101,21 @@ func (s *Service) RequestAccess(ctx context.Context, viewer User, id AccountID, 
 		Status:         AccessPending,
 		CreatedAt:      s.clock.Now(),
 	}
-	// The email to the account's administrators comes with the outbox (a
-	// later issue): hand it to CreateAccessRequest here, so the request, its
-	// event and the email commit in one transaction or not at all.
-	created, err := s.store.CreateAccessRequest(ctx, req, viewer.Email)
+	// The administrators are told in the transaction that records the
+	// request, so neither exists without the other.
+	admins, err := s.store.AdminsOf(ctx, []AccountID{id}, maxNotifiedAdmins)
+	if err != nil {
+		return AccessRequest{}, fmt.Errorf("request access to %s: find administrators: %w", id, err)
+	}
+	var emails []Email
+	for _, admin := range admins[id] {
+		emails = append(emails, Email{Kind: EmailAccessRequested, To: admin.Email, AccountID: id, Data: EmailData{
+			AccountID: id.String(), AccountName: a.Name, Domain: DisplayDomain(a.Domain),
+			RequesterName: viewer.Name, RequesterEmail: viewer.Email,
+			Role: req.Role, VirtualAccount: req.VirtualAccount, Reason: req.Reason,
+		}})
+	}
+	created, err := s.store.CreateAccessRequest(ctx, req, viewer.Email, emails)
 	switch {
 	case errors.Is(err, ErrNoSuchVirtualAccount):
 		return AccessRequest{}, FieldErrors{"virtual_account": {Msg: "access.error.va_unknown"}}

@@ -42,10 +42,10 @@ type DirectoryStore interface {
 	// Events lists an account's history, newest first.
 	Events(ctx context.Context, id AccountID, limit, offset int) ([]Event, error)
 
-	// CreateAccessRequest records a pending request and its event; a second
-	// pending one for the same user and account is ErrConflict, an unknown
-	// Virtual Account ErrNoSuchVirtualAccount.
-	CreateAccessRequest(ctx context.Context, r AccessRequest, actor string) (AccessRequest, error)
+	// CreateAccessRequest records a pending request, its event and the
+	// emails it causes; a second pending one for the same user and account
+	// is ErrConflict, an unknown Virtual Account ErrNoSuchVirtualAccount.
+	CreateAccessRequest(ctx context.Context, r AccessRequest, actor string, emails []Email) (AccessRequest, error)
 	PendingAccessRequest(ctx context.Context, userID int64, id AccountID) (AccessRequest, error)
 }
 

@@ -15,6 +15,9 @@ const (
 	EmailSubdomainNotice EmailKind = "subdomain_notice"
 	// EmailRequestConfirmation confirms a request to the partner who sent it.
 	EmailRequestConfirmation EmailKind = "request_confirmation"
+	// EmailAccessRequested asks a Smart Account's administrators to answer
+	// someone's request for access.
+	EmailAccessRequested EmailKind = "access_requested"
 	// EmailRequestDenied tells the partner the customer denied the request,
 	// and why (Reason).
 	EmailRequestDenied EmailKind = "request_denied"
@@ -61,6 +64,7 @@ type EmailData struct {
 	PartnerName    string    `json:"partner_name,omitempty"`
 	Note           string    `json:"note,omitempty"`
 	Reason         string    `json:"reason,omitempty"`
+	VirtualAccount string    `json:"virtual_account,omitempty"`
 	Actor          string    `json:"actor,omitempty"`
 	Admin          string    `json:"admin,omitempty"`
 	Role           Role      `json:"role,omitempty"`

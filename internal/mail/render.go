@@ -201,6 +201,21 @@ func (r *Renderer) content(tr *i18n.Translator, e account.Email) (email.Message,
 			Details:    details,
 			Footer:     footer,
 		}, nil
+	case account.EmailAccessRequested:
+		role := tr.T("role." + string(d.Role))
+		if d.VirtualAccount != "" {
+			role = tr.T("access.role_on_va", "Role", role, "VirtualAccount", d.VirtualAccount)
+		}
+		return email.Message{
+			Subject:    tr.T("email.access.subject", "Account", d.AccountName),
+			Greeting:   tr.T("email.greeting"),
+			Paragraphs: []string{tr.T("email.access.intro", "Requester", d.RequesterName+" <"+d.RequesterEmail+">", "Role", role, "Account", d.AccountName)},
+			NoteLabel:  tr.T("email.access.reason"),
+			Note:       d.Reason,
+			Details:    append(details, email.Detail{Label: tr.T("email.detail.account_id"), Value: d.AccountID}),
+			Action:     &email.Link{Label: tr.T("email.access.action"), URL: r.Link("/clc/accounts/" + d.AccountID)},
+			Footer:     footer,
+		}, nil
 	}
 	return email.Message{}, fmt.Errorf("no template for email kind %q", e.Kind)
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/clc-portal/clc/internal/account"
 )
 
-func (s *Store) CreateAccessRequest(ctx context.Context, r account.AccessRequest, actor string) (account.AccessRequest, error) {
+func (s *Store) CreateAccessRequest(ctx context.Context, r account.AccessRequest, actor string, emails []account.Email) (account.AccessRequest, error) {
 	err := withTx(ctx, s.pool, func(tx pgx.Tx) error {
 		var vaID *int64
 		if r.VirtualAccount != "" {
@@ -40,8 +40,15 @@ func (s *Store) CreateAccessRequest(ctx context.Context, r account.AccessRequest
 		if r.VirtualAccount != "" {
 			detail += " on " + r.VirtualAccount
 		}
-		return addEvent(ctx, tx, account.Event{AccountID: r.AccountID, At: r.CreatedAt, ActorID: r.UserID, Actor: actor,
-			Kind: "access_requested", Detail: detail})
+		if err := addEvent(ctx, tx, account.Event{AccountID: r.AccountID, At: r.CreatedAt, ActorID: r.UserID, Actor: actor,
+			Kind: "access_requested", Detail: detail}); err != nil {
+			return err
+		}
+		for i := range emails {
+			// The Virtual Account as the store found it, not as it was typed.
+			emails[i].Data.VirtualAccount = r.VirtualAccount
+		}
+		return enqueue(ctx, tx, r.CreatedAt, emails)
 	})
 	if err != nil {
 		return account.AccessRequest{}, err

@@ -100,6 +100,14 @@ func TestRequestAccessRecordsOnePendingRequest(t *testing.T) {
 	if err != nil || status != "pending" || reason != "I manage Globex's renewals." || va != "Engineering" {
 		t.Fatalf("stored %q %q %q (%v)", status, reason, va, err)
 	}
+	// Its administrator is emailed, in the same transaction.
+	var kind, to string
+	var data []byte
+	if err := a.db.Pool.QueryRow(context.Background(), `SELECT kind, to_address, data FROM outbox`).Scan(&kind, &to, &data); err != nil ||
+		kind != "access_requested" || to != "hank@globex.example" ||
+		!strings.Contains(string(data), `"virtual_account": "Engineering"`) || !strings.Contains(string(data), "renewals") {
+		t.Errorf("outbox: %q to %q, %s (%v)", kind, to, data, err)
+	}
 	// The account's history says so, to those who see it.
 	history := rows(a.signedIn("hank@globex.example").get("/clc/accounts/"+globex.ID.String()), "#history tbody tr")
 	if len(history) == 0 || !strings.Contains(history[0], "Access requested ada@partner.example user on Engineering") {
@@ -116,9 +124,9 @@ func TestRequestAccessRecordsOnePendingRequest(t *testing.T) {
 	if !strings.Contains(text(p, "#request-pending"), "have not answered yet") || p.Doc.Find("main form").Length() != 0 {
 		t.Errorf("the form is offered again while a request waits: %s", text(p, "main"))
 	}
-	var n int
-	if err := a.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM access_requests`).Scan(&n); err != nil || n != 1 {
-		t.Errorf("%d requests stored (%v)", n, err)
+	var n, emails int
+	if err := a.db.Pool.QueryRow(context.Background(), `SELECT count(*), (SELECT count(*) FROM outbox) FROM access_requests`).Scan(&n, &emails); err != nil || n != 1 || emails != 1 {
+		t.Errorf("%d requests and %d emails stored (%v)", n, emails, err)
 	}
 }
 
