@@ -19,12 +19,13 @@ type Store interface {
 
 	// CreateActiveAccount makes an active Smart Account with its DEFAULT
 	// Virtual Account, makes admins its administrators and records an event.
+	// a.CreatedAt dates it.
 	CreateActiveAccount(ctx context.Context, a SmartAccount, admins []int64, actor string) (SmartAccount, error)
 	AccountByID(ctx context.Context, id AccountID) (SmartAccount, error)
 	AccountByDomain(ctx context.Context, domain string) (SmartAccount, error)
-	CreateVirtualAccount(ctx context.Context, id AccountID, name, actor string) error
+	CreateVirtualAccount(ctx context.Context, id AccountID, name, actor string, at time.Time) error
 	// Grant gives a role, replacing the user's role on that scope.
-	Grant(ctx context.Context, m Membership, actor string) error
+	Grant(ctx context.Context, m Membership, actor string, at time.Time) error
 	// AccessOf lists the accounts a user holds any role on, strongest role
 	// first, then by name.
 	AccessOf(ctx context.Context, userID int64) ([]Access, error)
@@ -145,7 +146,7 @@ func (s *Service) AddAccount(ctx context.Context, in NewAccount, actor string) (
 		admins = append(admins, u.ID)
 	}
 	a, err := s.store.CreateActiveAccount(ctx, SmartAccount{
-		Name: name, Domain: domain, Type: in.Type, Restricted: in.Restricted, Status: StatusActive,
+		Name: name, Domain: domain, Type: in.Type, Restricted: in.Restricted, Status: StatusActive, CreatedAt: s.clock.Now(),
 	}, admins, actor)
 	if err != nil {
 		return SmartAccount{}, fmt.Errorf("add account %q: %w", name, err)
@@ -165,7 +166,7 @@ func (s *Service) GrantRole(ctx context.Context, email string, id AccountID, va 
 	if _, err := s.store.AccountByID(ctx, id); err != nil {
 		return fmt.Errorf("account %s: %w", id, err)
 	}
-	if err := s.store.Grant(ctx, Membership{UserID: u.ID, AccountID: id, VirtualAccount: va, Role: role}, actor); err != nil {
+	if err := s.store.Grant(ctx, Membership{UserID: u.ID, AccountID: id, VirtualAccount: va, Role: role}, actor, s.clock.Now()); err != nil {
 		return fmt.Errorf("grant %s on %s: %w", role, id, err)
 	}
 	return nil
@@ -208,7 +209,7 @@ func (s *Service) AddVirtualAccount(ctx context.Context, id AccountID, name, act
 	if name == "" || utf8.RuneCountInString(name) > MaxNameLength {
 		return fmt.Errorf("virtual account name: give 1 to %d characters", MaxNameLength)
 	}
-	if err := s.store.CreateVirtualAccount(ctx, id, name, actor); err != nil {
+	if err := s.store.CreateVirtualAccount(ctx, id, name, actor, s.clock.Now()); err != nil {
 		return fmt.Errorf("add virtual account %q to %s: %w", name, id, err)
 	}
 	return nil

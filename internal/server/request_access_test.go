@@ -80,8 +80,8 @@ func TestRequestAccessRecordsOnePendingRequest(t *testing.T) {
 	a.virtualAccount(globex, "Engineering")
 	path := "/clc/accounts/" + globex.ID.String() + "/request-access"
 	b := a.signedIn("ada@partner.example")
-	// The request comes after the account's own events, which the database
-	// dated with its own clock.
+	// The request comes a second after the account's own events, so the
+	// history's newest-first order is certain.
 	a.clock.Advance(time.Second)
 
 	p := b.post(path, url.Values{"virtual_account": {"engineering"}, "role": {"user"}, "reason": {"  I manage Globex's renewals.  "}})
