@@ -171,23 +171,26 @@ func (s *Store) listings(ctx context.Context, sql string, args ...any) ([]accoun
 // index in order, stopping after one page; anything else through a bitmap
 // of the trigram index and a sort of the few matches.
 //
-// The query comes folded (see Fold), and its patterns are made here, so
-// that planning a search evaluates no function. The second tier's plan
+// The first tier folds the query itself, and the fold is sent with it in
+// one batch, so that search costs no round trip of its own to fold. The
+// second tier gets the query folded, and its patterns are made here, so
+// that planning it evaluates no function. The second tier's plan
 // depends on how common the query is, which the planner can judge only when
 // it sees the pattern: a prepared statement's generic plan would guess at a
 // pattern it cannot see, so that tier is planned for each query
 // (QueryExecModeExec, still one round trip).
 
-// searchStartsSQL is the first tier: $1 viewer, $2 folded query, $3 the end
-// of its range, $4 exact domain ("" for none), $5 limit, $6 offset. Like the
+// searchStartsSQL is the first tier: $1 viewer, $2 the query, which it
+// folds, $3 lastCodePoint, which ends its range, $4 exact domain ("" for
+// none), $5 limit, $6 offset. Like the
 // second tier, it picks the page's ids from what the name index carries, so
 // the index alone answers however many entries it passes, and reads the
 // table for the page's rows only.
-var searchStartsSQL = searchPage(`
+var searchStartsSQL = searchPage(`clc_fold($2)`, `
 	SELECT m.id FROM smart_accounts m
-	WHERE m.name_folded >= $2 AND m.name_folded < $3
+	WHERE m.name_folded >= clc_fold($2) AND m.name_folded < (clc_fold($2) || $3)
 		AND m.status IN ('active', 'pending')
-		AND (NOT m.restricted OR m.name_folded = $2 OR m.domain = $4)
+		AND (NOT m.restricted OR m.name_folded = clc_fold($2) OR m.domain = $4)
 	ORDER BY m.name_folded, m.id
 	LIMIT $5 OFFSET $6`)
 
@@ -226,9 +229,9 @@ const elsewhere = `((m.name_folded || ' ' || m.domain) LIKE $8 OR ($4 <> '' AND 
 // statistics say is common (see wordSample): the planner may then walk the
 // name index in order, which finds a page of a common word's matches
 // without sorting all of them.
-var searchCommonSQL = searchPage(`
+var searchCommonSQL = searchPage(`$2`, `
 	SELECT m.id FROM smart_accounts m
-	WHERE ` + elsewhere + `
+	WHERE `+elsewhere+`
 	ORDER BY m.name_folded, m.id
 	LIMIT $5 OFFSET $6`)
 
@@ -243,7 +246,7 @@ var searchRareSQL = `
 	WITH candidates AS MATERIALIZED (
 		SELECT m.id, m.name_folded FROM smart_accounts m WHERE ` + elsewhere + `
 	)
-	` + searchPage(`
+	` + searchPage(`$2`, `
 	SELECT c.id FROM candidates c
 	ORDER BY c.name_folded, c.id
 	LIMIT $5 OFFSET $6`)
@@ -251,7 +254,7 @@ var searchRareSQL = `
 // searchDomainSQL is the second tier of a query too short in every word for
 // the trigram index: only an account whose whole domain it is. Parameters
 // as the first tier's.
-var searchDomainSQL = searchPage(`
+var searchDomainSQL = searchPage(`$2`, `
 	SELECT m.id FROM smart_accounts m
 	WHERE m.domain = $4
 		AND NOT (m.name_folded >= $2 AND m.name_folded < $3)
@@ -261,9 +264,10 @@ var searchDomainSQL = searchPage(`
 
 // searchPage lists the accounts whose ids page selects, in name order, with
 // the viewer's relation: only the page's rows are read from the table.
-func searchPage(page string) string {
+// folded is the folded query in SQL.
+func searchPage(folded, page string) string {
 	return `
-	SELECT ` + listingColumns + `, sa.name_folded = $2 OR sa.domain = $4
+	SELECT ` + listingColumns + `, sa.name_folded = ` + folded + ` OR sa.domain = $4
 	FROM (` + page + `) page
 	JOIN smart_accounts sa ON sa.id = page.id
 	` + relationJoin + `
@@ -343,36 +347,44 @@ func words(folded string) []string {
 }
 
 func (s *Store) SearchAccounts(ctx context.Context, viewerID int64, q account.SearchQuery) ([]account.Listing, error) {
-	end := q.Folded + lastCodePoint
-	out, err := s.listings(ctx, searchStartsSQL, viewerID, q.Folded, end, q.ExactDomain, q.Limit, q.Offset)
-	if err != nil || len(out) == q.Limit {
+	var folded string
+	var out []account.Listing
+	b := &pgx.Batch{}
+	b.Queue(`SELECT clc_fold($1)`, q.Text).QueryRow(func(row pgx.Row) error { return row.Scan(&folded) })
+	b.Queue(searchStartsSQL, viewerID, q.Text, lastCodePoint, q.ExactDomain, q.Limit, q.Offset).Query(func(rows pgx.Rows) error {
+		var err error
+		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.Listing, error) { return scanListing(row) })
+		return err
+	})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil || len(out) == q.Limit {
 		return out, err
 	}
+	end := folded + lastCodePoint
 	// The page reaches past the first tier. Where the second starts depends
 	// on how many names start with the query; when this page holds some,
 	// the tier ended here, else count it.
 	skip := 0
 	if len(out) == 0 && q.Offset > 0 {
 		var first int
-		if err := s.pool.QueryRow(ctx, searchStartsCountSQL, q.Folded, end, q.ExactDomain, q.Offset).Scan(&first); err != nil {
+		if err := s.pool.QueryRow(ctx, searchStartsCountSQL, folded, end, q.ExactDomain, q.Offset).Scan(&first); err != nil {
 			return nil, err
 		}
 		skip = q.Offset - first
 	}
-	ws := words(q.Folded)
+	ws := words(folded)
 	pattern, ok := trigramWord(ws)
 	if !ok {
 		// No word of the query is long enough to look up by trigrams, and
 		// finding it anywhere in a name would read every name: such a query
 		// finds names that start with it, and a domain it is whole.
-		rest, err := s.listings(ctx, searchDomainSQL, viewerID, q.Folded, end, q.ExactDomain, q.Limit-len(out), skip)
+		rest, err := s.listings(ctx, searchDomainSQL, viewerID, folded, end, q.ExactDomain, q.Limit-len(out), skip)
 		return append(out, rest...), err
 	}
 	// A query of one word is its own pattern; it may be common.
-	oneWord := len(ws) == 1 && ws[0] == q.Folded
+	oneWord := len(ws) == 1 && ws[0] == folded
 	sql := searchRareSQL
 	if oneWord {
-		common, err := s.words.common(ctx, s.pool, q.Folded)
+		common, err := s.words.common(ctx, s.pool, folded)
 		if err != nil {
 			return nil, err
 		}
@@ -381,7 +393,7 @@ func (s *Store) SearchAccounts(ctx context.Context, viewerID int64, q account.Se
 		}
 	}
 	rest, err := s.listings(ctx, sql, pgx.QueryExecModeExec,
-		viewerID, q.Folded, end, q.ExactDomain, q.Limit-len(out), skip,
+		viewerID, folded, end, q.ExactDomain, q.Limit-len(out), skip,
 		q.InDomains, "_%"+likeEscape(pattern)+"%")
 	return append(out, rest...), err
 }
