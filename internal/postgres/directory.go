@@ -441,20 +441,48 @@ func (s *Store) VirtualAccountsOf(ctx context.Context, viewerID int64, ids []acc
 	return vas, more, rows.Err()
 }
 
-func (s *Store) MenuAccount(ctx context.Context, userID int64) (account.SmartAccount, error) {
-	a, err := scanAccount(s.pool.QueryRow(ctx, `
-		SELECT `+accountColumns+` FROM smart_accounts sa
-		WHERE sa.id = (
-			SELECT m.smart_account_id FROM memberships m
+// menuAccountSQL picks the account the menu names for user $1: the one
+// holding their email domain or a domain above it, then a partner holding,
+// then any; within each, by their strongest role, then by id. Each of those
+// is a query of its own, tried in turn until one finds an account, so that
+// a partner with roles on hundreds of accounts, whose own account holds
+// their domain, costs a few index probes on each page rather than a read of
+// every account they have a role on.
+const menuAccountSQL = `
+	SELECT ` + accountColumns + ` FROM smart_accounts sa
+	WHERE sa.id = (
+		SELECT pick.id FROM (
+			(SELECT m.smart_account_id AS id
+			FROM smart_accounts own
+			JOIN memberships m ON m.smart_account_id = own.id AND m.user_id = $1
+			WHERE own.domain = ANY (
+				-- the email's domain and each one above it, as the LIKE
+				-- '%.' || domain that reads every account would find them
+				SELECT array_to_string(l.labels[i:], '.')
+				FROM users u,
+					LATERAL (SELECT string_to_array(split_part(u.email, '@', 2), '.') AS labels) l,
+					generate_subscripts(l.labels, 1) i
+				WHERE u.id = $1)
+			ORDER BY own.account_type = 'partner_holding' DESC, ` + memberRank + ` DESC, m.smart_account_id
+			LIMIT 1)
+			UNION ALL
+			(SELECT m.smart_account_id
+			FROM memberships m
 			JOIN smart_accounts own ON own.id = m.smart_account_id
-			JOIN users u ON u.id = m.user_id
+			WHERE m.user_id = $1 AND own.account_type = 'partner_holding'
+			ORDER BY ` + memberRank + ` DESC, m.smart_account_id
+			LIMIT 1)
+			UNION ALL
+			(SELECT m.smart_account_id
+			FROM memberships m
 			WHERE m.user_id = $1
-			ORDER BY
-				-- the account holding the user's email domain, or a domain above it
-				(split_part(u.email, '@', 2) = own.domain OR split_part(u.email, '@', 2) LIKE '%.' || own.domain) DESC,
-				own.account_type = 'partner_holding' DESC,
-				`+memberRank+` DESC, m.smart_account_id
-			LIMIT 1)`, userID))
+			ORDER BY ` + memberRank + ` DESC, m.smart_account_id
+			LIMIT 1)
+		) pick
+		LIMIT 1)`
+
+func (s *Store) MenuAccount(ctx context.Context, userID int64) (account.SmartAccount, error) {
+	a, err := scanAccount(s.pool.QueryRow(ctx, menuAccountSQL, userID))
 	return a, mapErr(err, "")
 }
 
