@@ -449,20 +449,26 @@ func (s *Store) VirtualAccountsOf(ctx context.Context, viewerID int64, ids []acc
 // their domain, costs a few index probes on each page rather than a read of
 // every account they have a role on.
 const menuAccountSQL = `
+	WITH own_domain AS MATERIALIZED (
+		-- the accounts holding the email's domain or one above it, as the
+		-- LIKE '%.' || domain that reads every account would find them;
+		-- fenced, so that even a generic plan, which expects a user to
+		-- have a few roles, looks them up in the domain index rather than
+		-- reading every account a partner has a role on
+		SELECT own.id, own.account_type FROM smart_accounts own
+		WHERE own.domain = ANY (ARRAY(
+			SELECT array_to_string(l.labels[i:], '.')
+			FROM users u,
+				LATERAL (SELECT string_to_array(split_part(u.email, '@', 2), '.') AS labels) l,
+				generate_subscripts(l.labels, 1) i
+			WHERE u.id = $1))
+	)
 	SELECT ` + accountColumns + ` FROM smart_accounts sa
 	WHERE sa.id = (
 		SELECT pick.id FROM (
 			(SELECT m.smart_account_id AS id
-			FROM smart_accounts own
+			FROM own_domain own
 			JOIN memberships m ON m.smart_account_id = own.id AND m.user_id = $1
-			WHERE own.domain = ANY (
-				-- the email's domain and each one above it, as the LIKE
-				-- '%.' || domain that reads every account would find them
-				SELECT array_to_string(l.labels[i:], '.')
-				FROM users u,
-					LATERAL (SELECT string_to_array(split_part(u.email, '@', 2), '.') AS labels) l,
-					generate_subscripts(l.labels, 1) i
-				WHERE u.id = $1)
 			ORDER BY own.account_type = 'partner_holding' DESC, ` + memberRank + ` DESC, m.smart_account_id
 			LIMIT 1)
 			UNION ALL
