@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -490,6 +491,28 @@ const menuAccountSQL = `
 func (s *Store) MenuAccount(ctx context.Context, userID int64) (account.SmartAccount, error) {
 	a, err := scanAccount(s.pool.QueryRow(ctx, menuAccountSQL, userID))
 	return a, mapErr(err, "")
+}
+
+func (s *Store) SignedIn(ctx context.Context, id int64) (account.User, account.SmartAccount, error) {
+	var u account.User
+	var a account.SmartAccount
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+userColumns+` FROM users WHERE id = $1`, id).QueryRow(func(row pgx.Row) error {
+		var err error
+		u, err = scanUser(row)
+		return mapErr(err, "")
+	})
+	b.Queue(menuAccountSQL, id).QueryRow(func(row pgx.Row) error {
+		var err error
+		if a, err = scanAccount(row); errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return account.User{}, account.SmartAccount{}, err
+	}
+	return u, a, nil
 }
 
 func (s *Store) AdminsOf(ctx context.Context, ids []account.AccountID, perAccount int) (map[account.AccountID][]account.Contact, error) {
