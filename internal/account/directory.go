@@ -19,7 +19,7 @@ type DirectoryStore interface {
 	// DirectorySection lists one page of one section of a viewer's directory.
 	DirectorySection(ctx context.Context, q SectionQuery) ([]Listing, error)
 	// SearchAccounts lists live accounts whose folded name or domain contains
-	// the folded query, or whose domain is its ExactDomain; a restricted
+	// the query folded, or whose domain is its ExactDomain; a restricted
 	// account only when the query is its entire name or domain. Names that
 	// start with the query come first, then the others, each in name order.
 	SearchAccounts(ctx context.Context, viewerID int64, q SearchQuery) ([]Listing, error)

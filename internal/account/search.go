@@ -26,9 +26,9 @@ var (
 
 // SearchQuery is a search as a store runs it.
 type SearchQuery struct {
-	// Folded is the query as typed, trimmed, runs of spaces made one, and
-	// folded (see DirectoryStore.Fold).
-	Folded string
+	// Text is the query as typed, trimmed, runs of spaces made one; the
+	// store folds it (see DirectoryStore.Fold) as it searches.
+	Text string
 	// ExactDomain is Text as a stored domain, "" when it is not one: it finds
 	// xn--bcher-kva.example by "Bücher.example".
 	ExactDomain string
@@ -57,12 +57,8 @@ func (s *Service) Search(ctx context.Context, viewer User, query string, page in
 		return SearchResults{}, ErrQueryTooLong
 	}
 	page = max(1, min(page, MaxSearchPage))
-	folded, err := s.store.Fold(ctx, query)
-	if err != nil {
-		return SearchResults{}, fmt.Errorf("search %q: %w", query, err)
-	}
 	items, err := s.store.SearchAccounts(ctx, viewer.ID, SearchQuery{
-		Folded:      folded,
+		Text:        query,
 		ExactDomain: exactDomain(query),
 		InDomains:   !strings.Contains(query, " "),
 		Limit:       SearchPageSize + 1,

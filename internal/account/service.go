@@ -15,6 +15,10 @@ type Store interface {
 	CreateUser(ctx context.Context, u User) (User, error)
 	UserByEmail(ctx context.Context, email string) (User, error)
 	UserByID(ctx context.Context, id int64) (User, error)
+	// SignedIn returns a user by id and the account the menu names for
+	// them (see DirectoryStore.MenuAccount), the zero account when none,
+	// in one round trip: every signed-in page needs both.
+	SignedIn(ctx context.Context, id int64) (User, SmartAccount, error)
 	SetUserLanguage(ctx context.Context, id int64, lang string) error
 
 	// CreateActiveAccount makes an active Smart Account with its DEFAULT
@@ -107,6 +111,13 @@ func (s *Service) AddUser(ctx context.Context, in NewUser) (User, error) {
 // User returns a user by id.
 func (s *Service) User(ctx context.Context, id int64) (User, error) {
 	return s.store.UserByID(ctx, id)
+}
+
+// SignedIn returns the user a session belongs to and the name of the
+// account the menu names for them, "" when none.
+func (s *Service) SignedIn(ctx context.Context, id int64) (User, string, error) {
+	u, a, err := s.store.SignedIn(ctx, id)
+	return u, a.Name, err
 }
 
 // SetLanguage records a user's language choice.

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -171,23 +172,26 @@ func (s *Store) listings(ctx context.Context, sql string, args ...any) ([]accoun
 // index in order, stopping after one page; anything else through a bitmap
 // of the trigram index and a sort of the few matches.
 //
-// The query comes folded (see Fold), and its patterns are made here, so
-// that planning a search evaluates no function. The second tier's plan
+// The first tier folds the query itself, and the fold is sent with it in
+// one batch, so that search costs no round trip of its own to fold. The
+// second tier gets the query folded, and its patterns are made here, so
+// that planning it evaluates no function. The second tier's plan
 // depends on how common the query is, which the planner can judge only when
 // it sees the pattern: a prepared statement's generic plan would guess at a
 // pattern it cannot see, so that tier is planned for each query
 // (QueryExecModeExec, still one round trip).
 
-// searchStartsSQL is the first tier: $1 viewer, $2 folded query, $3 the end
-// of its range, $4 exact domain ("" for none), $5 limit, $6 offset. Like the
+// searchStartsSQL is the first tier: $1 viewer, $2 the query, which it
+// folds, $3 lastCodePoint, which ends its range, $4 exact domain ("" for
+// none), $5 limit, $6 offset. Like the
 // second tier, it picks the page's ids from what the name index carries, so
 // the index alone answers however many entries it passes, and reads the
 // table for the page's rows only.
-var searchStartsSQL = searchPage(`
+var searchStartsSQL = searchPage(`clc_fold($2)`, `
 	SELECT m.id FROM smart_accounts m
-	WHERE m.name_folded >= $2 AND m.name_folded < $3
+	WHERE m.name_folded >= clc_fold($2) AND m.name_folded < (clc_fold($2) || $3)
 		AND m.status IN ('active', 'pending')
-		AND (NOT m.restricted OR m.name_folded = $2 OR m.domain = $4)
+		AND (NOT m.restricted OR m.name_folded = clc_fold($2) OR m.domain = $4)
 	ORDER BY m.name_folded, m.id
 	LIMIT $5 OFFSET $6`)
 
@@ -226,9 +230,9 @@ const elsewhere = `((m.name_folded || ' ' || m.domain) LIKE $8 OR ($4 <> '' AND 
 // statistics say is common (see wordSample): the planner may then walk the
 // name index in order, which finds a page of a common word's matches
 // without sorting all of them.
-var searchCommonSQL = searchPage(`
+var searchCommonSQL = searchPage(`$2`, `
 	SELECT m.id FROM smart_accounts m
-	WHERE ` + elsewhere + `
+	WHERE `+elsewhere+`
 	ORDER BY m.name_folded, m.id
 	LIMIT $5 OFFSET $6`)
 
@@ -243,7 +247,7 @@ var searchRareSQL = `
 	WITH candidates AS MATERIALIZED (
 		SELECT m.id, m.name_folded FROM smart_accounts m WHERE ` + elsewhere + `
 	)
-	` + searchPage(`
+	` + searchPage(`$2`, `
 	SELECT c.id FROM candidates c
 	ORDER BY c.name_folded, c.id
 	LIMIT $5 OFFSET $6`)
@@ -251,7 +255,7 @@ var searchRareSQL = `
 // searchDomainSQL is the second tier of a query too short in every word for
 // the trigram index: only an account whose whole domain it is. Parameters
 // as the first tier's.
-var searchDomainSQL = searchPage(`
+var searchDomainSQL = searchPage(`$2`, `
 	SELECT m.id FROM smart_accounts m
 	WHERE m.domain = $4
 		AND NOT (m.name_folded >= $2 AND m.name_folded < $3)
@@ -261,9 +265,10 @@ var searchDomainSQL = searchPage(`
 
 // searchPage lists the accounts whose ids page selects, in name order, with
 // the viewer's relation: only the page's rows are read from the table.
-func searchPage(page string) string {
+// folded is the folded query in SQL.
+func searchPage(folded, page string) string {
 	return `
-	SELECT ` + listingColumns + `, sa.name_folded = $2 OR sa.domain = $4
+	SELECT ` + listingColumns + `, sa.name_folded = ` + folded + ` OR sa.domain = $4
 	FROM (` + page + `) page
 	JOIN smart_accounts sa ON sa.id = page.id
 	` + relationJoin + `
@@ -343,36 +348,44 @@ func words(folded string) []string {
 }
 
 func (s *Store) SearchAccounts(ctx context.Context, viewerID int64, q account.SearchQuery) ([]account.Listing, error) {
-	end := q.Folded + lastCodePoint
-	out, err := s.listings(ctx, searchStartsSQL, viewerID, q.Folded, end, q.ExactDomain, q.Limit, q.Offset)
-	if err != nil || len(out) == q.Limit {
+	var folded string
+	var out []account.Listing
+	b := &pgx.Batch{}
+	b.Queue(`SELECT clc_fold($1)`, q.Text).QueryRow(func(row pgx.Row) error { return row.Scan(&folded) })
+	b.Queue(searchStartsSQL, viewerID, q.Text, lastCodePoint, q.ExactDomain, q.Limit, q.Offset).Query(func(rows pgx.Rows) error {
+		var err error
+		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.Listing, error) { return scanListing(row) })
+		return err
+	})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil || len(out) == q.Limit {
 		return out, err
 	}
+	end := folded + lastCodePoint
 	// The page reaches past the first tier. Where the second starts depends
 	// on how many names start with the query; when this page holds some,
 	// the tier ended here, else count it.
 	skip := 0
 	if len(out) == 0 && q.Offset > 0 {
 		var first int
-		if err := s.pool.QueryRow(ctx, searchStartsCountSQL, q.Folded, end, q.ExactDomain, q.Offset).Scan(&first); err != nil {
+		if err := s.pool.QueryRow(ctx, searchStartsCountSQL, folded, end, q.ExactDomain, q.Offset).Scan(&first); err != nil {
 			return nil, err
 		}
 		skip = q.Offset - first
 	}
-	ws := words(q.Folded)
+	ws := words(folded)
 	pattern, ok := trigramWord(ws)
 	if !ok {
 		// No word of the query is long enough to look up by trigrams, and
 		// finding it anywhere in a name would read every name: such a query
 		// finds names that start with it, and a domain it is whole.
-		rest, err := s.listings(ctx, searchDomainSQL, viewerID, q.Folded, end, q.ExactDomain, q.Limit-len(out), skip)
+		rest, err := s.listings(ctx, searchDomainSQL, viewerID, folded, end, q.ExactDomain, q.Limit-len(out), skip)
 		return append(out, rest...), err
 	}
 	// A query of one word is its own pattern; it may be common.
-	oneWord := len(ws) == 1 && ws[0] == q.Folded
+	oneWord := len(ws) == 1 && ws[0] == folded
 	sql := searchRareSQL
 	if oneWord {
-		common, err := s.words.common(ctx, s.pool, q.Folded)
+		common, err := s.words.common(ctx, s.pool, folded)
 		if err != nil {
 			return nil, err
 		}
@@ -381,7 +394,7 @@ func (s *Store) SearchAccounts(ctx context.Context, viewerID int64, q account.Se
 		}
 	}
 	rest, err := s.listings(ctx, sql, pgx.QueryExecModeExec,
-		viewerID, q.Folded, end, q.ExactDomain, q.Limit-len(out), skip,
+		viewerID, folded, end, q.ExactDomain, q.Limit-len(out), skip,
 		q.InDomains, "_%"+likeEscape(pattern)+"%")
 	return append(out, rest...), err
 }
@@ -429,21 +442,77 @@ func (s *Store) VirtualAccountsOf(ctx context.Context, viewerID int64, ids []acc
 	return vas, more, rows.Err()
 }
 
-func (s *Store) MenuAccount(ctx context.Context, userID int64) (account.SmartAccount, error) {
-	a, err := scanAccount(s.pool.QueryRow(ctx, `
-		SELECT `+accountColumns+` FROM smart_accounts sa
-		WHERE sa.id = (
-			SELECT m.smart_account_id FROM memberships m
+// menuAccountSQL picks the account the menu names for user $1: the one
+// holding their email domain or a domain above it, then a partner holding,
+// then any; within each, by their strongest role, then by id. Each of those
+// is a query of its own, tried in turn until one finds an account, so that
+// a partner with roles on hundreds of accounts, whose own account holds
+// their domain, costs a few index probes on each page rather than a read of
+// every account they have a role on.
+const menuAccountSQL = `
+	WITH own_domain AS MATERIALIZED (
+		-- the accounts holding the email's domain or one above it, as the
+		-- LIKE '%.' || domain that reads every account would find them;
+		-- fenced, so that even a generic plan, which expects a user to
+		-- have a few roles, looks them up in the domain index rather than
+		-- reading every account a partner has a role on
+		SELECT own.id, own.account_type FROM smart_accounts own
+		WHERE own.domain = ANY (ARRAY(
+			SELECT array_to_string(l.labels[i:], '.')
+			FROM users u,
+				LATERAL (SELECT string_to_array(split_part(u.email, '@', 2), '.') AS labels) l,
+				generate_subscripts(l.labels, 1) i
+			WHERE u.id = $1))
+	)
+	SELECT ` + accountColumns + ` FROM smart_accounts sa
+	WHERE sa.id = (
+		SELECT pick.id FROM (
+			(SELECT m.smart_account_id AS id
+			FROM own_domain own
+			JOIN memberships m ON m.smart_account_id = own.id AND m.user_id = $1
+			ORDER BY own.account_type = 'partner_holding' DESC, ` + memberRank + ` DESC, m.smart_account_id
+			LIMIT 1)
+			UNION ALL
+			(SELECT m.smart_account_id
+			FROM memberships m
 			JOIN smart_accounts own ON own.id = m.smart_account_id
-			JOIN users u ON u.id = m.user_id
+			WHERE m.user_id = $1 AND own.account_type = 'partner_holding'
+			ORDER BY ` + memberRank + ` DESC, m.smart_account_id
+			LIMIT 1)
+			UNION ALL
+			(SELECT m.smart_account_id
+			FROM memberships m
 			WHERE m.user_id = $1
-			ORDER BY
-				-- the account holding the user's email domain, or a domain above it
-				(split_part(u.email, '@', 2) = own.domain OR split_part(u.email, '@', 2) LIKE '%.' || own.domain) DESC,
-				own.account_type = 'partner_holding' DESC,
-				`+memberRank+` DESC, m.smart_account_id
-			LIMIT 1)`, userID))
+			ORDER BY ` + memberRank + ` DESC, m.smart_account_id
+			LIMIT 1)
+		) pick
+		LIMIT 1)`
+
+func (s *Store) MenuAccount(ctx context.Context, userID int64) (account.SmartAccount, error) {
+	a, err := scanAccount(s.pool.QueryRow(ctx, menuAccountSQL, userID))
 	return a, mapErr(err, "")
+}
+
+func (s *Store) SignedIn(ctx context.Context, id int64) (account.User, account.SmartAccount, error) {
+	var u account.User
+	var a account.SmartAccount
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+userColumns+` FROM users WHERE id = $1`, id).QueryRow(func(row pgx.Row) error {
+		var err error
+		u, err = scanUser(row)
+		return mapErr(err, "")
+	})
+	b.Queue(menuAccountSQL, id).QueryRow(func(row pgx.Row) error {
+		var err error
+		if a, err = scanAccount(row); errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return account.User{}, account.SmartAccount{}, err
+	}
+	return u, a, nil
 }
 
 func (s *Store) AdminsOf(ctx context.Context, ids []account.AccountID, perAccount int) (map[account.AccountID][]account.Contact, error) {

@@ -50,7 +50,7 @@ func TestSearchPlansUseIndexes(t *testing.T) {
 		indexes   []string
 	}{
 		{"names starting with a word", postgres.SearchStartsSQL,
-			[]any{int64(1), rare, rare + postgres.LastCodePoint, "", 26, 0}, []string{"smart_accounts_name_folded_idx"}},
+			[]any{int64(1), rare, postgres.LastCodePoint, "", 26, 0}, []string{"smart_accounts_name_folded_idx"}},
 		{"a rare word elsewhere", postgres.SearchRareSQL,
 			[]any{int64(1), rare, rare + postgres.LastCodePoint, "", 26, 0, true, "_%" + postgres.LikeEscape(rare) + "%"}, []string{"smart_accounts_search_trgm_idx"}},
 		{"a common word elsewhere", postgres.SearchCommonSQL,
@@ -71,7 +71,7 @@ func TestSearchPlansUseIndexes(t *testing.T) {
 	}
 
 	// And the store answers through them.
-	got, err := s.SearchAccounts(ctx, 1, account.SearchQuery{Folded: rare, InDomains: true, Limit: 26})
+	got, err := s.SearchAccounts(ctx, 1, account.SearchQuery{Text: rare, InDomains: true, Limit: 26})
 	if err != nil || len(got) == 0 {
 		t.Fatalf("search %q: %d results, %v", rare, len(got), err)
 	}

@@ -27,6 +27,10 @@ const touchEvery = time.Minute
 
 type userKey struct{}
 
+// menuAccountKey holds the name of the account the menu names for the
+// signed-in user, read with the user: every page's shell shows it.
+type menuAccountKey struct{}
+
 // loadUser puts the signed-in user, if any, in the request's context.
 func (s *Server) loadUser(next http.Handler) http.Handler {
 	return s.h(func(w http.ResponseWriter, r *http.Request) error {
@@ -39,7 +43,7 @@ func (s *Server) loadUser(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return nil
 		}
-		u, err := s.accounts.User(r.Context(), id)
+		u, menu, err := s.accounts.SignedIn(r.Context(), id)
 		if errors.Is(err, account.ErrNotFound) {
 			// The user was removed while signed in.
 			s.sessions.Remove(r.Context(), sessionUserID)
@@ -49,7 +53,8 @@ func (s *Server) loadUser(next http.Handler) http.Handler {
 		if err != nil {
 			return err
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, u)))
+		ctx := context.WithValue(r.Context(), userKey{}, u)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, menuAccountKey{}, menu)))
 		return nil
 	})
 }
@@ -123,15 +128,8 @@ func (s *Server) shell(r *http.Request, current string) (*layout.Shell, error) {
 	if !ok {
 		return nil, nil
 	}
-	sh := &layout.Shell{UserName: u.Name, UserEmail: u.Email, Staff: u.Staff, Current: current}
-	a, err := s.accounts.MenuAccount(r.Context(), u.ID)
-	switch {
-	case err == nil:
-		sh.AccountName = a.Name
-	case !errors.Is(err, account.ErrNotFound):
-		return nil, err
-	}
-	return sh, nil
+	name, _ := r.Context().Value(menuAccountKey{}).(string)
+	return &layout.Shell{UserName: u.Name, UserEmail: u.Email, Staff: u.Staff, Current: current, AccountName: name}, nil
 }
 
 // shellOrNil is shell for error pages, which must render even when the
