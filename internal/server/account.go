@@ -45,10 +45,7 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sh, err := s.shell(r, layout.NavDirectory)
-	if err != nil {
-		return err
-	}
+	sh := s.shell(r, layout.NavDirectory)
 	a := d.Account
 	v := pages.AccountView{
 		Page:   layout.Page{Title: a.Name, Shell: sh, Flash: s.popFlash(r)},

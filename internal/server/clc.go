@@ -18,10 +18,7 @@ func (s *Server) clcHome(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sh, err := s.shell(r, layout.NavHome)
-	if err != nil {
-		return err
-	}
+	sh := s.shell(r, layout.NavHome)
 	if len(access) == 0 {
 		s.render(w, r, http.StatusForbidden, pages.NoAccess(pages.NoAccessView{
 			Page: layout.Page{Title: i18n.T(ctx, "noaccess.title"), Shell: sh, Flash: s.popFlash(r)},

@@ -30,10 +30,7 @@ func (s *Server) directory(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sh, err := s.shell(r, layout.NavDirectory)
-	if err != nil {
-		return err
-	}
+	sh := s.shell(r, layout.NavDirectory)
 	v := pages.DirectoryView{
 		Page:   layout.Page{Title: i18n.T(ctx, "directory.title"), Shell: sh, Flash: s.popFlash(r)},
 		Filter: dq.Filter,

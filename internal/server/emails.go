@@ -26,10 +26,7 @@ func (s *Server) emails(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sh, err := s.shell(r, layout.NavEmails)
-	if err != nil {
-		return err
-	}
+	sh := s.shell(r, layout.NavEmails)
 	v := pages.EmailsView{Page: layout.Page{Title: i18n.T(ctx, "ops.emails.title"), Shell: sh, Flash: s.popFlash(r)}}
 	if len(list) > emailsPerPage {
 		list = list[:emailsPerPage]

@@ -12,10 +12,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 	if r.URL.Path != "/" {
 		return s.notFound(w, r)
 	}
-	sh, err := s.shell(r, layout.NavHome)
-	if err != nil {
-		return err
-	}
+	sh := s.shell(r, layout.NavHome)
 	s.render(w, r, http.StatusOK, pages.Home(pages.HomeView{
 		Page:     layout.Page{Title: i18n.T(r.Context(), "home.title"), Shell: sh, Flash: s.popFlash(r)},
 		SignedIn: sh != nil,

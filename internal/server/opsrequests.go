@@ -34,10 +34,7 @@ func (s *Server) renderOpsRequests(w http.ResponseWriter, r *http.Request, statu
 	if err != nil {
 		return err
 	}
-	sh, err := s.shell(r, layout.NavOperator)
-	if err != nil {
-		return err
-	}
+	sh := s.shell(r, layout.NavOperator)
 	v := pages.OpsRequestsView{Page: layout.Page{Title: i18n.T(ctx, "ops.requests.title"), Shell: sh, Flash: s.popFlash(r)}}
 	none := i18n.T(ctx, "request.none")
 	orNone := func(s string) string {

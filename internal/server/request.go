@@ -50,25 +50,22 @@ func (f requestForm) hidden() []pages.HiddenField {
 
 // requireAccessShell is the shell for pages only users with a role may use;
 // others get the article's prerequisite.
-func (s *Server) requireAccessShell(w http.ResponseWriter, r *http.Request, current string) (*layout.Shell, bool, error) {
-	sh, err := s.shell(r, current)
-	if err != nil {
-		return nil, false, err
-	}
+func (s *Server) requireAccessShell(w http.ResponseWriter, r *http.Request, current string) (*layout.Shell, bool) {
+	sh := s.shell(r, current)
 	if sh.AccountName == "" {
 		s.render(w, r, http.StatusForbidden, pages.NoAccess(pages.NoAccessView{
 			Page: layout.Page{Title: i18n.T(r.Context(), "noaccess.title"), Shell: sh},
 		}))
-		return nil, false, nil
+		return nil, false
 	}
-	return sh, true, nil
+	return sh, true
 }
 
 // newRequest shows the empty form, the domain filled with the user's own.
 func (s *Server) newRequest(w http.ResponseWriter, r *http.Request) error {
-	sh, ok, err := s.requireAccessShell(w, r, layout.NavDirectory)
-	if err != nil || !ok {
-		return err
+	sh, ok := s.requireAccessShell(w, r, layout.NavDirectory)
+	if !ok {
+		return nil
 	}
 	u, _ := currentUser(r.Context())
 	f := requestForm{RequestInput: account.RequestInput{Domain: account.DisplayDomain(account.EmailDomain(u.Email))}}
@@ -79,9 +76,9 @@ func (s *Server) newRequest(w http.ResponseWriter, r *http.Request) error {
 // requestStep handles the form's buttons: Edit (unlock the domain), Send
 // Request (check, then review) and the review's Back.
 func (s *Server) requestStep(w http.ResponseWriter, r *http.Request) error {
-	sh, ok, err := s.requireAccessShell(w, r, layout.NavDirectory)
-	if err != nil || !ok {
-		return err
+	sh, ok := s.requireAccessShell(w, r, layout.NavDirectory)
+	if !ok {
+		return nil
 	}
 	ctx := r.Context()
 	u, _ := currentUser(ctx)
@@ -132,9 +129,9 @@ func (s *Server) requestStep(w http.ResponseWriter, r *http.Request) error {
 
 // submitRequest is the review's Submit Request.
 func (s *Server) submitRequest(w http.ResponseWriter, r *http.Request) error {
-	sh, ok, err := s.requireAccessShell(w, r, layout.NavDirectory)
-	if err != nil || !ok {
-		return err
+	sh, ok := s.requireAccessShell(w, r, layout.NavDirectory)
+	if !ok {
+		return nil
 	}
 	ctx := r.Context()
 	u, _ := currentUser(ctx)

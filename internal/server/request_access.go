@@ -87,10 +87,7 @@ func (s *Server) requestAccess(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) renderRequestAccess(w http.ResponseWriter, r *http.Request, status int, l account.Listing, query string, v pages.RequestAccessView) error {
 	ctx := r.Context()
-	sh, err := s.shell(r, layout.NavSearch)
-	if err != nil {
-		return err
-	}
+	sh := s.shell(r, layout.NavSearch)
 	v.Page = layout.Page{Title: i18n.T(ctx, "access.title", "Account", l.Account.Name), Shell: sh, Flash: s.popFlash(r)}
 	v.Account = accountRow(ctx, l, query)
 	v.Query = query

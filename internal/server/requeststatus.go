@@ -40,10 +40,7 @@ func (s *Server) requestStatus(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sh, err := s.shell(r, layout.NavDirectory)
-	if err != nil {
-		return err
-	}
+	sh := s.shell(r, layout.NavDirectory)
 	req := st.Request
 	none := i18n.T(ctx, "request.none")
 	orNone := func(s string) string {

@@ -80,7 +80,7 @@ func (s *Server) respondError(w http.ResponseWriter, r *http.Request, err error)
 		v.Heading = i18n.T(ctx, "error.internal.heading")
 		v.Message = i18n.T(ctx, "error.internal.message", "RequestID", requestIDFrom(ctx))
 	}
-	v.Page = layout.Page{Title: v.Heading, Shell: s.shellOrNil(r, "")}
+	v.Page = layout.Page{Title: v.Heading, Shell: s.shell(r, "")}
 	s.render(w, r, status, pages.Error(v))
 }
 

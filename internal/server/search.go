@@ -17,10 +17,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	u, _ := currentUser(ctx)
 	query := r.URL.Query().Get("q")
-	sh, err := s.shell(r, layout.NavSearch)
-	if err != nil {
-		return err
-	}
+	sh := s.shell(r, layout.NavSearch)
 	v := pages.SearchView{
 		Page:  layout.Page{Title: i18n.T(ctx, "search.title"), Shell: sh, Flash: s.popFlash(r)},
 		Query: query,

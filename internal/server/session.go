@@ -123,23 +123,13 @@ func (s *Server) language(next http.Handler) http.Handler {
 }
 
 // shell builds the signed-in frame for page current.
-func (s *Server) shell(r *http.Request, current string) (*layout.Shell, error) {
-	u, ok := currentUser(r.Context())
-	if !ok {
-		return nil, nil
-	}
-	name, _ := r.Context().Value(menuAccountKey{}).(string)
-	return &layout.Shell{UserName: u.Name, UserEmail: u.Email, Staff: u.Staff, Current: current, AccountName: name}, nil
-}
-
-// shellOrNil is shell for error pages, which must render even when the
-// database that shell reads is what failed.
-func (s *Server) shellOrNil(r *http.Request, current string) *layout.Shell {
+func (s *Server) shell(r *http.Request, current string) *layout.Shell {
 	u, ok := currentUser(r.Context())
 	if !ok {
 		return nil
 	}
-	return &layout.Shell{UserName: u.Name, UserEmail: u.Email, Staff: u.Staff, Current: current}
+	name, _ := r.Context().Value(menuAccountKey{}).(string)
+	return &layout.Shell{UserName: u.Name, UserEmail: u.Email, Staff: u.Staff, Current: current, AccountName: name}
 }
 
 // flash stores a notice for the next page.
