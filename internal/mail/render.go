@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 
 	gomail "github.com/wneessen/go-mail"
 
@@ -102,7 +103,7 @@ func (r *Renderer) content(tr *i18n.Translator, e account.Email) (email.Message,
 			Note:       d.Note,
 			Details: append(details,
 				email.Detail{Label: tr.T("email.detail.requested_by"), Value: requester},
-				email.Detail{Label: tr.T("email.detail.expires"), Value: d.ExpiresAt.UTC().Format("2006-01-02")}),
+				email.Detail{Label: tr.T("email.detail.expires"), Value: expires}),
 			Action: &email.Link{Label: tr.T("email.approval.action"), URL: r.Link("/pending/" + e.Secret)},
 			After:  []string{tr.T("email.approval.after")},
 			Footer: footer,
@@ -123,8 +124,8 @@ func (r *Renderer) content(tr *i18n.Translator, e account.Email) (email.Message,
 			Paragraphs: []string{tr.T("email.confirmation.intro", "Account", d.AccountName)},
 			Details: append(details,
 				email.Detail{Label: tr.T("email.detail.account_id"), Value: d.AccountID},
-				email.Detail{Label: tr.T("email.detail.approvers"), Value: joinComma(d.Approvers)},
-				email.Detail{Label: tr.T("email.detail.expires"), Value: d.ExpiresAt.UTC().Format("2006-01-02")}),
+				email.Detail{Label: tr.T("email.detail.approvers"), Value: strings.Join(d.Approvers, ", ")},
+				email.Detail{Label: tr.T("email.detail.expires"), Value: expires}),
 			Action: &email.Link{Label: tr.T("email.confirmation.action"), URL: r.Link("/clc/directory")},
 			Footer: footer,
 		}, nil
@@ -218,15 +219,4 @@ func (r *Renderer) content(tr *i18n.Translator, e account.Email) (email.Message,
 		}, nil
 	}
 	return email.Message{}, fmt.Errorf("no template for email kind %q", e.Kind)
-}
-
-func joinComma(s []string) string {
-	out := ""
-	for i, v := range s {
-		if i > 0 {
-			out += ", "
-		}
-		out += v
-	}
-	return out
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
-	"github.com/clc-portal/clc/web/components"
 	"github.com/clc-portal/clc/web/layout"
 	"github.com/clc-portal/clc/web/pages"
 )
@@ -58,17 +57,7 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	if d.Sight.VirtualAccounts {
 		v.Type = i18n.T(ctx, "type."+string(a.Type))
-		v.VirtualAccounts = []components.VirtualAccount{}
-		for _, va := range d.VirtualAccounts {
-			cv := components.VirtualAccount{Name: va.Name}
-			if va.Role != "" {
-				cv.Role = i18n.T(ctx, "role."+string(va.Role))
-			}
-			v.VirtualAccounts = append(v.VirtualAccounts, cv)
-		}
-		if d.MoreVirtualAccounts > 0 {
-			v.MoreVirtualAccounts = i18n.N(ctx, "account.more_vas", d.MoreVirtualAccounts)
-		}
+		v.VirtualAccounts, v.MoreVirtualAccounts = virtualAccounts(ctx, d.Listing)
 	}
 	if d.CanRequestAccess {
 		v.RequestAccessHref = requestAccessHref(d.Listing, q.Get("q"))

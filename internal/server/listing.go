@@ -42,20 +42,30 @@ func accountRow(ctx context.Context, l account.Listing, query string) components
 		ShowVirtualAccounts: l.Sight.VirtualAccounts,
 		Admins:              contacts(l.Admins),
 	}
+	row.VirtualAccounts, row.MoreVirtualAccounts = virtualAccounts(ctx, l)
+	if account.CanRequestAccess(l.Account, l.Relation, l.Sight) {
+		row.RequestAccessHref = requestAccessHref(l, query)
+	}
+	return row
+}
+
+// virtualAccounts shows a listing's Virtual Accounts with the viewer's role
+// on each, and how many more there are ("" when all are shown). The slice is
+// never nil: the account page tells "none" from "not yours to see" by nil.
+func virtualAccounts(ctx context.Context, l account.Listing) ([]components.VirtualAccount, string) {
+	out := make([]components.VirtualAccount, 0, len(l.VirtualAccounts))
 	for _, va := range l.VirtualAccounts {
 		v := components.VirtualAccount{Name: va.Name}
 		if va.Role != "" {
 			v.Role = i18n.T(ctx, "role."+string(va.Role))
 		}
-		row.VirtualAccounts = append(row.VirtualAccounts, v)
+		out = append(out, v)
 	}
+	more := ""
 	if l.MoreVirtualAccounts > 0 {
-		row.MoreVirtualAccounts = i18n.N(ctx, "account.more_vas", l.MoreVirtualAccounts)
+		more = i18n.N(ctx, "account.more_vas", l.MoreVirtualAccounts)
 	}
-	if account.CanRequestAccess(l.Account, l.Relation, l.Sight) {
-		row.RequestAccessHref = requestAccessHref(l, query)
-	}
-	return row
+	return out, more
 }
 
 func status(ctx context.Context, s account.Status) components.Status {
