@@ -22,6 +22,7 @@ type DirectoryStore interface {
 	// the query folded, or whose domain is its ExactDomain; a restricted
 	// account only when the query is its entire name or domain. Names that
 	// start with the query come first, then the others, each in name order.
+	// Each listing carries up to q.Admins administrators, by name.
 	SearchAccounts(ctx context.Context, viewerID int64, q SearchQuery) ([]Listing, error)
 	// AccountFor returns an account and how the viewer relates to it;
 	// ExactMatch compares query and exactDomain with its name and domain.

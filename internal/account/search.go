@@ -36,6 +36,8 @@ type SearchQuery struct {
 	// cannot, and searching domains for it would be work for nothing.
 	InDomains     bool
 	Limit, Offset int
+	// Admins is how many administrators to list with each account.
+	Admins int
 }
 
 // SearchResults is one page of Smart Accounts that match a query.
@@ -63,6 +65,7 @@ func (s *Service) Search(ctx context.Context, viewer User, query string, page in
 		InDomains:   !strings.Contains(query, " "),
 		Limit:       SearchPageSize + 1,
 		Offset:      (page - 1) * SearchPageSize,
+		Admins:      MaxListedAdmins,
 	})
 	if err != nil {
 		return SearchResults{}, fmt.Errorf("search %q: %w", query, err)
@@ -71,16 +74,11 @@ func (s *Service) Search(ctx context.Context, viewer User, query string, page in
 	if res.HasNext && page == MaxSearchPage {
 		res.HasNext, res.Capped = false, true
 	}
-	ls := make([]*Listing, len(res.Items))
 	for i := range res.Items {
-		l := &res.Items[i]
 		// Search shows the same of every account, whatever the viewer's role:
-		// its listing. The account's page shows more to those who may see it.
-		l.Sight = Sight{Listing: true}
-		ls[i] = l
-	}
-	if err := s.decorate(ctx, viewer.ID, ls); err != nil {
-		return SearchResults{}, fmt.Errorf("search %q: %w", query, err)
+		// its listing, which carries no Virtual Accounts. The account's page
+		// shows more to those who may see it.
+		res.Items[i].Sight = Sight{Listing: true}
 	}
 	return res, nil
 }

@@ -28,6 +28,17 @@ func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
 		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
 	}
 	cfg.MaxConnIdleTime = 5 * time.Minute
+	// Every statement is prepared once per connection and planned once, for
+	// any values: the portal's statements find rows by keys and ranges, where
+	// the right plan does not depend on the values, and planning them anew on
+	// every execution cost more than executing them (0.3 to 2 ms against
+	// 0.05 to 0.5 ms at a million accounts).
+	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	// JIT compiles a plan the planner thinks costly, which takes hundreds of
+	// milliseconds. A generic plan is costed without the values, so one that
+	// reads a few index pages can look costly enough to be compiled on every
+	// execution.
+	cfg.ConnConfig.RuntimeParams["jit"] = "off"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to database: %w", err)

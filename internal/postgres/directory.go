@@ -5,13 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
-	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/clc-portal/clc/internal/account"
 )
@@ -64,9 +59,6 @@ var likeEscape = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace
 // is %%, which keeps all.
 func containing(folded string) string { return "%" + likeEscape(folded) + "%" }
 
-// lastCodePoint sorts after every character, so in collation "C" every text
-// that starts with p lies between p and p+lastCodePoint.
-const lastCodePoint = "\U0010FFFF"
 
 func (s *Store) Fold(ctx context.Context, text string) (string, error) {
 	var folded string
@@ -163,242 +155,6 @@ func (s *Store) listings(ctx context.Context, sql string, args ...any) ([]accoun
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.Listing, error) { return scanListing(row) })
 }
 
-// Search runs in two tiers, names that start with the query first, then
-// those that contain it elsewhere or whose domain does; each in name order.
-// A query most often starts a name, and that tier is a range of
-// smart_accounts_name_folded_idx, so a first page usually costs one short
-// index read. The second tier runs only when the first does not fill the
-// page: a word the statistics call common may be found by walking the name
-// index in order, stopping after one page; anything else through a bitmap
-// of the trigram index and a sort of the few matches.
-//
-// The first tier folds the query itself, and the fold is sent with it in
-// one batch, so that search costs no round trip of its own to fold. The
-// second tier gets the query folded, and its patterns are made here, so
-// that planning it evaluates no function. The second tier's plan
-// depends on how common the query is, which the planner can judge only when
-// it sees the pattern: a prepared statement's generic plan would guess at a
-// pattern it cannot see, so that tier is planned for each query
-// (QueryExecModeExec, still one round trip).
-
-// searchStartsSQL is the first tier: $1 viewer, $2 the query, which it
-// folds, $3 lastCodePoint, which ends its range, $4 exact domain ("" for
-// none), $5 limit, $6 offset. Like the
-// second tier, it picks the page's ids from what the name index carries, so
-// the index alone answers however many entries it passes, and reads the
-// table for the page's rows only.
-var searchStartsSQL = searchPage(`clc_fold($2)`, `
-	SELECT m.id FROM smart_accounts m
-	WHERE m.name_folded >= clc_fold($2) AND m.name_folded < (clc_fold($2) || $3)
-		AND m.status IN ('active', 'pending')
-		AND (NOT m.restricted OR m.name_folded = clc_fold($2) OR m.domain = $4)
-	ORDER BY m.name_folded, m.id
-	LIMIT $5 OFFSET $6`)
-
-// searchStartsCountSQL counts the first tier, up to $4: only a page that
-// starts past its end needs to know where it ended.
-const searchStartsCountSQL = `
-	SELECT count(*) FROM (
-		SELECT FROM smart_accounts m
-		WHERE m.name_folded >= $1 AND m.name_folded < $2
-			AND m.status IN ('active', 'pending')
-			AND (NOT m.restricted OR m.name_folded = $1 OR m.domain = $3)
-		LIMIT $4
-	) x`
-
-// elsewhere is the second tier's condition: the query in the name after
-// its first character, or anywhere in the domain. The trigram index narrows
-// the search with $8, a pattern for the query after the first character of
-// name-and-domain, or for one of its words (see trigramWord); strpos then
-// checks the whole query. strpos rather than LIKE keeps the planner's
-// estimate honest: it would take a LIKE repeating the index's pattern for an
-// independent condition and multiply the two into a count of matches
-// hundreds of times too small. "After the first character", because a word
-// that mostly starts names (those are the first tier) is rare elsewhere,
-// and a pattern that counted it at the start would make the planner expect
-// many matches and walk the whole name index for a few.
-//
-// Parameters as the first tier's, then $7 whether the query may be part of
-// a domain, $8 the index's pattern.
-const elsewhere = `((m.name_folded || ' ' || m.domain) LIKE $8 OR ($4 <> '' AND m.domain = $4))
-	AND (strpos(m.name_folded, $2) > 1 OR ($7 AND strpos(m.domain, $2) > 0) OR m.domain = $4)
-	AND NOT (m.name_folded >= $2 AND m.name_folded < $3)
-	AND m.status IN ('active', 'pending')
-	AND (NOT m.restricted OR m.name_folded = $2 OR m.domain = $4)`
-
-// searchCommonSQL serves a query of one word that the planner's own
-// statistics say is common (see wordSample): the planner may then walk the
-// name index in order, which finds a page of a common word's matches
-// without sorting all of them.
-var searchCommonSQL = searchPage(`$2`, `
-	SELECT m.id FROM smart_accounts m
-	WHERE `+elsewhere+`
-	ORDER BY m.name_folded, m.id
-	LIMIT $5 OFFSET $6`)
-
-// searchRareSQL serves every other query. Its fence (a MATERIALIZED CTE)
-// keeps the planner from walking the name index: it collects the
-// candidates the trigram index gives, then sorts the few that hold the
-// whole query. A walk is what the planner picks when it expects many
-// matches, and it expects them from a sample of names: a rare word that
-// happens to be in the sample looks like one name in a thousand, and a
-// walk for it reads all million entries to find two.
-var searchRareSQL = `
-	WITH candidates AS MATERIALIZED (
-		SELECT m.id, m.name_folded FROM smart_accounts m WHERE ` + elsewhere + `
-	)
-	` + searchPage(`$2`, `
-	SELECT c.id FROM candidates c
-	ORDER BY c.name_folded, c.id
-	LIMIT $5 OFFSET $6`)
-
-// searchDomainSQL is the second tier of a query too short in every word for
-// the trigram index: only an account whose whole domain it is. Parameters
-// as the first tier's.
-var searchDomainSQL = searchPage(`$2`, `
-	SELECT m.id FROM smart_accounts m
-	WHERE m.domain = $4
-		AND NOT (m.name_folded >= $2 AND m.name_folded < $3)
-		AND m.status IN ('active', 'pending')
-	ORDER BY m.name_folded, m.id
-	LIMIT $5 OFFSET $6`)
-
-// searchPage lists the accounts whose ids page selects, in name order, with
-// the viewer's relation: only the page's rows are read from the table.
-// folded is the folded query in SQL.
-func searchPage(folded, page string) string {
-	return `
-	SELECT ` + listingColumns + `, sa.name_folded = ` + folded + ` OR sa.domain = $4
-	FROM (` + page + `) page
-	JOIN smart_accounts sa ON sa.id = page.id
-	` + relationJoin + `
-	ORDER BY sa.name_folded, sa.id`
-}
-
-// wordSample is the planner's sample of name-and-domain values, the
-// statistics of smart_accounts_search_trgm_idx, kept for a while so that
-// search can tell a common word from a rare one before it picks a plan.
-type wordSample struct {
-	mu      sync.Mutex
-	values  []string
-	fetched time.Time
-}
-
-// A word found after the first character of commonHits values of the
-// sample (a thousand) is common: one name in three hundred or more, for
-// which a walk reads a few thousand index entries. A word in one name in
-// two thousand is seen that often by chance one time in a hundred, and its
-// walk then costs what a common word's bitmap does; a rare one, never.
-const (
-	commonHits      = 3
-	sampleMaxAge    = 10 * time.Minute
-	searchSampleSQL = `
-		SELECT coalesce((SELECT histogram_bounds::text::text[] FROM pg_stats
-			WHERE schemaname = current_schema() AND tablename = 'smart_accounts_search_trgm_idx'), '{}')`
-)
-
-func (w *wordSample) common(ctx context.Context, pool *pgxpool.Pool, word string) (bool, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if time.Since(w.fetched) > sampleMaxAge {
-		var values []string
-		if err := pool.QueryRow(ctx, searchSampleSQL).Scan(&values); err != nil {
-			return false, fmt.Errorf("read search statistics: %w", err)
-		}
-		w.values, w.fetched = values, time.Now()
-	}
-	hits := 0
-	for _, v := range w.values {
-		_, size := utf8.DecodeRuneInString(v)
-		if strings.Contains(v[size:], word) {
-			if hits++; hits == commonHits {
-				return true, nil
-			}
-		}
-	}
-	return false, nil
-}
-
-// trigramWord picks the word of a folded query that the trigram index
-// looks up: its first of four letters or more, else its longest of three;
-// ok is false when every word is shorter than a trigram. Text that
-// contains the query contains each of its words, so nothing is missed, and
-// the index reads the posting lists of a few trigrams instead of all of
-// them. The first word, because it is the one that tells companies apart
-// ("elsentor" in "elsentor capital france b.v.", "umgoka" in
-// umgoka-430.example), where later ones are shared by thousands
-// ("capital", "example").
-func trigramWord(words []string) (word string, ok bool) {
-	for _, w := range words {
-		n := utf8.RuneCountInString(w)
-		if n >= 4 {
-			return w, true
-		}
-		if n == 3 && word == "" {
-			word = w
-		}
-	}
-	return word, word != ""
-}
-
-// words splits folded text where pg_trgm does: at anything but a letter or
-// a digit.
-func words(folded string) []string {
-	return strings.FieldsFunc(folded, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
-}
-
-func (s *Store) SearchAccounts(ctx context.Context, viewerID int64, q account.SearchQuery) ([]account.Listing, error) {
-	var folded string
-	var out []account.Listing
-	b := &pgx.Batch{}
-	b.Queue(`SELECT clc_fold($1)`, q.Text).QueryRow(func(row pgx.Row) error { return row.Scan(&folded) })
-	b.Queue(searchStartsSQL, viewerID, q.Text, lastCodePoint, q.ExactDomain, q.Limit, q.Offset).Query(func(rows pgx.Rows) error {
-		var err error
-		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.Listing, error) { return scanListing(row) })
-		return err
-	})
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil || len(out) == q.Limit {
-		return out, err
-	}
-	end := folded + lastCodePoint
-	// The page reaches past the first tier. Where the second starts depends
-	// on how many names start with the query; when this page holds some,
-	// the tier ended here, else count it.
-	skip := 0
-	if len(out) == 0 && q.Offset > 0 {
-		var first int
-		if err := s.pool.QueryRow(ctx, searchStartsCountSQL, folded, end, q.ExactDomain, q.Offset).Scan(&first); err != nil {
-			return nil, err
-		}
-		skip = q.Offset - first
-	}
-	ws := words(folded)
-	pattern, ok := trigramWord(ws)
-	if !ok {
-		// No word of the query is long enough to look up by trigrams, and
-		// finding it anywhere in a name would read every name: such a query
-		// finds names that start with it, and a domain it is whole.
-		rest, err := s.listings(ctx, searchDomainSQL, viewerID, folded, end, q.ExactDomain, q.Limit-len(out), skip)
-		return append(out, rest...), err
-	}
-	// A query of one word is its own pattern; it may be common.
-	oneWord := len(ws) == 1 && ws[0] == folded
-	sql := searchRareSQL
-	if oneWord {
-		common, err := s.words.common(ctx, s.pool, folded)
-		if err != nil {
-			return nil, err
-		}
-		if common {
-			sql = searchCommonSQL
-		}
-	}
-	rest, err := s.listings(ctx, sql, pgx.QueryExecModeExec,
-		viewerID, folded, end, q.ExactDomain, q.Limit-len(out), skip,
-		q.InDomains, "_%"+likeEscape(pattern)+"%")
-	return append(out, rest...), err
-}
-
 func (s *Store) AccountFor(ctx context.Context, viewerID int64, id account.AccountID, query, exactDomain string) (account.SmartAccount, account.Relation, error) {
 	l, err := scanListing(s.pool.QueryRow(ctx, `
 		SELECT `+listingColumns+`, $3 <> '' AND (sa.name_folded = clc_fold($3) OR sa.domain = $4)
@@ -467,10 +223,14 @@ const menuAccountSQL = `
 	SELECT ` + accountColumns + ` FROM smart_accounts sa
 	WHERE sa.id = (
 		SELECT pick.id FROM (
-			(SELECT m.smart_account_id AS id
+			-- per account of the domain, one probe of the user's roles on it,
+			-- rather than a read of all of them to join
+			(SELECT own.id
 			FROM own_domain own
-			JOIN memberships m ON m.smart_account_id = own.id AND m.user_id = $1
-			ORDER BY own.account_type = 'partner_holding' DESC, ` + memberRank + ` DESC, m.smart_account_id
+			CROSS JOIN LATERAL (SELECT max(` + memberRank + `) AS rank FROM memberships m
+				WHERE m.user_id = $1 AND m.smart_account_id = own.id) held
+			WHERE held.rank IS NOT NULL
+			ORDER BY own.account_type = 'partner_holding' DESC, held.rank DESC, own.id
 			LIMIT 1)
 			UNION ALL
 			(SELECT m.smart_account_id

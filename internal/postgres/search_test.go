@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/postgres"
@@ -16,9 +15,10 @@ import (
 )
 
 // TestSearchPlansUseIndexes loads a synthetic directory and checks, with
-// EXPLAIN, that each search query reads smart_accounts through its indexes
-// and never scans it. The benchmark checks the same at a million accounts
-// by counting sequential scans while it runs.
+// EXPLAIN ANALYZE, that a search reads smart_accounts and search_suffixes
+// through their indexes and never scans them, whichever way it finds the
+// query. The benchmark checks the same at a million accounts by counting
+// sequential scans while it runs.
 func TestSearchPlansUseIndexes(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.New(t)
@@ -31,73 +31,69 @@ func TestSearchPlansUseIndexes(t *testing.T) {
 	}
 	s := postgres.NewStore(db.Pool)
 
-	// A word of a name in the middle of the table, and one in many names.
-	var name string
+	// A word of a name in the middle of the table, and the three letters that
+	// begin the most suffixes.
+	var name, common string
+	var commonCount int
 	if err := db.Pool.QueryRow(ctx, `SELECT name_folded FROM smart_accounts WHERE id = 15000`).Scan(&name); err != nil {
 		t.Fatal(err)
 	}
-	rare := strings.Fields(name)[0]
-	common := "systems"
-	if ok, err := s.CommonWord(ctx, db.Pool, common); err != nil || !ok {
-		t.Fatalf("%q is not common by the statistics (%v)", common, err)
+	err = db.Pool.QueryRow(ctx, `
+		SELECT left(suffix, 3), count(*) FROM search_suffixes WHERE suffix ~ '^[a-z]{3}'
+		GROUP BY 1 ORDER BY 2 DESC LIMIT 1`).Scan(&common, &commonCount)
+	if err != nil {
+		t.Fatal(err)
 	}
+	if commonCount < postgres.CommonSuffixes {
+		t.Fatalf("no word is common in this directory: %q begins %d suffixes", common, commonCount)
+	}
+	rare := strings.Fields(name)[0]
 
-	// Which index a plan takes may depend on the table's size; that it takes
-	// one of these must not.
 	for _, tc := range []struct {
-		name, sql string
-		args      []any
-		indexes   []string
+		name, query, domain string
+		// The plan must have read one of these.
+		indexes []string
 	}{
-		{"names starting with a word", postgres.SearchStartsSQL,
-			[]any{int64(1), rare, postgres.LastCodePoint, "", 26, 0}, []string{"smart_accounts_name_folded_idx"}},
-		{"a rare word elsewhere", postgres.SearchRareSQL,
-			[]any{int64(1), rare, rare + postgres.LastCodePoint, "", 26, 0, true, "_%" + postgres.LikeEscape(rare) + "%"}, []string{"smart_accounts_search_trgm_idx"}},
-		{"a common word elsewhere", postgres.SearchCommonSQL,
-			[]any{int64(1), common, common + postgres.LastCodePoint, "", 26, 0, true, "_%" + common + "%"}, []string{"smart_accounts_name_folded_idx", "smart_accounts_search_trgm_idx"}},
-		{"a whole domain", postgres.SearchRareSQL,
-			[]any{int64(1), "example-7.com", "example-7.com" + postgres.LastCodePoint, "example-7.com", 26, 0, true, "_%example%"}, []string{"smart_accounts_domain_idx", "smart_accounts_live_domain_key"}},
+		{"a rare word", rare, "", []string{"search_suffixes_pkey"}},
+		{"a common word", common, "", []string{"smart_accounts_name_folded_idx"}},
+		{"two words", rare + " " + common, "", []string{"search_suffixes_pkey"}},
+		{"a whole domain", "example-7.com", "example-7.com", []string{"smart_accounts_domain_idx", "smart_accounts_live_domain_key"}},
 	} {
-		plan := explain(t, db.Pool, tc.sql, tc.args...)
+		var plan string
+		err := db.Pool.QueryRow(ctx, "EXPLAIN (ANALYZE, FORMAT JSON) "+postgres.SearchSQL,
+			int64(1), tc.query, tc.domain, 26, 0, !strings.Contains(tc.query, " "), 5).Scan(&plan)
+		if err != nil {
+			t.Fatalf("%s: explain: %v", tc.name, err)
+		}
 		scans := planScans(plan)
 		for _, sc := range scans {
-			if sc.relation == "smart_accounts" && sc.node == "Seq Scan" {
-				t.Errorf("%s: sequential scan of smart_accounts:\n%s", tc.name, plan)
+			if sc.node == "Seq Scan" && (sc.relation == "smart_accounts" || sc.relation == "search_suffixes") {
+				t.Errorf("%s: sequential scan of %s:\n%s", tc.name, sc.relation, plan)
 			}
 		}
 		if !slices.ContainsFunc(scans, func(sc scan) bool { return slices.Contains(tc.indexes, sc.index) }) {
-			t.Errorf("%s: plan uses none of %s:\n%s", tc.name, tc.indexes, plan)
+			t.Errorf("%s: plan reads none of %s:\n%s", tc.name, tc.indexes, plan)
 		}
 	}
 
 	// And the store answers through them.
-	got, err := s.SearchAccounts(ctx, 1, account.SearchQuery{Text: rare, InDomains: true, Limit: 26})
-	if err != nil || len(got) == 0 {
-		t.Fatalf("search %q: %d results, %v", rare, len(got), err)
-	}
-	for _, l := range got {
-		folded, err := s.Fold(ctx, l.Account.Name)
-		if err != nil || !strings.Contains(folded+" "+l.Account.Domain, rare) {
-			t.Errorf("search %q found %q at %s (%v)", rare, l.Account.Name, l.Account.Domain, err)
+	for _, q := range []string{rare, common} {
+		got, err := s.SearchAccounts(ctx, 1, account.SearchQuery{Text: q, InDomains: true, Limit: 26})
+		if err != nil || len(got) == 0 {
+			t.Fatalf("search %q: %d results, %v", q, len(got), err)
+		}
+		for _, l := range got {
+			folded, err := s.Fold(ctx, l.Account.Name)
+			if err != nil || !strings.Contains(folded+" "+l.Account.Domain, q) {
+				t.Errorf("search %q found %q at %s (%v)", q, l.Account.Name, l.Account.Domain, err)
+			}
 		}
 	}
 }
 
-func explain(t *testing.T, pool interface {
-	QueryRow(context.Context, string, ...any) pgx.Row
-}, sql string, args ...any) string {
-	t.Helper()
-	var plan string
-	// Exec mode, as the store runs the second tier: planned for these values.
-	if err := pool.QueryRow(context.Background(), "EXPLAIN (FORMAT JSON) "+sql, append([]any{pgx.QueryExecModeExec}, args...)...).Scan(&plan); err != nil {
-		t.Fatalf("explain: %v", err)
-	}
-	return plan
-}
-
 type scan struct{ node, relation, index string }
 
-// planScans lists every node of a JSON plan that reads a relation.
+// planScans lists every node of an analyzed JSON plan that read a relation.
 func planScans(plan string) []scan {
 	var root []struct{ Plan planNode }
 	if err := json.Unmarshal([]byte(plan), &root); err != nil || len(root) == 0 {
@@ -106,6 +102,9 @@ func planScans(plan string) []scan {
 	var out []scan
 	var walk func(n planNode)
 	walk = func(n planNode) {
+		if n.Loops == 0 {
+			return // never executed: its children were not either
+		}
 		if n.Relation != "" || n.Index != "" {
 			out = append(out, scan{n.Type, n.Relation, n.Index})
 		}
@@ -121,24 +120,72 @@ type planNode struct {
 	Type     string     `json:"Node Type"`
 	Relation string     `json:"Relation Name"`
 	Index    string     `json:"Index Name"`
+	Loops    float64    `json:"Actual Loops"`
 	Plans    []planNode `json:"Plans"`
 }
 
-func TestTrigramWordPicksTheTellingWord(t *testing.T) {
-	for q, want := range map[string]string{
-		"elsentor capital france b.v.": "elsentor",
-		"umgoka-430.example":           "umgoka",
-		"ab cdef":                      "cdef",
-		"ab cde":                       "cde",
-		"abc defg":                     "defg",
-		"zürich versicherung":          "zürich",
-		"a b c":                        "",
-		"s.p.a":                        "",
-		"---":                          "",
-	} {
-		got, ok := postgres.TrigramWord(q)
-		if got != want || ok != (want != "") {
-			t.Errorf("TrigramWord(%q) = %q, %v; want %q", q, got, ok, want)
+// TestSearchSuffixesFollowTheAccounts changes accounts every way that
+// matters to search and checks, after each change, that search_suffixes
+// holds exactly the suffixes of the live, unrestricted accounts, and that
+// search finds by a part of a word what it should.
+func TestSearchSuffixesFollowTheAccounts(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.New(t)
+	s := postgres.NewStore(db.Pool)
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		if _, err := db.Pool.Exec(ctx, sql, args...); err != nil {
+			t.Fatalf("%s: %v", sql, err)
 		}
 	}
+	check := func(step, query string, want ...string) {
+		t.Helper()
+		var missing, extra int
+		err := db.Pool.QueryRow(ctx, `
+			WITH want AS (
+				SELECT s AS suffix, a.name_folded, a.id, a.domain FROM smart_accounts a, clc_suffixes(a.name_folded, a.domain) s
+				WHERE a.status IN ('active', 'pending') AND NOT a.restricted
+			), have AS (SELECT suffix, name_folded, smart_account_id, domain FROM search_suffixes)
+			SELECT (SELECT count(*) FROM (SELECT * FROM want EXCEPT SELECT * FROM have) x),
+				(SELECT count(*) FROM (SELECT * FROM have EXCEPT SELECT * FROM want) x)`).Scan(&missing, &extra)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if missing != 0 || extra != 0 {
+			t.Errorf("%s: search_suffixes lacks %d rows and has %d too many", step, missing, extra)
+		}
+		got, err := s.SearchAccounts(ctx, 0, account.SearchQuery{Text: query, InDomains: true, Limit: 26})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, l := range got {
+			names = append(names, l.Account.Name)
+		}
+		if !slices.Equal(names, want) {
+			t.Errorf("%s: search %q finds %q, want %q", step, query, names, want)
+		}
+	}
+	exec(`INSERT INTO smart_accounts (name, domain, account_type, status, created_at, updated_at) VALUES
+		('Zürich Versicherung', 'zuerich-versicherung.example', 'customer', 'active', now(), now()),
+		('Bergbahnen Zermatt', 'zermatt.example', 'customer', 'pending', now(), now()),
+		('Alte Versicherung', 'alte.example', 'customer', 'denied', now(), now())`)
+	check("created", "sicher", "Zürich Versicherung")
+	exec(`UPDATE smart_accounts SET name = 'Zürich Assekuranz' WHERE domain = 'zuerich-versicherung.example'`)
+	check("renamed", "sicher", "Zürich Assekuranz") // still in its domain
+	check("renamed", "kuranz", "Zürich Assekuranz")
+	exec(`UPDATE smart_accounts SET domain = 'zuerich.example' WHERE domain = 'zuerich-versicherung.example'`)
+	check("domain changed", "sicher")
+	exec(`UPDATE smart_accounts SET status = 'active', updated_at = now() WHERE domain = 'zermatt.example'`)
+	check("approved", "ermatt", "Bergbahnen Zermatt")
+	exec(`UPDATE smart_accounts SET restricted = true WHERE domain = 'zermatt.example'`)
+	check("restricted", "ermatt")
+	exec(`UPDATE smart_accounts SET restricted = false WHERE domain = 'zermatt.example'`)
+	check("unrestricted", "ermatt", "Bergbahnen Zermatt")
+	exec(`UPDATE smart_accounts SET status = 'expired' WHERE domain = 'zermatt.example'`)
+	check("expired", "ermatt")
+	exec(`UPDATE smart_accounts SET status = 'active' WHERE domain = 'alte.example'`)
+	check("revived", "ersicherung", "Alte Versicherung")
+	exec(`DELETE FROM smart_accounts WHERE domain = 'alte.example'`)
+	check("deleted", "ersicherung")
 }

@@ -13,8 +13,7 @@ import (
 
 // Store implements account.Store.
 type Store struct {
-	pool  *pgxpool.Pool
-	words wordSample // see SearchAccounts
+	pool *pgxpool.Pool
 }
 
 var _ account.Store = (*Store)(nil)

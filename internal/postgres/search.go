@@ -1,0 +1,126 @@
+package postgres
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/clc-portal/clc/internal/account"
+)
+
+// commonSuffixes is where a word stops being rare: a word that begins this
+// many suffixes (see migration 005) is in about one name in five hundred or
+// more. A query of one such word is answered by walking the names in order
+// and stopping after a page, which then reads a few thousand index entries;
+// any other query by the suffixes that begin with its rarest word, which
+// are then fewer than this.
+const commonSuffixes = 2000
+
+// searchSQL is the whole of a search page in one statement, so that search
+// costs one round trip, planned once per connection (every value it
+// depends on is computed inside it, so the planner's generic plan is the
+// one it would pick anyway):
+//
+//  1. q: the query folded as names are.
+//  2. rarest: of the query's words of three characters or more, the one that
+//     begins the fewest suffixes, counted up to commonSuffixes.
+//  3. starts: the first tier, names that start with the query, a range of
+//     smart_accounts_name_folded_idx. A restricted account only by its
+//     entire name or domain.
+//  4. elsewhere: the second tier, read only when the first does not fill the
+//     page: the query after the first character of a name, or anywhere in
+//     the domain, found through the suffixes of the rarest word (or, for a
+//     common single word, by walking the names), and the account whose
+//     domain is the query's as a whole.
+//  5. page: both tiers in order, and that page's accounts with the viewer's
+//     relation and their first administrators.
+//
+// $1 viewer, $2 the query, $3 the query as a domain ("" for none), $4 limit,
+// $5 offset, $6 whether the query may be part of a domain, $7 administrators
+// per account.
+var searchSQL = `
+	WITH q AS MATERIALIZED (
+		SELECT f AS folded, f || chr(1114111) AS past, f !~ '[[:space:][:punct:]]' AS one_word
+		FROM clc_fold($2::text) f
+	),
+	rarest AS MATERIALIZED (
+		SELECT w.word, (SELECT count(*) FROM (
+				SELECT FROM search_suffixes s
+				WHERE s.suffix >= w.word AND s.suffix < w.word || chr(1114111)
+				LIMIT ` + strconv.Itoa(commonSuffixes) + `) x) AS n
+		FROM (SELECT DISTINCT w AS word FROM q, unnest(regexp_split_to_array(q.folded, '[[:space:][:punct:]]+')) w
+			WHERE length(w) >= 3) w
+		ORDER BY n, length(w.word) DESC
+		LIMIT 1
+	),
+	starts AS MATERIALIZED (
+		SELECT m.id, m.name_folded FROM smart_accounts m
+		WHERE m.name_folded >= (SELECT folded FROM q) AND m.name_folded < (SELECT past FROM q)
+			AND m.status IN ('active', 'pending')
+			AND (NOT m.restricted OR m.name_folded = (SELECT folded FROM q) OR m.domain = $3::text)
+		ORDER BY m.name_folded, m.id
+		LIMIT $4::int + $5::int
+	),
+	elsewhere AS MATERIALIZED (
+		SELECT s.smart_account_id AS id, s.name_folded FROM search_suffixes s
+		WHERE (SELECT count(*) FROM starts) < $4::int + $5::int
+			AND NOT ((SELECT one_word FROM q) AND (SELECT n FROM rarest) >= ` + strconv.Itoa(commonSuffixes) + `)
+			AND s.suffix >= (SELECT word FROM rarest) AND s.suffix < (SELECT word || chr(1114111) FROM rarest)
+			AND (strpos(s.name_folded, (SELECT folded FROM q)) > 1 OR ($6::bool AND strpos(s.domain, (SELECT folded FROM q)) > 0))
+			AND NOT starts_with(s.name_folded, (SELECT folded FROM q))
+		UNION
+		(SELECT m.id, m.name_folded FROM smart_accounts m
+		WHERE (SELECT count(*) FROM starts) < $4::int + $5::int
+			AND (SELECT one_word FROM q) AND (SELECT n FROM rarest) >= ` + strconv.Itoa(commonSuffixes) + `
+			AND (strpos(m.name_folded, (SELECT folded FROM q)) > 1 OR ($6::bool AND strpos(m.domain, (SELECT folded FROM q)) > 0))
+			AND NOT starts_with(m.name_folded, (SELECT folded FROM q))
+			AND m.status IN ('active', 'pending') AND NOT m.restricted
+		ORDER BY m.name_folded, m.id
+		LIMIT $4::int + $5::int)
+		UNION
+		SELECT m.id, m.name_folded FROM smart_accounts m
+		WHERE (SELECT count(*) FROM starts) < $4::int + $5::int
+			AND m.domain = $3::text AND m.status IN ('active', 'pending')
+			AND NOT starts_with(m.name_folded, (SELECT folded FROM q))
+		ORDER BY 2, 1
+		LIMIT $4::int + $5::int
+	),
+	page AS (
+		SELECT id, name_folded, 1 AS tier FROM starts
+		UNION ALL
+		SELECT id, name_folded, 2 FROM elsewhere
+		ORDER BY 3, 2, 1
+		LIMIT $4::int OFFSET $5::int
+	)
+	SELECT ` + listingColumns + `, sa.name_folded = (SELECT folded FROM q) OR sa.domain = $3::text,
+		coalesce(admins.names, '{}'), coalesce(admins.emails, '{}')
+	FROM page
+	JOIN smart_accounts sa ON sa.id = page.id
+	` + relationJoin + `
+	LEFT JOIN LATERAL (
+		SELECT array_agg(a.name ORDER BY lower(a.name), a.id) AS names,
+			array_agg(a.email ORDER BY lower(a.name), a.id) AS emails
+		FROM (
+			SELECT u.id, u.name, u.email FROM memberships m
+			JOIN users u ON u.id = m.user_id
+			WHERE m.smart_account_id = sa.id AND m.virtual_account_id IS NULL AND m.role = 'admin'
+			ORDER BY lower(u.name), u.id
+			LIMIT $7::int) a
+	) admins ON true
+	ORDER BY page.tier, sa.name_folded, sa.id`
+
+func (s *Store) SearchAccounts(ctx context.Context, viewerID int64, q account.SearchQuery) ([]account.Listing, error) {
+	rows, err := s.pool.Query(ctx, searchSQL, viewerID, q.Text, q.ExactDomain, q.Limit, q.Offset, q.InDomains, q.Admins)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.Listing, error) {
+		var names, emails []string
+		l, err := scanListing(row, &names, &emails)
+		for i := range names {
+			l.Admins = append(l.Admins, account.Contact{Name: names[i], Email: emails[i]})
+		}
+		return l, err
+	})
+}
