@@ -59,7 +59,6 @@ var likeEscape = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace
 // is %%, which keeps all.
 func containing(folded string) string { return "%" + likeEscape(folded) + "%" }
 
-
 func (s *Store) Fold(ctx context.Context, text string) (string, error) {
 	var folded string
 	err := s.pool.QueryRow(ctx, `SELECT clc_fold($1)`, text).Scan(&folded)
