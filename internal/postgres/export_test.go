@@ -5,4 +5,5 @@ package postgres
 var (
 	SearchSQL      = searchSQL
 	CommonSuffixes = commonSuffixes
+	CommonVariants = commonVariants
 )

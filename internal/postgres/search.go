@@ -10,12 +10,17 @@ import (
 )
 
 // commonSuffixes is where a word stops being rare: a word that begins this
-// many suffixes (see migration 005) is in about one name in five hundred or
-// more. A query of one such word is answered by walking the names in order
-// and stopping after a page, which then reads a few thousand index entries;
-// any other query by the suffixes that begin with its rarest word, which
-// are then fewer than this.
-const commonSuffixes = 2000
+// many suffixes (see migration 005) is in about one name in two thousand or
+// more. A query's rarest word is found by counting, up to this, the
+// suffixes each of its words begins; a query whose rarest word is rare is
+// answered by checking each of those suffixes' accounts for the whole query.
+const commonSuffixes = 500
+
+// commonVariants bounds how many different suffixes that begin a common
+// single word ("bank", "banking", "bankhaus") search reads one by one, each
+// giving its accounts in name order: a word with more is so common that
+// walking all names in order finds a page sooner.
+const commonVariants = 100
 
 // searchSQL is the whole of a search page in one statement, so that search
 // costs one round trip, planned once per connection (every value it
@@ -40,7 +45,7 @@ const commonSuffixes = 2000
 // $5 offset, $6 whether the query may be part of a domain, $7 administrators
 // per account.
 var searchSQL = `
-	WITH q AS MATERIALIZED (
+	WITH RECURSIVE q AS MATERIALIZED (
 		SELECT f AS folded, f || chr(1114111) AS past, f !~ '[[:space:][:punct:]]' AS one_word
 		FROM clc_fold($2::text) f
 	),
@@ -62,28 +67,60 @@ var searchSQL = `
 		ORDER BY m.name_folded, m.id
 		LIMIT $4::int + $5::int
 	),
-	elsewhere AS MATERIALIZED (
-		SELECT s.smart_account_id AS id, s.name_folded FROM search_suffixes s
-		WHERE (SELECT count(*) FROM starts) < $4::int + $5::int
-			AND NOT ((SELECT one_word FROM q) AND (SELECT n FROM rarest) >= ` + strconv.Itoa(commonSuffixes) + `)
-			AND s.suffix >= (SELECT word FROM rarest) AND s.suffix < (SELECT word || chr(1114111) FROM rarest)
-			AND (strpos(s.name_folded, (SELECT folded FROM q)) > 1 OR ($6::bool AND strpos(s.domain, (SELECT folded FROM q)) > 0))
-			AND NOT starts_with(s.name_folded, (SELECT folded FROM q))
-		UNION
-		(SELECT m.id, m.name_folded FROM smart_accounts m
+	-- The distinct suffixes that begin a common single word, up to
+	-- commonVariants and one more: an index probe each.
+	variants (suffix, n) AS (
+		(SELECT s.suffix, 1 FROM search_suffixes s
 		WHERE (SELECT count(*) FROM starts) < $4::int + $5::int
 			AND (SELECT one_word FROM q) AND (SELECT n FROM rarest) >= ` + strconv.Itoa(commonSuffixes) + `
-			AND (strpos(m.name_folded, (SELECT folded FROM q)) > 1 OR ($6::bool AND strpos(m.domain, (SELECT folded FROM q)) > 0))
-			AND NOT starts_with(m.name_folded, (SELECT folded FROM q))
-			AND m.status IN ('active', 'pending') AND NOT m.restricted
-		ORDER BY m.name_folded, m.id
-		LIMIT $4::int + $5::int)
-		UNION
-		SELECT m.id, m.name_folded FROM smart_accounts m
-		WHERE (SELECT count(*) FROM starts) < $4::int + $5::int
-			AND m.domain = $3::text AND m.status IN ('active', 'pending')
-			AND NOT starts_with(m.name_folded, (SELECT folded FROM q))
-		ORDER BY 2, 1
+			AND s.suffix >= (SELECT word FROM rarest) AND s.suffix < (SELECT word || chr(1114111) FROM rarest)
+		ORDER BY s.suffix
+		LIMIT 1)
+		UNION ALL
+		SELECT (SELECT s.suffix FROM search_suffixes s
+			WHERE s.suffix > v.suffix AND s.suffix < (SELECT word || chr(1114111) FROM rarest)
+			ORDER BY s.suffix
+			LIMIT 1), v.n + 1
+		FROM variants v
+		WHERE v.suffix IS NOT NULL AND v.n <= ` + strconv.Itoa(commonVariants) + `
+	),
+	elsewhere AS MATERIALIZED (
+		SELECT DISTINCT ON (x.name_folded, x.id) x.id, x.name_folded FROM (
+			-- a query whose rarest word is rare: that word's suffixes, each
+			-- checked for the whole query
+			SELECT s.smart_account_id AS id, s.name_folded FROM search_suffixes s
+			WHERE (SELECT count(*) FROM starts) < $4::int + $5::int
+				AND NOT ((SELECT one_word FROM q) AND (SELECT n FROM rarest) >= ` + strconv.Itoa(commonSuffixes) + `)
+				AND s.suffix >= (SELECT word FROM rarest) AND s.suffix < (SELECT word || chr(1114111) FROM rarest)
+				AND (strpos(s.name_folded, (SELECT folded FROM q)) > 1 OR ($6::bool AND strpos(s.domain, (SELECT folded FROM q)) > 0))
+				AND NOT starts_with(s.name_folded, (SELECT folded FROM q))
+			UNION ALL
+			-- a common word with a few variants: each variant's accounts are
+			-- in name order in the key, so each gives its first page
+			SELECT page.id, page.name_folded FROM variants v
+			CROSS JOIN LATERAL (
+				SELECT s.smart_account_id AS id, s.name_folded FROM search_suffixes s
+				WHERE s.suffix = v.suffix AND NOT starts_with(s.name_folded, (SELECT folded FROM q))
+				ORDER BY s.name_folded, s.smart_account_id
+				LIMIT $4::int + $5::int) page
+			WHERE (SELECT count(*) FROM variants WHERE suffix IS NOT NULL) <= ` + strconv.Itoa(commonVariants) + `
+			UNION ALL
+			-- a common word with many: the names in order, until a page
+			(SELECT m.id, m.name_folded FROM smart_accounts m
+			WHERE (SELECT count(*) FROM variants WHERE suffix IS NOT NULL) > ` + strconv.Itoa(commonVariants) + `
+				AND (strpos(m.name_folded, (SELECT folded FROM q)) > 1 OR ($6::bool AND strpos(m.domain, (SELECT folded FROM q)) > 0))
+				AND NOT starts_with(m.name_folded, (SELECT folded FROM q))
+				AND m.status IN ('active', 'pending') AND NOT m.restricted
+			ORDER BY m.name_folded, m.id
+			LIMIT $4::int + $5::int)
+			UNION ALL
+			-- the account whose domain is the query, whole
+			SELECT m.id, m.name_folded FROM smart_accounts m
+			WHERE (SELECT count(*) FROM starts) < $4::int + $5::int
+				AND m.domain = $3::text AND m.status IN ('active', 'pending')
+				AND NOT starts_with(m.name_folded, (SELECT folded FROM q))
+		) x
+		ORDER BY x.name_folded, x.id
 		LIMIT $4::int + $5::int
 	),
 	page AS (

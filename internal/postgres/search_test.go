@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/postgres"
 	"github.com/clc-portal/clc/internal/postgres/pgtest"
@@ -30,21 +32,34 @@ func TestSearchPlansUseIndexes(t *testing.T) {
 	}
 	s := postgres.NewStore(db.Pool)
 
-	// A word of a name in the middle of the table, and the three letters that
-	// begin the most suffixes.
-	var name, common string
-	var commonCount int
+	// A word of a name in the middle of the table; the whole word and the
+	// three letters that begin the most suffixes.
+	var name, word, fragment string
 	if err := db.Pool.QueryRow(ctx, `SELECT name_folded FROM smart_accounts WHERE id = 15000`).Scan(&name); err != nil {
 		t.Fatal(err)
 	}
-	err = db.Pool.QueryRow(ctx, `
-		SELECT left(suffix, 3), count(*) FROM search_suffixes WHERE suffix ~ '^[a-z]{3}'
-		GROUP BY 1 ORDER BY 2 DESC LIMIT 1`).Scan(&common, &commonCount)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if commonCount < postgres.CommonSuffixes {
-		t.Fatalf("no word is common in this directory: %q begins %d suffixes", common, commonCount)
+	for _, c := range []struct {
+		sql  string
+		into *string
+	}{
+		{`SELECT suffix FROM search_suffixes WHERE suffix ~ '^[a-z]{5,}$' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1`, &word},
+		{`SELECT left(suffix, 3) FROM search_suffixes WHERE suffix ~ '^[a-z]{3}' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1`, &fragment},
+	} {
+		if err := db.Pool.QueryRow(ctx, c.sql).Scan(c.into); err != nil {
+			t.Fatal(err)
+		}
+		var n, variants int
+		err := db.Pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT suffix) FROM search_suffixes
+			WHERE suffix >= $1 AND suffix < $1 || chr(1114111)`, *c.into).Scan(&n, &variants)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n < postgres.CommonSuffixes {
+			t.Fatalf("%q is not common in this directory: it begins %d suffixes", *c.into, n)
+		}
+		if (c.into == &fragment) != (variants > postgres.CommonVariants) {
+			t.Fatalf("%q begins %d different suffixes", *c.into, variants)
+		}
 	}
 	rare := strings.Fields(name)[0]
 
@@ -54,8 +69,9 @@ func TestSearchPlansUseIndexes(t *testing.T) {
 		indexes []string
 	}{
 		{"a rare word", rare, "", []string{"search_suffixes_pkey"}},
-		{"a common word", common, "", []string{"smart_accounts_name_folded_idx"}},
-		{"two words", rare + " " + common, "", []string{"search_suffixes_pkey"}},
+		{"a common word", word, "", []string{"search_suffixes_pkey"}},
+		{"a common fragment", fragment, "", []string{"smart_accounts_name_folded_idx"}},
+		{"two words", rare + " " + word, "", []string{"search_suffixes_pkey"}},
 		{"a whole domain", "example-7.com", "example-7.com", []string{"smart_accounts_domain_idx", "smart_accounts_live_domain_key"}},
 	} {
 		var plan string
@@ -75,19 +91,73 @@ func TestSearchPlansUseIndexes(t *testing.T) {
 		}
 	}
 
-	// And the store answers through them.
-	for _, q := range []string{rare, common} {
-		got, err := s.SearchAccounts(ctx, 1, account.SearchQuery{Text: q, InDomains: true, Limit: 26})
-		if err != nil || len(got) == 0 {
-			t.Fatalf("search %q: %d results, %v", q, len(got), err)
-		}
-		for _, l := range got {
-			folded, err := s.Fold(ctx, l.Account.Name)
-			if err != nil || !strings.Contains(folded+" "+l.Account.Domain, q) {
-				t.Errorf("search %q found %q at %s (%v)", q, l.Account.Name, l.Account.Domain, err)
+	// And the store answers as reading every account would, page by page.
+	var domain, restricted string
+	err = db.Pool.QueryRow(ctx, `SELECT (SELECT domain FROM smart_accounts WHERE id = 15000),
+		(SELECT name FROM smart_accounts WHERE restricted AND status = 'active' ORDER BY id LIMIT 1)`).Scan(&domain, &restricted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	queries := []string{rare, word, fragment, rare + " " + word, domain, domain[:strings.IndexByte(domain, '.')], restricted,
+		strings.ToUpper(restricted), restricted[:len(restricted)-2], "qzx no such account"}
+	for _, q := range queries {
+		for page := range 3 {
+			sq := account.SearchQuery{Text: q, ExactDomain: domainOf(q), InDomains: !strings.Contains(q, " "),
+				Limit: 26, Offset: page * 25, Admins: 5}
+			got, err := s.SearchAccounts(ctx, 1, sq)
+			if err != nil {
+				t.Fatalf("search %q: %v", q, err)
+			}
+			want := searchByScan(t, db, sq)
+			var ids []int64
+			for _, l := range got {
+				ids = append(ids, int64(l.Account.ID))
+			}
+			if !slices.Equal(ids, want) {
+				t.Errorf("search %q, page %d: ids %v, want %v", q, page+1, ids, want)
+			}
+			if page == 0 && q == word && len(got) < 26 {
+				t.Errorf("search %q found only %d accounts", q, len(got))
 			}
 		}
 	}
+}
+
+// domainOf is what account.Search makes of a query that is a domain.
+func domainOf(q string) string {
+	if strings.ContainsAny(q, " ") || !strings.Contains(q, ".") {
+		return ""
+	}
+	return strings.ToLower(q)
+}
+
+// searchByScan is search's contract read plainly, by reading every account:
+// live names that start with the query first (restricted ones only by their
+// entire name or domain), then live unrestricted ones that hold it elsewhere
+// in the name or, for a query without a space, in the domain, and the one
+// whose domain is the query; each in name order. As search, it looks
+// elsewhere only for a query with a word of three characters.
+func searchByScan(t *testing.T, db pgtest.DB, q account.SearchQuery) []int64 {
+	t.Helper()
+	rows, err := db.Pool.Query(context.Background(), `
+		WITH q AS (SELECT clc_fold($1) AS f,
+			EXISTS (SELECT FROM regexp_split_to_table(clc_fold($1), '[[:space:][:punct:]]+') w WHERE length(w) >= 3) AS searchable)
+		SELECT m.id FROM smart_accounts m, q
+		WHERE m.status IN ('active', 'pending') AND (
+			(starts_with(m.name_folded, q.f) AND (NOT m.restricted OR m.name_folded = q.f OR m.domain = $2))
+			OR (NOT starts_with(m.name_folded, q.f) AND (
+				(q.searchable AND NOT m.restricted AND (strpos(m.name_folded, q.f) > 1 OR ($3 AND strpos(m.domain, q.f) > 0)))
+				OR m.domain = $2)))
+		ORDER BY starts_with(m.name_folded, q.f) DESC, m.name_folded, m.id
+		LIMIT $4 OFFSET $5`, q.Text, q.ExactDomain, q.InDomains, q.Limit, q.Offset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
 }
 
 type scan struct{ node, relation, index string }

@@ -80,12 +80,10 @@ func (l *loader) run(ctx context.Context) (Summary, error) {
 	// pick(i, seed, n) is a deterministic, well-spread choice in [0, n): the
 	// dice every generated column rolls. A temporary function lives on this
 	// connection only, and SQL-language inlines into each statement.
-	// A larger pending list lets the trigram indexes take rows in bulk.
 	setup := `
 		CREATE FUNCTION pg_temp.pick(i bigint, seed bigint, n bigint) RETURNS bigint
 			LANGUAGE sql IMMUTABLE PARALLEL SAFE
 			RETURN (hashint8extended(i, seed) & 9223372036854775807) % n;
-		SET gin_pending_list_limit = '64MB';
 		SET work_mem = '256MB';
 		SET maintenance_work_mem = '512MB'`
 	if _, err := l.conn.Exec(ctx, setup); err != nil {
@@ -296,11 +294,10 @@ func (l *loader) events(ctx context.Context) (int64, error) {
 		FROM smart_accounts WHERE id > $1`, l.accountBase)
 }
 
-// finish moves the id sequences past the ids given explicitly, rebuilds the
-// trigram indexes (built at once, they are less than half the size of ones
-// grown row by row, and searches read less), and vacuums, which gathers the
-// statistics the planner chooses search plans by and marks pages visible so
-// that index-only scans skip the table.
+// finish moves the id sequences past the ids given explicitly and vacuums,
+// which gathers the planner's statistics and marks pages visible so that
+// index-only scans (search reads search_suffixes and the name index so) skip
+// the table.
 func (l *loader) finish(ctx context.Context) (int64, error) {
 	_, err := l.conn.Exec(ctx, `
 		SELECT setval(pg_get_serial_sequence('smart_accounts', 'id'), (SELECT max(id) FROM smart_accounts));
@@ -309,25 +306,6 @@ func (l *loader) finish(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	rows, err := l.conn.Query(ctx, `
-		-- regclass prints the name quoted as SQL needs it.
-		SELECT i.indexrelid::regclass::text
-		FROM pg_index i
-		JOIN pg_class c ON c.oid = i.indexrelid
-		JOIN pg_am am ON am.oid = c.relam
-		WHERE i.indrelid = 'smart_accounts'::regclass AND am.amname = 'gin'`)
-	if err != nil {
-		return 0, err
-	}
-	gin, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return 0, err
-	}
-	for _, idx := range gin {
-		if _, err := l.conn.Exec(ctx, `REINDEX INDEX `+idx); err != nil {
-			return 0, fmt.Errorf("reindex %s: %w", idx, err)
-		}
-	}
-	_, err = l.conn.Exec(ctx, `VACUUM (ANALYZE) smart_accounts, virtual_accounts, users, memberships, access_requests, events`)
+	_, err = l.conn.Exec(ctx, `VACUUM (ANALYZE) smart_accounts, search_suffixes, virtual_accounts, users, memberships, access_requests, events`)
 	return 0, err
 }
