@@ -274,17 +274,42 @@ func (s *Store) SignedIn(ctx context.Context, id int64) (account.User, account.S
 	return u, a, nil
 }
 
+// adminsJoin reads, for the account whose id is the SQL expression account,
+// its first administrators by name, at most limit (SQL too), as the arrays
+// adminsColumns names: one probe of memberships_admins_idx per account.
+func adminsJoin(account, limit string) string {
+	return `
+	LEFT JOIN LATERAL (
+		SELECT array_agg(a.name ORDER BY lower(a.name), a.id) AS names,
+			array_agg(a.email ORDER BY lower(a.name), a.id) AS emails
+		FROM (
+			SELECT u.id, u.name, u.email FROM memberships m
+			JOIN users u ON u.id = m.user_id
+			WHERE m.smart_account_id = ` + account + ` AND m.virtual_account_id IS NULL AND m.role = 'admin'
+			ORDER BY lower(u.name), u.id
+			LIMIT ` + limit + `) a
+	) admins ON true`
+}
+
+// adminsColumns are adminsJoin's administrators, scanned into contacts.
+const adminsColumns = `coalesce(admins.names, '{}'), coalesce(admins.emails, '{}')`
+
+// contacts is adminsColumns as scanned.
+type contacts struct{ names, emails []string }
+
+func (c contacts) list() []account.Contact {
+	var out []account.Contact
+	for i := range c.names {
+		out = append(out, account.Contact{Name: c.names[i], Email: c.emails[i]})
+	}
+	return out
+}
+
 func (s *Store) AdminsOf(ctx context.Context, ids []account.AccountID, perAccount int) (map[account.AccountID][]account.Contact, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT smart_account_id, name, email FROM (
-			SELECT m.smart_account_id, u.name, u.email,
-				row_number() OVER (PARTITION BY m.smart_account_id ORDER BY lower(u.name), u.id) AS n
-			FROM memberships m
-			JOIN users u ON u.id = m.user_id
-			WHERE m.smart_account_id = ANY($1) AND m.virtual_account_id IS NULL AND m.role = 'admin'
-		) x
-		WHERE n <= $2
-		ORDER BY smart_account_id, n`, ids, perAccount)
+		SELECT ids.id, `+adminsColumns+`
+		FROM unnest($1::bigint[]) ids (id)
+		`+adminsJoin("ids.id", "$2::int"), ids, perAccount)
 	if err != nil {
 		return nil, err
 	}
@@ -292,11 +317,13 @@ func (s *Store) AdminsOf(ctx context.Context, ids []account.AccountID, perAccoun
 	out := map[account.AccountID][]account.Contact{}
 	for rows.Next() {
 		var id account.AccountID
-		var c account.Contact
-		if err := rows.Scan(&id, &c.Name, &c.Email); err != nil {
+		var c contacts
+		if err := rows.Scan(&id, &c.names, &c.emails); err != nil {
 			return nil, err
 		}
-		out[id] = append(out[id], c)
+		if len(c.names) > 0 {
+			out[id] = c.list()
+		}
 	}
 	return out, rows.Err()
 }

@@ -130,21 +130,11 @@ var searchSQL = `
 		ORDER BY 3, 2, 1
 		LIMIT $4::int OFFSET $5::int
 	)
-	SELECT ` + listingColumns + `, sa.name_folded = (SELECT folded FROM q) OR sa.domain = $3::text,
-		coalesce(admins.names, '{}'), coalesce(admins.emails, '{}')
+	SELECT ` + listingColumns + `, sa.name_folded = (SELECT folded FROM q) OR sa.domain = $3::text, ` + adminsColumns + `
 	FROM page
 	JOIN smart_accounts sa ON sa.id = page.id
 	` + relationJoin + `
-	LEFT JOIN LATERAL (
-		SELECT array_agg(a.name ORDER BY lower(a.name), a.id) AS names,
-			array_agg(a.email ORDER BY lower(a.name), a.id) AS emails
-		FROM (
-			SELECT u.id, u.name, u.email FROM memberships m
-			JOIN users u ON u.id = m.user_id
-			WHERE m.smart_account_id = sa.id AND m.virtual_account_id IS NULL AND m.role = 'admin'
-			ORDER BY lower(u.name), u.id
-			LIMIT $7::int) a
-	) admins ON true
+	` + adminsJoin("sa.id", "$7::int") + `
 	ORDER BY page.tier, sa.name_folded, sa.id`
 
 func (s *Store) SearchAccounts(ctx context.Context, viewerID int64, q account.SearchQuery) ([]account.Listing, error) {
@@ -153,11 +143,9 @@ func (s *Store) SearchAccounts(ctx context.Context, viewerID int64, q account.Se
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.Listing, error) {
-		var names, emails []string
-		l, err := scanListing(row, &names, &emails)
-		for i := range names {
-			l.Admins = append(l.Admins, account.Contact{Name: names[i], Email: emails[i]})
-		}
+		var admins contacts
+		l, err := scanListing(row, &admins.names, &admins.emails)
+		l.Admins = admins.list()
 		return l, err
 	})
 }
