@@ -56,23 +56,29 @@ END $$;
 
 -- An update changes the suffixes only when it changes the name, the domain,
 -- or whether search may find the account: most updates (a status going from
--- pending to active, a new updated_at) touch none.
+-- pending to active, a new updated_at) change none, and cost one join of the
+-- transition tables.
 CREATE FUNCTION search_suffixes_change() RETURNS trigger
     LANGUAGE plpgsql AS $$
+DECLARE
+    changed bigint[];
 BEGIN
+    SELECT array_agg(n.id) INTO changed
+    FROM old_rows o JOIN new_rows n ON n.id = o.id
+    WHERE (o.name_folded, o.domain, o.status IN ('active', 'pending') AND NOT o.restricted)
+        IS DISTINCT FROM (n.name_folded, n.domain, n.status IN ('active', 'pending') AND NOT n.restricted);
+    IF changed IS NULL THEN
+        RETURN NULL;
+    END IF;
     DELETE FROM search_suffixes x
     USING (SELECT s, o.name_folded, o.id
-        FROM old_rows o JOIN new_rows n ON n.id = o.id, clc_suffixes(o.name_folded, o.domain) s
-        WHERE o.status IN ('active', 'pending') AND NOT o.restricted
-            AND (o.name_folded, o.domain, n.status IN ('active', 'pending') AND NOT n.restricted)
-                IS DISTINCT FROM (n.name_folded, n.domain, true)) d (suffix, name_folded, id)
+        FROM old_rows o JOIN unnest(changed) c (id) ON c.id = o.id, clc_suffixes(o.name_folded, o.domain) s
+        WHERE o.status IN ('active', 'pending') AND NOT o.restricted) d (suffix, name_folded, id)
     WHERE x.suffix = d.suffix AND x.name_folded = d.name_folded AND x.smart_account_id = d.id;
     INSERT INTO search_suffixes (suffix, name_folded, smart_account_id, domain)
     SELECT s, n.name_folded, n.id, n.domain
-    FROM old_rows o JOIN new_rows n ON n.id = o.id, clc_suffixes(n.name_folded, n.domain) s
-    WHERE n.status IN ('active', 'pending') AND NOT n.restricted
-        AND (o.name_folded, o.domain, o.status IN ('active', 'pending') AND NOT o.restricted)
-            IS DISTINCT FROM (n.name_folded, n.domain, true);
+    FROM new_rows n JOIN unnest(changed) c (id) ON c.id = n.id, clc_suffixes(n.name_folded, n.domain) s
+    WHERE n.status IN ('active', 'pending') AND NOT n.restricted;
     RETURN NULL;
 END $$;
 

@@ -257,4 +257,7 @@ func TestSearchSuffixesFollowTheAccounts(t *testing.T) {
 	check("revived", "ersicherung", "Alte Versicherung")
 	exec(`DELETE FROM smart_accounts WHERE domain = 'alte.example'`)
 	check("deleted", "ersicherung")
+	// One statement changing several accounts, some of them searchable.
+	exec(`UPDATE smart_accounts SET name = name || ' Holding', status = CASE WHEN domain = 'zermatt.example' THEN 'active' ELSE status END`)
+	check("renamed together", "olding", "Bergbahnen Zermatt Holding", "Zürich Assekuranz Holding")
 }
