@@ -20,7 +20,7 @@ const commonSuffixes = 500
 // single word ("bank", "banking", "bankhaus") search reads one by one, each
 // giving its accounts in name order: a word with more is so common that
 // walking all names in order finds a page sooner.
-const commonVariants = 100
+const commonVariants = 64
 
 // searchSQL is the whole of a search page in one statement, so that search
 // costs one round trip, planned once per connection (every value it
@@ -33,11 +33,13 @@ const commonVariants = 100
 //  3. starts: the first tier, names that start with the query, a range of
 //     smart_accounts_name_folded_idx. A restricted account only by its
 //     entire name or domain.
-//  4. elsewhere: the second tier, read only when the first does not fill the
-//     page: the query after the first character of a name, or anywhere in
-//     the domain, found through the suffixes of the rarest word (or, for a
-//     common single word, by walking the names), and the account whose
-//     domain is the query's as a whole.
+//  4. variants and elsewhere: the second tier, read only when the first
+//     does not fill the page: the query after the first character of a
+//     name, or anywhere in the domain, found through the suffixes that begin
+//     its rarest word; for a common single word, through each of the few
+//     different suffixes that begin it, whose accounts are in name order,
+//     or by walking the names in order when there are many. And the account
+//     whose domain is the query as a whole.
 //  5. page: both tiers in order, and that page's accounts with the viewer's
 //     relation and their first administrators.
 //
