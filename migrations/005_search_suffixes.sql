@@ -7,7 +7,8 @@
 -- each lookup decodes long posting lists. Text contains the query exactly when
 -- one of its words has a suffix that begins with the query's word, and the
 -- suffixes that begin with a word are one range of a btree, read in a few
--- pages. Full-text search would be as fast but finds whole words and their
+-- pages. The price is room: 14 suffixes an account, 1.2 GB of rows and 1.1 GB
+-- of key at a million accounts. Full-text search finds whole words and their
 -- beginnings only, and search must find "uerich" in "zuerich-versicherung".
 
 -- A word is a run of anything but white space and punctuation, in the folded
