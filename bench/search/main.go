@@ -1,12 +1,13 @@
-// Command search benchmarks Smart Account search and the directory at scale,
-// against a baseline. It starts a throwaway PostgreSQL (scripts/pg.sh, port
-// 54335, .tmp/pg-bench), migrates it and loads a synthetic directory with
-// `clc seed scale` (kept between runs when it already holds that many
-// accounts), starts `clc serve` and bench/baseline, signs in as a partner
-// through the login form, and drives each page from bench/load, a process of
-// its own, with closed-loop clients. It prints throughput and latency, the
-// ratios to the baseline, and whether any search read smart_accounts or
-// search_suffixes sequentially.
+// Command search benchmarks Smart Account search (and its page before a
+// query, the signed-in frame alone) and the directory at scale, against a
+// baseline. It starts a throwaway PostgreSQL (scripts/pg.sh, port 54335,
+// .tmp/pg-bench), migrates it and loads a synthetic directory with `clc seed
+// scale` (kept between runs when it already holds that many accounts), starts
+// `clc serve` and bench/baseline, signs in as a partner through the login
+// form, and drives each page from bench/load, a process of its own, with
+// closed-loop clients. It prints throughput and latency, the ratios to the
+// baseline, and whether any search read smart_accounts or search_suffixes
+// sequentially.
 //
 //	go run ./bench/search -accounts 1000000
 package main
@@ -153,6 +154,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 
 	targets := []target{
 		{name: "search", urls: prefixed("http://"+clcAddr+"/clc/search?q=", queries), cookie: cookie},
+		// The search page before a query: the signed-in frame (session, user,
+		// menu, layout) alone, to tell its cost from the search's.
+		{name: "form", urls: []string{"http://" + clcAddr + "/clc/search"}, cookie: cookie},
 		{name: "directory", urls: prefixed("http://"+clcAddr, directoryPaths()), cookie: cookie},
 		{name: "baseline", urls: prefixed("http://"+baseAddr+"/search?q=", queries)},
 	}
@@ -532,7 +536,7 @@ func report(out io.Writer, o options, rs map[string]result, seqScans int64) {
 	base := rs["baseline"]
 	fmt.Fprintf(out, "\n%d Smart Accounts, %d clients, %s per page after %s warm-up\n\n", o.accounts, o.clients, o.duration, o.warmup)
 	fmt.Fprintf(out, "%-10s %9s %9s %9s %9s %9s %7s %12s\n", "page", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "vs baseline")
-	for _, name := range []string{"search", "directory", "baseline"} {
+	for _, name := range []string{"search", "form", "directory", "baseline"} {
 		r := rs[name]
 		fmt.Fprintf(out, "%-10s %9.0f %9.2f %9.2f %9.2f %9.2f %7d %11.2fx\n", name, r.RPS, r.P50, r.P90, r.P99, r.Max, r.Errors, r.RPS/base.RPS)
 		if r.First != "" {
