@@ -131,14 +131,21 @@ func (s *Store) CreateRequest(ctx context.Context, r account.Request, links []ac
 	return out, err
 }
 
+// ParentAccounts looks the domains above domain up in the domain index, one
+// probe each: a pattern comparing domain with every account's read them all.
 func (s *Store) ParentAccounts(ctx context.Context, domain string) ([]account.AccountAdmins, error) {
+	var above []string // emea.globex.example: globex.example, example
+	for d := domain; strings.Contains(d, "."); {
+		d = d[strings.IndexByte(d, '.')+1:]
+		above = append(above, d)
+	}
 	rows, err := s.pool.Query(ctx, `
 		SELECT `+accountColumns+`,
 			coalesce((SELECT array_agg(u.email ORDER BY u.email) FROM memberships m JOIN users u ON u.id = m.user_id
 				WHERE m.smart_account_id = sa.id AND m.virtual_account_id IS NULL AND m.role = 'admin'), '{}')
 		FROM smart_accounts sa
-		WHERE sa.status = 'active' AND $1 LIKE '%.' || sa.domain
-		ORDER BY length(sa.domain) DESC`, domain)
+		WHERE sa.status = 'active' AND sa.domain = ANY ($1)
+		ORDER BY length(sa.domain) DESC`, above)
 	if err != nil {
 		return nil, err
 	}
