@@ -22,9 +22,14 @@ BEGIN ATOMIC
         generate_series(1, length(w) - 2) i;
 END;
 
--- Only accounts search may find by part of their name or domain: live and not
+-- The accounts search may find by part of their name or domain: live and not
 -- restricted (a restricted account is found by its entire name or domain
--- alone, through the indexes of smart_accounts). The key orders each suffix's
+-- alone, through the indexes of smart_accounts).
+CREATE FUNCTION clc_found_by_part(status text, restricted boolean) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN status IN ('active', 'pending') AND NOT restricted;
+
+-- The suffixes of those accounts' words. The key orders each suffix's
 -- accounts by name and carries the domain, so that a search reads this index
 -- alone.
 CREATE TABLE search_suffixes (
@@ -40,7 +45,7 @@ BEGIN
     INSERT INTO search_suffixes (suffix, name_folded, smart_account_id, domain)
     SELECT s, a.name_folded, a.id, a.domain
     FROM added a, clc_suffixes(a.name_folded, a.domain) s
-    WHERE a.status IN ('active', 'pending') AND NOT a.restricted;
+    WHERE clc_found_by_part(a.status, a.restricted);
     RETURN NULL;
 END $$;
 
@@ -50,7 +55,7 @@ BEGIN
     -- By the full key, so that the primary key finds each row.
     DELETE FROM search_suffixes x
     USING (SELECT s, r.name_folded, r.id FROM removed r, clc_suffixes(r.name_folded, r.domain) s
-        WHERE r.status IN ('active', 'pending') AND NOT r.restricted) d (suffix, name_folded, id)
+        WHERE clc_found_by_part(r.status, r.restricted)) d (suffix, name_folded, id)
     WHERE x.suffix = d.suffix AND x.name_folded = d.name_folded AND x.smart_account_id = d.id;
     RETURN NULL;
 END $$;
@@ -66,20 +71,20 @@ DECLARE
 BEGIN
     SELECT array_agg(n.id) INTO changed
     FROM old_rows o JOIN new_rows n ON n.id = o.id
-    WHERE (o.name_folded, o.domain, o.status IN ('active', 'pending') AND NOT o.restricted)
-        IS DISTINCT FROM (n.name_folded, n.domain, n.status IN ('active', 'pending') AND NOT n.restricted);
+    WHERE (o.name_folded, o.domain, clc_found_by_part(o.status, o.restricted))
+        IS DISTINCT FROM (n.name_folded, n.domain, clc_found_by_part(n.status, n.restricted));
     IF changed IS NULL THEN
         RETURN NULL;
     END IF;
     DELETE FROM search_suffixes x
     USING (SELECT s, o.name_folded, o.id
         FROM old_rows o JOIN unnest(changed) c (id) ON c.id = o.id, clc_suffixes(o.name_folded, o.domain) s
-        WHERE o.status IN ('active', 'pending') AND NOT o.restricted) d (suffix, name_folded, id)
+        WHERE clc_found_by_part(o.status, o.restricted)) d (suffix, name_folded, id)
     WHERE x.suffix = d.suffix AND x.name_folded = d.name_folded AND x.smart_account_id = d.id;
     INSERT INTO search_suffixes (suffix, name_folded, smart_account_id, domain)
     SELECT s, n.name_folded, n.id, n.domain
     FROM new_rows n JOIN unnest(changed) c (id) ON c.id = n.id, clc_suffixes(n.name_folded, n.domain) s
-    WHERE n.status IN ('active', 'pending') AND NOT n.restricted;
+    WHERE clc_found_by_part(n.status, n.restricted);
     RETURN NULL;
 END $$;
 
@@ -98,7 +103,7 @@ CREATE TRIGGER search_suffixes_delete AFTER DELETE ON smart_accounts
 INSERT INTO search_suffixes (suffix, name_folded, smart_account_id, domain)
 SELECT s, a.name_folded, a.id, a.domain
 FROM smart_accounts a, clc_suffixes(a.name_folded, a.domain) s
-WHERE a.status IN ('active', 'pending') AND NOT a.restricted;
+WHERE clc_found_by_part(a.status, a.restricted);
 -- The key after the rows: built at once, it is sorted rather than grown.
 ALTER TABLE search_suffixes ADD PRIMARY KEY (suffix, name_folded, smart_account_id) INCLUDE (domain);
 

@@ -33,7 +33,7 @@ const commonVariants = 64
 //  3. starts: the first tier, names that start with the query, a range of
 //     smart_accounts_name_folded_idx. A restricted account only by its
 //     entire name or domain.
-//  4. variants and elsewhere: the second tier, read only when the first
+//  4. way, variants and elsewhere: the second tier, read only when the first
 //     does not fill the page: the query after the first character of a
 //     name, or anywhere in the domain, found through the suffixes that begin
 //     its rarest word; for a common single word, through each of the few
@@ -69,12 +69,17 @@ var searchSQL = `
 		ORDER BY m.name_folded, m.id
 		LIMIT $4::int + $5::int
 	),
+	-- Whether the second tier is read at all (the first did not fill the
+	-- page), and whether the query is a single common word.
+	way AS MATERIALIZED (
+		SELECT (SELECT count(*) FROM starts) < $4::int + $5::int AS elsewhere,
+			(SELECT one_word FROM q) AND coalesce((SELECT n FROM rarest), 0) >= ` + strconv.Itoa(commonSuffixes) + ` AS common_word
+	),
 	-- The distinct suffixes that begin a common single word, up to
 	-- commonVariants and one more: an index probe each.
 	variants (suffix, n) AS (
 		(SELECT s.suffix, 1 FROM search_suffixes s
-		WHERE (SELECT count(*) FROM starts) < $4::int + $5::int
-			AND (SELECT one_word FROM q) AND (SELECT n FROM rarest) >= ` + strconv.Itoa(commonSuffixes) + `
+		WHERE (SELECT elsewhere AND common_word FROM way)
 			AND s.suffix >= (SELECT word FROM rarest) AND s.suffix < (SELECT word || chr(1114111) FROM rarest)
 		ORDER BY s.suffix
 		LIMIT 1)
@@ -91,11 +96,9 @@ var searchSQL = `
 			-- a query whose rarest word is rare: that word's suffixes, each
 			-- checked for the whole query
 			SELECT s.smart_account_id AS id, s.name_folded FROM search_suffixes s
-			WHERE (SELECT count(*) FROM starts) < $4::int + $5::int
-				AND NOT ((SELECT one_word FROM q) AND (SELECT n FROM rarest) >= ` + strconv.Itoa(commonSuffixes) + `)
+			WHERE (SELECT elsewhere AND NOT common_word FROM way)
 				AND s.suffix >= (SELECT word FROM rarest) AND s.suffix < (SELECT word || chr(1114111) FROM rarest)
-				AND (strpos(s.name_folded, (SELECT folded FROM q)) > 1 OR ($6::bool AND strpos(s.domain, (SELECT folded FROM q)) > 0))
-				AND NOT starts_with(s.name_folded, (SELECT folded FROM q))
+				AND ` + holdsElsewhere("s") + `
 			UNION ALL
 			-- a common word with a few variants: each variant's accounts are
 			-- in name order in the key, so each gives its first page
@@ -110,15 +113,14 @@ var searchSQL = `
 			-- a common word with many: the names in order, until a page
 			(SELECT m.id, m.name_folded FROM smart_accounts m
 			WHERE (SELECT count(*) FROM variants WHERE suffix IS NOT NULL) > ` + strconv.Itoa(commonVariants) + `
-				AND (strpos(m.name_folded, (SELECT folded FROM q)) > 1 OR ($6::bool AND strpos(m.domain, (SELECT folded FROM q)) > 0))
-				AND NOT starts_with(m.name_folded, (SELECT folded FROM q))
-				AND m.status IN ('active', 'pending') AND NOT m.restricted
+				AND ` + holdsElsewhere("m") + `
+				AND clc_found_by_part(m.status, m.restricted)
 			ORDER BY m.name_folded, m.id
 			LIMIT $4::int + $5::int)
 			UNION ALL
 			-- the account whose domain is the query, whole
 			SELECT m.id, m.name_folded FROM smart_accounts m
-			WHERE (SELECT count(*) FROM starts) < $4::int + $5::int
+			WHERE (SELECT elsewhere FROM way)
 				AND m.domain = $3::text AND m.status IN ('active', 'pending')
 				AND NOT starts_with(m.name_folded, (SELECT folded FROM q))
 		) x
@@ -138,6 +140,16 @@ var searchSQL = `
 	` + relationJoin + `
 	` + adminsJoin("sa.id", "$7::int") + `
 	ORDER BY page.tier, sa.name_folded, sa.id`
+
+// holdsElsewhere is the second tier's test of a row t (of smart_accounts or
+// search_suffixes, which both carry name_folded and domain): the query after
+// the first character of the name, or, when it may be part of one, anywhere
+// in the domain; and the name does not start with it (that is the first tier).
+func holdsElsewhere(t string) string {
+	return `(strpos(` + t + `.name_folded, (SELECT folded FROM q)) > 1
+		OR ($6::bool AND strpos(` + t + `.domain, (SELECT folded FROM q)) > 0))
+		AND NOT starts_with(` + t + `.name_folded, (SELECT folded FROM q))`
+}
 
 func (s *Store) SearchAccounts(ctx context.Context, viewerID int64, q account.SearchQuery) ([]account.Listing, error) {
 	rows, err := s.pool.Query(ctx, searchSQL, viewerID, q.Text, q.ExactDomain, q.Limit, q.Offset, q.InDomains, q.Admins)
