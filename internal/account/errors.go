@@ -17,6 +17,9 @@ var (
 	ErrEmailRequired      = errors.New("an email address is required")
 	ErrEmailTooLong       = fmt.Errorf("an email address has at most %d characters", MaxEmailLength)
 	ErrEmailInvalid       = errors.New("not a valid email address")
+	// ErrClaimLost means a worker's lease on an email ran out and another
+	// worker claimed it: the first records nothing.
+	ErrClaimLost = errors.New("the email was claimed by another worker")
 )
 
 // ThrottledError says sign-in is paused for this account or client.

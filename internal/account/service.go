@@ -43,7 +43,9 @@ type Store interface {
 	RequestStore
 
 	RecentEmails(ctx context.Context, limit, offset int) ([]QueuedEmail, error)
-	RequeueFailedEmail(ctx context.Context, id int64, now time.Time) error
+	// RequeueFailedEmail sends a failed email again; one that carried a
+	// link carries token instead of the token its failure erased.
+	RequeueFailedEmail(ctx context.Context, id int64, now time.Time, token string) error
 	DirectoryStore
 }
 
@@ -234,12 +236,13 @@ func (s *Service) RecentEmails(ctx context.Context, u User, limit, offset int) (
 	return s.store.RecentEmails(ctx, limit, offset)
 }
 
-// RetryEmail lets an operator send a failed email again.
+// RetryEmail lets an operator send a failed email again, with a new token
+// for its link: a failed email's token was erased.
 func (s *Service) RetryEmail(ctx context.Context, u User, id int64) error {
 	if !u.Staff {
 		return ErrForbidden
 	}
-	if err := s.store.RequeueFailedEmail(ctx, id, s.clock.Now()); err != nil {
+	if err := s.store.RequeueFailedEmail(ctx, id, s.clock.Now(), randomToken(tokenBytes)); err != nil {
 		return fmt.Errorf("retry email %d: %w", id, err)
 	}
 	return nil

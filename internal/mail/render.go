@@ -89,6 +89,11 @@ func (r *Renderer) content(tr *i18n.Translator, e account.Email) (email.Message,
 	expires := d.ExpiresAt.UTC().Format("2006-01-02")
 	withID := append(details, email.Detail{Label: tr.T("email.detail.account_id"), Value: d.AccountID})
 	requestPage := &email.Link{Label: tr.T("email.partner.action"), URL: r.Link("/clc/requests/" + d.AccountID)}
+	if (e.Kind == account.EmailApprovalRequest || e.Kind == account.EmailApprovalReminder) && e.Secret == "" {
+		// Its token was erased (sent, or failed and not yet retried): a link
+		// without it would open nothing.
+		return email.Message{}, fmt.Errorf("%s email without its link's token", e.Kind)
+	}
 	switch e.Kind {
 	case account.EmailApprovalRequest:
 		intro := []string{tr.T("email.approval.intro", "Requester", requester, "Account", d.AccountName)}

@@ -27,11 +27,17 @@ func (s *SMTPSender) client(ctx context.Context) (*gomail.Client, error) {
 	if s.c != nil {
 		return s.c, nil
 	}
+	// STARTTLS when the server offers it; but credentials never go in
+	// clear, so with them a server that offers no STARTTLS (or an attacker
+	// who strips it) is refused.
+	policy := gomail.TLSOpportunistic
+	if s.cfg.Username != "" {
+		policy = gomail.TLSMandatory
+	}
 	opts := []gomail.Option{
 		gomail.WithPort(s.cfg.Port),
 		gomail.WithTimeout(30 * time.Second),
-		// STARTTLS when the server offers it.
-		gomail.WithTLSPolicy(gomail.TLSOpportunistic),
+		gomail.WithTLSPolicy(policy),
 	}
 	if s.cfg.ImplicitTLS {
 		opts = append(opts, gomail.WithSSL())

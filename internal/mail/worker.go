@@ -2,6 +2,7 @@ package mail
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"math"
 	"math/rand/v2"
@@ -12,12 +13,14 @@ import (
 	"github.com/clc-portal/clc/internal/account"
 )
 
-// Queue is the outbox as the worker sees it.
+// Queue is the outbox as the worker sees it. Each outcome names the claim
+// (the attempt) it records, and returns account.ErrClaimLost when the email
+// has since been claimed again.
 type Queue interface {
 	ClaimEmails(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]account.QueuedEmail, error)
-	MarkEmailSent(ctx context.Context, id int64, now time.Time) error
-	RetryEmailLater(ctx context.Context, id int64, next time.Time, lastErr string) error
-	MarkEmailFailed(ctx context.Context, id int64, lastErr string) error
+	MarkEmailSent(ctx context.Context, id int64, attempt int, now time.Time) error
+	RetryEmailLater(ctx context.Context, id int64, attempt int, next time.Time, lastErr string) error
+	MarkEmailFailed(ctx context.Context, id int64, attempt int, lastErr string) error
 }
 
 // Sender delivers messages, one result per message.
@@ -102,7 +105,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		m, err := w.Renderer.Render(q)
 		if err != nil {
 			w.Log.Error("render email", "id", q.ID, "kind", q.Email.Kind, "err", err)
-			if err := w.Queue.MarkEmailFailed(record, q.ID, "render: "+err.Error()); err != nil {
+			if err := w.lost(q, w.Queue.MarkEmailFailed(record, q.ID, q.Attempts, "render: "+err.Error())); err != nil {
 				return len(batch), err
 			}
 			continue
@@ -115,7 +118,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	}
 	results := w.Sender.Send(ctx, msgs)
 	for i, q := range sending {
-		if err := w.record(record, q, results[i]); err != nil {
+		if err := w.lost(q, w.record(record, q, results[i])); err != nil {
 			return len(batch), err
 		}
 	}
@@ -127,13 +130,23 @@ func (w *Worker) record(ctx context.Context, q account.QueuedEmail, sendErr erro
 	switch {
 	case sendErr == nil:
 		w.Log.Info("email sent", "id", q.ID, "kind", q.Email.Kind, "to", q.Email.To, "attempt", q.Attempts)
-		return w.Queue.MarkEmailSent(ctx, q.ID, now)
+		return w.Queue.MarkEmailSent(ctx, q.ID, q.Attempts, now)
 	case Permanent(sendErr) || q.Attempts >= w.Backoff.MaxAttempts:
 		w.Log.Error("email failed", "id", q.ID, "kind", q.Email.Kind, "to", q.Email.To, "attempt", q.Attempts, "err", sendErr)
-		return w.Queue.MarkEmailFailed(ctx, q.ID, sendErr.Error())
+		return w.Queue.MarkEmailFailed(ctx, q.ID, q.Attempts, sendErr.Error())
 	default:
 		next := now.Add(w.Backoff.Delay(q.Attempts))
 		w.Log.Warn("email will be retried", "id", q.ID, "kind", q.Email.Kind, "attempt", q.Attempts, "next", next, "err", sendErr)
-		return w.Queue.RetryEmailLater(ctx, q.ID, next, sendErr.Error())
+		return w.Queue.RetryEmailLater(ctx, q.ID, q.Attempts, next, sendErr.Error())
 	}
+}
+
+// lost lets a batch go on past an email another worker took over: its
+// outcome is that worker's to record.
+func (w *Worker) lost(q account.QueuedEmail, err error) error {
+	if errors.Is(err, account.ErrClaimLost) {
+		w.Log.Warn("email claimed by another worker; outcome not recorded", "id", q.ID, "kind", q.Email.Kind, "attempt", q.Attempts)
+		return nil
+	}
+	return err
 }

@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/clc-portal/clc/internal/account"
 )
@@ -27,15 +29,16 @@ func enqueue(ctx context.Context, tx pgx.Tx, now time.Time, emails []account.Ema
 			accountID = &id
 		}
 		var secret *string
+		var linkHash []byte
 		if e.Secret != "" {
-			secret = &e.Secret
+			secret, linkHash = &e.Secret, account.HashToken(e.Secret)
 		}
 		if _, err := tx.Exec(ctx, `
-			INSERT INTO outbox (message_id, kind, to_address, language, data, secret, smart_account_id, next_attempt_at, created_at)
+			INSERT INTO outbox (message_id, kind, to_address, language, data, secret, link_hash, smart_account_id, next_attempt_at, created_at)
 			VALUES ($1, $2, $3,
 				coalesce(nullif($4, ''), (SELECT language FROM users WHERE email = $3), ''),
-				$5, $6, $7, $8, $8)`,
-			newMessageID(), e.Kind, e.To, e.Lang, data, secret, accountID, now); err != nil {
+				$5, $6, $7, $8, $9, $9)`,
+			newMessageID(), e.Kind, e.To, e.Lang, data, secret, linkHash, accountID, now); err != nil {
 			return fmt.Errorf("queue %s email: %w", e.Kind, err)
 		}
 	}
@@ -50,9 +53,12 @@ func newMessageID() string {
 	return hex.EncodeToString(b)
 }
 
-const queuedColumns = `id, message_id, kind, to_address, language, data, coalesce(secret, ''),
-	coalesce(smart_account_id, 0), state, attempts, next_attempt_at, last_error, created_at,
-	sent_at`
+// queuedColumns are what scanQueued reads, with secret for the email's
+// secret: the worker needs it, the operators' list must not load it.
+func queuedColumns(secret string) string {
+	return `id, message_id, kind, to_address, language, data, ` + secret + `,
+	coalesce(smart_account_id, 0), state, attempts, next_attempt_at, last_error, created_at, sent_at`
+}
 
 func scanQueued(row pgx.Row) (account.QueuedEmail, error) {
 	var q account.QueuedEmail
@@ -86,24 +92,32 @@ func (s *Store) ClaimEmails(ctx context.Context, now time.Time, limit int, lease
 			FROM due WHERE o.id = due.id
 			RETURNING o.*
 		)
-		SELECT `+queuedColumns+` FROM claimed ORDER BY next_attempt_at, id`, now, limit, lease)
+		SELECT `+queuedColumns("coalesce(secret, '')")+` FROM claimed ORDER BY next_attempt_at, id`, now, limit, lease)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.QueuedEmail, error) { return scanQueued(row) })
 }
 
+// The worker's updates are fenced by its claim: attempts counts claims, so
+// a worker that overran its lease and lost its email to another records
+// nothing over that worker's outcome (ErrClaimLost).
+const claimed = `id = $1 AND attempts = $2 AND state = 'sending'`
+
 // MarkEmailSent records delivery, erases the email's secret and adds an
 // "emailed" event to its account's history.
-func (s *Store) MarkEmailSent(ctx context.Context, id int64, now time.Time) error {
+func (s *Store) MarkEmailSent(ctx context.Context, id int64, attempt int, now time.Time) error {
 	return withTx(ctx, s.pool, func(tx pgx.Tx) error {
 		var accountID *int64
 		var kind, to string
 		err := tx.QueryRow(ctx, `
-			UPDATE outbox SET state = 'sent', sent_at = $2, secret = NULL, locked_until = NULL, last_error = ''
-			WHERE id = $1 RETURNING smart_account_id, kind, to_address`, id, now).Scan(&accountID, &kind, &to)
+			UPDATE outbox SET state = 'sent', sent_at = $3, secret = NULL, locked_until = NULL, last_error = ''
+			WHERE `+claimed+` RETURNING smart_account_id, kind, to_address`, id, attempt, now).Scan(&accountID, &kind, &to)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return account.ErrClaimLost
+		}
 		if err != nil {
-			return mapErr(err, "")
+			return err
 		}
 		if accountID == nil {
 			return nil
@@ -113,39 +127,100 @@ func (s *Store) MarkEmailSent(ctx context.Context, id int64, now time.Time) erro
 }
 
 // RetryEmailLater puts an email back in the queue after a temporary failure.
-func (s *Store) RetryEmailLater(ctx context.Context, id int64, next time.Time, lastErr string) error {
-	_, err := s.pool.Exec(ctx, `
-		UPDATE outbox SET state = 'pending', next_attempt_at = $2, locked_until = NULL, last_error = $3
-		WHERE id = $1`, id, next, lastErr)
+func (s *Store) RetryEmailLater(ctx context.Context, id int64, attempt int, next time.Time, lastErr string) error {
+	return fenced(s.pool.Exec(ctx, `
+		UPDATE outbox SET state = 'pending', next_attempt_at = $3, locked_until = NULL, last_error = $4
+		WHERE `+claimed, id, attempt, next, lastErr))
+}
+
+// MarkEmailFailed gives up on an email; an operator can retry it. The token
+// it carried is erased, and its link's hash replaced by random bytes that
+// are no token's hash: a failed email leaves no working link behind.
+func (s *Store) MarkEmailFailed(ctx context.Context, id int64, attempt int, lastErr string) error {
+	dead := make([]byte, 32)
+	_, _ = rand.Read(dead)
+	return withTx(ctx, s.pool, func(tx pgx.Tx) error {
+		var old []byte
+		err := tx.QueryRow(ctx, `SELECT link_hash FROM outbox WHERE `+claimed+` FOR UPDATE`, id, attempt).Scan(&old)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return account.ErrClaimLost
+		}
+		if err != nil {
+			return err
+		}
+		if old == nil {
+			dead = nil
+		} else if _, err := relink(ctx, tx, old, dead); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `
+			UPDATE outbox SET state = 'failed', locked_until = NULL, last_error = $2, secret = NULL, link_hash = $3
+			WHERE id = $1`, id, lastErr, dead)
+		return err
+	})
+}
+
+// relink moves whichever link has hash from to hash to, reporting whether
+// one had it.
+func relink(ctx context.Context, tx pgx.Tx, from, to []byte) (bool, error) {
+	a, err := tx.Exec(ctx, `UPDATE approval_links SET token_hash = $2 WHERE token_hash = $1`, from, to)
+	if err != nil {
+		return false, fmt.Errorf("relink approval link: %w", err)
+	}
+	p, err := tx.Exec(ctx, `UPDATE set_password_links SET token_hash = $2 WHERE token_hash = $1`, from, to)
+	if err != nil {
+		return false, fmt.Errorf("relink set-password link: %w", err)
+	}
+	return a.RowsAffected()+p.RowsAffected() > 0, nil
+}
+
+func fenced(tag pgconn.CommandTag, err error) error {
+	if err == nil && tag.RowsAffected() == 0 {
+		return account.ErrClaimLost
+	}
 	return err
 }
 
-// MarkEmailFailed gives up on an email; an operator can retry it.
-func (s *Store) MarkEmailFailed(ctx context.Context, id int64, lastErr string) error {
-	_, err := s.pool.Exec(ctx, `
-		UPDATE outbox SET state = 'failed', locked_until = NULL, last_error = $2 WHERE id = $1`, id, lastErr)
-	return err
-}
-
-// RecentEmails lists the outbox newest first, for operators.
+// RecentEmails lists the outbox newest first, for operators, without the
+// secrets they never see.
 func (s *Store) RecentEmails(ctx context.Context, limit, offset int) ([]account.QueuedEmail, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+queuedColumns+` FROM outbox ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2`, limit, offset)
+	rows, err := s.pool.Query(ctx, `SELECT `+queuedColumns("''")+` FROM outbox ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2`, limit, offset)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.QueuedEmail, error) { return scanQueued(row) })
 }
 
-// RequeueFailedEmail sends a failed email again now.
-func (s *Store) RequeueFailedEmail(ctx context.Context, id int64, now time.Time) error {
-	tag, err := s.pool.Exec(ctx, `
-		UPDATE outbox SET state = 'pending', next_attempt_at = $2, last_error = last_error || ' (retried by an operator)'
-		WHERE id = $1 AND state = 'failed'`, id, now)
-	if err != nil {
+// RequeueFailedEmail sends a failed email again now. An email that carried
+// a link carries token, a new one, for the same link; when that link is gone
+// (a reminder or a forward replaced it, or it was spent) the email goes
+// without one and its renderer refuses it.
+func (s *Store) RequeueFailedEmail(ctx context.Context, id int64, now time.Time, token string) error {
+	fresh := account.HashToken(token)
+	return withTx(ctx, s.pool, func(tx pgx.Tx) error {
+		var old []byte
+		err := tx.QueryRow(ctx, `
+			SELECT link_hash FROM outbox WHERE id = $1 AND state = 'failed' FOR UPDATE`, id).Scan(&old)
+		if err != nil {
+			return mapErr(err, "")
+		}
+		var secret *string
+		if old != nil {
+			ok, err := relink(ctx, tx, old, fresh)
+			if err != nil {
+				return err
+			}
+			if ok {
+				secret = &token
+			}
+		}
+		if secret == nil {
+			fresh = nil
+		}
+		_, err = tx.Exec(ctx, `
+			UPDATE outbox SET state = 'pending', next_attempt_at = $2, secret = $3, link_hash = $4,
+				last_error = last_error || ' (retried by an operator)'
+			WHERE id = $1`, id, now, secret, fresh)
 		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return account.ErrNotFound
-	}
-	return nil
+	})
 }
