@@ -64,6 +64,8 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		BaseURL:     cfg.BaseURL,
 		SessionIdle: cfg.SessionIdle,
 		Ready:       pool.Ping,
+		// The client's address, for throttling sign-in.
+		TrustedProxies: cfg.TrustedProxies,
 	})
 
 	worker, err := newWorker(cfg, pool, catalog, log)

@@ -38,7 +38,7 @@ func newWorker(cfg config.Config, pool *pgxpool.Pool, catalog *i18n.Catalog, log
 // newJobs wires the periodic jobs over pool.
 func newJobs(pool *pgxpool.Pool, log *slog.Logger) *jobs.Runner {
 	svc := account.NewService(postgres.NewStore(pool), account.SystemClock{}, account.NewArgon2id())
-	return &jobs.Runner{Jobs: jobs.Requests(svc), Every: time.Minute, Log: log.With("component", "jobs")}
+	return &jobs.Runner{Jobs: append(jobs.Requests(svc), jobs.Housekeeping(svc)...), Every: time.Minute, Log: log.With("component", "jobs")}
 }
 
 // runBackground runs the mail worker and the jobs until ctx ends.

@@ -34,11 +34,15 @@ type Store interface {
 	// first, then by name.
 	AccessOf(ctx context.Context, userID int64) ([]Access, error)
 
-	// Sign-in throttling: ThrottledUntil is the latest block over keys;
-	// RecordLoginFailure counts a failure and applies the policy's block.
-	ThrottledUntil(ctx context.Context, keys []string, now time.Time) (time.Time, error)
-	RecordLoginFailure(ctx context.Context, key string, now time.Time, p ThrottlePolicy) error
+	// Sign-in throttling. CountLoginAttempt returns the latest block over
+	// keys and, when none holds at now, counts the attempt as a failure
+	// under each key's policy, atomically; RefundLoginAttempt takes back an
+	// attempt that succeeded. PruneLoginThrottle forgets keys with no
+	// failure since before and no block at now.
+	CountLoginAttempt(ctx context.Context, keys []ThrottleKey, now time.Time) (time.Time, error)
+	RefundLoginAttempt(ctx context.Context, key ThrottleKey, now time.Time) error
 	ClearLoginFailures(ctx context.Context, key string) error
+	PruneLoginThrottle(ctx context.Context, before, now time.Time) (int, error)
 
 	RequestStore
 

@@ -44,14 +44,23 @@ var (
 	ClientThrottle  = ThrottlePolicy{Free: 20, Base: time.Second, Max: 15 * time.Minute, Window: time.Hour}
 )
 
+// ThrottleKey is what failures are counted by, under which policy.
+type ThrottleKey struct {
+	Key    string
+	Policy ThrottlePolicy
+}
+
 // LogIn checks an email and password. Unknown emails and wrong passwords give
 // the same error after the same work, so neither answer nor timing tells
-// whether an address has an account.
+// whether an address has an account. Each attempt is counted as a failure
+// before the password is checked, in the same step that checks the block,
+// so parallel guesses cannot all pass it; a success is refunded.
 func (s *Service) LogIn(ctx context.Context, email, password, client string) (User, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
-	accountKey, clientKey := "email:"+email, "client:"+client
+	accountKey := ThrottleKey{Key: "email:" + email, Policy: AccountThrottle}
+	clientKey := ThrottleKey{Key: "client:" + client, Policy: ClientThrottle}
 	now := s.clock.Now()
-	until, err := s.store.ThrottledUntil(ctx, []string{accountKey, clientKey}, now)
+	until, err := s.store.CountLoginAttempt(ctx, []ThrottleKey{accountKey, clientKey}, now)
 	if err != nil {
 		return User{}, fmt.Errorf("check throttle: %w", err)
 	}
@@ -71,18 +80,26 @@ func (s *Service) LogIn(ctx context.Context, email, password, client string) (Us
 		return User{}, fmt.Errorf("verify password: %w", err)
 	}
 	if !ok || u.ID == 0 || u.PasswordHash == "" {
-		if err := s.store.RecordLoginFailure(ctx, accountKey, now, AccountThrottle); err != nil {
-			return User{}, fmt.Errorf("record failure: %w", err)
-		}
-		if err := s.store.RecordLoginFailure(ctx, clientKey, now, ClientThrottle); err != nil {
-			return User{}, fmt.Errorf("record failure: %w", err)
-		}
-		return User{}, ErrInvalidCredentials
+		return User{}, ErrInvalidCredentials // already counted
 	}
-	if err := s.store.ClearLoginFailures(ctx, accountKey); err != nil {
+	if err := s.store.ClearLoginFailures(ctx, accountKey.Key); err != nil {
 		return User{}, fmt.Errorf("clear failures: %w", err)
 	}
+	if err := s.store.RefundLoginAttempt(ctx, clientKey, now); err != nil {
+		return User{}, fmt.Errorf("refund attempt: %w", err)
+	}
 	return u, nil
+}
+
+// PruneLoginThrottle forgets the failures no policy counts any more, for the
+// worker's jobs.
+func (s *Service) PruneLoginThrottle(ctx context.Context) (int, error) {
+	now := s.clock.Now()
+	n, err := s.store.PruneLoginThrottle(ctx, now.Add(-max(AccountThrottle.Window, ClientThrottle.Window)), now)
+	if err != nil {
+		return 0, fmt.Errorf("prune sign-in throttle: %w", err)
+	}
+	return n, nil
 }
 
 // dummyHash is a valid hash of a password nobody knows, checked when the

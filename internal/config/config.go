@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -22,6 +23,10 @@ type Config struct {
 	// request, lifetime is absolute.
 	SessionIdle     time.Duration
 	SessionLifetime time.Duration
+	// TrustedProxies (CLC_TRUSTED_PROXIES) are the addresses whose
+	// X-Forwarded-For names the client; from any other address the header
+	// is ignored, so a client cannot choose its own address.
+	TrustedProxies []netip.Prefix
 }
 
 // SMTP is the parsed SMTP_URL.
@@ -88,6 +93,9 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 	}
 	u.Path = ""
 	c.BaseURL = u
+	if c.TrustedProxies, err = ParseProxies(getenv("CLC_TRUSTED_PROXIES")); err != nil {
+		return c, err
+	}
 	if need.SMTP {
 		raw := getenv("SMTP_URL")
 		if raw == "" {
@@ -100,6 +108,23 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 		c.SMTP = s
 	}
 	return c, nil
+}
+
+// ParseProxies parses a comma-separated list of addresses and CIDR ranges.
+func ParseProxies(raw string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.FieldsFunc(raw, func(r rune) bool { return r == ',' || r == ' ' }) {
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, fmt.Errorf("CLC_TRUSTED_PROXIES: %q is neither an address nor a CIDR range", f)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // Need says which settings a command requires beyond the database.

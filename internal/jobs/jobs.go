@@ -1,5 +1,6 @@
 // Package jobs runs the portal's periodic work beside the mail worker:
-// expiring the requests nobody decided on and reminding their approvers.
+// expiring the requests nobody decided on, reminding their approvers and
+// forgetting old sign-in failures.
 // Every job is safe to run from several processes at once, so each `clc
 // serve` and `clc worker` runs one Runner.
 package jobs
@@ -26,6 +27,11 @@ func Requests(svc *account.Service) []Job {
 		{Name: "expire requests", Run: svc.ExpireRequests},
 		{Name: "remind approvers", Run: svc.RemindApprovers},
 	}
+}
+
+// Housekeeping forgets what no rule needs any more.
+func Housekeeping(svc *account.Service) []Job {
+	return []Job{{Name: "prune sign-in throttle", Run: svc.PruneLoginThrottle}}
 }
 
 // Runner runs its jobs every Every until its context ends.

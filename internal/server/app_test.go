@@ -42,6 +42,12 @@ func newApp(t *testing.T) *app {
 // newAppOn serves over db, whose pool may reach PostgreSQL through a proxy.
 func newAppOn(t *testing.T, db pgtest.DB) *app {
 	t.Helper()
+	return newAppWith(t, db, func(*server.Deps) {})
+}
+
+// newAppWith lets set change the server's dependencies before it starts.
+func newAppWith(t *testing.T, db pgtest.DB, set func(*server.Deps)) *app {
+	t.Helper()
 	logs := &strings.Builder{}
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil))
 	clock := account.NewManualClock(time.Now())
@@ -52,7 +58,7 @@ func newAppOn(t *testing.T, db pgtest.DB) *app {
 	}
 	base, _ := url.Parse("http://127.0.0.1")
 	store := pgxstore.NewWithCleanupInterval(db.Pool, 0)
-	srv := server.New(server.Deps{
+	deps := server.Deps{
 		Log:         log,
 		Accounts:    svc,
 		Sessions:    server.NewSessions(store, base, 12*time.Hour),
@@ -60,7 +66,9 @@ func newAppOn(t *testing.T, db pgtest.DB) *app {
 		Catalog:     catalog,
 		BaseURL:     base,
 		Ready:       db.Pool.Ping,
-	})
+	}
+	set(&deps)
+	srv := server.New(deps)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	u, _ := url.Parse(hs.URL)

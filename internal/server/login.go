@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"math"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -37,7 +36,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		s.renderLogin(w, r, http.StatusUnprocessableEntity, v)
 		return nil
 	}
-	u, err := s.accounts.LogIn(ctx, email, password, clientAddr(r))
+	u, err := s.accounts.LogIn(ctx, email, password, s.clientAddr(r))
 	var throttled *account.ThrottledError
 	switch {
 	case errors.As(err, &throttled):
@@ -47,7 +46,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		s.renderLogin(w, r, http.StatusTooManyRequests, v)
 		return nil
 	case errors.Is(err, account.ErrInvalidCredentials):
-		s.log.InfoContext(ctx, "login failed", "request_id", requestIDFrom(ctx), "remote", clientAddr(r))
+		s.log.InfoContext(ctx, "login failed", "request_id", requestIDFrom(ctx), "remote", s.clientAddr(r))
 		v.Error = i18n.T(ctx, "login.invalid")
 		s.renderLogin(w, r, http.StatusUnauthorized, v)
 		return nil
@@ -71,11 +70,3 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	return redirect(w, r, "/")
 }
 
-// clientAddr is the connecting address, without port, for throttling.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"time"
 
@@ -26,6 +27,8 @@ type Deps struct {
 	SessionIdle time.Duration
 	// Ready reports whether the database answers, for /readyz.
 	Ready func(ctx context.Context) error
+	// TrustedProxies may name the client in X-Forwarded-For.
+	TrustedProxies []netip.Prefix
 }
 
 // Server serves the portal.
@@ -37,6 +40,7 @@ type Server struct {
 	baseURL  *url.URL
 	idle     time.Duration
 	ready    func(ctx context.Context) error
+	proxies  []netip.Prefix
 	handler  http.Handler
 }
 
@@ -50,6 +54,7 @@ func New(d Deps) *Server {
 		baseURL:  d.BaseURL,
 		idle:     d.SessionIdle,
 		ready:    d.Ready,
+		proxies:  d.TrustedProxies,
 	}
 	// A session store that cannot be reached is an error page, not scs's
 	// plain-text 500.

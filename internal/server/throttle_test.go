@@ -1,0 +1,122 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clc-portal/clc/internal/postgres/pgtest"
+	"github.com/clc-portal/clc/internal/server"
+)
+
+// parallelLogins sends n sign-ins at once and counts the answers by status.
+func parallelLogins(a *app, n int, form func(i int) url.Values, header http.Header) map[int]int {
+	var mu sync.Mutex
+	got := map[int]int{}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for i := range n {
+		wg.Go(func() {
+			req, _ := http.NewRequest(http.MethodPost, a.srv.URL+"/login", strings.NewReader(form(i).Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			for k, v := range header {
+				req.Header[k] = v
+			}
+			<-start
+			resp, err := client.Do(req)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				got[0]++
+				return
+			}
+			resp.Body.Close()
+			got[resp.StatusCode]++
+		})
+	}
+	close(start)
+	wg.Wait()
+	return got
+}
+
+// Guesses sent at once meet the same block as guesses sent one by one: five
+// free failures and the sixth, then every other is refused unchecked.
+func TestParallelGuessesMeetTheBlock(t *testing.T) {
+	a := newApp(t)
+	a.user("ada@partner.example", "Ada", false)
+	got := parallelLogins(a, 12, func(int) url.Values {
+		return url.Values{"email": {"ada@partner.example"}, "password": {"wrong"}}
+	}, nil)
+	if got[http.StatusUnauthorized] > 6 || got[http.StatusTooManyRequests] < 6 {
+		t.Fatalf("12 parallel guesses: %v; want at most 6 checked (401) and the rest refused (429)", got)
+	}
+}
+
+// Behind a trusted proxy each client is throttled by the address the proxy
+// heard from; from anyone else X-Forwarded-For is ignored, so a client
+// cannot escape its block by naming another address.
+func TestTrustedProxyNamesTheClient(t *testing.T) {
+	guesses := func(i int) url.Values {
+		return url.Values{"email": {fmt.Sprintf("guess%d@partner.example", i)}, "password": {"wrong"}}
+	}
+	from := func(addr string) http.Header { return http.Header{"X-Forwarded-For": {addr + ", 10.0.0.7"}} }
+
+	a := newAppWith(t, pgtest.New(t), func(d *server.Deps) {
+		d.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("10.0.0.0/8")}
+	})
+	a.user("ada@partner.example", "Ada", false)
+	if got := parallelLogins(a, 21, guesses, from("203.0.113.5")); got[http.StatusUnauthorized] != 21 {
+		t.Fatalf("21 guesses from one client: %v", got)
+	}
+	ada := func(h http.Header) map[int]int {
+		return parallelLogins(a, 1, func(int) url.Values {
+			return url.Values{"email": {"ada@partner.example"}, "password": {"correct horse"}}
+		}, h)
+	}
+	if got := ada(from("203.0.113.5")); got[http.StatusTooManyRequests] != 1 {
+		t.Errorf("the guessing client was not blocked: %v", got)
+	}
+	if got := ada(from("203.0.113.6")); got[http.StatusSeeOther] != 1 {
+		t.Errorf("another client behind the same proxy was blocked: %v", got)
+	}
+
+	// No trusted proxy: the header is the client's word and counts for nothing.
+	b := newApp(t)
+	b.user("ada@partner.example", "Ada", false)
+	parallelLogins(b, 21, guesses, from("203.0.113.5"))
+	got := parallelLogins(b, 1, func(int) url.Values {
+		return url.Values{"email": {"ada@partner.example"}, "password": {"correct horse"}}
+	}, from("198.51.100.9"))
+	if got[http.StatusTooManyRequests] != 1 {
+		t.Errorf("a client escaped its block by naming another address: %v", got)
+	}
+}
+
+// Old failures that block nothing are forgotten by the worker's jobs.
+func TestThrottlePruned(t *testing.T) {
+	a := newApp(t)
+	b := a.browser()
+	wantStatus(t, b.login("nobody@partner.example", "wrong"), http.StatusUnauthorized)
+	count := func() (n int) {
+		a.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM login_throttle`).Scan(&n)
+		return n
+	}
+	if count() != 2 {
+		t.Fatalf("%d throttle rows after a failure, want 2 (account and client)", count())
+	}
+	if n, err := a.svc.PruneLoginThrottle(context.Background()); err != nil || n != 0 {
+		t.Fatalf("pruned %d (%v) fresh failures", n, err)
+	}
+	a.clock.Advance(61 * time.Minute)
+	if n, err := a.svc.PruneLoginThrottle(context.Background()); err != nil || n != 2 || count() != 0 {
+		t.Fatalf("pruned %d (%v), %d left", n, err, count())
+	}
+}
