@@ -69,4 +69,3 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	s.flash(r, i18n.T(ctx, "logout.done"))
 	return redirect(w, r, "/")
 }
-
