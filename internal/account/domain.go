@@ -62,3 +62,8 @@ func DisplayDomain(ascii string) string {
 	}
 	return u
 }
+
+// Under reports whether domain is parent or one of its subdomains.
+func Under(domain, parent string) bool {
+	return parent != "" && (domain == parent || strings.HasSuffix(domain, "."+parent))
+}

@@ -133,6 +133,8 @@ func (s *Service) RequestState(ctx context.Context, u User, id AccountID) (Reque
 	return st, nil
 }
 
+// canSeeRequest answers ErrNotFound, not ErrForbidden, for a request u may
+// not see, so its id cannot be probed for.
 func (s *Service) canSeeRequest(ctx context.Context, u User, r Request) error {
 	if u.ID == r.RequestedBy || u.Staff {
 		return nil
@@ -146,7 +148,7 @@ func (s *Service) canSeeRequest(ctx context.Context, u User, r Request) error {
 			return nil
 		}
 	}
-	return ErrForbidden
+	return ErrNotFound
 }
 
 // Withdraw is the partner taking back a request nobody has decided on. Every
@@ -161,6 +163,9 @@ func (s *Service) Withdraw(ctx context.Context, u User, id AccountID) (Request, 
 		return Request{}, fmt.Errorf("request for %s: %w", id, err)
 	}
 	if r.RequestedBy != u.ID {
+		if err := s.canSeeRequest(ctx, u, r); err != nil {
+			return Request{}, err
+		}
 		return Request{}, ErrForbidden
 	}
 	if r.StatusAt(s.clock.Now()) != RequestPending {

@@ -196,6 +196,16 @@ func (s *Service) CheckRequest(ctx context.Context, u User, in RequestInput) (Ch
 	}
 
 	c.CustomerEmails = checkEmails(fe, "customer_emails", in.CustomerEmails, MaxCustomerEmails, true)
+	if c.Domain != "" && !Under(c.Domain, own) {
+		// The customer approves, never the requester's colleagues: one
+		// would become Administrator of the customer's account.
+		for _, e := range c.CustomerEmails {
+			if Under(EmailDomain(e), own) {
+				fe.Add("customer_emails", "request.error.own_domain", "Email", e, "Domain", DisplayDomain(own))
+				break
+			}
+		}
+	}
 	c.UserEmails = checkEmails(fe, "user_emails", in.UserEmails, MaxUserEmails, false)
 	return c, fe.Err()
 }
@@ -255,6 +265,11 @@ func NewSubmissionKey() string { return randomToken(SubmissionKeyBytes) }
 // causes, in one transaction. Sending the same submission twice returns the
 // first request.
 func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (Request, error) {
+	// Only a user with a role may open CLC, so only they may request.
+	partner, err := s.partnerName(ctx, u)
+	if err != nil {
+		return Request{}, err
+	}
 	if len(in.SubmissionKey) < 16 || len(in.SubmissionKey) > 64 {
 		return Request{}, FieldErrors{"form": {Msg: "request.error.stale_form"}}
 	}
@@ -285,10 +300,6 @@ func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (R
 	parents, err := s.store.ParentAccounts(ctx, c.Domain)
 	if err != nil {
 		return Request{}, fmt.Errorf("find parent accounts of %s: %w", c.Domain, err)
-	}
-	partner, err := s.partnerName(ctx, u)
-	if err != nil {
-		return Request{}, err
 	}
 	now := s.clock.Now()
 	r := Request{
@@ -339,12 +350,12 @@ func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (R
 }
 
 // partnerName is the requester's partner organisation: the account the
-// menu names as theirs.
+// menu names as theirs. A user with no role has none, and may not request.
 func (s *Service) partnerName(ctx context.Context, u User) (string, error) {
 	a, err := s.store.MenuAccount(ctx, u.ID)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return "", nil
+		return "", ErrForbidden
 	case err != nil:
 		return "", fmt.Errorf("find partner account: %w", err)
 	}

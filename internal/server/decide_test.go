@@ -308,13 +308,14 @@ func TestPartnerFollowsAndWithdraws(t *testing.T) {
 		t.Fatalf("Withdraw request posts to %q", action)
 	}
 
-	// Someone else's request is not theirs to see, nor to withdraw.
+	// Someone else's request is not theirs to see, nor to withdraw, nor
+	// even to know of: it answers as one that does not exist.
 	r.user("eve@partner.example", "Eve", false)
 	r.account("Eve's Shop", "eve-shop.example", "eve@partner.example")
 	eve := r.browser()
 	wantRedirect(t, eve.login("eve@partner.example", "correct horse"), "/clc")
-	wantStatus(t, eve.get(page), http.StatusForbidden)
-	wantStatus(t, eve.post(page+"/withdraw", nil), http.StatusForbidden)
+	wantStatus(t, eve.get(page), http.StatusNotFound)
+	wantStatus(t, eve.post(page+"/withdraw", nil), http.StatusNotFound)
 	wantStatus(t, r.partner.get("/clc/requests/SA-999999"), http.StatusNotFound)
 	wantStatus(t, r.partner.get("/clc/requests/nonsense"), http.StatusNotFound)
 	// Operators see it, but only the partner withdraws.
@@ -379,7 +380,7 @@ func TestAdministratorSeesTheRequest(t *testing.T) {
 		t.Fatalf("administrator's view: %+v %v", st, err)
 	}
 	member, _ := r.svc.UserByEmail(context.Background(), "ops@globex.example")
-	if _, err := r.svc.RequestState(context.Background(), member, r.id); !errors.Is(err, account.ErrForbidden) {
+	if _, err := r.svc.RequestState(context.Background(), member, r.id); !errors.Is(err, account.ErrNotFound) {
 		t.Errorf("a User of the account sees the request: %v", err)
 	}
 }
