@@ -159,6 +159,10 @@ type RotatedToken struct {
 type PendingRequest struct {
 	Request   Request
 	WaitingOn []string
+	// Outside are those of WaitingOn whose address is not at the account's
+	// domain, so operators can look twice at who would become its
+	// Administrator.
+	Outside []string
 }
 
 // RequestState is the partner's view of a request: where it stands, whom it

@@ -15,7 +15,18 @@ func (s *Service) PendingQueue(ctx context.Context, u User) ([]PendingRequest, e
 	if !u.Staff {
 		return nil, ErrForbidden
 	}
-	return s.store.PendingRequests(ctx, s.clock.Now())
+	queue, err := s.store.PendingRequests(ctx, s.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	for i, p := range queue {
+		for _, e := range p.WaitingOn {
+			if !Under(EmailDomain(e), p.Request.Account.Domain) {
+				queue[i].Outside = append(queue[i].Outside, e)
+			}
+		}
+	}
+	return queue, nil
 }
 
 // pendingRequest finds the request for an account and checks it still waits.

@@ -64,6 +64,7 @@ func (s *Server) renderOpsRequests(w http.ResponseWriter, r *http.Request, statu
 			Deny:    "/ops/requests/" + id + "/deny",
 			AdminID: "admin-" + id,
 			Admins:  p.WaitingOn,
+			Outside: p.Outside,
 			Reason: components.Field{ID: "reason-" + id, Name: "reason", Label: i18n.T(ctx, "pending.reason"), Type: "textarea",
 				Required: true, MaxLength: account.MaxReasonLength, Hint: i18n.T(ctx, "pending.reason_hint")},
 		}
