@@ -4,9 +4,12 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io/fs"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -67,11 +70,86 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) (from, to int32, err error
 	if from, err = m.GetCurrentVersion(ctx); err != nil {
 		return 0, 0, fmt.Errorf("migrate: read version: %w", err)
 	}
+	// Migrating on top of files that were changed after they were applied
+	// would build on a schema nobody wrote.
+	if _, err := checkFiles(ctx, conn.Conn(), m, from); err != nil {
+		return from, 0, err
+	}
 	if err := m.Migrate(ctx); err != nil {
 		return from, 0, fmt.Errorf("migrate: %w", err)
 	}
-	to, err = m.GetCurrentVersion(ctx)
-	return from, to, err
+	if to, err = m.GetCurrentVersion(ctx); err != nil {
+		return from, 0, fmt.Errorf("migrate: read version: %w", err)
+	}
+	// Recorded after tern's transactions: a crash in between leaves files
+	// unrecorded, which serve refuses and the next migrate records.
+	for _, mg := range m.Migrations[:to] {
+		sum, err := fileSum(mg)
+		if err != nil {
+			return from, to, err
+		}
+		if _, err := conn.Exec(ctx, `
+			INSERT INTO schema_files (version, name, sha256) VALUES ($1, $2, $3)
+			ON CONFLICT (version) DO NOTHING`, mg.Sequence, mg.Name, sum); err != nil {
+			return from, to, fmt.Errorf("migrate: record %s: %w", mg.Name, err)
+		}
+	}
+	return from, to, nil
+}
+
+// fileSum is the SHA-256 of a migration's file as embedded.
+func fileSum(mg *migrate.Migration) ([]byte, error) {
+	b, err := fs.ReadFile(migrations.FS, mg.Name)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: read %s: %w", mg.Name, err)
+	}
+	sum := sha256.Sum256(b)
+	return sum[:], nil
+}
+
+// checkFiles compares the files recorded as applied, up to version, with
+// this binary's, and reports whether every one of them is recorded.
+func checkFiles(ctx context.Context, conn *pgx.Conn, m *migrate.Migrator, version int32) (complete bool, err error) {
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT to_regclass('schema_files') IS NOT NULL`).Scan(&exists); err != nil {
+		return false, fmt.Errorf("check schema files: %w", err)
+	}
+	if !exists {
+		return version == 0, nil
+	}
+	rows, err := conn.Query(ctx, `SELECT version, name, sha256 FROM schema_files WHERE version <= $1 ORDER BY version`, version)
+	if err != nil {
+		return false, fmt.Errorf("check schema files: %w", err)
+	}
+	defer rows.Close()
+	recorded := 0
+	for rows.Next() {
+		var v int32
+		var name string
+		var sum []byte
+		if err := rows.Scan(&v, &name, &sum); err != nil {
+			return false, fmt.Errorf("check schema files: %w", err)
+		}
+		if v < 1 || int(v) > len(m.Migrations) {
+			return false, fmt.Errorf("database applied migration %s, which this binary does not have", name)
+		}
+		mg := m.Migrations[v-1]
+		want, err := fileSum(mg)
+		if err != nil {
+			return false, err
+		}
+		switch {
+		case mg.Name != name:
+			return false, fmt.Errorf("migration %d is %s here but the database applied %s: rebuild the database or use its binary", v, mg.Name, name)
+		case !bytes.Equal(sum, want):
+			return false, fmt.Errorf("migration file %s differs from the one this database applied: a landed migration is never edited; restore it", mg.Name)
+		}
+		recorded++
+	}
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("check schema files: %w", err)
+	}
+	return recorded == int(version), nil
 }
 
 // ErrSchemaBehind means the database needs `clc migrate`.
@@ -94,6 +172,13 @@ func CheckSchema(ctx context.Context, pool *pgxpool.Pool) error {
 	}
 	if want := int32(len(m.Migrations)); v < want {
 		return fmt.Errorf("%w (at version %d of %d)", ErrSchemaBehind, v, want)
+	}
+	complete, err := checkFiles(ctx, conn.Conn(), m, v)
+	if err != nil {
+		return err
+	}
+	if !complete {
+		return errors.New("database schema does not record the files it applied: run `clc migrate` first")
 	}
 	return nil
 }
