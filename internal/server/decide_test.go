@@ -23,7 +23,7 @@ func TestConcurrentDecisionsMakeOne(t *testing.T) {
 	emailsBefore := len(r.outbox(t))
 
 	// Two approvers, double clicks and replays, all at once.
-	const n = 20
+	const n = 100
 	statuses := make([]int, n)
 	var wg sync.WaitGroup
 	start := make(chan struct{})

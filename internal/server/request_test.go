@@ -271,7 +271,7 @@ func TestDoubleClickMakesOneRequest(t *testing.T) {
 	a, b := requester(t)
 	hidden := review(t, b, validForm())
 	var wg sync.WaitGroup
-	statuses := make([]int, 8)
+	statuses := make([]int, 50)
 	for i := range statuses {
 		wg.Add(1)
 		go func() {
