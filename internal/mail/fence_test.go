@@ -163,6 +163,7 @@ func TestCredentialsRequireTLS(t *testing.T) {
 	}
 	var lastErr string
 	r.db.Pool.QueryRow(context.Background(), `SELECT last_error FROM outbox LIMIT 1`).Scan(&lastErr)
+	t.Logf("last error: %s", lastErr)
 	if !strings.Contains(strings.ToLower(lastErr), "tls") {
 		t.Errorf("last error %q does not say TLS was missing", lastErr)
 	}

@@ -24,7 +24,7 @@ func (s *Store) CountLoginAttempt(ctx context.Context, keys []account.ThrottleKe
 	err := withTx(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO login_throttle (key, failures, last_failure, blocked_until)
-			SELECT k, 0, $2, $2 FROM unnest($1::text[]) k
+			SELECT k, 0, $2, $2 FROM unnest($1::text[]) k ORDER BY k
 			ON CONFLICT (key) DO NOTHING`, names, now); err != nil {
 			return err
 		}
