@@ -59,3 +59,20 @@ func TestSplitEmails(t *testing.T) {
 		}
 	}
 }
+
+func TestUnder(t *testing.T) {
+	for _, c := range []struct {
+		domain, parent string
+		want           bool
+	}{
+		{"partner.example", "partner.example", true},
+		{"emea.partner.example", "partner.example", true},
+		{"notpartner.example", "partner.example", false},
+		{"partner.example", "emea.partner.example", false},
+		{"partner.example", "", false},
+	} {
+		if got := Under(c.domain, c.parent); got != c.want {
+			t.Errorf("Under(%q, %q) = %v", c.domain, c.parent, got)
+		}
+	}
+}

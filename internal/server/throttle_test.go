@@ -120,3 +120,22 @@ func TestThrottlePruned(t *testing.T) {
 		t.Fatalf("pruned %d (%v), %d left", n, err, count())
 	}
 }
+
+// Each attempt is counted before its password is checked, and a success
+// refunded: an office signing in many times from one address is never
+// blocked by its own successes.
+func TestSuccessesDoNotCountAgainstTheClient(t *testing.T) {
+	a := newApp(t)
+	a.user("ada@partner.example", "Ada", false)
+	a.account("Partner", "partner.example", "ada@partner.example")
+	for i := range 25 {
+		if p := a.browser().login("ada@partner.example", "correct horse"); p.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sign-in %d from one address: status %d", i+1, p.StatusCode)
+		}
+	}
+	var failures int
+	a.db.Pool.QueryRow(context.Background(), `SELECT coalesce(sum(failures), 0) FROM login_throttle`).Scan(&failures)
+	if failures != 0 {
+		t.Errorf("%d failures counted after 25 successes", failures)
+	}
+}
