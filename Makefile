@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 BIN   := bin/clc
 
-.PHONY: help run test build generate check-generated lint clean bench
+.PHONY: help run test build generate check-generated lint clean bench fuzz
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -33,6 +33,10 @@ clean: ## stop throwaway servers and remove build and data folders
 	-@scripts/pg.sh stop .tmp/pg-test
 	-@scripts/pg.sh stop .tmp/pg-bench
 	rm -rf bin .tmp
+
+FUZZTIME ?= 30s
+fuzz: ## run every fuzz target for FUZZTIME (default 30s) each; findings land in testdata/fuzz
+	@FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 ACCOUNTS ?= 1000000
 bench: ## load ACCOUNTS (default 1000000) synthetic accounts and benchmark search and the directory against a baseline

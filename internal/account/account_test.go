@@ -36,6 +36,8 @@ func TestNormalizeDomain(t *testing.T) {
 		"com":                     ErrDomainSyntax,
 		"github.io":               ErrDomainNotOwnable,
 		string(make([]byte, 300)): ErrDomainSyntax,
+		"\x82.example":            ErrDomainSyntax, // invalid UTF-8: IDNA made it xn--zn7c
+		"xn--zn7c.example":        ErrDomainSyntax, // U+FFFD is no letter of a name
 	}
 	for in, want := range bad {
 		if _, err := NormalizeDomain(in); !errors.Is(err, want) {

@@ -3,6 +3,7 @@ package account
 import (
 	"errors"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 	"golang.org/x/net/publicsuffix"
@@ -37,7 +38,9 @@ func NormalizeDomain(s string) (string, error) {
 	if s == "" {
 		return "", ErrDomainRequired
 	}
-	if strings.ContainsAny(s, " \t\r\n/:?#@\\") || strings.HasPrefix(s, ".") {
+	// Invalid UTF-8 would reach IDNA as U+FFFD and come out as a label no
+	// one typed (found by FuzzNormalizeDomain).
+	if !utf8.ValidString(s) || strings.ContainsAny(s, " \t\r\n/:?#@\\") || strings.HasPrefix(s, ".") {
 		return "", ErrDomainSyntax
 	}
 	s = strings.TrimSuffix(s, ".")
@@ -46,6 +49,11 @@ func NormalizeDomain(s string) (string, error) {
 		return "", ErrDomainSyntax
 	}
 	a = strings.ToLower(a)
+	// The stored form must read back as itself, or two spellings of one
+	// domain could become two accounts.
+	if again, err := domainProfile.ToASCII(a); err != nil || again != a {
+		return "", ErrDomainSyntax
+	}
 	// The list's ICANN section decides what an organisation can own; a
 	// private-section suffix (github.io) still counts as registrable below it.
 	if _, err := publicsuffix.EffectiveTLDPlusOne(a); err != nil {
