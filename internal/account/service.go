@@ -45,6 +45,7 @@ type Store interface {
 	PruneLoginThrottle(ctx context.Context, before, now time.Time) (int, error)
 
 	RequestStore
+	TwoFactorStore
 
 	RecentEmails(ctx context.Context, limit, offset int) ([]QueuedEmail, error)
 	// RequeueFailedEmail sends a failed email again; one that carried a

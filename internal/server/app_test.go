@@ -15,6 +15,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/alexedwards/scs/pgxstore"
+	"github.com/pquerna/otp/totp"
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
@@ -32,6 +33,16 @@ type app struct {
 	srv   *httptest.Server
 	base  *url.URL
 	logs  *strings.Builder
+
+	mu sync.Mutex
+	// authenticators are the TOTP secrets of the users a test gave one (all
+	// staff), and the newest step each has used: a code works once.
+	authenticators map[string]*authenticator
+}
+
+type authenticator struct {
+	secret   string
+	lastStep int64
 }
 
 func newApp(t *testing.T) *app {
@@ -72,7 +83,7 @@ func newAppWith(t *testing.T, db pgtest.DB, set func(*server.Deps)) *app {
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	u, _ := url.Parse(hs.URL)
-	return &app{t: t, db: db, svc: svc, clock: clock, srv: hs, base: u, logs: logs}
+	return &app{t: t, db: db, svc: svc, clock: clock, srv: hs, base: u, logs: logs, authenticators: map[string]*authenticator{}}
 }
 
 type lockedWriter struct {
@@ -86,14 +97,55 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// user adds a user with password "correct horse".
+// user adds a user with password "correct horse". Staff get an
+// authenticator too, as they must before they can sign in.
 func (a *app) user(email, name string, staff bool) account.User {
 	a.t.Helper()
 	u, err := a.svc.AddUser(context.Background(), account.NewUser{Email: email, Name: name, Password: "correct horse", Staff: staff})
 	if err != nil {
 		a.t.Fatal(err)
 	}
+	if staff {
+		a.enrollTOTP(u)
+	}
 	return u
+}
+
+// enrollTOTP gives u an authenticator, confirmed as the setup page does.
+func (a *app) enrollTOTP(u account.User) {
+	a.t.Helper()
+	e, err := a.svc.NewTOTPEnrollment(u)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	a.mu.Lock()
+	a.authenticators[u.Email] = &authenticator{secret: e.Secret}
+	a.mu.Unlock()
+	if _, err := a.svc.EnrollTOTP(context.Background(), u.ID, e.Secret, a.totpCode(u.Email)); err != nil {
+		a.t.Fatal(err)
+	}
+}
+
+// totpCode is what email's authenticator app shows now, moving the clock on
+// to the next 30-second step when this one's code was used already.
+func (a *app) totpCode(email string) string {
+	a.t.Helper()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	auth := a.authenticators[email]
+	if auth == nil {
+		a.t.Fatalf("%s has no authenticator", email)
+	}
+	if a.clock.Now().Unix()/30 <= auth.lastStep {
+		a.clock.Advance(30 * time.Second)
+	}
+	now := a.clock.Now()
+	auth.lastStep = now.Unix() / 30
+	code, err := totp.GenerateCode(auth.secret, now)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return code
 }
 
 func (a *app) account(name, domain string, admins ...string) account.SmartAccount {
@@ -160,9 +212,18 @@ func (b *browser) post(path string, form url.Values) page {
 	return b.do(req)
 }
 
+// login signs in with a password and, for a user whose authenticator the
+// test holds, the code it shows; the answer is the last step's.
 func (b *browser) login(email, password string) page {
 	b.t.Helper()
-	return b.post("/login", url.Values{"email": {email}, "password": {password}})
+	p := b.post("/login", url.Values{"email": {email}, "password": {password}})
+	b.app.mu.Lock()
+	_, has := b.app.authenticators[strings.ToLower(email)]
+	b.app.mu.Unlock()
+	if has && p.StatusCode == http.StatusSeeOther && p.Header.Get("Location") == "/login/code" {
+		return b.post("/login/code", url.Values{"code": {b.app.totpCode(strings.ToLower(email))}})
+	}
+	return p
 }
 
 func (b *browser) cookie(name string) *http.Cookie {

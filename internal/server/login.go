@@ -53,11 +53,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return err
 	}
-	if err := s.signIn(r, u); err != nil {
-		return err
-	}
-	s.log.InfoContext(ctx, "login", "user_id", u.ID, "request_id", requestIDFrom(ctx))
-	return redirect(w, r, localPath(v.Next))
+	return s.afterPassword(w, r, u, v.Next)
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {

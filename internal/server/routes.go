@@ -30,6 +30,14 @@ func (s *Server) routes() http.Handler {
 		r.Post("/login", s.h(s.login))
 		r.Post("/logout", s.h(s.logout))
 		r.Post("/language", s.h(s.setLanguage))
+		// Two-factor sign-in: the code after the password, and setting up
+		// an authenticator, which staff must do before they are signed in.
+		r.Get("/login/code", s.h(s.secondFactorForm))
+		r.Post("/login/code", s.h(s.secondFactor))
+		r.Get("/two-factor/setup", s.h(s.twoFactorSetupForm))
+		r.Post("/two-factor/setup", s.h(s.twoFactorSetup))
+		r.Get("/two-factor/qr.png", s.h(s.twoFactorQR))
+		r.Get("/two-factor/recovery-codes", s.h(s.recoveryCodes))
 
 		// An emailed link is its own credential: no sign-in. HEAD is a GET
 		// without the body, for the mail scanners that probe links.
@@ -50,6 +58,8 @@ func (s *Server) routes() http.Handler {
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireUser)
 			r.Get("/clc", s.h(s.clcHome))
+			r.Get("/settings/two-factor", s.h(s.twoFactorSettings))
+			r.Post("/settings/two-factor/disable", s.h(s.disableTwoFactor))
 			r.Get("/clc/accounts/new", s.h(s.newRequest))
 			r.Post("/clc/accounts/new", s.h(s.requestStep))
 			r.Post("/clc/accounts/new/submit", s.h(s.submitRequest))
