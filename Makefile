@@ -23,10 +23,8 @@ generate: ## regenerate templ components
 check-generated: ## fail when committed *_templ.go files are stale
 	@scripts/check-generated.sh
 
-lint: ## gofmt, go vet and the generated-code check
-	@test -z "$$(gofmt -l cmd internal web migrations bench)" || { gofmt -l cmd internal web migrations bench; echo "gofmt would change the files above"; exit 1; }
-	go vet ./...
-	@scripts/check-generated.sh
+lint: ## gofmt, go vet, staticcheck, golangci-lint (.golangci.yml) and the generated-code check
+	@scripts/lint.sh
 
 clean: ## stop throwaway servers and remove build and data folders
 	-@scripts/pg.sh stop .tmp/pg-dev
