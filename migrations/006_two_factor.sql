@@ -15,7 +15,7 @@ CREATE TABLE user_totp (
     blocked_until timestamptz
 );
 
--- Recovery codes are random (50 bits each) and shown once; only their
+-- Recovery codes are random (120 bits each) and shown once; only their
 -- SHA-256 is stored. A used code keeps its row so it cannot be reused.
 CREATE TABLE user_recovery_codes (
     user_id   bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,

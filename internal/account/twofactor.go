@@ -56,11 +56,11 @@ var SecondFactorThrottle = ThrottlePolicy{Free: 5, Base: time.Second, Max: 15 * 
 // ErrInvalidCode is a wrong, expired or already used code.
 var ErrInvalidCode = errors.New("the code is not valid")
 
-// totpPeriod and totpSkew: codes last 30 s and one step either side is
-// accepted, for clocks that drift and people who type slowly.
+// totpPeriod: a code lives for its 30-second step and no longer (ASVS
+// 6.5.5), so no step either side is accepted; a code typed as its step ends
+// is refused and the next one works.
 const (
 	totpPeriod = 30
-	totpSkew   = 1
 	// RecoveryCodeCount codes are made at enrolment.
 	RecoveryCodeCount = 10
 	// totpIssuer names the portal in authenticator apps.
@@ -200,37 +200,42 @@ func (s *Service) DisableTOTP(ctx context.Context, u User, code string) error {
 	return nil
 }
 
-// matchTOTP finds the step within the skew whose code is code. The codes
-// come from the library; only the choice of step is ours, because replay
-// protection needs to know which step matched.
+// matchTOTP reports whether code is the one of now's step, and that step:
+// replay protection needs to know which step a code belonged to.
 func matchTOTP(secret, code string, now time.Time) (int64, bool) {
 	code = strings.Join(strings.Fields(code), "")
 	if len(code) != 6 {
 		return 0, false
 	}
 	opts := totp.ValidateOpts{Period: totpPeriod, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
-	step := now.Unix() / totpPeriod
-	for d := int64(-totpSkew); d <= totpSkew; d++ {
-		want, err := totp.GenerateCodeCustom(secret, time.Unix((step+d)*totpPeriod, 0), opts)
-		if err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
-			return step + d, true
-		}
+	want, err := totp.GenerateCodeCustom(secret, now, opts)
+	if err != nil || subtle.ConstantTimeCompare([]byte(want), []byte(code)) != 1 {
+		return 0, false
 	}
-	return 0, false
+	return now.Unix() / totpPeriod, true
 }
 
-// A recovery code is 10 base32 letters (50 bits), shown as xxxxx-xxxxx.
-const recoveryCodeLength = 10
+// A recovery code is 24 base32 letters, 120 bits: with at least 112 bits a
+// plain SHA-256 may store it (ASVS 6.5.2), so checking one costs no
+// password hash. It is shown in groups of four.
+const (
+	recoveryCodeBytes  = 15
+	recoveryCodeLength = 24
+)
 
 var recoveryEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
 func newRecoveryCode() string {
-	b := make([]byte, 7)
+	b := make([]byte, recoveryCodeBytes)
 	if _, err := rand.Read(b); err != nil {
 		panic(err) // crypto/rand does not fail on supported systems
 	}
-	c := strings.ToLower(recoveryEncoding.EncodeToString(b))[:recoveryCodeLength]
-	return c[:5] + "-" + c[5:]
+	c := strings.ToLower(recoveryEncoding.EncodeToString(b))
+	var groups []string
+	for i := 0; i < len(c); i += 4 {
+		groups = append(groups, c[i:i+4])
+	}
+	return strings.Join(groups, "-")
 }
 
 // normalizeRecoveryCode accepts a code as people copy it: any case, with
