@@ -32,7 +32,8 @@ const usage = `usage: clc <command> [flags]
   seed scale --accounts N   add N synthetic Smart Accounts with users and roles, for benchmarks
   mailcatcher               a local SMTP server with a page to read what it caught
 
-Environment: DATABASE_URL, SMTP_URL, CLC_ADDR, CLC_BASE_URL, CLC_MAIL_FROM.`
+Environment: DATABASE_URL, SMTP_URL, CLC_ADDR, CLC_BASE_URL, CLC_MAIL_FROM,
+CLC_MAIL_LEASE.`
 
 // run is the whole program; main only supplies the process's environment so
 // tests can run it in-process.

@@ -23,15 +23,16 @@ func newWorker(cfg config.Config, pool *pgxpool.Pool, catalog *i18n.Catalog, log
 		return nil, err
 	}
 	return &mail.Worker{
-		Queue:    postgres.NewStore(pool),
-		Sender:   mail.NewSMTPSender(cfg.SMTP),
-		Renderer: renderer,
-		Clock:    account.SystemClock{},
-		Log:      log.With("component", "mail"),
-		Backoff:  mail.DefaultBackoff,
-		Poll:     time.Second,
-		Batch:    20,
-		Lease:    2 * time.Minute,
+		Queue:     postgres.NewStore(pool),
+		Sender:    mail.NewSMTPSender(cfg.SMTP),
+		Renderer:  renderer,
+		Clock:     account.SystemClock{},
+		Log:       log.With("component", "mail"),
+		Backoff:   mail.DefaultBackoff,
+		Reconnect: mail.DefaultReconnect,
+		Poll:      time.Second,
+		Batch:     20,
+		Lease:     cfg.MailLease,
 	}, nil
 }
 

@@ -27,6 +27,10 @@ type Config struct {
 	// X-Forwarded-For names the client; from any other address the header
 	// is ignored, so a client cannot choose its own address.
 	TrustedProxies []netip.Prefix
+	// MailLease (CLC_MAIL_LEASE) is how long an email a worker claimed stays
+	// its own: a worker killed mid-send delays its claims by this much. It
+	// must outlast one batch's delivery, or a slow send is sent twice.
+	MailLease time.Duration
 }
 
 // SMTP is the parsed SMTP_URL.
@@ -106,6 +110,14 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 			return c, err
 		}
 		c.SMTP = s
+		c.MailLease = 2 * time.Minute
+		if raw := getenv("CLC_MAIL_LEASE"); raw != "" {
+			d, err := time.ParseDuration(raw)
+			if err != nil || d < time.Second {
+				return c, fmt.Errorf("CLC_MAIL_LEASE %q is malformed: want a duration of 1s or more, such as 2m", raw)
+			}
+			c.MailLease = d
+		}
 	}
 	return c, nil
 }

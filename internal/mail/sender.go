@@ -51,7 +51,7 @@ func (s *SMTPSender) client(ctx context.Context) (*gomail.Client, error) {
 		return nil, err
 	}
 	if err := c.DialWithContext(ctx); err != nil {
-		return nil, fmt.Errorf("connect to SMTP server %s:%d: %w", s.cfg.Host, s.cfg.Port, err)
+		return nil, fmt.Errorf("%w: connect to %s:%d: %w", ErrUnreachable, s.cfg.Host, s.cfg.Port, err)
 	}
 	s.c = c
 	return c, nil
@@ -109,6 +109,17 @@ func (s *SMTPSender) closeLocked() error {
 	err := s.c.Close()
 	s.c = nil
 	return err
+}
+
+// ErrUnreachable marks a send that reached no SMTP server: the connection
+// could not be made or the server would not greet. No message was tried.
+var ErrUnreachable = errors.New("SMTP server unreachable")
+
+// Refused reports whether the server answered an email with a reply code,
+// as opposed to the connection failing under it.
+func Refused(err error) bool {
+	var se *gomail.SendError
+	return errors.As(err, &se) && se.ErrorCode() >= 400
 }
 
 // Permanent reports whether an SMTP failure is final: a 5xx reply. A 4xx

@@ -21,6 +21,9 @@ type Queue interface {
 	MarkEmailSent(ctx context.Context, id int64, attempt int, now time.Time) error
 	RetryEmailLater(ctx context.Context, id int64, attempt int, next time.Time, lastErr string) error
 	MarkEmailFailed(ctx context.Context, id int64, attempt int, lastErr string) error
+	// ReleaseEmail hands back an email claimed as the given attempt without
+	// counting that attempt, due again at once.
+	ReleaseEmail(ctx context.Context, id int64, attempt int, lastErr string) error
 }
 
 // Sender delivers messages, one result per message.
@@ -41,6 +44,12 @@ type Backoff struct {
 // DefaultBackoff retries for about a day.
 var DefaultBackoff = Backoff{Base: 30 * time.Second, Max: time.Hour, MaxAttempts: 30}
 
+// DefaultReconnect spaces the attempts to reach an SMTP server that could
+// not be reached at all. It is short and bounded, unlike DefaultBackoff: the
+// emails are not at fault, so none of them is charged an attempt, and once
+// the server is back they all flow within seconds of its return.
+var DefaultReconnect = Backoff{Base: time.Second, Max: 10 * time.Second}
+
 // Delay is the wait after the given attempt failed.
 func (b Backoff) Delay(attempt int) time.Duration {
 	d := float64(b.Base) * math.Pow(2, float64(attempt-1))
@@ -58,6 +67,9 @@ type Worker struct {
 	Clock    account.Clock
 	Log      *slog.Logger
 	Backoff  Backoff
+	// Reconnect spaces the tries while the SMTP server cannot be reached
+	// (Base and Max only); zero waits Poll.
+	Reconnect Backoff
 	// Poll is how often an idle worker looks for due email.
 	Poll time.Duration
 	// Batch is how many emails one claim takes.
@@ -65,6 +77,9 @@ type Worker struct {
 	// Lease is how long a claimed email stays with this worker before
 	// another may take it, should this one die.
 	Lease time.Duration
+
+	// unreachable counts the batches in a row that found no SMTP server.
+	unreachable int
 }
 
 // Run delivers until ctx ends.
@@ -75,16 +90,21 @@ func (w *Worker) Run(ctx context.Context) error {
 		if err != nil && ctx.Err() == nil {
 			w.Log.Error("deliver email", "err", err)
 		}
-		if n == w.Batch && err == nil {
+		wait := w.Poll
+		switch {
+		case w.unreachable > 0:
+			if w.Reconnect.Base > 0 {
+				wait = max(wait, w.Reconnect.Delay(w.unreachable))
+			}
+		case n == w.Batch && err == nil:
 			continue // more may be due
-		}
-		if n == 0 {
+		case n == 0:
 			_ = w.Sender.Close() // nothing to send: release the connection
 		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(w.Poll):
+		case <-time.After(wait):
 		}
 	}
 }
@@ -92,13 +112,22 @@ func (w *Worker) Run(ctx context.Context) error {
 // RunOnce claims one batch of due emails and delivers it, returning how many
 // it claimed.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
-	batch, err := w.Queue.ClaimEmails(ctx, w.Clock.Now(), w.Batch, w.Lease)
+	if ctx.Err() != nil {
+		return 0, nil
+	}
+	// Once begun, a claim and the records after it run to completion even if
+	// shutdown begins meanwhile: a claim cut off after it committed would
+	// strand its emails until the lease ran out, and an email that went out
+	// must be marked sent.
+	record := context.WithoutCancel(ctx)
+	batch, err := w.Queue.ClaimEmails(record, w.Clock.Now(), w.Batch, w.Lease)
 	if err != nil || len(batch) == 0 {
 		return 0, err
 	}
-	// Record outcomes even when shutdown began mid-batch: an email that went
-	// out must be marked sent.
-	record := context.WithoutCancel(ctx)
+	if ctx.Err() != nil {
+		// Shutting down: hand the batch back for the next worker, untried.
+		return len(batch), w.release(record, batch, "")
+	}
 	var msgs []*gomail.Msg
 	var sending []account.QueuedEmail
 	for _, q := range batch {
@@ -117,12 +146,38 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		return len(batch), nil
 	}
 	results := w.Sender.Send(ctx, msgs)
+	var unreachable error
 	for i, q := range sending {
+		if errors.Is(results[i], ErrUnreachable) {
+			unreachable = results[i]
+		}
 		if err := w.lost(q, w.record(record, q, results[i])); err != nil {
 			return len(batch), err
 		}
 	}
+	switch {
+	case unreachable == nil:
+		if w.unreachable > 0 {
+			w.Log.Info("SMTP server reachable again", "after_tries", w.unreachable)
+		}
+		w.unreachable = 0
+	case w.unreachable == 0:
+		w.Log.Warn("SMTP server unreachable; emails wait for it", "err", unreachable)
+		fallthrough
+	default:
+		w.unreachable++
+	}
 	return len(batch), nil
+}
+
+// release hands claimed emails back untried.
+func (w *Worker) release(ctx context.Context, batch []account.QueuedEmail, why string) error {
+	for _, q := range batch {
+		if err := w.lost(q, w.Queue.ReleaseEmail(ctx, q.ID, q.Attempts, why)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (w *Worker) record(ctx context.Context, q account.QueuedEmail, sendErr error) error {
@@ -131,9 +186,19 @@ func (w *Worker) record(ctx context.Context, q account.QueuedEmail, sendErr erro
 	case sendErr == nil:
 		w.Log.Info("email sent", "id", q.ID, "kind", q.Email.Kind, "to", q.Email.To, "attempt", q.Attempts)
 		return w.Queue.MarkEmailSent(ctx, q.ID, q.Attempts, now)
+	case errors.Is(sendErr, ErrUnreachable):
+		// Nothing reached a server: the email is handed back uncharged and
+		// Run waits the Reconnect backoff, however long the outage.
+		return w.Queue.ReleaseEmail(ctx, q.ID, q.Attempts, sendErr.Error())
 	case Permanent(sendErr) || q.Attempts >= w.Backoff.MaxAttempts:
 		w.Log.Error("email failed", "id", q.ID, "kind", q.Email.Kind, "to", q.Email.To, "attempt", q.Attempts, "err", sendErr)
 		return w.Queue.MarkEmailFailed(ctx, q.ID, q.Attempts, sendErr.Error())
+	case !Refused(sendErr):
+		// The connection broke mid-send: try again on a new one soon; if the
+		// server is gone, that try finds it unreachable.
+		next := now.Add(w.Reconnect.Base)
+		w.Log.Warn("email will be retried", "id", q.ID, "kind", q.Email.Kind, "attempt", q.Attempts, "next", next, "err", sendErr)
+		return w.Queue.RetryEmailLater(ctx, q.ID, q.Attempts, next, sendErr.Error())
 	default:
 		next := now.Add(w.Backoff.Delay(q.Attempts))
 		w.Log.Warn("email will be retried", "id", q.ID, "kind", q.Email.Kind, "attempt", q.Attempts, "next", next, "err", sendErr)

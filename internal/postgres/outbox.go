@@ -181,6 +181,17 @@ func fenced(tag pgconn.CommandTag, err error) error {
 	return err
 }
 
+// ReleaseEmail hands back an email its worker claimed but never tried (the
+// SMTP server was unreachable, or the worker is shutting down): the attempt
+// the claim counted is taken back and the email is due again at once. The
+// claim is recognised by its attempt number, which any later claim raises.
+func (s *Store) ReleaseEmail(ctx context.Context, id int64, attempt int, lastErr string) error {
+	return fenced(s.pool.Exec(ctx, `
+		UPDATE outbox SET state = 'pending', attempts = attempts - 1, locked_until = NULL,
+			last_error = coalesce(nullif($3, ''), last_error)
+		WHERE `+claimed, id, attempt, lastErr))
+}
+
 // RecentEmails lists the outbox newest first, for operators, without the
 // secrets they never see.
 func (s *Store) RecentEmails(ctx context.Context, limit, offset int) ([]account.QueuedEmail, error) {

@@ -1,0 +1,51 @@
+package mail_test
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// An SMTP server that cannot be reached charges no email an attempt, so an
+// outage of any length never makes an email fail; a worker that then finds
+// it again delivers at once, not after the per-email backoff.
+func TestUnreachableSMTPChargesNoAttempt(t *testing.T) {
+	r := newRig(t)
+	r.request("globex")
+	addr := r.smtp.String()
+	r.catcher.Close()
+	w := r.worker()
+	w.Backoff.MaxAttempts = 2
+	for range 5 {
+		runOnce(t, w)
+	}
+	var attempts, due int
+	if err := r.db.Pool.QueryRow(context.Background(), `
+		SELECT coalesce(max(attempts), 0), count(*) FILTER (WHERE state = 'pending' AND next_attempt_at <= $1)
+		FROM outbox`, r.clock.Now()).Scan(&attempts, &due); err != nil {
+		t.Fatal(err)
+	}
+	if attempts != 0 || due != 3 {
+		t.Fatalf("after 5 tries with SMTP unreachable: max attempts %d, %d of 3 due now; want 0 and 3", attempts, due)
+	}
+	r.startSMTP(addr)
+	runOnce(t, w) // the clock has not moved: no backoff stands between
+	if s, n := r.states(), len(r.catcher.Messages()); s["sent"] != 3 || n != 3 {
+		t.Fatalf("once SMTP is back: %v, %d arrived", s, n)
+	}
+}
+
+// A worker whose context has ended hands back a batch it has not begun.
+func TestStoppedWorkerClaimsNothing(t *testing.T) {
+	r := newRig(t)
+	r.request("globex")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if n, err := r.worker().RunOnce(ctx); n != 0 || err != nil {
+		t.Fatalf("a stopped worker claimed %d (%v)", n, err)
+	}
+	claimed, err := r.store.ClaimEmails(context.Background(), r.clock.Now(), 10, time.Minute)
+	if err != nil || len(claimed) != 3 {
+		t.Fatalf("the emails were not left for others: %d, %v", len(claimed), err)
+	}
+}
