@@ -1,0 +1,472 @@
+package main
+
+// The rig of the fault tests (faults_test.go): the clc binary run as a real
+// process that a test can kill, a partner's browser as an HTTP client, and
+// the checks that nothing was lost.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/clc-portal/clc/internal/mailcatch"
+)
+
+// faultKills is how many times the kill test kills `clc serve`:
+// CLC_FAULT_KILLS, else 50 (10 with -short).
+func faultKills(t *testing.T) int {
+	if v := os.Getenv("CLC_FAULT_KILLS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("CLC_FAULT_KILLS=%q: want a positive number", v)
+		}
+		return n
+	}
+	if testing.Short() {
+		return 10
+	}
+	return 50
+}
+
+// buildCLC builds the clc binary into the test's temporary directory.
+func buildCLC(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "clc")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// freePort is a port nothing listens on now, so that every restart of the
+// portal serves the links its emails carry.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// portal is `clc serve` as a process, restarted as often as a test likes on
+// one address.
+type portal struct {
+	t    *testing.T
+	bin  string
+	env  []string
+	base string
+	logf string // every run's stderr, appended
+
+	cmd    *exec.Cmd
+	exited chan error
+}
+
+func newPortal(t *testing.T, bin, dbURL, smtpURL string, extra ...string) *portal {
+	t.Helper()
+	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	p := &portal{t: t, bin: bin, base: "http://" + addr, logf: filepath.Join(t.TempDir(), "serve.log"),
+		env: append([]string{"PATH=" + os.Getenv("PATH"), "DATABASE_URL=" + dbURL, "SMTP_URL=" + smtpURL, "CLC_ADDR=" + addr}, extra...)}
+	t.Cleanup(func() {
+		if p.cmd != nil {
+			p.kill9()
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(p.logf)
+			if len(b) > 8000 {
+				b = b[len(b)-8000:]
+			}
+			t.Logf("end of the portal's log:\n%s", b)
+		}
+	})
+	return p
+}
+
+// start runs the portal and waits until it answers /healthz.
+func (p *portal) start() {
+	p.t.Helper()
+	logFile, err := os.OpenFile(p.logf, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	cmd := exec.Command(p.bin, "serve")
+	cmd.Env, cmd.Stdout, cmd.Stderr = p.env, io.Discard, logFile
+	if err := cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	logFile.Close()
+	p.cmd, p.exited = cmd, make(chan error, 1)
+	go func() { p.exited <- cmd.Wait() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(p.base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case err := <-p.exited:
+			p.cmd = nil
+			p.t.Fatalf("clc serve exited while starting: %v", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatal("clc serve did not answer /healthz within 30 s")
+		}
+	}
+}
+
+// kill9 kills the portal as a crash or an OOM killer would.
+func (p *portal) kill9() {
+	p.t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.exited
+	p.cmd = nil
+}
+
+// terminate sends SIGTERM, as a service manager stopping the portal does,
+// and waits for the process to end.
+func (p *portal) terminate(within time.Duration) error {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return err
+	}
+	select {
+	case err := <-p.exited:
+		p.cmd = nil
+		return err
+	case <-time.After(within):
+		return fmt.Errorf("still running %v after SIGTERM", within)
+	}
+}
+
+// browser is one person's HTTP client: cookies kept, redirects shown, not
+// followed.
+type browser struct {
+	base string
+	c    *http.Client
+}
+
+func newBrowser(base string, keepAlive bool) *browser {
+	jar, _ := cookiejar.New(nil)
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DisableKeepAlives = !keepAlive
+	return &browser{base: base, c: &http.Client{
+		Jar: jar, Transport: tr, Timeout: 20 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+func (b *browser) do(ctx context.Context, method, path string, form url.Values) (int, string, error) {
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequestWithContext(ctx, method, b.base+path, body)
+	if err != nil {
+		return 0, "", err
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", b.base)
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	page, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(page), err
+}
+
+func (b *browser) logIn(email, password string) error {
+	code, _, err := b.do(context.Background(), http.MethodPost, "/login", url.Values{"email": {email}, "password": {password}})
+	if err == nil && code != http.StatusSeeOther {
+		err = fmt.Errorf("log in answered %d", code)
+	}
+	return err
+}
+
+// order is one request for a customer account, as the form carries it.
+type order struct{ name, domain, customer, key string }
+
+func newOrder(n int) order {
+	d := fmt.Sprintf("fault%d-%s.example", n, randomWord())
+	return order{name: "Fault Customer " + strconv.Itoa(n) + " " + d, domain: d, customer: "buyer@" + d}
+}
+
+func randomWord() string { return strconv.FormatInt(time.Now().UnixNano()%1e9, 36) }
+
+func (o order) form() url.Values {
+	return url.Values{"name": {o.name}, "domain": {o.domain}, "domain_editable": {"1"},
+		"note_to_approver": {"Our customer"}, "customer_emails": {o.customer}}
+}
+
+var submissionKey = regexp.MustCompile(`name="submission_key" value="([^"]+)"`)
+
+// review is Send Request: it checks the form and hands out its submission key.
+func (b *browser) review(ctx context.Context, o *order) error {
+	f := o.form()
+	f.Set("action", "review")
+	code, page, err := b.do(ctx, http.MethodPost, "/clc/accounts/new", f)
+	if err != nil {
+		return err
+	}
+	m := submissionKey.FindStringSubmatch(page)
+	if code != http.StatusOK || m == nil {
+		return fmt.Errorf("review answered %d without a submission key", code)
+	}
+	o.key = m[1]
+	return nil
+}
+
+// submit is the review's Submit Request; the answer is 303 when it was taken.
+func (b *browser) submit(ctx context.Context, o order) (int, error) {
+	f := o.form()
+	f.Set("submission_key", o.key)
+	code, _, err := b.do(ctx, http.MethodPost, "/clc/accounts/new/submit", f)
+	return code, err
+}
+
+var pendingLink = regexp.MustCompile(`/pending/([A-Za-z0-9_-]{43})`)
+
+// approvalLinks are the tokens of every approval email caught so far.
+func approvalLinks(catcher *mailcatch.Server) []string {
+	var out []string
+	for _, m := range catcher.Messages() {
+		if l := pendingLink.FindStringSubmatch(m.Text); l != nil && strings.HasPrefix(m.To[0], "buyer@") {
+			out = append(out, l[1])
+		}
+	}
+	return out
+}
+
+// invariants are the states a request must never be seen in: each query
+// counts the requests or accounts in it.
+var invariants = []struct{ name, query string }{
+	{"a pending account without its request", `
+		SELECT count(*) FROM smart_accounts sa WHERE sa.status = 'pending'
+			AND NOT EXISTS (SELECT 1 FROM account_requests r WHERE r.smart_account_id = sa.id)`},
+	{"a request whose account's status disagrees", `
+		SELECT count(*) FROM account_requests r JOIN smart_accounts sa ON sa.id = r.smart_account_id
+		WHERE (r.status, sa.status) NOT IN (('pending', 'pending'), ('approved', 'active'), ('denied', 'denied'),
+			('expired', 'expired'), ('withdrawn', 'expired'))`},
+	{"a request without an approval link for each customer address", `
+		SELECT count(*) FROM account_requests r WHERE EXISTS (
+			SELECT 1 FROM unnest(r.customer_emails) e
+			WHERE NOT EXISTS (SELECT 1 FROM approval_links l WHERE l.request_id = r.id AND l.email = e))`},
+	{"a request without its approval emails or the partner's confirmation", `
+		SELECT count(*) FROM account_requests r
+		WHERE EXISTS (
+			SELECT 1 FROM unnest(r.customer_emails) e WHERE NOT EXISTS (
+				SELECT 1 FROM outbox o WHERE o.smart_account_id = r.smart_account_id AND o.kind = 'approval_request' AND o.to_address = e))
+			OR NOT EXISTS (SELECT 1 FROM outbox o WHERE o.smart_account_id = r.smart_account_id AND o.kind = 'request_confirmation')`},
+	{"an approved request without its DEFAULT VA, its Administrator or its emails", `
+		SELECT count(*) FROM account_requests r WHERE r.status = 'approved' AND (
+			r.decided_at IS NULL
+			OR NOT EXISTS (SELECT 1 FROM virtual_accounts v WHERE v.smart_account_id = r.smart_account_id AND v.name = 'DEFAULT')
+			OR NOT EXISTS (SELECT 1 FROM memberships m WHERE m.smart_account_id = r.smart_account_id AND m.role = 'admin')
+			OR NOT EXISTS (SELECT 1 FROM outbox o WHERE o.smart_account_id = r.smart_account_id AND o.kind = 'request_approved')
+			OR NOT EXISTS (SELECT 1 FROM outbox o WHERE o.smart_account_id = r.smart_account_id AND o.kind = 'account_created_admin'))`},
+	{"a denied request without its reason or the partner's email", `
+		SELECT count(*) FROM account_requests r WHERE r.status = 'denied' AND (
+			r.decided_at IS NULL
+			OR NOT EXISTS (SELECT 1 FROM outbox o WHERE o.smart_account_id = r.smart_account_id AND o.kind = 'request_denied'))`},
+	{"a decision's email for a request still pending", `
+		SELECT count(*) FROM account_requests r WHERE r.status = 'pending' AND EXISTS (
+			SELECT 1 FROM outbox o WHERE o.smart_account_id = r.smart_account_id
+				AND o.kind IN ('request_approved', 'request_denied', 'account_created_admin'))`},
+}
+
+// checkInvariants fails t for each invariant some row breaks.
+func checkInvariants(t *testing.T, pool *pgxpool.Pool) {
+	t.Helper()
+	for _, inv := range invariants {
+		var n int
+		if err := pool.QueryRow(context.Background(), inv.query).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", inv.name, err)
+		}
+		if n != 0 {
+			t.Errorf("%d × %s", n, inv.name)
+		}
+	}
+}
+
+// waitAllSent waits until the outbox holds nothing undelivered, and says when
+// that was first seen.
+func waitAllSent(t *testing.T, pool *pgxpool.Pool, within time.Duration) time.Time {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		var open, failed int
+		err := pool.QueryRow(context.Background(), `
+			SELECT count(*) FILTER (WHERE state IN ('pending', 'sending')), count(*) FILTER (WHERE state = 'failed') FROM outbox`).Scan(&open, &failed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if failed > 0 {
+			t.Fatalf("%d emails failed", failed)
+		}
+		if open == 0 {
+			return time.Now()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d emails still undelivered after %v", open, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// delivery is how the outbox's emails arrived at the SMTP server.
+type delivery struct {
+	emails, messages, duplicates int
+}
+
+// checkDelivered fails t unless every email in the outbox arrived at the
+// catcher at least once, every message that arrived is one of them, and any
+// duplicate carries its original's Message-ID: the same email under two ids
+// would be a second email, not a resend.
+func checkDelivered(t *testing.T, pool *pgxpool.Pool, catcher *mailcatch.Server) delivery {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), `SELECT message_id, to_address FROM outbox`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for rows.Next() {
+		var id, to string
+		if err := rows.Scan(&id, &to); err != nil {
+			t.Fatal(err)
+		}
+		want[id] = to
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	msgs := catcher.Messages()
+	if len(msgs) >= 1000 {
+		t.Fatalf("%d messages: the catcher keeps 1000, so some may have been dropped; lower the load", len(msgs))
+	}
+	got := map[string]int{}
+	idOfContent := map[string]string{}
+	var d delivery
+	for _, m := range msgs {
+		raw := m.Header.Get("Message-Id")
+		id := strings.TrimPrefix(raw, "<")
+		if at := strings.IndexByte(id, '@'); at > 0 {
+			id = id[:at]
+		}
+		to, ok := want[id]
+		if !ok {
+			t.Errorf("a message arrived that the outbox never held: Message-ID %q to %v", raw, m.To)
+			continue
+		}
+		if len(m.To) != 1 || m.To[0] != to {
+			t.Errorf("Message-ID %q went to %v, its row to %s", raw, m.To, to)
+		}
+		got[id]++
+		content := strings.Join(m.To, ",") + "\x00" + m.Subject + "\x00" + m.Text
+		if other, seen := idOfContent[content]; seen && other != id {
+			t.Errorf("the same email to %v arrived under two Message-IDs, %s and %s", m.To, other, id)
+		}
+		idOfContent[content] = id
+	}
+	for id, to := range want {
+		if got[id] == 0 {
+			t.Errorf("email %s to %s never arrived", id, to)
+		}
+		if got[id] > 1 {
+			d.duplicates += got[id] - 1
+		}
+	}
+	d.emails, d.messages = len(want), len(msgs)
+	return d
+}
+
+// pgCluster is a PostgreSQL cluster of the test's own (scripts/pg.sh), one
+// it may stop and start.
+type pgCluster struct {
+	t         *testing.T
+	dir, port string
+}
+
+func startCluster(t *testing.T) (*pgCluster, string) {
+	t.Helper()
+	c := &pgCluster{t: t, dir: filepath.Join(t.TempDir(), "pg"), port: strconv.Itoa(freePort(t))}
+	t.Cleanup(func() {
+		_ = exec.Command("../../scripts/pg.sh", "stop", c.dir).Run()
+		// As root the cluster lives in /tmp/clc-pg-…, linked from dir.
+		if real, err := os.Readlink(c.dir); err == nil && strings.HasPrefix(real, "/tmp/clc-pg-") {
+			_ = os.RemoveAll(real)
+		}
+	})
+	return c, c.start()
+}
+
+func (c *pgCluster) start() string {
+	c.t.Helper()
+	out, err := exec.Command("../../scripts/pg.sh", "start", c.dir, c.port).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			c.t.Fatalf("pg.sh start: %v\n%s", err, ee.Stderr)
+		}
+		c.t.Fatalf("pg.sh start: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func (c *pgCluster) stop() {
+	c.t.Helper()
+	if out, err := exec.Command("../../scripts/pg.sh", "stop", c.dir).CombinedOutput(); err != nil {
+		c.t.Fatalf("pg.sh stop: %v\n%s", err, out)
+	}
+}
+
+// tally counts outcomes from several goroutines.
+type tally struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (t *tally) add(what string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.n == nil {
+		t.n = map[string]int{}
+	}
+	t.n[what]++
+}
+
+func (t *tally) get(what string) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.n[what]
+}
+
+func (t *tally) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return fmt.Sprint(t.n)
+}

@@ -1,0 +1,189 @@
+package main
+
+// Faults with nothing lost: the clc binary as a real process, killed,
+// stopped and starved of its SMTP server and its database under load, then
+// checked at the real SMTP server and in the database. The rig is in
+// faults_rig_test.go.
+
+import (
+	"context"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/clc-portal/clc/internal/demo"
+	"github.com/clc-portal/clc/internal/mailcatch"
+	"github.com/clc-portal/clc/internal/postgres/pgtest"
+)
+
+// seededDB is a fresh database with the demo data, and a real SMTP server.
+func seededDB(t *testing.T) (pgtest.DB, *mailcatch.Server, string) {
+	t.Helper()
+	db := pgtest.New(t)
+	mustRun(t, map[string]string{"DATABASE_URL": db.URL}, "", "seed", "demo")
+	catcher := mailcatch.New(nil)
+	addr, err := catcher.ListenSMTP("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { catcher.Close() })
+	return db, catcher, "smtp://" + addr.String()
+}
+
+// TestKill9LosesNoEmail kills `clc serve` with SIGKILL at random moments
+// while partners submit requests and approvers decide on them, restarting it
+// each time. Afterwards every committed request and decision has every email
+// it caused, each of them arrived, and a resend carries the original's
+// Message-ID.
+func TestKill9LosesNoEmail(t *testing.T) {
+	kills := faultKills(t)
+	bin := buildCLC(t)
+	db, catcher, smtpURL := seededDB(t)
+	// A short lease so that the claims of a killed worker come free in
+	// seconds: the emails it held are what this test is about.
+	p := newPortal(t, bin, db.URL, smtpURL, "CLC_MAIL_LEASE=2s")
+	p.start()
+
+	partners := []*browser{newBrowser(p.base, true), newBrowser(p.base, true)}
+	for _, b := range partners {
+		if err := b.logIn(demo.PartnerEmail, demo.Password); err != nil {
+			t.Fatal(err)
+		}
+	}
+	approver := newBrowser(p.base, true)
+
+	var (
+		mu        sync.Mutex
+		taken     []order         // acknowledged with a 303
+		unsure    []order         // sent, but the answer was lost: sent again with the same key
+		decided   = map[string]bool{}
+		serial    atomic.Int64
+		outcomes  tally
+		decisions tally
+	)
+	// act is one partner's or approver's next step; errors are the kills.
+	act := func(ctx context.Context, b *browser) {
+		mu.Lock()
+		var o order
+		retry := len(unsure) > 0 && rand.IntN(2) == 0
+		if retry {
+			o, unsure = unsure[0], unsure[1:]
+		}
+		var link string
+		if !retry && rand.IntN(3) == 0 {
+			for _, l := range approvalLinks(catcher) {
+				if !decided[l] {
+					link = l
+					break
+				}
+			}
+			decided[link] = link != ""
+		}
+		mu.Unlock()
+		if link != "" {
+			path, form := "/pending/"+link+"/approve", url.Values{}
+			if rand.IntN(3) == 0 {
+				path, form = "/pending/"+link+"/deny", url.Values{"reason": {"Not our company"}}
+			}
+			code, _, err := approver.do(ctx, http.MethodPost, path, form)
+			switch {
+			case err != nil:
+				decisions.add("lost")
+			case code == http.StatusSeeOther:
+				decisions.add("taken")
+			default:
+				decisions.add("refused")
+			}
+			return
+		}
+		if !retry {
+			o = newOrder(int(serial.Add(1)))
+			if err := b.review(ctx, &o); err != nil {
+				outcomes.add("review lost")
+				return
+			}
+		}
+		code, err := b.submit(ctx, o)
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err != nil:
+			outcomes.add("submit lost")
+			unsure = append(unsure, o)
+		case code == http.StatusSeeOther:
+			outcomes.add("taken")
+			taken = append(taken, o)
+		default:
+			t.Errorf("submitting %s answered %d", o.name, code)
+		}
+	}
+
+	start := time.Now()
+	for range kills {
+		// Each life of the server sees a burst from both partners, and is
+		// killed at a random moment of it: mid-request, mid-commit or
+		// mid-send of the emails earlier lives queued.
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		for _, b := range partners {
+			wg.Go(func() {
+				for range 2 {
+					if ctx.Err() != nil {
+						return
+					}
+					act(ctx, b)
+				}
+			})
+		}
+		time.Sleep(time.Duration(rand.IntN(300)) * time.Millisecond)
+		p.kill9()
+		cancel()
+		wg.Wait()
+		p.start()
+	}
+	burst := time.Since(start)
+
+	// Every request the partners were told was taken is in the database, once.
+	mu.Lock()
+	for _, o := range append(taken, unsure...) {
+		var n int
+		if err := db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM account_requests WHERE submission_key = $1`, o.key).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		acknowledged := containsOrder(taken, o)
+		if n > 1 || (acknowledged && n != 1) {
+			t.Errorf("%s (acknowledged %v): %d requests", o.name, acknowledged, n)
+		}
+	}
+	mu.Unlock()
+	checkInvariants(t, db.Pool)
+	sentAt := waitAllSent(t, db.Pool, time.Minute)
+	d := checkDelivered(t, db.Pool, catcher)
+
+	var requests, approved, denied int
+	if err := db.Pool.QueryRow(context.Background(), `
+		SELECT count(*), count(*) FILTER (WHERE status = 'approved'), count(*) FILTER (WHERE status = 'denied')
+		FROM account_requests`).Scan(&requests, &approved, &denied); err != nil {
+		t.Fatal(err)
+	}
+	if requests < kills || approved+denied == 0 {
+		t.Errorf("only %d requests (%d approved, %d denied) over %d kills: the burst did not happen", requests, approved, denied, kills)
+	}
+	t.Logf("%d kills -9 in %v; submissions %v, decisions %v; committed: %d requests (%d approved, %d denied); "+
+		"%d emails in the outbox, all delivered %v after the last restart: %d messages arrived, %d of them resends with their original's Message-ID",
+		kills, burst.Round(time.Second), &outcomes, &decisions, requests, approved, denied,
+		d.emails, sentAt.Sub(start.Add(burst)).Round(100*time.Millisecond), d.messages, d.duplicates)
+}
+
+func containsOrder(os []order, o order) bool {
+	for _, x := range os {
+		if x.key == o.key {
+			return true
+		}
+	}
+	return false
+}
