@@ -58,8 +58,8 @@ func TestKill9LosesNoEmail(t *testing.T) {
 
 	var (
 		mu        sync.Mutex
-		taken     []order         // acknowledged with a 303
-		unsure    []order         // sent, but the answer was lost: sent again with the same key
+		taken     []order // acknowledged with a 303
+		unsure    []order // sent, but the answer was lost: sent again with the same key
 		decided   = map[string]bool{}
 		serial    atomic.Int64
 		outcomes  tally
