@@ -187,3 +187,85 @@ func containsOrder(os []order, o order) bool {
 	}
 	return false
 }
+
+// TestSMTPDownDelaysNothingElse takes the SMTP server away for 30 s while a
+// partner submits requests: every submission is taken at once, and every
+// email is delivered within 30 s of the server's return.
+func TestSMTPDownDelaysNothingElse(t *testing.T) {
+	const outage = 30 * time.Second
+	bin := buildCLC(t)
+	db, catcher, direct := seededDB(t)
+	// pgtest's proxy forwards any TCP: here it is the SMTP server's cable.
+	cable, viaCable := pgtest.NewProxy(t, direct)
+	p := newPortal(t, bin, db.URL, viaCable)
+	p.start()
+	b := newBrowser(p.base, true)
+	if err := b.logIn(demo.PartnerEmail, demo.Password); err != nil {
+		t.Fatal(err)
+	}
+	n, slowest := 0, time.Duration(0)
+	submit := func() {
+		t.Helper()
+		n++
+		o := newOrder(n)
+		began := time.Now()
+		if err := b.review(context.Background(), &o); err != nil {
+			t.Fatalf("review %d: %v", n, err)
+		}
+		if code, err := b.submit(context.Background(), o); err != nil || code != http.StatusSeeOther {
+			t.Fatalf("submission %d with SMTP down: %d %v", n, code, err)
+		}
+		slowest = max(slowest, time.Since(began))
+	}
+	for range 3 {
+		submit()
+	}
+	waitAllSent(t, db.Pool, 20*time.Second)
+	before := len(catcher.Messages())
+
+	cable.Cut()
+	cutAt := time.Now()
+	during := n
+	for time.Since(cutAt) < outage {
+		submit()
+		time.Sleep(300 * time.Millisecond)
+	}
+	during = n - during
+	// An email being tried as the cable was cut is charged that attempt;
+	// the tries that found no server charge nothing. Claimed rows are
+	// counted with the attempt their claim took back on release.
+	var waiting, charged, most int
+	if err := db.Pool.QueryRow(context.Background(), `
+		SELECT count(*) FILTER (WHERE state <> 'sent'),
+			count(*) FILTER (WHERE state <> 'sent' AND attempts - (state = 'sending')::int > 0),
+			coalesce(max(attempts - (state = 'sending')::int) FILTER (WHERE state <> 'sent'), 0)
+		FROM outbox`).Scan(&waiting, &charged, &most); err != nil {
+		t.Fatal(err)
+	}
+	if len(catcher.Messages()) != before || waiting != 2*during {
+		t.Fatalf("during the outage %d messages arrived and %d emails wait, want 0 and %d", len(catcher.Messages())-before, waiting, 2*during)
+	}
+	if most > 1 {
+		t.Errorf("an email waiting for an unreachable server was charged %d attempts", most)
+	}
+	cable.Restore()
+	backAt := time.Now()
+
+	waitAllSent(t, db.Pool, outage)
+	d := checkDelivered(t, db.Pool, catcher)
+	var last time.Time
+	for _, m := range catcher.Messages() {
+		if m.Received.After(last) {
+			last = m.Received
+		}
+	}
+	if lag := last.Sub(backAt); lag > outage {
+		t.Errorf("the last email arrived %v after the SMTP server returned, want within %v", lag, outage)
+	}
+	t.Logf("SMTP down for %v: %d submissions meanwhile, all taken (slowest %v); %d emails waited (%d charged the one attempt the cut broke, none more); "+
+		"all %d emails delivered, the last %v after the server returned",
+		outage, during, slowest.Round(time.Millisecond), waiting, charged, d.emails, last.Sub(backAt).Round(100*time.Millisecond))
+	if err := p.terminate(30 * time.Second); err != nil {
+		t.Errorf("clc serve after SIGTERM: %v", err)
+	}
+}
