@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -92,10 +93,24 @@ func newPortal(t *testing.T, bin, dbURL, smtpURL string, extra ...string) *porta
 		}
 		if t.Failed() {
 			b, _ := os.ReadFile(p.logf)
-			if len(b) > 8000 {
-				b = b[len(b)-8000:]
+			// Each kind of warning or error once, with its count.
+			kinds, counts := []string{}, map[string]int{}
+			for _, l := range strings.Split(string(b), "\n") {
+				var e struct{ Level, Msg, Err, Path string }
+				if json.Unmarshal([]byte(l), &e) != nil || (e.Level != "WARN" && e.Level != "ERROR") {
+					continue
+				}
+				k := e.Msg + " " + e.Path + ": " + e.Err
+				if counts[k] == 0 {
+					kinds = append(kinds, k)
+				}
+				counts[k]++
 			}
-			t.Logf("end of the portal's log:\n%s", b)
+			var sum strings.Builder
+			for _, k := range kinds[:min(len(kinds), 40)] {
+				fmt.Fprintf(&sum, "%5d × %.300s\n", counts[k], k)
+			}
+			t.Logf("the portal's warnings and errors:\n%s", sum.String())
 		}
 	})
 	return p

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/clc-portal/clc/internal/demo"
 	"github.com/clc-portal/clc/internal/mailcatch"
+	"github.com/clc-portal/clc/internal/postgres"
 	"github.com/clc-portal/clc/internal/postgres/pgtest"
 )
 
@@ -265,6 +267,186 @@ func TestSMTPDownDelaysNothingElse(t *testing.T) {
 	t.Logf("SMTP down for %v: %d submissions meanwhile, all taken (slowest %v); %d emails waited (%d charged the one attempt the cut broke, none more); "+
 		"all %d emails delivered, the last %v after the server returned",
 		outage, during, slowest.Round(time.Millisecond), waiting, charged, d.emails, last.Sub(backAt).Round(100*time.Millisecond))
+	if err := p.terminate(30 * time.Second); err != nil {
+		t.Errorf("clc serve after SIGTERM: %v", err)
+	}
+}
+
+// TestPostgresRestartRecoversByItself stops and starts the portal's
+// PostgreSQL under load. Meanwhile /readyz fails and every page that needs
+// the database is the error page, promptly; afterwards the portal serves
+// again without a restart, and no request was left half-written.
+func TestPostgresRestartRecoversByItself(t *testing.T) {
+	const down = 5 * time.Second
+	bin := buildCLC(t)
+	cluster, dbURL := startCluster(t)
+	mustRun(t, map[string]string{"DATABASE_URL": dbURL}, "", "migrate")
+	mustRun(t, map[string]string{"DATABASE_URL": dbURL}, "", "seed", "demo")
+	catcher := mailcatch.New(nil)
+	smtpAddr, err := catcher.ListenSMTP("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { catcher.Close() })
+	p := newPortal(t, bin, dbURL, "smtp://"+smtpAddr.String())
+	p.start()
+
+	type seen struct {
+		at, done time.Time
+		what     string
+		code     int
+		page     string
+		err      error
+	}
+	var (
+		mu   sync.Mutex
+		log  []seen
+		n    atomic.Int64
+		stop = make(chan struct{})
+		wg   sync.WaitGroup
+	)
+	record := func(what string, f func() (int, string, error)) {
+		s := seen{at: time.Now(), what: what}
+		s.code, s.page, s.err = f()
+		s.done = time.Now()
+		mu.Lock()
+		log = append(log, s)
+		mu.Unlock()
+	}
+	loop := func(every time.Duration, f func()) {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(every):
+				}
+				f()
+			}
+		})
+	}
+	anon := newBrowser(p.base, true)
+	loop(100*time.Millisecond, func() {
+		record("/readyz", func() (int, string, error) { return anon.do(context.Background(), http.MethodGet, "/readyz", nil) })
+	})
+	for range 2 {
+		b := newBrowser(p.base, true)
+		if err := b.logIn(demo.PartnerEmail, demo.Password); err != nil {
+			t.Fatal(err)
+		}
+		loop(50*time.Millisecond, func() {
+			record("directory", func() (int, string, error) {
+				return b.do(context.Background(), http.MethodGet, "/clc/directory", nil)
+			})
+		})
+		loop(50*time.Millisecond, func() {
+			o := newOrder(int(n.Add(1)))
+			record("review", func() (int, string, error) {
+				f := o.form()
+				f.Set("action", "review")
+				code, page, err := b.do(context.Background(), http.MethodPost, "/clc/accounts/new", f)
+				if m := submissionKey.FindStringSubmatch(page); m != nil {
+					o.key = m[1]
+				}
+				return code, page, err
+			})
+			if o.key != "" {
+				record("submit", func() (int, string, error) {
+					f := o.form()
+					f.Set("submission_key", o.key)
+					return b.do(context.Background(), http.MethodPost, "/clc/accounts/new/submit", f)
+				})
+			}
+		})
+	}
+
+	time.Sleep(2 * time.Second)
+	stoppedAt := time.Now()
+	cluster.stop()
+	time.Sleep(down)
+	startedAt := time.Now()
+	cluster.start()
+	// Load goes on until /readyz has said ready for two seconds.
+	var readyAt time.Time
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		mu.Lock()
+		for i := len(log) - 1; i >= 0 && readyAt.IsZero(); i-- {
+			if s := log[i]; s.what == "/readyz" && s.at.After(startedAt) && s.code == http.StatusOK {
+				readyAt = s.done
+			}
+		}
+		mu.Unlock()
+		if !readyAt.IsZero() && time.Since(readyAt) > 2*time.Second {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz did not recover within 30 s of PostgreSQL's start")
+		}
+	}
+	close(stop)
+	wg.Wait()
+
+	goText := []string{"dial tcp", "connection refused", "SQLSTATE", "pgx", "pgconn", "goroutine", "shutting down", "context deadline"}
+	var slowest time.Duration
+	var failedReady, pages, errPages, afterOK int
+	for _, s := range log {
+		took := s.done.Sub(s.at)
+		slowest = max(slowest, took)
+		if s.err != nil {
+			t.Errorf("%s at %v: no answer: %v", s.what, s.at.Sub(stoppedAt).Round(time.Millisecond), s.err)
+			continue
+		}
+		if took > 5*time.Second {
+			t.Errorf("%s at %v took %v: a hang, not an error page", s.what, s.at.Sub(stoppedAt).Round(time.Millisecond), took)
+		}
+		if s.what == "/readyz" {
+			if s.code != http.StatusOK {
+				failedReady++
+				if s.at.Before(stoppedAt) || s.done.After(readyAt) {
+					t.Errorf("/readyz answered %d at %v, outside the outage", s.code, s.at.Sub(stoppedAt))
+				}
+			}
+			continue
+		}
+		pages++
+		if s.code < 400 {
+			if s.at.After(readyAt) {
+				afterOK++
+			}
+			continue
+		}
+		errPages++
+		if s.code != http.StatusServiceUnavailable || !strings.Contains(s.page, "Cisco License Central is unavailable") || !strings.Contains(s.page, "Request id") {
+			t.Errorf("%s at %v: %d, not the unavailable page:\n%.600s", s.what, s.at.Sub(stoppedAt).Round(time.Millisecond), s.code, s.page)
+		}
+		for _, g := range goText {
+			if strings.Contains(s.page, g) {
+				t.Errorf("%s at %v shows the internal text %q", s.what, s.at.Sub(stoppedAt).Round(time.Millisecond), g)
+			}
+		}
+	}
+	if failedReady == 0 || errPages == 0 {
+		t.Fatalf("/readyz failed %d times and %d pages were error pages: the outage was not seen", failedReady, errPages)
+	}
+	if afterOK == 0 {
+		t.Error("no page was served after the database came back")
+	}
+
+	pool, err := postgres.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	checkInvariants(t, pool)
+	waitAllSent(t, pool, 30*time.Second)
+	d := checkDelivered(t, pool, catcher)
+	var requests int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM account_requests`).Scan(&requests); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("PostgreSQL stopped for %v under load: /readyz failed %d times and was ready again %v after PostgreSQL's start; "+
+		"%d pages, %d of them the unavailable page (503), none slower than %v; %d requests committed, none half-written; %d emails, all delivered",
+		down, failedReady, readyAt.Sub(startedAt).Round(100*time.Millisecond), pages, errPages, slowest.Round(time.Millisecond), requests, d.emails)
 	if err := p.terminate(30 * time.Second); err != nil {
 		t.Errorf("clc serve after SIGTERM: %v", err)
 	}

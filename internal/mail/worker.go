@@ -151,7 +151,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		if errors.Is(results[i], ErrUnreachable) {
 			unreachable = results[i]
 		}
-		if err := w.lost(q, w.record(record, q, results[i])); err != nil {
+		if err := w.recordUntilStored(ctx, q, results[i]); err != nil {
 			return len(batch), err
 		}
 	}
@@ -178,6 +178,28 @@ func (w *Worker) release(ctx context.Context, batch []account.QueuedEmail, why s
 		}
 	}
 	return nil
+}
+
+// recordUntilStored records an outcome, trying again while the database is
+// away: the email has gone out (or been tried), and an outcome left
+// unrecorded has it sent again once the lease runs out. It gives up when the
+// lease is half gone or the worker is stopping; the lease then hands the
+// email back, and a resend carries the same Message-ID.
+func (w *Worker) recordUntilStored(ctx context.Context, q account.QueuedEmail, sendErr error) error {
+	giveUp := time.Now().Add(w.Lease / 2)
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
+		// A lost claim is final: another worker owns the email now.
+		err := w.lost(q, w.record(context.WithoutCancel(ctx), q, sendErr))
+		if err == nil || time.Now().Add(wait).After(giveUp) {
+			return err
+		}
+		w.Log.Warn("record email outcome; trying again", "id", q.ID, "err", err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
 }
 
 func (w *Worker) record(ctx context.Context, q account.QueuedEmail, sendErr error) error {

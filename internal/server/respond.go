@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"syscall"
 
 	"github.com/a-h/templ"
@@ -88,8 +89,21 @@ func (s *Server) respondError(w http.ResponseWriter, r *http.Request, err error)
 // be reached, as opposed to a query that failed.
 func databaseUnavailable(err error) bool {
 	var op *net.OpError
-	return errors.As(err, &op) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, context.DeadlineExceeded)
+	if errors.As(err, &op) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	// A server that is shutting down, starting up or restarting answers
+	// before it goes: class 57 "operator intervention" (57P01 terminating
+	// connection, 57P03 cannot connect now) and class 08, connection
+	// exceptions. The driver's error is recognised by its method, so the
+	// server need not import it.
+	var pg interface{ SQLState() string }
+	if errors.As(err, &pg) {
+		code := pg.SQLState()
+		return strings.HasPrefix(code, "57P") || strings.HasPrefix(code, "08")
+	}
+	return false
 }
 
 // render writes c with status, rendering into a buffer first so a template
