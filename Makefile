@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 BIN   := bin/clc
 
-.PHONY: help run test build generate check-generated lint clean bench fuzz
+.PHONY: help run test faults build generate check-generated lint clean bench fuzz
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -12,6 +12,9 @@ run: build ## serve the portal with a throwaway PostgreSQL, a mail catcher and d
 
 test: ## start what the tests need, then vet, check generated code and run every test
 	@scripts/test.sh
+
+faults: ## the fault tests alone and harder: CLC_FAULT_KILLS (default 200) kills -9, SMTP and PostgreSQL outages, SIGTERM
+	@CLC_FAULT_KILLS=$${CLC_FAULT_KILLS:-200} CLC_CHROMIUM=$${CLC_CHROMIUM:-unused} scripts/test.sh -run '^TestFault' -v
 
 build: ## build bin/clc
 	go build -o $(BIN) ./cmd/clc

@@ -37,12 +37,12 @@ func seededDB(t *testing.T) (pgtest.DB, *mailcatch.Server, string) {
 	return db, catcher, "smtp://" + addr.String()
 }
 
-// TestKill9LosesNoEmail kills `clc serve` with SIGKILL at random moments
+// TestFaultKill9LosesNoEmail kills `clc serve` with SIGKILL at random moments
 // while partners submit requests and approvers decide on them, restarting it
 // each time. Afterwards every committed request and decision has every email
 // it caused, each of them arrived, and a resend carries the original's
 // Message-ID.
-func TestKill9LosesNoEmail(t *testing.T) {
+func TestFaultKill9LosesNoEmail(t *testing.T) {
 	kills := faultKills(t)
 	bin := buildCLC(t)
 	db, catcher, smtpURL := seededDB(t)
@@ -191,10 +191,10 @@ func containsOrder(os []order, o order) bool {
 	return false
 }
 
-// TestSMTPDownDelaysNothingElse takes the SMTP server away for 30 s while a
+// TestFaultSMTPDownDelaysNothingElse takes the SMTP server away for 30 s while a
 // partner submits requests: every submission is taken at once, and every
 // email is delivered within 30 s of the server's return.
-func TestSMTPDownDelaysNothingElse(t *testing.T) {
+func TestFaultSMTPDownDelaysNothingElse(t *testing.T) {
 	const outage = 30 * time.Second
 	bin := buildCLC(t)
 	db, catcher, direct := seededDB(t)
@@ -273,11 +273,11 @@ func TestSMTPDownDelaysNothingElse(t *testing.T) {
 	}
 }
 
-// TestPostgresRestartRecoversByItself stops and starts the portal's
+// TestFaultPostgresRestartRecoversByItself stops and starts the portal's
 // PostgreSQL under load. Meanwhile /readyz fails and every page that needs
 // the database is the error page, promptly; afterwards the portal serves
 // again without a restart, and no request was left half-written.
-func TestPostgresRestartRecoversByItself(t *testing.T) {
+func TestFaultPostgresRestartRecoversByItself(t *testing.T) {
 	const down = 5 * time.Second
 	bin := buildCLC(t)
 	cluster, dbURL := startCluster(t)
@@ -453,11 +453,11 @@ func TestPostgresRestartRecoversByItself(t *testing.T) {
 	}
 }
 
-// TestSIGTERMDropsNothing stops `clc serve` with SIGTERM while partners sign
+// TestFaultSIGTERMDropsNothing stops `clc serve` with SIGTERM while partners sign
 // in, submit and browse: every request it had accepted is answered, it exits
 // cleanly, and its worker leaves no claim behind, so the next start delivers
 // everything at once rather than after the claims' two-minute lease.
-func TestSIGTERMDropsNothing(t *testing.T) {
+func TestFaultSIGTERMDropsNothing(t *testing.T) {
 	const stops = 3
 	bin := buildCLC(t)
 	db, catcher, smtpURL := seededDB(t)

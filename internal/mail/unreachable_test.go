@@ -4,6 +4,12 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	gomail "github.com/wneessen/go-mail"
+
+	"github.com/clc-portal/clc/internal/mail"
+	"github.com/clc-portal/clc/internal/postgres"
+	"github.com/clc-portal/clc/internal/postgres/pgtest"
 )
 
 // An SMTP server that cannot be reached charges no email an attempt, so an
@@ -47,5 +53,41 @@ func TestStoppedWorkerClaimsNothing(t *testing.T) {
 	claimed, err := r.store.ClaimEmails(context.Background(), r.clock.Now(), 10, time.Minute)
 	if err != nil || len(claimed) != 3 {
 		t.Fatalf("the emails were not left for others: %d, %v", len(claimed), err)
+	}
+}
+
+// cutAfterSend is the real sender, after which the database goes away for a
+// moment: the emails are out, and their outcome waits to be recorded.
+type cutAfterSend struct {
+	mail.Sender
+	cable *pgtest.Proxy
+}
+
+func (s cutAfterSend) Send(ctx context.Context, msgs []*gomail.Msg) []error {
+	res := s.Sender.Send(ctx, msgs)
+	s.cable.Cut()
+	time.AfterFunc(time.Second, s.cable.Restore)
+	return res
+}
+
+// An outcome the database could not take at once is recorded when it is
+// back, not left for the lease to resend.
+func TestOutcomeRecordedWhenTheDatabaseReturns(t *testing.T) {
+	r := newRig(t)
+	r.request("globex")
+	cable, viaCable := pgtest.NewProxy(t, r.db.URL)
+	pool, err := postgres.Open(context.Background(), viaCable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	w := r.worker()
+	w.Queue = postgres.NewStore(pool)
+	w.Sender = cutAfterSend{Sender: w.Sender, cable: cable}
+	if n, err := w.RunOnce(context.Background()); n != 3 || err != nil {
+		t.Fatalf("RunOnce: %d, %v", n, err)
+	}
+	if s, n := r.states(), len(r.catcher.Messages()); s["sent"] != 3 || n != 3 {
+		t.Fatalf("after the database came back: %v, %d arrived", s, n)
 	}
 }

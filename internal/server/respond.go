@@ -96,14 +96,16 @@ func databaseUnavailable(err error) bool {
 	// A server that is shutting down, starting up or restarting answers
 	// before it goes: class 57 "operator intervention" (57P01 terminating
 	// connection, 57P03 cannot connect now) and class 08, connection
-	// exceptions. The driver's error is recognised by its method, so the
-	// server need not import it.
+	// exceptions. A statement that never reached the server (a closed
+	// connection) is safe to retry. The driver's errors are recognised by
+	// their methods, so the server need not import it.
 	var pg interface{ SQLState() string }
 	if errors.As(err, &pg) {
 		code := pg.SQLState()
 		return strings.HasPrefix(code, "57P") || strings.HasPrefix(code, "08")
 	}
-	return false
+	var unsent interface{ SafeToRetry() bool }
+	return errors.As(err, &unsent) && unsent.SafeToRetry()
 }
 
 // render writes c with status, rendering into a buffer first so a template
