@@ -125,8 +125,10 @@ func TestFaultKill9LosesNoEmail(t *testing.T) {
 		}
 	}
 
+	mail := newInbox(catcher)
 	start := time.Now()
 	for range kills {
+		mail.harvest()
 		// Each life of the server sees a burst from both partners, and is
 		// killed at a random moment of it: mid-request, mid-commit or
 		// mid-send of the emails earlier lives queued.
@@ -165,7 +167,7 @@ func TestFaultKill9LosesNoEmail(t *testing.T) {
 	mu.Unlock()
 	checkInvariants(t, db.Pool)
 	sentAt := waitAllSent(t, db.Pool, time.Minute)
-	d := checkDelivered(t, db.Pool, catcher)
+	d := checkDelivered(t, db.Pool, mail.all(t))
 
 	var requests, approved, denied int
 	if err := db.Pool.QueryRow(context.Background(), `
@@ -255,7 +257,7 @@ func TestFaultSMTPDownDelaysNothingElse(t *testing.T) {
 	backAt := time.Now()
 
 	waitAllSent(t, db.Pool, outage)
-	d := checkDelivered(t, db.Pool, catcher)
+	d := checkDelivered(t, db.Pool, newInbox(catcher).all(t))
 	var last time.Time
 	for _, m := range catcher.Messages() {
 		if m.Received.After(last) {
@@ -440,7 +442,7 @@ func TestFaultPostgresRestartRecoversByItself(t *testing.T) {
 	defer pool.Close()
 	checkInvariants(t, pool)
 	waitAllSent(t, pool, 30*time.Second)
-	d := checkDelivered(t, pool, catcher)
+	d := checkDelivered(t, pool, newInbox(catcher).all(t))
 	var requests int
 	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM account_requests`).Scan(&requests); err != nil {
 		t.Fatal(err)
@@ -558,7 +560,7 @@ func TestFaultSIGTERMDropsNothing(t *testing.T) {
 	restart := time.Now()
 	// Well inside the 30 s a retry would wait, and the lease's 2 min.
 	sentAt := waitAllSent(t, db.Pool, 10*time.Second)
-	d := checkDelivered(t, db.Pool, catcher)
+	d := checkDelivered(t, db.Pool, newInbox(catcher).all(t))
 	checkInvariants(t, db.Pool)
 	t.Logf("%d SIGTERMs under load: %d requests accepted, all answered, %d of them in flight at the signal; "+
 		"%d emails claimed at the signals, none left claimed; after the restart all %d emails delivered within %v",
