@@ -456,14 +456,18 @@ func TestFaultPostgresRestartRecoversByItself(t *testing.T) {
 }
 
 // TestFaultSIGTERMDropsNothing stops `clc serve` with SIGTERM while partners sign
-// in, submit and browse: every request it had accepted is answered, it exits
+// in, submit and browse: /readyz turns 503 while it drains, every request it
+// had accepted is answered, it exits
 // cleanly, and its worker leaves no claim behind, so the next start delivers
 // everything at once rather than after the claims' two-minute lease.
 func TestFaultSIGTERMDropsNothing(t *testing.T) {
 	const stops = 3
 	bin := buildCLC(t)
 	db, catcher, smtpURL := seededDB(t)
-	p := newPortal(t, bin, db.URL, smtpURL) // the default lease: a stranded claim would hold its email 2 min
+	// The default lease: a stranded claim would hold its email 2 min. A
+	// drain of 1 s: the clients, like a load balancer, stop sending when
+	// SIGTERM is sent, so none is still connecting when the listener closes.
+	p := newPortal(t, bin, db.URL, smtpURL, "CLC_SHUTDOWN_DRAIN=1s")
 	var inFlight, answered, held, serial int64
 	for round := range stops {
 		p.start()
@@ -541,6 +545,9 @@ func TestFaultSIGTERMDropsNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		held += claims
+		if code, page, err := newBrowser(p.base, false).do(context.Background(), http.MethodGet, "/readyz", nil); code != http.StatusServiceUnavailable {
+			t.Errorf("round %d: /readyz while draining: %d %q %v, want 503", round, code, page, err)
+		}
 		if err := <-exited; err != nil {
 			t.Fatalf("round %d: clc serve after SIGTERM: %v", round, err)
 		}

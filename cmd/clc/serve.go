@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/alexedwards/scs/pgxstore"
@@ -16,6 +17,8 @@ import (
 	"github.com/clc-portal/clc/internal/postgres"
 	"github.com/clc-portal/clc/internal/server"
 )
+
+var errDraining = errors.New("shutting down")
 
 // serve refuses a database whose schema is behind, naming `clc migrate`:
 // migrating is an operator's deliberate step, not a side effect of a start.
@@ -56,6 +59,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	sessions := server.NewSessions(store, cfg.BaseURL, cfg.SessionLifetime)
 
 	svc := account.NewService(postgres.NewStore(pool), account.SystemClock{}, account.NewArgon2id())
+	var draining atomic.Bool
 	srv := server.New(server.Deps{
 		Log:         log,
 		Accounts:    svc,
@@ -63,7 +67,12 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		Catalog:     catalog,
 		BaseURL:     cfg.BaseURL,
 		SessionIdle: cfg.SessionIdle,
-		Ready:       pool.Ping,
+		Ready: func(ctx context.Context) error {
+			if draining.Load() {
+				return errDraining
+			}
+			return pool.Ping(ctx)
+		},
 		// The client's address, for throttling sign-in.
 		TrustedProxies: cfg.TrustedProxies,
 	})
@@ -96,6 +105,12 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
+	}
+	if cfg.ShutdownDrain > 0 {
+		// Still serving, but no longer ready: the load balancer's cue.
+		log.Info("draining", "for", cfg.ShutdownDrain.String())
+		draining.Store(true)
+		time.Sleep(cfg.ShutdownDrain)
 	}
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -31,6 +31,11 @@ type Config struct {
 	// its own: a worker killed mid-send delays its claims by this much. It
 	// must outlast one batch's delivery, or a slow send is sent twice.
 	MailLease time.Duration
+	// ShutdownDrain (CLC_SHUTDOWN_DRAIN) is how long serve, once told to
+	// stop, keeps serving while /readyz answers 503, so a load balancer
+	// stops sending before the listener closes: a connection that reaches a
+	// closed listener's queue is reset, whatever the server does.
+	ShutdownDrain time.Duration
 }
 
 // SMTP is the parsed SMTP_URL.
@@ -99,6 +104,13 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 	c.BaseURL = u
 	if c.TrustedProxies, err = ParseProxies(getenv("CLC_TRUSTED_PROXIES")); err != nil {
 		return c, err
+	}
+	if raw := getenv("CLC_SHUTDOWN_DRAIN"); raw != "" {
+		d, err := time.ParseDuration(raw)
+		if err != nil || d < 0 || d > time.Minute {
+			return c, fmt.Errorf("CLC_SHUTDOWN_DRAIN %q is malformed: want a duration from 0s to 1m, such as 5s", raw)
+		}
+		c.ShutdownDrain = d
 	}
 	if need.SMTP {
 		raw := getenv("SMTP_URL")
