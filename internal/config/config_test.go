@@ -2,7 +2,9 @@ package config
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseProxies(t *testing.T) {
@@ -25,6 +27,33 @@ func TestParseProxies(t *testing.T) {
 	for _, bad := range []string{"proxy.example", "10.0.0.0/33", "10.0.0"} {
 		if _, err := ParseProxies(bad); err == nil {
 			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestFaultSettings(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		m := map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1/db", "SMTP_URL": "smtp://127.0.0.1:1025"}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return func(k string) string { return m[k] }
+	}
+	need := Need{Web: true, SMTP: true}
+	c, err := Load(env(), need)
+	if err != nil || c.MailLease != 2*time.Minute || c.ShutdownDrain != 0 {
+		t.Fatalf("defaults: lease %v, drain %v, %v", c.MailLease, c.ShutdownDrain, err)
+	}
+	c, err = Load(env("CLC_MAIL_LEASE", "5s", "CLC_SHUTDOWN_DRAIN", "10s"), need)
+	if err != nil || c.MailLease != 5*time.Second || c.ShutdownDrain != 10*time.Second {
+		t.Fatalf("set: lease %v, drain %v, %v", c.MailLease, c.ShutdownDrain, err)
+	}
+	for _, bad := range [][]string{
+		{"CLC_MAIL_LEASE", "soon"}, {"CLC_MAIL_LEASE", "10ms"},
+		{"CLC_SHUTDOWN_DRAIN", "-1s"}, {"CLC_SHUTDOWN_DRAIN", "1h"},
+	} {
+		if _, err := Load(env(bad...), need); err == nil || !strings.Contains(err.Error(), bad[0]) {
+			t.Errorf("%s=%s: %v, want a refusal naming it", bad[0], bad[1], err)
 		}
 	}
 }
