@@ -405,7 +405,7 @@ func TestFaultPostgresRestartRecoversByItself(t *testing.T) {
 		if s.what == "/readyz" {
 			if s.code != http.StatusOK {
 				failedReady++
-				if s.at.Before(stoppedAt) || s.done.After(readyAt) {
+				if s.done.Before(stoppedAt) || s.at.After(readyAt) {
 					t.Errorf("/readyz answered %d at %v, outside the outage", s.code, s.at.Sub(stoppedAt))
 				}
 			}
