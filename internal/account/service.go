@@ -40,7 +40,7 @@ type Store interface {
 	// attempt that succeeded. PruneLoginThrottle forgets keys with no
 	// failure since before and no block at now.
 	CountLoginAttempt(ctx context.Context, keys []ThrottleKey, now time.Time) (time.Time, error)
-	RefundLoginAttempt(ctx context.Context, key ThrottleKey, now time.Time) error
+	RefundLoginAttempt(ctx context.Context, key ThrottleKey) error
 	ClearLoginFailures(ctx context.Context, key string) error
 	PruneLoginThrottle(ctx context.Context, before, now time.Time) (int, error)
 

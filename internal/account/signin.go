@@ -85,7 +85,7 @@ func (s *Service) LogIn(ctx context.Context, email, password, client string) (Us
 	if err := s.store.ClearLoginFailures(ctx, accountKey.Key); err != nil {
 		return User{}, fmt.Errorf("clear failures: %w", err)
 	}
-	if err := s.store.RefundLoginAttempt(ctx, clientKey, now); err != nil {
+	if err := s.store.RefundLoginAttempt(ctx, clientKey); err != nil {
 		return User{}, fmt.Errorf("refund attempt: %w", err)
 	}
 	return u, nil

@@ -12,6 +12,13 @@ import (
 // Throttle state lives in the database so every process of the portal
 // counts the same failures.
 
+// noBlock is the blocked_until of a key that blocks nothing. It must be
+// long past, not "now": the requests racing on a key each read the clock a
+// little apart, and a "now" one of them wrote would be a block of a few
+// milliseconds to another whose clock read earlier (found by the SIGTERM
+// fault test: a correct sign-in answered 429 "Try again in 1 seconds").
+const noBlock = `'epoch'::timestamptz`
+
 // CountLoginAttempt checks and counts in one transaction that holds the
 // keys' rows: parallel guesses take turns, each seeing the count of those
 // before it, so none passes a block another's count set.
@@ -24,7 +31,7 @@ func (s *Store) CountLoginAttempt(ctx context.Context, keys []account.ThrottleKe
 	err := withTx(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO login_throttle (key, failures, last_failure, blocked_until)
-			SELECT k, 0, $2, $2 FROM unnest($1::text[]) k ORDER BY k
+			SELECT k, 0, $2, `+noBlock+` FROM unnest($1::text[]) k ORDER BY k
 			ON CONFLICT (key) DO NOTHING`, names, now); err != nil {
 			return err
 		}
@@ -81,11 +88,11 @@ func (s *Store) CountLoginAttempt(ctx context.Context, keys []account.ThrottleKe
 
 // RefundLoginAttempt takes back one counted attempt that succeeded, and the
 // block it set unless earlier failures call for one anyway.
-func (s *Store) RefundLoginAttempt(ctx context.Context, k account.ThrottleKey, now time.Time) error {
+func (s *Store) RefundLoginAttempt(ctx context.Context, k account.ThrottleKey) error {
 	_, err := s.pool.Exec(ctx, `
 		UPDATE login_throttle SET failures = greatest(failures - 1, 0),
-			blocked_until = CASE WHEN failures - 1 <= $2 THEN least(blocked_until, $3) ELSE blocked_until END
-		WHERE key = $1`, k.Key, k.Policy.Free, now)
+			blocked_until = CASE WHEN failures - 1 <= $2 THEN `+noBlock+` ELSE blocked_until END
+		WHERE key = $1`, k.Key, k.Policy.Free)
 	return err
 }
 
