@@ -31,6 +31,8 @@ lint: ## gofmt, go vet, staticcheck, golangci-lint (.golangci.yml) and the gener
 
 clean: ## stop throwaway servers and remove build and data folders
 	-@scripts/pg.sh stop .tmp/pg-dev
+	-@scripts/pg.sh stop .tmp/pgbouncer-test
+	-@scripts/pg.sh stop .tmp/pg-test-replica
 	-@scripts/pg.sh stop .tmp/pg-test
 	-@scripts/pg.sh stop .tmp/pg-bench
 	rm -rf bin .tmp

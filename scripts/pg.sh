@@ -4,6 +4,15 @@
 #   scripts/pg.sh start DIR PORT   start (initdb first if needed); prints the URL
 #   scripts/pg.sh stop  DIR        stop it (no error if not running / DIR missing)
 #   scripts/pg.sh url   DIR PORT   print the URL only
+#   scripts/pg.sh replica DIR PORT PRIMARY_PORT
+#                                  a streaming replica of the cluster on
+#                                  PRIMARY_PORT, made afresh with pg_basebackup
+#                                  whenever it is not running; prints its URL
+#   scripts/pg.sh bouncer DIR PORT PG_PORT
+#                                  PgBouncer in transaction pooling mode in
+#                                  front of the cluster on PG_PORT (installs
+#                                  Debian's pgbouncer when missing); prints its URL
+#   (stop DIR stops a replica or a PgBouncer too)
 #
 #   DATABASE_URL=$(scripts/pg.sh start .tmp/pg-dev 54329)
 #
@@ -37,6 +46,8 @@ usage() {
 usage: scripts/pg.sh start DIR PORT   start a throwaway cluster; prints the DATABASE_URL
        scripts/pg.sh stop  DIR        stop it (no error if not running)
        scripts/pg.sh url   DIR PORT   print the DATABASE_URL
+       scripts/pg.sh replica DIR PORT PRIMARY_PORT   start a streaming replica; prints its URL
+       scripts/pg.sh bouncer DIR PORT PG_PORT        start PgBouncer (transaction pooling); prints its URL
 EOF
   exit 2
 }
@@ -422,6 +433,7 @@ cmd_stop() {
   local dir=$1 abs data
   abs=$(abs_path "$dir")
   if ! resolve_existing "$abs"; then log "nothing to stop in $abs"; return 0; fi
+  if [[ -f "$REAL/pgbouncer.ini" ]]; then stop_bouncer; return 0; fi
   data=$REAL/data
   [[ -d "$data" ]] || { log "no cluster in $abs"; return 0; }
   if [[ -z "$(live_postmaster "$data")" ]]; then log "not running ($abs)"; return 0; fi
@@ -431,11 +443,167 @@ cmd_stop() {
   as_pg "$BINDIR/pg_ctl" -D "$data" -m fast -w -t 60 stop >&2
 }
 
+# ---------------------------------------------------------------- replica
+
+# A hot standby streaming from the cluster on PRIMARY_PORT. It is made afresh
+# by pg_basebackup on every start rather than restarted: a standby stopped
+# while the primary recycled the WAL it needed would never catch up, and a
+# throwaway cluster copies in a second or two.
+cmd_replica() {
+  local dir=$1 port=$2 primary=$3 abs data pid sockdir
+  check_port "$port"; check_port "$primary"
+  ensure_binaries
+  abs=$(abs_path "$dir")
+  mkdir -p -- "$(dirname -- "$abs")"
+  if command -v flock >/dev/null 2>&1; then
+    exec 9<"$(dirname -- "$abs")"
+    flock 9
+  fi
+  if resolve_existing "$abs"; then pick_user "$REAL/data"; else pick_user ""; fi
+  setup_dir "$abs"
+  data=$REAL/data
+
+  pid=$(live_postmaster "$data")
+  if [[ -n "$pid" ]]; then
+    [[ "$(sed -n 4p "$data/postmaster.pid")" == "$port" ]] \
+      || die "replica in $abs is running on another port; run: scripts/pg.sh stop $dir"
+    log "replica already running (pid $pid, port $port)"
+    url_for "$port"
+    return 0
+  fi
+  clear_stale "$data" "$REAL"
+  if port_busy "$port"; then
+    local who; who=$(port_owner "$port")
+    die "port $port on 127.0.0.1 is already in use by another process${who:+ ($who)}; pick another PORT"
+  fi
+  if [[ -e "$data" ]]; then as_pg rm -rf -- "$data"; fi
+  log "copying the cluster on port $primary into $abs with pg_basebackup"
+  # -R writes standby.signal and primary_conninfo: the copy starts as a
+  # standby that streams from the primary.
+  if ! as_pg "$BINDIR/pg_basebackup" -h 127.0.0.1 -p "$primary" -U "$PG_SUPERUSER" -D "$data" \
+       -X stream -R -c fast --no-sync >&2 9<&-; then
+    die "pg_basebackup from 127.0.0.1:$primary failed (is the primary running?)"
+  fi
+  sockdir=$REAL
+  if (( ${#sockdir} > 90 )); then sockdir=""; fi
+  write_conf "$data" "$port" "$sockdir"
+  log "starting the replica on 127.0.0.1:$port (log: $REAL/postgres.log)"
+  if ! as_pg "$BINDIR/pg_ctl" -D "$data" -l "$REAL/postgres.log" -w -t 60 start >&2 9<&-; then
+    tail -n 20 -- "$REAL/postgres.log" >&2 2>/dev/null || true
+    die "could not start the replica in $abs on port $port"
+  fi
+  url_for "$port"
+}
+
+# ---------------------------------------------------------------- pgbouncer
+
+BOUNCER=""
+find_bouncer() {
+  BOUNCER=$(command -v pgbouncer 2>/dev/null || true)
+  if [[ -z "$BOUNCER" && -x /usr/sbin/pgbouncer ]]; then BOUNCER=/usr/sbin/pgbouncer; fi
+  [[ -n "$BOUNCER" ]]
+}
+
+ensure_bouncer() {
+  find_bouncer && return 0
+  if is_root && command -v apt-get >/dev/null 2>&1; then
+    log "pgbouncer not found; installing the Debian 'pgbouncer' package"
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >&2
+    find_bouncer && return 0
+  fi
+  die "pgbouncer not found; install it (e.g. apt-get install pgbouncer)"
+}
+
+# PID of the running PgBouncer of REAL, or nothing.
+bouncer_pid() {
+  local pid stat
+  [[ -f "$REAL/pgbouncer.pid" ]] || return 0
+  pid=$(head -n 1 -- "$REAL/pgbouncer.pid" 2>/dev/null || true)
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 0
+  [[ "$(cat "/proc/$pid/comm" 2>/dev/null || true)" == pgbouncer ]] || return 0
+  stat=$(cat "/proc/$pid/stat" 2>/dev/null || true)
+  stat=${stat##*) }
+  [[ "${stat%% *}" != [ZX] ]] || return 0
+  printf '%s\n' "$pid"
+}
+
+# Transaction pooling, as a deployment in front of many portal processes
+# would run it. Every database is passed through (the tests make one per
+# test), with trust, as the throwaway cluster itself.
+cmd_bouncer() {
+  local dir=$1 port=$2 pgport=$3 abs pid
+  check_port "$port"; check_port "$pgport"
+  ensure_bouncer
+  abs=$(abs_path "$dir")
+  mkdir -p -- "$(dirname -- "$abs")"
+  if resolve_existing "$abs"; then pick_user "$REAL"; else pick_user ""; fi
+  setup_dir "$abs"
+  pid=$(bouncer_pid)
+  if [[ -n "$pid" ]]; then
+    log "pgbouncer already running (pid $pid, port $port)"
+    url_for "$port"
+    return 0
+  fi
+  if port_busy "$port"; then
+    local who; who=$(port_owner "$port")
+    die "port $port on 127.0.0.1 is already in use by another process${who:+ ($who)}; pick another PORT"
+  fi
+  printf '"%s" ""\n' "$PG_SUPERUSER" | as_pg tee "$REAL/userlist.txt" >/dev/null
+  as_pg tee "$REAL/pgbouncer.ini" >/dev/null <<EOF
+; Written by scripts/pg.sh on every start.
+[databases]
+* = host=127.0.0.1 port=$pgport
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+auth_type = trust
+auth_file = $REAL/userlist.txt
+admin_users = $PG_SUPERUSER
+pool_mode = transaction
+default_pool_size = 10
+max_client_conn = 400
+logfile = $REAL/pgbouncer.log
+pidfile = $REAL/pgbouncer.pid
+EOF
+  as_pg rm -f -- "$REAL/pgbouncer.pid"
+  log "starting pgbouncer on 127.0.0.1:$port in front of port $pgport (log: $REAL/pgbouncer.log)"
+  # PgBouncer refuses to run as root, as PostgreSQL does.
+  if ! as_pg "$BOUNCER" -d -q "$REAL/pgbouncer.ini" >&2; then
+    tail -n 20 -- "$REAL/pgbouncer.log" >&2 2>/dev/null || true
+    die "pgbouncer did not start"
+  fi
+  local i
+  for i in $(seq 1 50); do
+    if port_busy "$port"; then url_for "$port"; return 0; fi
+    sleep 0.1
+  done
+  tail -n 20 -- "$REAL/pgbouncer.log" >&2 2>/dev/null || true
+  die "pgbouncer is not listening on port $port"
+}
+
+stop_bouncer() {
+  local pid i
+  pid=$(bouncer_pid)
+  if [[ -z "$pid" ]]; then log "pgbouncer not running ($REAL)"; return 0; fi
+  log "stopping pgbouncer in $REAL"
+  kill -INT "$pid" 2>/dev/null || true
+  for i in $(seq 1 50); do
+    [[ -z "$(bouncer_pid)" ]] && return 0
+    sleep 0.1
+  done
+  kill -9 "$pid" 2>/dev/null || true
+}
+
 [[ $# -ge 1 ]] || usage
 case "$1" in
   start) [[ $# -eq 3 ]] || usage; cmd_start "$2" "$3" ;;
   stop)  [[ $# -eq 2 ]] || usage; cmd_stop "$2" ;;
   url)   [[ $# -eq 3 ]] || usage; check_port "$3"; url_for "$3" ;;
+  replica) [[ $# -eq 4 ]] || usage; cmd_replica "$2" "$3" "$4" ;;
+  bouncer) [[ $# -eq 4 ]] || usage; cmd_bouncer "$2" "$3" "$4" ;;
   -h|--help|help) usage ;;
   *) usage ;;
 esac

@@ -1,16 +1,35 @@
 #!/usr/bin/env bash
 # make test: start what the tests need (a throwaway PostgreSQL on a port of
-# its own; the tests start their own SMTP servers), then vet, check the
-# generated code, and run every test.
+# its own, a streaming replica of it and a PgBouncer in front of it; the
+# tests start their own SMTP servers), then vet, check the generated code,
+# and run every test.
+#
+# Ports: CLC_TEST_PGPORT (default 54330), the replica on
+# CLC_TEST_REPLICA_PGPORT (default that + 100), PgBouncer on
+# CLC_TEST_PGBOUNCER_PORT (default that + 200).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pg_dir=.tmp/pg-test
 pg_port=${CLC_TEST_PGPORT:-54330}
 
+replica_dir=.tmp/pg-test-replica
+replica_port=${CLC_TEST_REPLICA_PGPORT:-$((pg_port + 100))}
+bouncer_dir=.tmp/pgbouncer-test
+bouncer_port=${CLC_TEST_PGBOUNCER_PORT:-$((pg_port + 200))}
+
+stop_all() {
+  scripts/pg.sh stop "$bouncer_dir" >&2 || true
+  scripts/pg.sh stop "$replica_dir" >&2 || true
+  scripts/pg.sh stop "$pg_dir" >&2 || true
+}
+trap stop_all EXIT
 TEST_DATABASE_URL=$(scripts/pg.sh start "$pg_dir" "$pg_port")
-export TEST_DATABASE_URL
-trap 'scripts/pg.sh stop "$pg_dir" >&2 || true' EXIT
+TEST_REPLICA_URL=$(scripts/pg.sh replica "$replica_dir" "$replica_port" "$pg_port")
+TEST_PGBOUNCER_URL=$(scripts/pg.sh bouncer "$bouncer_dir" "$bouncer_port" "$pg_port")
+# The replica test stops the replica and starts it again with scripts/pg.sh.
+TEST_REPLICA_DIR=$(realpath -m "$replica_dir")
+export TEST_DATABASE_URL TEST_REPLICA_URL TEST_REPLICA_DIR TEST_PGBOUNCER_URL
 
 if [[ -z "${CLC_CHROMIUM:-}" ]]; then
   CLC_CHROMIUM=$(scripts/chromium.sh)

@@ -50,6 +50,19 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	if err := postgres.CheckSchema(ctx, pool); err != nil {
 		return err
 	}
+	if err := postgres.CheckSettings(ctx, pool); err != nil {
+		log.Warn("database settings", "err", err)
+	}
+	accountStore := postgres.NewStore(pool)
+	var writes server.ReadYourWrites
+	if cfg.ReplicaURL != "" {
+		replica, err := postgres.OpenReplica(ctx, cfg.ReplicaURL, pool, log.With("component", "replica"))
+		if err != nil {
+			return err
+		}
+		defer replica.Close()
+		accountStore, writes = accountStore.WithReplica(replica), replica
+	}
 	catalog, err := i18n.Load(log)
 	if err != nil {
 		return err
@@ -58,7 +71,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	defer store.StopCleanup()
 	sessions := server.NewSessions(store, cfg.BaseURL, cfg.SessionLifetime)
 
-	svc := account.NewService(postgres.NewStore(pool), account.SystemClock{}, account.NewArgon2id())
+	svc := account.NewService(accountStore, account.SystemClock{}, account.NewArgon2id())
 	var draining atomic.Bool
 	srv := server.New(server.Deps{
 		Log:         log,
@@ -75,6 +88,8 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		},
 		// The client's address, for throttling sign-in.
 		TrustedProxies: cfg.TrustedProxies,
+		// Set only with a replica: nil means every read is the primary's.
+		ReadYourWrites: writes,
 	})
 
 	worker, err := newWorker(cfg, pool, catalog, log)

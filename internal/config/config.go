@@ -16,6 +16,7 @@ import (
 type Config struct {
 	Addr        string // CLC_ADDR: where serve listens
 	DatabaseURL string // DATABASE_URL
+	ReplicaURL  string // DATABASE_REPLICA_URL: optional; a streaming replica for search and the directory
 	SMTP        SMTP   // SMTP_URL
 	BaseURL     *url.URL
 	MailFrom    string // CLC_MAIL_FROM
@@ -66,6 +67,7 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 	c := Config{
 		Addr:            getenv("CLC_ADDR"),
 		DatabaseURL:     getenv("DATABASE_URL"),
+		ReplicaURL:      getenv("DATABASE_REPLICA_URL"),
 		MailFrom:        getenv("CLC_MAIL_FROM"),
 		SessionIdle:     2 * time.Hour,
 		SessionLifetime: 12 * time.Hour,
@@ -79,8 +81,10 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 	if c.DatabaseURL == "" {
 		return c, errors.New("DATABASE_URL is not set (e.g. postgres://user@127.0.0.1:5432/clc)")
 	}
-	if _, err := url.Parse(c.DatabaseURL); err != nil || !strings.HasPrefix(c.DatabaseURL, "postgres") {
-		return c, errors.New("DATABASE_URL is malformed: want postgres://user:pass@host:port/db")
+	for name, v := range map[string]string{"DATABASE_URL": c.DatabaseURL, "DATABASE_REPLICA_URL": c.ReplicaURL} {
+		if _, err := url.Parse(v); v != "" && (err != nil || !strings.HasPrefix(v, "postgres")) {
+			return c, fmt.Errorf("%s is malformed: want postgres://user:pass@host:port/db", name)
+		}
 	}
 	if !need.Web && !need.SMTP {
 		return c, nil

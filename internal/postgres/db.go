@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,24 +25,53 @@ import (
 // versionTable records which migrations have run.
 const versionTable = "schema_version"
 
-// Open connects a pool and checks the database answers.
+// Settings are the session settings the portal's statements are written
+// for. Migration 006 makes them the database's defaults rather than each
+// connection asking for them, so they hold through a pooler (see there).
+//
+// plan_cache_mode: every statement is prepared once per connection and
+// planned once, for any values: the portal's statements find rows by keys
+// and ranges, where the right plan does not depend on the values, and
+// planning them anew on every execution cost more than executing them (0.3
+// to 2 ms against 0.05 to 0.5 ms at a million accounts).
+//
+// jit: JIT compiles a plan the planner thinks costly, which takes hundreds
+// of milliseconds. A generic plan is costed without the values, so one that
+// reads a few index pages can look costly enough to be compiled on every
+// execution.
+var Settings = map[string]string{"plan_cache_mode": "force_generic_plan", "jit": "off"}
+
+// CheckSettings says which of Settings a connection of pool does not have,
+// naming the statements that set them; nil when all hold.
+func CheckSettings(ctx context.Context, pool *pgxpool.Pool) error {
+	var db string
+	var wrong []string
+	for _, name := range []string{"plan_cache_mode", "jit"} {
+		var got string
+		if err := pool.QueryRow(ctx, `SELECT current_setting($1), current_database()`, name).Scan(&got, &db); err != nil {
+			return fmt.Errorf("read setting %s: %w", name, err)
+		}
+		if got != Settings[name] {
+			wrong = append(wrong, fmt.Sprintf("ALTER DATABASE %s SET %s = %s (now %s)",
+				pgx.Identifier{db}.Sanitize(), name, Settings[name], got))
+		}
+	}
+	if len(wrong) > 0 {
+		return fmt.Errorf("the database's settings are not the portal's: as its owner, run %s", strings.Join(wrong, "; "))
+	}
+	return nil
+}
+
+// Open connects a pool and checks the database answers. The URL may choose
+// how statements are sent (default_query_exec_mode=cache_describe behind
+// PgBouncer's transaction pooling, for one) and the pool's size
+// (pool_max_conns), as pgx reads them.
 func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
 	}
 	cfg.MaxConnIdleTime = 5 * time.Minute
-	// Every statement is prepared once per connection and planned once, for
-	// any values: the portal's statements find rows by keys and ranges, where
-	// the right plan does not depend on the values, and planning them anew on
-	// every execution cost more than executing them (0.3 to 2 ms against
-	// 0.05 to 0.5 ms at a million accounts).
-	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
-	// JIT compiles a plan the planner thinks costly, which takes hundreds of
-	// milliseconds. A generic plan is costed without the values, so one that
-	// reads a few index pages can look costly enough to be compiled on every
-	// execution.
-	cfg.ConnConfig.RuntimeParams["jit"] = "off"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to database: %w", err)
@@ -162,6 +192,16 @@ func CheckSchema(ctx context.Context, pool *pgxpool.Pool) error {
 		return fmt.Errorf("check schema: %w", err)
 	}
 	defer conn.Release()
+	// tern takes and releases a session's advisory lock in two statements.
+	// Behind PgBouncer's transaction pooling each statement outside a
+	// transaction may run on another server connection, which would leave
+	// the lock held on one of them and block the next start that lands
+	// there; inside one transaction they share one server connection.
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("check schema: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
 	m, err := newMigrator(ctx, conn.Conn())
 	if err != nil {
 		return err

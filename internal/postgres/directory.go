@@ -61,7 +61,7 @@ func containing(folded string) string { return "%" + likeEscape(folded) + "%" }
 
 func (s *Store) Fold(ctx context.Context, text string) (string, error) {
 	var folded string
-	err := s.pool.QueryRow(ctx, `SELECT clc_fold($1)`, text).Scan(&folded)
+	err := s.reader(ctx).QueryRow(ctx, `SELECT clc_fold($1)`, text).Scan(&folded)
 	return folded, err
 }
 
@@ -120,7 +120,7 @@ func (s *Store) DirectorySection(ctx context.Context, q account.SectionQuery) ([
 // request first. Approved requests are left out: their access is in the
 // first section now.
 func (s *Store) requestedSection(ctx context.Context, q account.SectionQuery) ([]account.Listing, error) {
-	rows, err := s.pool.Query(ctx, `
+	rows, err := s.reader(ctx).Query(ctx, `
 		SELECT `+listingColumns+`, false,
 			r.id, r.user_id, coalesce(va.name, ''), r.role, r.reason, r.status, r.created_at
 		FROM (
@@ -147,7 +147,7 @@ func (s *Store) requestedSection(ctx context.Context, q account.SectionQuery) ([
 }
 
 func (s *Store) listings(ctx context.Context, sql string, args ...any) ([]account.Listing, error) {
-	rows, err := s.pool.Query(ctx, sql, args...)
+	rows, err := s.reader(ctx).Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +167,7 @@ func (s *Store) AccountFor(ctx context.Context, viewerID int64, id account.Accou
 }
 
 func (s *Store) VirtualAccountsOf(ctx context.Context, viewerID int64, ids []account.AccountID, perAccount int) (map[account.AccountID][]account.VirtualAccountAccess, map[account.AccountID]int, error) {
-	rows, err := s.pool.Query(ctx, `
+	rows, err := s.reader(ctx).Query(ctx, `
 		SELECT smart_account_id, name, role, total FROM (
 			SELECT va.smart_account_id, va.name, coalesce(m.role, '') AS role,
 				row_number() OVER (PARTITION BY va.smart_account_id ORDER BY va.name <> 'DEFAULT', va.name) AS n,

@@ -152,7 +152,7 @@ func holdsElsewhere(t string) string {
 }
 
 func (s *Store) SearchAccounts(ctx context.Context, viewerID int64, q account.SearchQuery) ([]account.Listing, error) {
-	rows, err := s.pool.Query(ctx, searchSQL, viewerID, q.Text, q.ExactDomain, q.Limit, q.Offset, q.InDomains, q.Admins)
+	rows, err := s.reader(ctx).Query(ctx, searchSQL, viewerID, q.Text, q.ExactDomain, q.Limit, q.Offset, q.InDomains, q.Admins)
 	if err != nil {
 		return nil, err
 	}

@@ -13,13 +13,34 @@ import (
 
 // Store implements account.Store.
 type Store struct {
-	pool *pgxpool.Pool
+	pool    *pgxpool.Pool
+	replica *Replica // nil: every read goes to pool
 }
 
 var _ account.Store = (*Store)(nil)
 
 // NewStore returns a Store over pool.
 func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+// WithReplica is s with search and directory reads sent to r when it may
+// answer them.
+func (s *Store) WithReplica(r *Replica) *Store {
+	c := *s
+	c.replica = r
+	return &c
+}
+
+// reader is where a read that may lag the primary by a moment goes: search
+// and the directory, the pages read most, which show other people's writes
+// a moment late as readily as a moment early. A browser's own writes are
+// never missed (see Replica.Since), and every other read, the session's and
+// each decision's included, stays on the primary.
+func (s *Store) reader(ctx context.Context) querier {
+	if s.replica == nil {
+		return s.pool
+	}
+	return s.replica.reader(ctx)
+}
 
 const userColumns = `id, email, name, password_hash, is_staff, language, created_at`
 

@@ -29,6 +29,8 @@ type Deps struct {
 	Ready func(ctx context.Context) error
 	// TrustedProxies may name the client in X-Forwarded-For.
 	TrustedProxies []netip.Prefix
+	// ReadYourWrites is set when some reads may lag the writes (a replica).
+	ReadYourWrites ReadYourWrites
 }
 
 // Server serves the portal.
@@ -41,6 +43,7 @@ type Server struct {
 	idle     time.Duration
 	ready    func(ctx context.Context) error
 	proxies  []netip.Prefix
+	writes   ReadYourWrites
 	handler  http.Handler
 }
 
@@ -55,6 +58,7 @@ func New(d Deps) *Server {
 		idle:     d.SessionIdle,
 		ready:    d.Ready,
 		proxies:  d.TrustedProxies,
+		writes:   d.ReadYourWrites,
 	}
 	// A session store that cannot be reached is an error page, not scs's
 	// plain-text 500.

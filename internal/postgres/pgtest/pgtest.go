@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,6 +63,9 @@ func create(t testing.TB, migrated bool) DB {
 	}
 	name := "t_" + randomHex(8)
 	if _, err := conn.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, tmpl)); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	if err := copySettings(ctx, conn, tmpl, name); err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
 	dbURL := withDatabase(admin, name)
@@ -123,6 +127,28 @@ func ensureTemplate(ctx context.Context, conn *pgx.Conn, admin string) (string, 
 		return "", err
 	}
 	return name, nil
+}
+
+// copySettings gives database to the defaults (ALTER DATABASE ... SET) of
+// template, which CREATE DATABASE does not copy, so a test's database is
+// what the migrations make.
+func copySettings(ctx context.Context, conn *pgx.Conn, template, database string) error {
+	var settings []string
+	err := conn.QueryRow(ctx, `
+		SELECT coalesce((SELECT s.setconfig FROM pg_db_role_setting s
+			JOIN pg_database d ON d.oid = s.setdatabase
+			WHERE d.datname = $1 AND s.setrole = 0), '{}')`, template).Scan(&settings)
+	if err != nil {
+		return fmt.Errorf("read settings of %s: %w", template, err)
+	}
+	for _, kv := range settings {
+		k, v, _ := strings.Cut(kv, "=")
+		sql := fmt.Sprintf(`ALTER DATABASE %s SET %s = '%s'`, database, pgx.Identifier{k}.Sanitize(), strings.ReplaceAll(v, "'", "''"))
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			return fmt.Errorf("copy setting %s: %w", kv, err)
+		}
+	}
+	return nil
 }
 
 func migrationsHash() string {
