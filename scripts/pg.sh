@@ -373,21 +373,33 @@ ensure_db() {
   fi
 }
 
+# Sets ABS and REAL (and RUN_USER) for DIR, ready to use, holding a lock
+# that serialises concurrent starts (flock on the parent directory itself;
+# fd 9, which servers must not inherit).
+prepare_dir() {
+  ABS=$(abs_path "$1")
+  mkdir -p -- "$(dirname -- "$ABS")"
+  if command -v flock >/dev/null 2>&1; then
+    exec 9<"$(dirname -- "$ABS")"
+    flock 9
+  fi
+  if resolve_existing "$ABS"; then pick_user "$REAL/data"; else pick_user ""; fi
+  setup_dir "$ABS"
+}
+
+require_free_port() {
+  if port_busy "$1"; then
+    local who; who=$(port_owner "$1")
+    die "port $1 on 127.0.0.1 is already in use by another process${who:+ ($who)}; pick another PORT"
+  fi
+}
+
 cmd_start() {
   local dir=$1 port=$2 abs data pid running_port sockdir
   check_port "$port"
   ensure_binaries
-  abs=$(abs_path "$dir")
-  mkdir -p -- "$(dirname -- "$abs")"
-
-  # Serialise concurrent starts (flock on the parent directory itself).
-  if command -v flock >/dev/null 2>&1; then
-    exec 9<"$(dirname -- "$abs")"
-    flock 9
-  fi
-
-  if resolve_existing "$abs"; then pick_user "$REAL/data"; else pick_user ""; fi
-  setup_dir "$abs"
+  prepare_dir "$dir"
+  abs=$ABS
   data=$REAL/data
 
   pid=$(live_postmaster "$data")
@@ -398,10 +410,7 @@ cmd_start() {
     log "already running (pid $pid, port $port)"
   else
     clear_stale "$data" "$REAL"
-    if port_busy "$port"; then
-      local who; who=$(port_owner "$port")
-      die "port $port on 127.0.0.1 is already in use by another process${who:+ ($who)}; pick another PORT"
-    fi
+    require_free_port "$port"
     if [[ ! -f "$data/PG_VERSION" ]]; then
       # A half-made data dir from an interrupted initdb is useless: redo it.
       if [[ -e "$data" ]]; then as_pg rm -rf -- "$data"; fi
@@ -453,14 +462,8 @@ cmd_replica() {
   local dir=$1 port=$2 primary=$3 abs data pid sockdir
   check_port "$port"; check_port "$primary"
   ensure_binaries
-  abs=$(abs_path "$dir")
-  mkdir -p -- "$(dirname -- "$abs")"
-  if command -v flock >/dev/null 2>&1; then
-    exec 9<"$(dirname -- "$abs")"
-    flock 9
-  fi
-  if resolve_existing "$abs"; then pick_user "$REAL/data"; else pick_user ""; fi
-  setup_dir "$abs"
+  prepare_dir "$dir"
+  abs=$ABS
   data=$REAL/data
 
   pid=$(live_postmaster "$data")
@@ -472,10 +475,7 @@ cmd_replica() {
     return 0
   fi
   clear_stale "$data" "$REAL"
-  if port_busy "$port"; then
-    local who; who=$(port_owner "$port")
-    die "port $port on 127.0.0.1 is already in use by another process${who:+ ($who)}; pick another PORT"
-  fi
+  require_free_port "$port"
   if [[ -e "$data" ]]; then as_pg rm -rf -- "$data"; fi
   log "copying the cluster on port $primary into $abs with pg_basebackup"
   # -R writes standby.signal and primary_conninfo: the copy starts as a
@@ -532,23 +532,19 @@ bouncer_pid() {
 # would run it. Every database is passed through (the tests make one per
 # test), with trust, as the throwaway cluster itself.
 cmd_bouncer() {
-  local dir=$1 port=$2 pgport=$3 abs pid
+  local dir=$1 port=$2 pgport=$3 pid
   check_port "$port"; check_port "$pgport"
   ensure_bouncer
-  abs=$(abs_path "$dir")
-  mkdir -p -- "$(dirname -- "$abs")"
-  if resolve_existing "$abs"; then pick_user "$REAL"; else pick_user ""; fi
-  setup_dir "$abs"
+  prepare_dir "$dir"
   pid=$(bouncer_pid)
   if [[ -n "$pid" ]]; then
+    grep -qx "listen_port = $port" "$REAL/pgbouncer.ini" \
+      || die "pgbouncer in $ABS is running on another port; run: scripts/pg.sh stop $dir"
     log "pgbouncer already running (pid $pid, port $port)"
     url_for "$port"
     return 0
   fi
-  if port_busy "$port"; then
-    local who; who=$(port_owner "$port")
-    die "port $port on 127.0.0.1 is already in use by another process${who:+ ($who)}; pick another PORT"
-  fi
+  require_free_port "$port"
   printf '"%s" ""\n' "$PG_SUPERUSER" | as_pg tee "$REAL/userlist.txt" >/dev/null
   as_pg tee "$REAL/pgbouncer.ini" >/dev/null <<EOF
 ; Written by scripts/pg.sh on every start.
@@ -571,7 +567,7 @@ EOF
   as_pg rm -f -- "$REAL/pgbouncer.pid"
   log "starting pgbouncer on 127.0.0.1:$port in front of port $pgport (log: $REAL/pgbouncer.log)"
   # PgBouncer refuses to run as root, as PostgreSQL does.
-  if ! as_pg "$BOUNCER" -d -q "$REAL/pgbouncer.ini" >&2; then
+  if ! as_pg "$BOUNCER" -d -q "$REAL/pgbouncer.ini" >&2 9<&-; then
     tail -n 20 -- "$REAL/pgbouncer.log" >&2 2>/dev/null || true
     die "pgbouncer did not start"
   fi

@@ -151,6 +151,7 @@ func TestMissingConfigFailsFast(t *testing.T) {
 		{map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1/db", "SMTP_URL": "smtp://m:25", "CLC_BASE_URL": "ftp://x"}, "CLC_BASE_URL"},
 		{map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1/db", "SMTP_URL": "smtp://m:25", "CLC_ADDR": "nonsense"}, "CLC_ADDR"},
 		{map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1/db", "SMTP_URL": "smtp://m:25", "CLC_TRUSTED_PROXIES": "10.0.0.0/8, proxy"}, "CLC_TRUSTED_PROXIES"},
+		{map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1/db", "DATABASE_REPLICA_URL": "mysql://replica/db", "SMTP_URL": "smtp://m:25"}, "DATABASE_REPLICA_URL is malformed"},
 	} {
 		_, _, err := clcRun(t, c.env, "", "serve")
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -98,6 +99,18 @@ func (p *process) count(parts ...string) int {
 		}
 	}
 	return n
+}
+
+// sum adds the "count" of the log lines that carry part.
+func (p *process) sum(part string) int {
+	total := 0
+	for _, line := range strings.Split(p.logs.String(), "\n") {
+		var entry struct{ Count int }
+		if strings.Contains(line, part) && json.Unmarshal([]byte(line), &entry) == nil {
+			total += entry.Count
+		}
+	}
+	return total
 }
 
 type lockedBuffer struct {
@@ -309,8 +322,14 @@ func TestTwoServesShareOneDatabase(t *testing.T) {
 	if sentA == 0 || sentB == 0 {
 		t.Errorf("one worker sent every email (%d and %d): the test did not make them share", sentA, sentB)
 	}
-	t.Logf("emails sent: %d by one process, %d by the other; expiry job runs that expired some: %d and %d",
-		sentA, sentB, a.count(`"job":"expire requests"`), b.count(`"job":"expire requests"`))
+	expiredA, expiredB := a.sum(`"job":"expire requests"`), b.sum(`"job":"expire requests"`)
+	if expiredA+expiredB != requests {
+		t.Errorf("the processes logged %d + %d requests expired, want %d", expiredA, expiredB, requests)
+	}
+	if expiredA == 0 || expiredB == 0 {
+		t.Errorf("one job runner expired every request (%d and %d): the test did not make them share", expiredA, expiredB)
+	}
+	t.Logf("emails sent: %d by one process, %d by the other; requests expired: %d and %d", sentA, sentB, expiredA, expiredB)
 
 	// One sign-in, both instances.
 	v := newVisitor(t)

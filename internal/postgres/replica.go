@@ -23,6 +23,7 @@ import (
 type Replica struct {
 	pool, primary *pgxpool.Pool
 	log           *slog.Logger
+	every, maxLag time.Duration
 	stop          context.CancelFunc
 	done          chan struct{}
 
@@ -67,6 +68,10 @@ const (
 // every second until Close. A replica that cannot be reached yet is no
 // error: reads stay on the primary until it answers.
 func OpenReplica(ctx context.Context, url string, primary *pgxpool.Pool, log *slog.Logger) (*Replica, error) {
+	return openReplica(ctx, url, primary, log, replicaCheck, MaxLag)
+}
+
+func openReplica(ctx context.Context, url string, primary *pgxpool.Pool, log *slog.Logger, every, maxLag time.Duration) (*Replica, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse DATABASE_REPLICA_URL: %w", err)
@@ -81,8 +86,11 @@ func OpenReplica(ctx context.Context, url string, primary *pgxpool.Pool, log *sl
 		return nil, fmt.Errorf("replica: %w", err)
 	}
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	r := &Replica{pool: pool, primary: primary, log: log, stop: stop, done: make(chan struct{}), why: "not checked yet"}
+	r := &Replica{pool: pool, primary: primary, log: log, every: every, maxLag: maxLag, stop: stop, done: make(chan struct{})}
 	r.check(ctx)
+	if !r.up {
+		r.log.Warn("replica not used: reads go to the primary", "why", r.why)
+	}
 	go r.run(runCtx)
 	return r, nil
 }
@@ -96,7 +104,7 @@ func (r *Replica) Close() {
 
 func (r *Replica) run(ctx context.Context) {
 	defer close(r.done)
-	t := time.NewTicker(replicaCheck)
+	t := time.NewTicker(r.every)
 	defer t.Stop()
 	for {
 		select {
@@ -138,19 +146,19 @@ func (r *Replica) check(ctx context.Context) {
 			r.samples = append(r.samples, sample{now, at})
 		}
 	}
-	// The newest sample at least MaxLag old is what the replica must have
+	// The newest sample at least maxLag old is what the replica must have
 	// replayed by now; older ones are not needed any more.
 	var due lsn
-	for len(r.samples) > 0 && now.Sub(r.samples[0].at) >= MaxLag {
+	for len(r.samples) > 0 && now.Sub(r.samples[0].at) >= r.maxLag {
 		due = r.samples[0].pos
-		if len(r.samples) == 1 || now.Sub(r.samples[1].at) < MaxLag {
+		if len(r.samples) == 1 || now.Sub(r.samples[1].at) < r.maxLag {
 			break
 		}
 		r.samples = r.samples[1:]
 	}
 	r.mu.Unlock()
 	if pos < due {
-		r.set(false, pos, fmt.Sprintf("more than %s behind (replayed %s, the primary was at %s)", MaxLag, pos, due))
+		r.set(false, pos, fmt.Sprintf("more than %s behind (replayed %s, the primary was at %s)", r.maxLag, pos, due))
 		return
 	}
 	r.set(true, pos, "")

@@ -17,8 +17,22 @@ import (
 
 // ReplicaURL is db's database on the replica (TEST_REPLICA_URL), once the
 // replica has replayed all the primary had written, the database included.
+//
+// Tests that use the replica pause its replay and stop it, so they run one
+// at a time, whichever package they are in: a lock on the primary cluster
+// is held until t ends.
 func ReplicaURL(t testing.TB, db DB) string {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	lock, err := pgx.Connect(ctx, need(t, "TEST_DATABASE_URL"))
+	if err != nil {
+		t.Fatalf("connect to test cluster: %v", err)
+	}
+	t.Cleanup(func() { lock.Close(context.Background()) })
+	if _, err := lock.Exec(ctx, `SELECT pg_advisory_lock(727275)`); err != nil {
+		t.Fatalf("wait for the replica: %v", err)
+	}
 	u := withDatabase(need(t, "TEST_REPLICA_URL"), databaseOf(t, db.URL))
 	CatchUp(t, db)
 	return u
