@@ -119,7 +119,8 @@ func (r *Replica) run(ctx context.Context) {
 // check reads where the primary and the replica are, and decides whether
 // the replica may answer.
 func (r *Replica) check(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	// Generous: a slow check holds up no page, only the next check.
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	now := time.Now()
 	var p string
@@ -175,7 +176,7 @@ func (r *Replica) set(up bool, replayed lsn, why string) {
 	r.mu.Unlock()
 	switch {
 	case changed && up:
-		r.log.Info("replica answers reads again")
+		r.log.Info("replica answers reads")
 	case changed:
 		r.log.Warn("replica not used: reads go to the primary", "why", why)
 	}

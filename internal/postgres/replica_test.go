@@ -19,7 +19,7 @@ func TestReplicaLeftOutWhileBehind(t *testing.T) {
 	url := pgtest.ReplicaURL(t, db)
 	t.Cleanup(func() { pgtest.OnReplica(t, `SELECT pg_wal_replay_resume()`) })
 	ctx := context.Background()
-	const every, maxLag = 50 * time.Millisecond, 500 * time.Millisecond
+	const every, maxLag = 50 * time.Millisecond, 1500 * time.Millisecond
 	r, err := postgres.OpenReplicaEvery(ctx, url, db.Pool, slog.New(slog.DiscardHandler), every, maxLag)
 	if err != nil {
 		t.Fatal(err)
