@@ -129,7 +129,7 @@ func (r *Replica) check(ctx context.Context) {
 	err := r.pool.QueryRow(ctx, `SELECT pg_last_wal_replay_lsn()::text`).Scan(&replayed)
 	switch {
 	case err != nil:
-		r.set(false, 0, "unreachable: "+err.Error())
+		r.gone("unreachable: " + err.Error())
 		return
 	case replayed == nil:
 		// Promoted, or never a standby: it no longer follows the primary.
@@ -180,11 +180,13 @@ func (r *Replica) set(up bool, replayed lsn, why string) {
 	case changed:
 		r.log.Warn("replica not used: reads go to the primary", "why", why)
 	}
-	if !up {
-		// The pool's idle connections to a replica that went away are dead
-		// too; without them the next check connects afresh.
-		r.pool.Reset()
-	}
+}
+
+// gone records that the replica could not be reached. Its pool's idle
+// connections are dead too; without them the next check connects afresh.
+func (r *Replica) gone(why string) {
+	r.set(false, 0, why)
+	r.pool.Reset()
 }
 
 // Mark is the primary's WAL position now: once the replica has replayed it,
@@ -255,7 +257,7 @@ func (r *Replica) lost(ctx context.Context, err error) bool {
 			return false
 		}
 	}
-	r.set(false, 0, "a read failed: "+err.Error())
+	r.gone("a read failed: " + err.Error())
 	return true
 }
 
