@@ -99,13 +99,19 @@ find_bindir() {
   return 1
 }
 
+# apt_install PACKAGE WHY: install a Debian package when we are root and
+# have apt-get; fails otherwise.
+apt_install() {
+  is_root && command -v apt-get >/dev/null 2>&1 || return 1
+  log "$2; installing the Debian '$1' package"
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >&2
+}
+
 ensure_binaries() {
   find_bindir && return 0
-  if is_root && command -v apt-get >/dev/null 2>&1; then
-    log "PostgreSQL server binaries not found; installing the Debian 'postgresql' package"
-    # Debian's package also creates and starts a 'main' cluster on 5432; we don't use it.
-    apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+  # Debian's package also creates and starts a 'main' cluster on 5432; we don't use it.
+  if apt_install postgresql "PostgreSQL server binaries not found"; then
     find_bindir && return 0
   fi
   die "PostgreSQL server binaries (initdb, pg_ctl) not found on PATH or in /usr/lib/postgresql/*/bin; install PostgreSQL (e.g. apt-get install postgresql)"
@@ -506,10 +512,7 @@ find_bouncer() {
 
 ensure_bouncer() {
   find_bouncer && return 0
-  if is_root && command -v apt-get >/dev/null 2>&1; then
-    log "pgbouncer not found; installing the Debian 'pgbouncer' package"
-    apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >&2
+  if apt_install pgbouncer "pgbouncer not found"; then
     find_bouncer && return 0
   fi
   die "pgbouncer not found; install it (e.g. apt-get install pgbouncer)"
