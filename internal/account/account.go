@@ -136,5 +136,21 @@ type Event struct {
 	ActorID   int64  // 0 when not a signed-in user
 	Actor     string // email or name, kept as it was at the time
 	Kind      string // requested, emailed, forwarded, denied, approved, expired, access_granted, created
-	Detail    string
+	Params    EventParams
+}
+
+// EventParams is what an event records beside its kind, as data rather than
+// words, so that each viewer reads it in their own language. Each kind uses
+// some of it.
+type EventParams struct {
+	Approvers      []string  `json:"approvers,omitempty"` // requested: the customer addresses asked
+	To             []string  `json:"to,omitempty"`        // emailed, forwarded, reminded: the recipients
+	Email          EmailKind `json:"email,omitempty"`     // emailed: which email
+	User           string    `json:"user,omitempty"`      // access_granted: whose access (an address)
+	Role           Role      `json:"role,omitempty"`
+	VirtualAccount string    `json:"virtual_account,omitempty"` // the role's or the new Virtual Account
+	Reason         string    `json:"reason,omitempty"`          // approved, denied: the approver's words
+	// Text is history written before events had parameters that the
+	// migration could not read back, shown as it was written.
+	Text string `json:"text,omitempty"`
 }

@@ -112,6 +112,10 @@ type NewMember struct {
 	Email string
 	Name  string
 	Role  Role
+	// Language is saved on the member when the approval creates their user
+	// (the customer's language); an existing user keeps their own, and
+	// Welcome goes in whichever they then have.
+	Language string
 	// Welcome tells them. When they have no password yet, the store keeps a
 	// set-password link for PasswordToken (its hash) and puts the token in
 	// Welcome's Secret; otherwise the email goes without one.
@@ -357,7 +361,7 @@ func (s *Service) Forward(ctx context.Context, token, to string) (string, error)
 	f := Forwarding{
 		RequestID: r.ID, AccountID: r.Account.ID, LinkID: p.Link.ID, From: p.Link.Email, At: now,
 		Link:  ApprovalLink{Email: addr, TokenHash: HashToken(token2), ExpiresAt: r.ExpiresAt},
-		Email: Email{Kind: EmailApprovalRequest, To: addr, AccountID: r.Account.ID, Secret: token2, Data: data},
+		Email: Email{Kind: EmailApprovalRequest, To: addr, Lang: r.CustomerLanguage, AccountID: r.Account.ID, Secret: token2, Data: data},
 	}
 	err = s.store.Forward(ctx, f)
 	switch {
@@ -402,7 +406,7 @@ func (s *Service) approval(r Request, by, admin string) Decision {
 		md := data
 		md.Role, md.Note = role, note
 		return NewMember{
-			Email: addr, Name: addr[:strings.LastIndexByte(addr, '@')], Role: role,
+			Email: addr, Name: addr[:strings.LastIndexByte(addr, '@')], Role: role, Language: r.CustomerLanguage,
 			Welcome:       Email{Kind: kind, To: addr, AccountID: r.Account.ID, Data: md},
 			PasswordToken: randomToken(tokenBytes), PasswordExpires: now.Add(SetPasswordLifetime),
 		}

@@ -44,7 +44,7 @@ const (
 type Email struct {
 	Kind EmailKind
 	To   string
-	// Lang is the recipient's language; "" lets the store use the language
+	// Lang is the recipient's language; "" lets the store use the saved language
 	// of the user with that address, if any.
 	Lang      string
 	AccountID AccountID

@@ -20,7 +20,7 @@ func (s *Service) ExpireRequests(ctx context.Context) (int, error) {
 		for _, l := range links {
 			if !seen[l.Email] {
 				seen[l.Email] = true
-				emails = append(emails, Email{Kind: EmailRequestExpired, To: l.Email, AccountID: r.Account.ID, Data: data})
+				emails = append(emails, Email{Kind: EmailRequestExpired, To: l.Email, Lang: r.CustomerLanguage, AccountID: r.Account.ID, Data: data})
 			}
 		}
 		return append(emails, Email{Kind: EmailRequestExpired, To: r.Requester, AccountID: r.Account.ID, Data: data})
@@ -42,7 +42,7 @@ func (s *Service) RemindApprovers(ctx context.Context) (int, error) {
 			data := requestEmailData(r)
 			data.Note = r.NoteToCustomer
 			rem.Tokens = append(rem.Tokens, RotatedToken{LinkID: l.ID, TokenHash: HashToken(token)})
-			rem.Emails = append(rem.Emails, Email{Kind: EmailApprovalReminder, To: l.Email, AccountID: r.Account.ID, Secret: token, Data: data})
+			rem.Emails = append(rem.Emails, Email{Kind: EmailApprovalReminder, To: l.Email, Lang: r.CustomerLanguage, AccountID: r.Account.ID, Secret: token, Data: data})
 		}
 		return rem
 	}

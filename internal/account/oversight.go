@@ -188,7 +188,7 @@ func (s *Service) Withdraw(ctx context.Context, u User, id AccountID) (Request, 
 		data.Actor = u.Email
 		var emails []Email
 		for _, l := range live {
-			emails = append(emails, Email{Kind: EmailRequestWithdrawn, To: l.Email, AccountID: id, Data: data})
+			emails = append(emails, Email{Kind: EmailRequestWithdrawn, To: l.Email, Lang: r.CustomerLanguage, AccountID: id, Data: data})
 		}
 		return emails
 	})

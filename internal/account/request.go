@@ -45,14 +45,18 @@ type Request struct {
 	DomainAsTyped  string
 	NoteToApprover string
 	CustomerEmails []string
-	NoteToCustomer string
-	UserEmails     []string
-	NoteToUsers    string
-	SubmissionKey  string
-	Status         RequestStatus
-	CreatedAt      time.Time
-	ExpiresAt      time.Time
-	RemindedAt     time.Time
+	// CustomerLanguage is the language the partner chose for the customer:
+	// every email to the approvers is in it, and so is the sign-in of those
+	// the approval creates.
+	CustomerLanguage string
+	NoteToCustomer   string
+	UserEmails       []string
+	NoteToUsers      string
+	SubmissionKey    string
+	Status           RequestStatus
+	CreatedAt        time.Time
+	ExpiresAt        time.Time
+	RemindedAt       time.Time
 	// DecidedAt, DecidedBy (an address) and DecidedByUser (an operator's
 	// user id, or 0) say who approved, denied or withdrew the request, and when.
 	DecidedAt      time.Time
@@ -67,22 +71,25 @@ type RequestInput struct {
 	Domain         string // as typed; "" means the requester's own domain
 	NoteToApprover string
 	CustomerEmails string // several, separated by commas, semicolons, spaces or new lines
-	NoteToCustomer string
-	UserEmails     string
-	NoteToUsers    string
-	SubmissionKey  string
+	// CustomerLanguage is the customer's language; "" means the requester's.
+	CustomerLanguage string
+	NoteToCustomer   string
+	UserEmails       string
+	NoteToUsers      string
+	SubmissionKey    string
 }
 
 // CheckedRequest is a request that passed every rule, ready to send.
 type CheckedRequest struct {
-	Name           string
-	Domain         string // stored form
-	DomainAsTyped  string
-	NoteToApprover string
-	CustomerEmails []string
-	NoteToCustomer string
-	UserEmails     []string
-	NoteToUsers    string
+	Name             string
+	Domain           string // stored form
+	DomainAsTyped    string
+	NoteToApprover   string
+	CustomerEmails   []string
+	CustomerLanguage string
+	NoteToCustomer   string
+	UserEmails       []string
+	NoteToUsers      string
 }
 
 // ApprovalLink is what the store keeps of one approver's link.
@@ -206,6 +213,14 @@ func (s *Service) CheckRequest(ctx context.Context, u User, in RequestInput) (Ch
 			}
 		}
 	}
+	switch c.CustomerLanguage = in.CustomerLanguage; {
+	case c.CustomerLanguage == "" && u.Language != "":
+		c.CustomerLanguage = u.Language
+	case c.CustomerLanguage == "":
+		c.CustomerLanguage = DefaultLanguage
+	case !IsLanguage(c.CustomerLanguage):
+		fe.Add("customer_language", "request.error.language")
+	}
 	c.UserEmails = checkEmails(fe, "user_emails", in.UserEmails, MaxUserEmails, false)
 	return c, fe.Err()
 }
@@ -307,7 +322,7 @@ func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (R
 		// No Partner Holding account can be requested here: the type is fixed,
 		// whatever the form carried.
 		RequestedBy: u.ID, Requester: u.Email, RequesterName: u.Name, PartnerName: partner, DomainAsTyped: c.DomainAsTyped,
-		NoteToApprover: c.NoteToApprover, CustomerEmails: c.CustomerEmails, NoteToCustomer: c.NoteToCustomer,
+		NoteToApprover: c.NoteToApprover, CustomerEmails: c.CustomerEmails, CustomerLanguage: c.CustomerLanguage, NoteToCustomer: c.NoteToCustomer,
 		UserEmails: c.UserEmails, NoteToUsers: c.NoteToUsers, SubmissionKey: in.SubmissionKey,
 		Status: RequestPending, CreatedAt: now, ExpiresAt: now.Add(RequestLifetime),
 	}
@@ -322,7 +337,7 @@ func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (R
 		links = append(links, ApprovalLink{Email: to, TokenHash: HashToken(token), ExpiresAt: r.ExpiresAt})
 		d := data
 		d.Note = c.NoteToCustomer
-		emails = append(emails, Email{Kind: EmailApprovalRequest, To: to, Secret: token, Data: d})
+		emails = append(emails, Email{Kind: EmailApprovalRequest, To: to, Lang: c.CustomerLanguage, Secret: token, Data: d})
 	}
 	for _, p := range parents {
 		for _, admin := range p.Admins {

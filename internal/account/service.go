@@ -127,8 +127,12 @@ func (s *Service) SignedIn(ctx context.Context, id int64) (User, string, error) 
 	return u, a.Name, err
 }
 
-// SetLanguage records a user's language choice.
+// SetLanguage records a user's language choice; "" (or a language the
+// portal lacks) clears it, so the browser's choice applies again.
 func (s *Service) SetLanguage(ctx context.Context, userID int64, lang string) error {
+	if !IsLanguage(lang) {
+		lang = ""
+	}
 	return s.store.SetUserLanguage(ctx, userID, lang)
 }
 

@@ -10,10 +10,14 @@ import (
 	"io/fs"
 	"log/slog"
 	"path"
+	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
+	"golang.org/x/text/cases"
 	"golang.org/x/text/language"
+	"golang.org/x/text/language/display"
 )
 
 //go:embed locales/*.toml
@@ -57,6 +61,22 @@ func Load(log *slog.Logger) (*Catalog, error) {
 // Languages lists the catalog's languages, English first.
 func (c *Catalog) Languages() []language.Tag { return c.tags }
 
+// Language is one of the catalog's languages as a chooser offers it.
+type Language struct {
+	Code string // "de"
+	Name string // in its own language, as its speakers capitalise a menu entry: "Deutsch", "Français"
+}
+
+// Choices lists the catalog's languages, each named in itself (CLDR's names,
+// by golang.org/x/text), English first.
+func (c *Catalog) Choices() []Language {
+	out := make([]Language, 0, len(c.tags))
+	for _, t := range c.tags {
+		out = append(out, Language{Code: t.String(), Name: cases.Title(t).String(display.Self.Name(t))})
+	}
+	return out
+}
+
 // Supported reports whether lang is one of the catalog's languages.
 func (c *Catalog) Supported(lang string) bool {
 	for _, t := range c.tags {
@@ -83,18 +103,37 @@ func (c *Catalog) Match(choice, acceptLanguage string) language.Tag {
 
 // Translator renders messages in one language.
 type Translator struct {
-	lang language.Tag
-	loc  *goi18n.Localizer
-	log  *slog.Logger
+	lang    language.Tag
+	loc     *goi18n.Localizer
+	log     *slog.Logger
+	choices []Language
 }
 
 // Translator returns a Translator for lang.
 func (c *Catalog) Translator(lang language.Tag) *Translator {
-	return &Translator{lang: lang, loc: goi18n.NewLocalizer(c.bundle, lang.String()), log: c.log}
+	return &Translator{lang: lang, loc: goi18n.NewLocalizer(c.bundle, lang.String()), log: c.log, choices: c.Choices()}
 }
 
 // Lang is the translator's language, e.g. "en".
 func (t *Translator) Lang() string { return t.lang.String() }
+
+// Choices lists the languages a person may switch to.
+func (t *Translator) Choices() []Language { return t.choices }
+
+// Date is the day of instant at in UTC, written as the language writes a
+// date: the catalog's date.format orders the parts, its date.month.N names
+// the month ("2 December 2026", "2. Dezember 2026").
+func (t *Translator) Date(at time.Time) string {
+	at = at.UTC()
+	return t.T("date.format", "Day", at.Day(), "Month", t.T(fmt.Sprintf("date.month.%d", at.Month())), "Year", at.Year())
+}
+
+// DateTime is Date with the time of day, in UTC (the portal's people are in
+// many time zones, and an approver compares it with an email's dates).
+func (t *Translator) DateTime(at time.Time) string {
+	at = at.UTC()
+	return t.T("date.time_format", "Date", t.Date(at), "Time", at.Format("15:04"))
+}
 
 // T renders message id with optional key/value pairs for its template:
 // T("greeting", "Name", "Ada").
@@ -156,6 +195,30 @@ func N(ctx context.Context, id string, count int, kv ...any) string {
 	return id
 }
 
+// Date writes at's day in ctx's language; see Translator.Date.
+func Date(ctx context.Context, at time.Time) string {
+	if t := From(ctx); t != nil {
+		return t.Date(at)
+	}
+	return at.UTC().Format(time.DateOnly)
+}
+
+// DateTime writes at in ctx's language; see Translator.DateTime.
+func DateTime(ctx context.Context, at time.Time) string {
+	if t := From(ctx); t != nil {
+		return t.DateTime(at)
+	}
+	return at.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// Choices lists the languages ctx's person may switch to.
+func Choices(ctx context.Context) []Language {
+	if t := From(ctx); t != nil {
+		return t.Choices()
+	}
+	return nil
+}
+
 // Lang is ctx's language, "en" when unset.
 func Lang(ctx context.Context) string {
 	if t := From(ctx); t != nil {
@@ -167,12 +230,8 @@ func Lang(ctx context.Context) string {
 // IDs lists every message id of the fallback catalog, for tests that check
 // the others are complete.
 func IDs() ([]string, error) {
-	data, err := localeFiles.ReadFile("locales/en.toml")
+	m, err := Messages("en")
 	if err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	if err := toml.Unmarshal(data, &m); err != nil {
 		return nil, err
 	}
 	ids := make([]string, 0, len(m))
@@ -180,4 +239,31 @@ func IDs() ([]string, error) {
 		ids = append(ids, k)
 	}
 	return ids, nil
+}
+
+// Messages reads one language's catalog file as it is written: each id with
+// its text, or its plural forms by CLDR category ("one", "other"...).
+func Messages(lang string) (map[string]any, error) {
+	data, err := localeFiles.ReadFile("locales/" + lang + ".toml")
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := toml.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("catalog %s: %w", lang, err)
+	}
+	return m, nil
+}
+
+// Files lists the languages that have a catalog file, by file name.
+func Files() ([]string, error) {
+	files, err := fs.Glob(localeFiles, "locales/*.toml")
+	if err != nil {
+		return nil, err
+	}
+	langs := make([]string, 0, len(files))
+	for _, f := range files {
+		langs = append(langs, strings.TrimSuffix(path.Base(f), ".toml"))
+	}
+	return langs, nil
 }

@@ -1,6 +1,7 @@
 package i18n_test
 
 import (
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
 )
 
@@ -62,6 +64,18 @@ func TestEveryMessageUsedExists(t *testing.T) {
 	}
 	for _, v := range []string{"customer", "partner_holding", "limited_use"} {
 		check(t, have, "type."+v)
+	}
+	for _, v := range []account.EmailKind{account.EmailApprovalRequest, account.EmailSubdomainNotice, account.EmailRequestConfirmation,
+		account.EmailAccessRequested, account.EmailRequestDenied, account.EmailRequestApproved, account.EmailAccountCreatedAdmin,
+		account.EmailAddedUserWelcome, account.EmailRequestExpired, account.EmailApprovalReminder, account.EmailRequestWithdrawn} {
+		check(t, have, "email.kind."+string(v))
+	}
+	for m := 1; m <= 12; m++ {
+		check(t, have, fmt.Sprintf("date.month.%d", m))
+	}
+	for _, v := range []string{"requested", "emailed", "forwarded", "denied", "approved", "expired", "reminded", "withdrawn",
+		"access_granted", "access_requested", "created", "virtual_account_created"} {
+		check(t, have, "event."+v)
 	}
 	if found < 20 {
 		t.Fatalf("found only %d message uses: the pattern no longer matches the code", found)

@@ -86,7 +86,7 @@ func (r *Renderer) content(tr *i18n.Translator, e account.Email) (email.Message,
 		requester += ", " + d.PartnerName
 	}
 	footer := tr.T("email.footer")
-	expires := d.ExpiresAt.UTC().Format("2006-01-02")
+	expires := tr.Date(d.ExpiresAt)
 	withID := append(details, email.Detail{Label: tr.T("email.detail.account_id"), Value: d.AccountID})
 	requestPage := &email.Link{Label: tr.T("email.partner.action"), URL: r.Link("/clc/requests/" + d.AccountID)}
 	if (e.Kind == account.EmailApprovalRequest || e.Kind == account.EmailApprovalReminder) && e.Secret == "" {

@@ -36,12 +36,8 @@ func (s *Store) CreateAccessRequest(ctx context.Context, r account.AccessRequest
 		if err != nil {
 			return mapErr(err, "a pending access request")
 		}
-		detail := string(r.Role)
-		if r.VirtualAccount != "" {
-			detail += " on " + r.VirtualAccount
-		}
 		if err := addEvent(ctx, tx, account.Event{AccountID: r.AccountID, At: r.CreatedAt, ActorID: r.UserID, Actor: actor,
-			Kind: "access_requested", Detail: detail}); err != nil {
+			Kind: "access_requested", Params: account.EventParams{Role: r.Role, VirtualAccount: r.VirtualAccount}}); err != nil {
 			return err
 		}
 		for i := range emails {

@@ -128,7 +128,7 @@ func (s *Store) Decide(ctx context.Context, d account.Decision) (account.Request
 			}
 		}
 		if err := addEvent(ctx, tx, account.Event{AccountID: d.AccountID, At: d.At, ActorID: d.ByUser, Actor: d.By,
-			Kind: string(d.Outcome), Detail: d.Reason}); err != nil {
+			Kind: string(d.Outcome), Params: account.EventParams{Reason: d.Reason}}); err != nil {
 			return err
 		}
 		emails := d.Emails
@@ -172,8 +172,8 @@ func activate(ctx context.Context, tx pgx.Tx, d account.Decision) ([]account.Ema
 		// DO NOTHING waits for a concurrent insert of the same address to
 		// commit; the separate SELECT then sees it.
 		if _, err := tx.Exec(ctx, `
-			INSERT INTO users (email, name, created_at) VALUES ($1, $2, $3)
-			ON CONFLICT (email) DO NOTHING`, m.Email, m.Name, d.At); err != nil {
+			INSERT INTO users (email, name, language, created_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (email) DO NOTHING`, m.Email, m.Name, m.Language, d.At); err != nil {
 			return nil, fmt.Errorf("create user %s: %w", m.Email, err)
 		}
 		var userID int64
@@ -188,7 +188,7 @@ func activate(ctx context.Context, tx pgx.Tx, d account.Decision) ([]account.Ema
 			return nil, fmt.Errorf("grant %s to %s: %w", m.Role, m.Email, err)
 		}
 		if err := addEvent(ctx, tx, account.Event{AccountID: d.AccountID, At: d.At, ActorID: d.ByUser, Actor: d.By,
-			Kind: "access_granted", Detail: m.Email + ": " + string(m.Role)}); err != nil {
+			Kind: "access_granted", Params: account.EventParams{User: m.Email, Role: m.Role}}); err != nil {
 			return nil, err
 		}
 		welcome := m.Welcome
@@ -244,7 +244,7 @@ func (s *Store) Forward(ctx context.Context, f account.Forwarding) error {
 			return &account.ConflictError{What: "a live approval link for " + f.Link.Email}
 		}
 		if err := addEvent(ctx, tx, account.Event{AccountID: f.AccountID, At: f.At, Actor: f.From,
-			Kind: "forwarded", Detail: "to " + f.Link.Email}); err != nil {
+			Kind: "forwarded", Params: account.EventParams{To: []string{f.Link.Email}}}); err != nil {
 			return err
 		}
 		return enqueue(ctx, tx, f.At, []account.Email{f.Email})
@@ -356,7 +356,7 @@ func (s *Store) RemindNext(ctx context.Context, now, dueBy time.Time, remind fun
 		for _, l := range live {
 			to = append(to, l.Email)
 		}
-		if err := addEvent(ctx, tx, account.Event{AccountID: r.Account.ID, At: now, Kind: "reminded", Detail: strings.Join(to, ", ")}); err != nil {
+		if err := addEvent(ctx, tx, account.Event{AccountID: r.Account.ID, At: now, Kind: "reminded", Params: account.EventParams{To: to}}); err != nil {
 			return err
 		}
 		return enqueue(ctx, tx, now, rem.Emails)

@@ -36,9 +36,9 @@ func enqueue(ctx context.Context, tx pgx.Tx, now time.Time, emails []account.Ema
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO outbox (message_id, kind, to_address, language, data, secret, link_hash, smart_account_id, next_attempt_at, created_at)
 			VALUES ($1, $2, $3,
-				coalesce(nullif($4, ''), (SELECT language FROM users WHERE email = $3), ''),
+				coalesce(nullif($4, ''), (SELECT nullif(language, '') FROM users WHERE email = $3), $10),
 				$5, $6, $7, $8, $9, $9)`,
-			newMessageID(), e.Kind, e.To, e.Lang, data, secret, linkHash, accountID, now); err != nil {
+			newMessageID(), e.Kind, e.To, e.Lang, data, secret, linkHash, accountID, now, account.DefaultLanguage); err != nil {
 			return fmt.Errorf("queue %s email: %w", e.Kind, err)
 		}
 	}
@@ -122,7 +122,8 @@ func (s *Store) MarkEmailSent(ctx context.Context, id int64, attempt int, now ti
 		if accountID == nil {
 			return nil
 		}
-		return addEvent(ctx, tx, account.Event{AccountID: account.AccountID(*accountID), At: now, Kind: "emailed", Detail: kind + " to " + to})
+		return addEvent(ctx, tx, account.Event{AccountID: account.AccountID(*accountID), At: now, Kind: "emailed",
+			Params: account.EventParams{Email: account.EmailKind(kind), To: []string{to}}})
 	})
 }
 

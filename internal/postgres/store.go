@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -142,11 +143,12 @@ func (s *Store) Grant(ctx context.Context, m account.Membership, actor string, a
 		if err != nil || tag.RowsAffected() == 0 {
 			return err
 		}
-		detail := fmt.Sprintf("user #%d: %s", m.UserID, m.Role)
-		if m.VirtualAccount != "" {
-			detail += " on " + m.VirtualAccount
+		var email string
+		if err := tx.QueryRow(ctx, `SELECT email FROM users WHERE id = $1`, m.UserID).Scan(&email); err != nil {
+			return fmt.Errorf("user %d: %w", m.UserID, mapErr(err, ""))
 		}
-		return addEvent(ctx, tx, account.Event{AccountID: m.AccountID, At: at, Actor: actor, Kind: "access_granted", Detail: detail})
+		return addEvent(ctx, tx, account.Event{AccountID: m.AccountID, At: at, Actor: actor, Kind: "access_granted",
+			Params: account.EventParams{User: email, Role: m.Role, VirtualAccount: m.VirtualAccount}})
 	})
 }
 
@@ -178,12 +180,18 @@ func (s *Store) AccessOf(ctx context.Context, userID int64) ([]account.Access, e
 	return out, rows.Err()
 }
 
-const eventColumns = `id, smart_account_id, at, coalesce(actor_user_id, 0), actor, kind, detail`
+const eventColumns = `id, smart_account_id, at, coalesce(actor_user_id, 0), actor, kind, params`
 
 func scanEvent(row pgx.CollectableRow) (account.Event, error) {
 	var e account.Event
-	err := row.Scan(&e.ID, &e.AccountID, &e.At, &e.ActorID, &e.Actor, &e.Kind, &e.Detail)
-	return e, err
+	var params []byte
+	if err := row.Scan(&e.ID, &e.AccountID, &e.At, &e.ActorID, &e.Actor, &e.Kind, &params); err != nil {
+		return e, err
+	}
+	if err := json.Unmarshal(params, &e.Params); err != nil {
+		return e, fmt.Errorf("event %d parameters: %w", e.ID, err)
+	}
+	return e, nil
 }
 
 func addEvent(ctx context.Context, q querier, e account.Event) error {
@@ -195,9 +203,13 @@ func addEvent(ctx context.Context, q querier, e account.Event) error {
 		// Every change is dated by the domain's clock, which tests move.
 		return fmt.Errorf("record event %s: no time given", e.Kind)
 	}
-	_, err := q.Exec(ctx, `
-		INSERT INTO events (smart_account_id, at, actor_user_id, actor, kind, detail)
-		VALUES ($1, $2, $3, $4, $5, $6)`, e.AccountID, e.At, actorID, e.Actor, e.Kind, e.Detail)
+	params, err := json.Marshal(e.Params)
+	if err != nil {
+		return fmt.Errorf("record event %s: %w", e.Kind, err)
+	}
+	_, err = q.Exec(ctx, `
+		INSERT INTO events (smart_account_id, at, actor_user_id, actor, kind, params)
+		VALUES ($1, $2, $3, $4, $5, $6)`, e.AccountID, e.At, actorID, e.Actor, e.Kind, params)
 	if err != nil {
 		return fmt.Errorf("record event %s: %w", e.Kind, err)
 	}
@@ -222,6 +234,7 @@ func (s *Store) CreateVirtualAccount(ctx context.Context, id account.AccountID, 
 		if tag.RowsAffected() == 0 {
 			return account.ErrNotFound
 		}
-		return addEvent(ctx, tx, account.Event{AccountID: id, At: at, Actor: actor, Kind: "virtual_account_created", Detail: name})
+		return addEvent(ctx, tx, account.Event{AccountID: id, At: at, Actor: actor, Kind: "virtual_account_created",
+			Params: account.EventParams{VirtualAccount: name}})
 	})
 }

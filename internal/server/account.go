@@ -13,12 +13,6 @@ import (
 	"github.com/clc-portal/clc/web/pages"
 )
 
-// How times and dates read on pages: UTC, so everyone quoting one agrees.
-const (
-	dateLayout = "2006-01-02"
-	timeLayout = "2006-01-02 15:04 UTC"
-)
-
 // accountID reads the {id} of an account's URL; one that cannot be an id is
 // a page that does not exist.
 func accountID(r *http.Request) (account.AccountID, error) {
@@ -95,10 +89,10 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) error {
 func eventRow(ctx context.Context, e account.Event) pages.EventRow {
 	at := e.At.UTC()
 	return pages.EventRow{
-		At:       at.Format(timeLayout),
+		At:       i18n.DateTime(ctx, at),
 		Datetime: at.Format("2006-01-02T15:04:05Z"),
 		Actor:    e.Actor,
 		What:     i18n.T(ctx, "event."+e.Kind),
-		Detail:   e.Detail,
+		Detail:   eventDetail(ctx, e),
 	}
 }

@@ -87,12 +87,8 @@ func directoryRow(ctx context.Context, sec account.Section, l account.Listing) c
 }
 
 // requestWords says what an access request asked for and how it stands:
-// "Administrator on EMEA: Pending (asked 2026-01-02)".
+// "Administrator on EMEA: Pending (asked 2 January 2026)".
 func requestWords(ctx context.Context, req account.AccessRequest) string {
-	role := i18n.T(ctx, "role."+string(req.Role))
-	if req.VirtualAccount != "" {
-		role = i18n.T(ctx, "access.role_on_va", "Role", role, "VirtualAccount", req.VirtualAccount)
-	}
-	return i18n.T(ctx, "access.summary", "Role", role,
-		"Status", i18n.T(ctx, "access.status."+string(req.Status)), "Date", req.CreatedAt.UTC().Format(dateLayout))
+	return i18n.T(ctx, "access.summary", "Role", roleOn(ctx, req.Role, req.VirtualAccount),
+		"Status", i18n.T(ctx, "access.status."+string(req.Status)), "Date", i18n.Date(ctx, req.CreatedAt))
 }

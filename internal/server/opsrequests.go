@@ -53,8 +53,8 @@ func (s *Server) renderOpsRequests(w http.ResponseWriter, r *http.Request, statu
 				{Label: i18n.T(ctx, "request.domain"), Value: req.DomainAsTyped},
 				{Label: i18n.T(ctx, "email.detail.requested_by"), Value: requesterLine(req)},
 				{Label: i18n.T(ctx, "pending.partner"), Value: orNone(req.PartnerName)},
-				{Label: i18n.T(ctx, "requests.requested_at"), Value: formatTime(req.CreatedAt)},
-				{Label: i18n.T(ctx, "email.detail.expires"), Value: formatTime(req.ExpiresAt)},
+				{Label: i18n.T(ctx, "requests.requested_at"), Value: i18n.DateTime(ctx, req.CreatedAt)},
+				{Label: i18n.T(ctx, "email.detail.expires"), Value: i18n.DateTime(ctx, req.ExpiresAt)},
 				{Label: i18n.T(ctx, "request.note_to_approver"), Value: orNone(req.NoteToApprover)},
 				{Label: i18n.T(ctx, "requests.waiting_on"), Value: strings.Join(p.WaitingOn, "\n")},
 				{Label: i18n.T(ctx, "request.note_to_customer"), Value: orNone(req.NoteToCustomer)},
@@ -133,7 +133,7 @@ func (s *Server) opsRefused(w http.ResponseWriter, r *http.Request, err error, i
 			args: []any{"Account", req.Account.Name, "Status", st}, nextHref: "/ops/requests", nextLabel: i18n.T(ctx, "ops.requests.title")}
 		if req.DecidedBy != "" {
 			he.message = "ops.requests.closed.by"
-			he.args = append(he.args, "By", req.DecidedBy, "At", formatTime(req.DecidedAt))
+			he.args = append(he.args, "By", req.DecidedBy, "At", i18n.DateTime(ctx, req.DecidedAt))
 		}
 		return he
 	}

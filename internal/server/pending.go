@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -204,9 +203,9 @@ func (s *Server) renderLinkClosed(w http.ResponseWriter, r *http.Request, p acco
 		kind := string(req.Status) // approved or denied
 		v.Heading = i18n.T(ctx, "pending.closed."+kind+".heading")
 		if self {
-			v.Message = i18n.T(ctx, "pending.closed."+kind+".you", "At", formatTime(req.DecidedAt))
+			v.Message = i18n.T(ctx, "pending.closed."+kind+".you", "At", i18n.DateTime(ctx, req.DecidedAt))
 		} else {
-			v.Message = i18n.T(ctx, "pending.closed."+kind+".by", "By", req.DecidedBy, "At", formatTime(req.DecidedAt))
+			v.Message = i18n.T(ctx, "pending.closed."+kind+".by", "By", req.DecidedBy, "At", i18n.DateTime(ctx, req.DecidedAt))
 		}
 		if req.Status == account.RequestDenied {
 			v.Rows = append(v.Rows, pages.ReviewRow{Label: i18n.T(ctx, "pending.reason"), Value: req.DecisionReason})
@@ -215,16 +214,16 @@ func (s *Server) renderLinkClosed(w http.ResponseWriter, r *http.Request, p acco
 		}
 	case account.LinkWithdrawn:
 		v.Heading = i18n.T(ctx, "pending.closed.withdrawn.heading")
-		v.Message = i18n.T(ctx, "pending.closed.withdrawn.message", "Requester", requesterLine(req), "At", formatTime(req.DecidedAt))
+		v.Message = i18n.T(ctx, "pending.closed.withdrawn.message", "Requester", requesterLine(req), "At", i18n.DateTime(ctx, req.DecidedAt))
 	case account.LinkExpired:
 		v.Heading = i18n.T(ctx, "pending.closed.expired.heading")
-		v.Message = i18n.T(ctx, "pending.closed.expired.message", "Requester", requesterLine(req), "At", formatTime(req.ExpiresAt))
+		v.Message = i18n.T(ctx, "pending.closed.expired.message", "Requester", requesterLine(req), "At", i18n.DateTime(ctx, req.ExpiresAt))
 	case account.LinkForwarded:
 		v.Heading = i18n.T(ctx, "pending.closed.forwarded.heading")
-		v.Message = i18n.T(ctx, "pending.closed.forwarded.message", "To", p.Link.ForwardedTo, "At", formatTime(p.Link.RevokedAt))
+		v.Message = i18n.T(ctx, "pending.closed.forwarded.message", "To", p.Link.ForwardedTo, "At", i18n.DateTime(ctx, p.Link.RevokedAt))
 	case account.LinkReplaced:
 		v.Heading = i18n.T(ctx, "pending.closed.replaced.heading")
-		v.Message = i18n.T(ctx, "pending.closed.replaced.message", "At", formatTime(p.Link.RotatedAt))
+		v.Message = i18n.T(ctx, "pending.closed.replaced.message", "At", i18n.DateTime(ctx, p.Link.RotatedAt))
 	}
 	st := req.StatusAt(s.accounts.Clock().Now())
 	v.Status, v.StatusClass = i18n.T(ctx, "request.status."+string(st)), string(st)
@@ -250,7 +249,7 @@ func (s *Server) pendingRows(r *http.Request, p account.PendingLink) []pages.Rev
 		{Label: i18n.T(ctx, "pending.partner"), Value: orNone(req.PartnerName)},
 		{Label: i18n.T(ctx, "request.note_to_customer"), Value: orNone(req.NoteToCustomer)},
 		{Label: i18n.T(ctx, "pending.approver"), Value: p.Link.Email},
-		{Label: i18n.T(ctx, "email.detail.expires"), Value: formatTime(req.ExpiresAt)},
+		{Label: i18n.T(ctx, "email.detail.expires"), Value: i18n.DateTime(ctx, req.ExpiresAt)},
 	}
 }
 
@@ -261,7 +260,3 @@ func requesterLine(r account.Request) string {
 	}
 	return r.RequesterName + " <" + r.Requester + ">"
 }
-
-// formatTime shows an instant the same way everywhere, in UTC so approvers
-// in different places read the same time.
-func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }

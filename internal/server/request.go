@@ -21,14 +21,15 @@ type requestForm struct {
 func parseRequestForm(r *http.Request) requestForm {
 	return requestForm{
 		RequestInput: account.RequestInput{
-			Name:           r.PostFormValue("name"),
-			Domain:         r.PostFormValue("domain"),
-			NoteToApprover: r.PostFormValue("note_to_approver"),
-			CustomerEmails: r.PostFormValue("customer_emails"),
-			NoteToCustomer: r.PostFormValue("note_to_customer"),
-			UserEmails:     r.PostFormValue("user_emails"),
-			NoteToUsers:    r.PostFormValue("note_to_users"),
-			SubmissionKey:  r.PostFormValue("submission_key"),
+			Name:             r.PostFormValue("name"),
+			Domain:           r.PostFormValue("domain"),
+			NoteToApprover:   r.PostFormValue("note_to_approver"),
+			CustomerEmails:   r.PostFormValue("customer_emails"),
+			CustomerLanguage: r.PostFormValue("customer_language"),
+			NoteToCustomer:   r.PostFormValue("note_to_customer"),
+			UserEmails:       r.PostFormValue("user_emails"),
+			NoteToUsers:      r.PostFormValue("note_to_users"),
+			SubmissionKey:    r.PostFormValue("submission_key"),
 		},
 		DomainEditable: r.PostFormValue("domain_editable") == "1",
 	}
@@ -43,6 +44,7 @@ func (f requestForm) hidden() []pages.HiddenField {
 	return []pages.HiddenField{
 		{Name: "name", Value: f.Name}, {Name: "domain", Value: f.Domain}, {Name: "domain_editable", Value: editable},
 		{Name: "note_to_approver", Value: f.NoteToApprover}, {Name: "customer_emails", Value: f.CustomerEmails},
+		{Name: "customer_language", Value: f.CustomerLanguage},
 		{Name: "note_to_customer", Value: f.NoteToCustomer}, {Name: "user_emails", Value: f.UserEmails},
 		{Name: "note_to_users", Value: f.NoteToUsers}, {Name: "submission_key", Value: f.SubmissionKey},
 	}
@@ -68,7 +70,9 @@ func (s *Server) newRequest(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	u, _ := currentUser(r.Context())
-	f := requestForm{RequestInput: account.RequestInput{Domain: account.DisplayDomain(account.EmailDomain(u.Email))}}
+	// The customer's language starts as the one the partner reads.
+	f := requestForm{RequestInput: account.RequestInput{Domain: account.DisplayDomain(account.EmailDomain(u.Email)),
+		CustomerLanguage: i18n.Lang(r.Context())}}
 	s.renderRequestForm(w, r, sh, http.StatusOK, f, nil)
 	return nil
 }
@@ -115,6 +119,7 @@ func (s *Server) requestStep(w http.ResponseWriter, r *http.Request) error {
 		{Label: i18n.T(ctx, "request.domain"), Value: checked.DomainAsTyped},
 		{Label: i18n.T(ctx, "request.note_to_approver"), Value: orNone(checked.NoteToApprover)},
 		{Label: i18n.T(ctx, "request.customer_emails"), Value: strings.Join(checked.CustomerEmails, "\n")},
+		{Label: i18n.T(ctx, "request.customer_language"), Value: languageName(ctx, checked.CustomerLanguage)},
 		{Label: i18n.T(ctx, "request.note_to_customer"), Value: orNone(checked.NoteToCustomer)},
 		{Label: i18n.T(ctx, "request.user_emails"), Value: orNone(strings.Join(checked.UserEmails, "\n"))},
 		{Label: i18n.T(ctx, "request.note_to_users"), Value: orNone(checked.NoteToUsers)},
@@ -176,6 +181,9 @@ func (s *Server) renderRequestForm(w http.ResponseWriter, r *http.Request, sh *l
 			Type: "textarea", MaxLength: account.MaxNoteLength, Hint: i18n.T(ctx, "request.note_to_approver_hint"), Error: fieldErr("note_to_approver")},
 		CustomerEmails: components.Field{ID: "customer_emails", Label: i18n.T(ctx, "request.customer_emails"), Value: f.CustomerEmails,
 			Type: "textarea", Required: true, Hint: i18n.T(ctx, "request.customer_emails_hint"), Error: fieldErr("customer_emails")},
+		CustomerLanguage: components.Field{ID: "customer_language", Label: i18n.T(ctx, "request.customer_language"),
+			Value: f.CustomerLanguage, Type: "select", Options: languageChoices(ctx), Hint: i18n.T(ctx, "request.customer_language_hint"),
+			Error: fieldErr("customer_language")},
 		NoteToCustomer: components.Field{ID: "note_to_customer", Label: i18n.T(ctx, "request.note_to_customer"), Value: f.NoteToCustomer,
 			Type: "textarea", MaxLength: account.MaxNoteLength, Error: fieldErr("note_to_customer")},
 		UserEmails: components.Field{ID: "user_emails", Label: i18n.T(ctx, "request.user_emails"), Value: f.UserEmails,

@@ -28,7 +28,7 @@ func (s *Server) requestAccessForm(w http.ResponseWriter, r *http.Request) error
 	pending, err := s.accounts.PendingAccessRequest(ctx, u.ID, id)
 	switch {
 	case err == nil:
-		v.Pending = i18n.T(ctx, "access.already", "Date", pending.CreatedAt.UTC().Format(dateLayout))
+		v.Pending = i18n.T(ctx, "access.already", "Date", i18n.Date(ctx, pending.CreatedAt))
 	case !errors.Is(err, account.ErrNotFound):
 		return err
 	}

@@ -60,21 +60,22 @@ func (s *Server) requestStatus(w http.ResponseWriter, r *http.Request) error {
 			{Label: i18n.T(ctx, "email.detail.account_id"), Value: req.Account.ID.String()},
 			{Label: i18n.T(ctx, "request.domain"), Value: req.DomainAsTyped},
 			{Label: i18n.T(ctx, "email.detail.requested_by"), Value: requesterLine(req)},
-			{Label: i18n.T(ctx, "requests.requested_at"), Value: formatTime(req.CreatedAt)},
+			{Label: i18n.T(ctx, "requests.requested_at"), Value: i18n.DateTime(ctx, req.CreatedAt)},
 			{Label: i18n.T(ctx, "request.customer_emails"), Value: strings.Join(req.CustomerEmails, "\n")},
+			{Label: i18n.T(ctx, "request.customer_language"), Value: languageName(ctx, req.CustomerLanguage)},
 			{Label: i18n.T(ctx, "request.note_to_customer"), Value: orNone(req.NoteToCustomer)},
 			{Label: i18n.T(ctx, "request.user_emails"), Value: orNone(strings.Join(req.UserEmails, "\n"))},
 		},
 	}
 	switch st.Status {
 	case account.RequestPending:
-		v.Rows = append(v.Rows, pages.ReviewRow{Label: i18n.T(ctx, "email.detail.expires"), Value: formatTime(req.ExpiresAt)})
+		v.Rows = append(v.Rows, pages.ReviewRow{Label: i18n.T(ctx, "email.detail.expires"), Value: i18n.DateTime(ctx, req.ExpiresAt)})
 	case account.RequestExpired:
-		v.Rows = append(v.Rows, pages.ReviewRow{Label: i18n.T(ctx, "requests.expired_at"), Value: formatTime(req.ExpiresAt)})
+		v.Rows = append(v.Rows, pages.ReviewRow{Label: i18n.T(ctx, "requests.expired_at"), Value: i18n.DateTime(ctx, req.ExpiresAt)})
 	default: // approved, denied or withdrawn: someone ended it
 		v.Rows = append(v.Rows,
 			pages.ReviewRow{Label: i18n.T(ctx, "requests."+string(st.Status)+"_by"), Value: req.DecidedBy},
-			pages.ReviewRow{Label: i18n.T(ctx, "requests."+string(st.Status)+"_at"), Value: formatTime(req.DecidedAt)})
+			pages.ReviewRow{Label: i18n.T(ctx, "requests."+string(st.Status)+"_at"), Value: i18n.DateTime(ctx, req.DecidedAt)})
 	}
 	if req.DecisionReason != "" {
 		v.Rows = append(v.Rows, pages.ReviewRow{Label: i18n.T(ctx, "pending.reason"), Value: req.DecisionReason})
@@ -84,7 +85,7 @@ func (s *Server) requestStatus(w http.ResponseWriter, r *http.Request) error {
 	}
 	for _, e := range st.History {
 		v.History = append(v.History, pages.HistoryRow{
-			At: formatTime(e.At), Actor: e.Actor, What: i18n.T(ctx, "event."+e.Kind), Detail: e.Detail,
+			At: i18n.DateTime(ctx, e.At), Actor: e.Actor, What: i18n.T(ctx, "event."+e.Kind), Detail: eventDetail(ctx, e),
 		})
 	}
 	s.render(w, r, http.StatusOK, pages.RequestStatus(v))

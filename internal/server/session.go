@@ -87,6 +87,16 @@ func (s *Server) signIn(r *http.Request, u account.User) error {
 	}
 	s.sessions.Put(ctx, sessionUserID, u.ID)
 	s.sessions.Put(ctx, sessionSeen, s.accounts.Clock().Now().Unix())
+	// The language saved on the user wins over one chosen while signed out;
+	// a choice made before a first sign-in is kept for the user's emails.
+	switch choice := s.sessions.GetString(ctx, sessionLang); {
+	case u.Language != "":
+		s.sessions.Put(ctx, sessionLang, u.Language)
+	case choice != "":
+		if err := s.accounts.SetLanguage(ctx, u.ID, choice); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -118,7 +128,13 @@ func (s *Server) language(next http.Handler) http.Handler {
 		tag := s.catalog.Match(choice, r.Header.Get("Accept-Language"))
 		w.Header().Set("Content-Language", tag.String())
 		w.Header().Add("Vary", "Accept-Language")
-		next.ServeHTTP(w, r.WithContext(i18n.With(r.Context(), s.catalog.Translator(tag))))
+		ctx := i18n.With(r.Context(), s.catalog.Translator(tag))
+		// A page answering a POST (a form shown again) cannot be fetched
+		// again by its address; its switcher returns to the default page.
+		if r.Method == http.MethodGet {
+			ctx = layout.WithReturnPath(ctx, r.URL.RequestURI())
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

@@ -10,13 +10,23 @@ type Field struct {
 	Value string
 	Hint  string
 	Error *FieldMessage
-	// Type is the input type ("text", "email"); "textarea" for a text area.
+	// Type is the input type ("text", "email"); "textarea" for a text area,
+	// "select" for a choice of Options.
 	Type      string
+	Options   []Choice
 	Required  bool
 	MaxLength int
 	ReadOnly  bool
 	// Autocomplete is the input's autocomplete token, if any.
 	Autocomplete string
+}
+
+// Choice is one option of a select: its value, its words, and the language
+// those words are in when it differs from the page's ("" when the same).
+type Choice struct {
+	Value string
+	Label string
+	Lang  string
 }
 
 // FieldMessage is a translated message, with a link the message offers.

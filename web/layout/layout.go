@@ -2,6 +2,8 @@
 // and, for signed-in users, the left menu.
 package layout
 
+import "context"
+
 // Page is what the layout needs from every page's view model.
 type Page struct {
 	Title string
@@ -27,3 +29,16 @@ const (
 	NavOperator  = "operator"
 	NavEmails    = "emails"
 )
+
+type returnPathKey struct{}
+
+// WithReturnPath records where the language switcher sends the person back
+// to: the page they are reading.
+func WithReturnPath(ctx context.Context, path string) context.Context {
+	return context.WithValue(ctx, returnPathKey{}, path)
+}
+
+func returnPath(ctx context.Context) string {
+	p, _ := ctx.Value(returnPathKey{}).(string)
+	return p
+}
