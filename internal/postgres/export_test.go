@@ -1,6 +1,10 @@
 package postgres
 
-import "context"
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
 
 // What search_test.go, an external test (pgtest imports this package),
 // needs to see of search.
@@ -17,4 +21,19 @@ var OpenReplicaEvery = openReplica
 func (s *Store) ReadsReplica(ctx context.Context) bool {
 	_, ok := s.reader(ctx).(replicaReads)
 	return ok
+}
+
+// MigrateTo applies the migrations up to version v, so a test can put rows
+// in an older schema and see a later migration carry them over.
+func MigrateTo(ctx context.Context, pool *pgxpool.Pool, v int32) error {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	m, err := newMigrator(ctx, conn.Conn())
+	if err != nil {
+		return err
+	}
+	return m.MigrateTo(ctx, v)
 }

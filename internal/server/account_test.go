@@ -159,7 +159,7 @@ func TestAccountHistoryPagesNewestFirst(t *testing.T) {
 	base := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 	for i := 1; i <= 30; i++ {
 		_, err := a.db.Pool.Exec(context.Background(), `
-			INSERT INTO events (smart_account_id, at, actor, kind, detail) VALUES ($1, $2, 'test', 'emailed', $3)`,
+			INSERT INTO events (smart_account_id, at, actor, kind, params) VALUES ($1, $2, 'test', 'emailed', jsonb_build_object('text', $3::text))`,
 			globex.ID, base.Add(time.Duration(i)*time.Hour), fmt.Sprintf("mail %02d", i))
 		if err != nil {
 			t.Fatal(err)
@@ -172,7 +172,7 @@ func TestAccountHistoryPagesNewestFirst(t *testing.T) {
 	if len(details) != 25 || details[1] != "mail 30" || details[24] != "mail 07" {
 		t.Fatalf("first page of history: %q", details)
 	}
-	if got := text(p, "#history tbody tr:nth-child(2) time"); got != "2026-01-02 15:00 UTC" {
+	if got := text(p, "#history tbody tr:nth-child(2) time"); got != "2 January 2026, 15:00 UTC" {
 		t.Errorf("time shown as %q", got)
 	}
 	next, _ := p.Doc.Find(`#history nav.pager a[rel=next]`).Attr("href")

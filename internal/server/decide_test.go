@@ -300,7 +300,7 @@ func TestPartnerFollowsAndWithdraws(t *testing.T) {
 	if got := strings.Join(p.Doc.Find("#waiting-on li").Map(func(_ int, s *goquerySelection) string { return s.Text() }), " "); got != "hank@globex.example cfo@globex.example" {
 		t.Errorf("waiting on %q", got)
 	}
-	if !strings.Contains(text(p, "#history"), "Smart Account requested") || !strings.Contains(text(p, "main"), r.clock.Now().Add(account.RequestLifetime).UTC().Format("2006-01-02")) {
+	if !strings.Contains(text(p, "#history"), "Smart Account requested") || !strings.Contains(text(p, "main"), r.clock.Now().Add(account.RequestLifetime).UTC().Format("2 January 2006")) {
 		t.Errorf("no history or expiry: %s", text(p, "main"))
 	}
 	withdraw := p.Doc.Find(`form button:contains("Withdraw request")`).Closest("form")

@@ -110,7 +110,7 @@ func TestRequestAccessRecordsOnePendingRequest(t *testing.T) {
 	}
 	// The account's history says so, to those who see it.
 	history := rows(a.signedIn("hank@globex.example").get("/clc/accounts/"+globex.ID.String()), "#history tbody tr")
-	if len(history) == 0 || !strings.Contains(history[0], "Access requested ada@partner.example user on Engineering") {
+	if len(history) == 0 || !strings.Contains(history[0], "Access requested ada@partner.example User on Engineering") {
 		t.Errorf("history %q", history)
 	}
 
