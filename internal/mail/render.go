@@ -50,6 +50,7 @@ func (r *Renderer) Render(q account.QueuedEmail) (*gomail.Msg, error) {
 		return nil, err
 	}
 	content.Lang = tr.Lang()
+	content.Colon = tr.T("email.text.colon")
 	var html bytes.Buffer
 	ctx := i18n.With(context.Background(), tr)
 	if err := email.HTML(content).Render(ctx, &html); err != nil {

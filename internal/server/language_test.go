@@ -42,7 +42,7 @@ func TestCustomerEmailInTheLanguageThePartnerChose(t *testing.T) {
 	}
 	// The expiry date is written the French way: day, month's name, year.
 	exp := a.clock.Now().Add(account.RequestLifetime).UTC()
-	if line := "Expire le: " + strconv.Itoa(exp.Day()) + " "; !strings.Contains(msg.Text, line) ||
+	if line := "Expire le\u00a0: " + strconv.Itoa(exp.Day()) + " "; !strings.Contains(msg.Text, line) ||
 		strings.Contains(msg.Text, exp.Month().String()) || !strings.Contains(msg.Text, strconv.Itoa(exp.Year())) {
 		t.Errorf("expiry not in French:\n%s", msg.Text)
 	}

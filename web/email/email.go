@@ -19,6 +19,10 @@ type Message struct {
 	Action    *Link
 	After     []string // paragraphs after the action
 	Footer    string
+	// Colon joins a label to what follows in the plain text, as the
+	// language writes it (French puts a no-break space before it); ": "
+	// when unset.
+	Colon string
 }
 
 // Detail is one labelled fact, such as the account's name.
@@ -31,6 +35,11 @@ type Link struct{ Label, URL string }
 func Text(m Message) string {
 	var b strings.Builder
 	line := func(s string) { b.WriteString(s); b.WriteString("\n") }
+	colon := m.Colon
+	if colon == "" {
+		colon = ": "
+	}
+	labelOnly := strings.TrimRight(colon, " ")
 	if m.Greeting != "" {
 		line(m.Greeting)
 		line("")
@@ -40,20 +49,20 @@ func Text(m Message) string {
 		line("")
 	}
 	if m.Note != "" {
-		line(m.NoteLabel + ":")
+		line(m.NoteLabel + labelOnly)
 		for _, l := range strings.Split(m.Note, "\n") {
 			line("> " + l)
 		}
 		line("")
 	}
 	for _, d := range m.Details {
-		line(d.Label + ": " + d.Value)
+		line(d.Label + colon + d.Value)
 	}
 	if len(m.Details) > 0 {
 		line("")
 	}
 	if m.Action != nil {
-		line(m.Action.Label + ":")
+		line(m.Action.Label + labelOnly)
 		line(m.Action.URL)
 		line("")
 	}
