@@ -38,7 +38,7 @@ func (s *Server) emails(w http.ResponseWriter, r *http.Request) error {
 	for _, e := range list {
 		v.Rows = append(v.Rows, pages.EmailRow{
 			ID: e.ID, Created: i18n.DateTime(ctx, e.CreatedAt), To: e.Email.To,
-			Kind: i18n.T(ctx, "email.kind."+string(e.Email.Kind)), State: string(e.State), StateWord: i18n.T(ctx, "email.state."+string(e.State)),
+			Kind: i18n.T(ctx, "email.kind."+string(e.Email.Kind)), Language: languageName(ctx, e.Email.Lang), State: string(e.State), StateWord: i18n.T(ctx, "email.state."+string(e.State)),
 			Attempts: e.Attempts, LastError: e.LastError, CanRetry: e.State == account.EmailFailed,
 		})
 	}
