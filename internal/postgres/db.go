@@ -26,7 +26,7 @@ import (
 const versionTable = "schema_version"
 
 // Settings are the session settings the portal's statements are written
-// for. Migration 006 makes them the database's defaults rather than each
+// for. Migration 010 makes them the database's defaults rather than each
 // connection asking for them, so they hold through a pooler (see there).
 //
 // plan_cache_mode: every statement is prepared once per connection and

@@ -11,7 +11,7 @@ import (
 	"github.com/clc-portal/clc/internal/postgres/pgtest"
 )
 
-// Migration 006 reads the English details the history held before into
+// Migration 011 reads the English details the history held before into
 // event parameters, so old events read in every language, and keeps as
 // text whatever it cannot read.
 func TestMigrationReadsOldEventDetails(t *testing.T) {
