@@ -2,12 +2,18 @@ package server_test
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"golang.org/x/text/language"
+
+	"github.com/clc-portal/clc/internal/i18n"
 )
 
 // chromium starts a headless Chromium for one test and returns a tab's
@@ -30,11 +36,14 @@ func chromium(t *testing.T) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
 	)
 	t.Cleanup(cancelAlloc)
 	tab, cancelTab := chromedp.NewContext(alloc)
 	t.Cleanup(cancelTab)
-	ctx, cancel := context.WithTimeout(tab, 30*time.Second)
+	// A bound on the whole test, so a page that never shows what a step
+	// waits for fails the test instead of hanging it.
+	ctx, cancel := context.WithTimeout(tab, 2*time.Minute)
 	t.Cleanup(cancel)
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start Chromium %s: %v", path, err)
@@ -42,83 +51,127 @@ func chromium(t *testing.T) context.Context {
 	return ctx
 }
 
+// tab is one person's Chromium tab on the app, asking for one language as
+// a browser does (Accept-Language), with that language's words at hand so
+// steps find controls by what they say in it.
+type tab struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+	tr   *i18n.Translator
+}
+
+func openTab(t *testing.T, a *app, lang language.Tag) *tab {
+	t.Helper()
+	ctx := chromium(t)
+	catalog, err := i18n.Load(slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &tab{t: t, ctx: ctx, base: a.srv.URL, tr: catalog.Translator(lang)}
+	b.do(func(ctx context.Context, tgt *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tgt, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{
+			Headers: network.Headers{"Accept-Language": lang.String()},
+		})
+		return chromedp.Void{}, err
+	})
+	return b
+}
+
+// T is a message in the tab's language.
+func (b *tab) T(id string, kv ...any) string { return b.tr.T(id, kv...) }
+
+func (b *tab) do(steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// visit opens a path of the app and waits for its h1.
+func (b *tab) visit(path string) {
+	b.t.Helper()
+	b.do(chromedp.Navigate(b.base+path), chromedp.WaitVisible(chromedp.CSS("h1")))
+}
+
+// text is an element's visible text, spaces folded.
+func (b *tab) text(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Text(sel))
+	if err != nil {
+		b.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// js evaluates an expression that gives a string.
+func (b *tab) js(expr string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		b.t.Fatalf("%s: %v", expr, err)
+	}
+	return s
+}
+
+func (b *tab) is(expr string) bool {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](expr))
+	if err != nil {
+		b.t.Fatalf("%s: %v", expr, err)
+	}
+	return v
+}
+
+// focused describes the element that has the focus, as "tag#id text".
+func (b *tab) focused() string {
+	b.t.Helper()
+	return b.js(`(() => { const e = document.activeElement; return e ? e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + " " + e.textContent.trim().replace(/\s+/g, " ") : ""; })()`)
+}
+
+// key presses keys on whatever has the focus, as a keyboard does.
+func (b *tab) key(keys string) {
+	b.t.Helper()
+	b.do(chromedp.KeyEvent(keys))
+}
+
+// tabTo presses Tab until the focus is on an element matching the CSS
+// selector, as a keyboard user does, and fails after limit presses.
+func (b *tab) tabTo(sel string, limit int) {
+	b.t.Helper()
+	for range limit {
+		if b.is(`document.activeElement && document.activeElement.matches(` + jsString(sel) + `)`) {
+			return
+		}
+		b.key("\t")
+	}
+	b.t.Fatalf("%d Tab presses did not reach %s; focus on %s", limit, sel, b.focused())
+}
+
+// axe checks the page as it is now.
+func (b *tab) axe(where string) {
+	b.t.Helper()
+	wantAccessible(b.t, b.ctx, where)
+}
+
+func (b *tab) path() string { b.t.Helper(); return b.js(`location.pathname`) }
+
+// signIn logs in through the Log In page with the keyboard alone.
+func (b *tab) signIn(email, password string) {
+	b.t.Helper()
+	b.visit("/login")
+	b.do(chromedp.WaitVisible(chromedp.CSS("#email")), chromedp.Focus(chromedp.CSS("#email")))
+	b.do(chromedp.KeyEvent(email), chromedp.KeyEvent("\t"), chromedp.KeyEvent(password), chromedp.KeyEvent("\r"))
+	b.do(chromedp.WaitVisible(chromedp.CSS("nav.menu")))
+}
+
+// jsString quotes s for a script.
+func jsString(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
+
 // byName finds an element of a kind by its visible text, as a person would:
 // an XPath query, which a plain string selector searches for.
 func byName(tag, name string) string {
 	return `//` + tag + `[normalize-space()="` + name + `"]`
-}
-
-// inDenyDialog is the dialog's own "Deny Request", not the page's.
-var inDenyDialog = `//dialog[@id="deny-dialog"]` + byName("button", "Deny Request")
-
-func TestBrowserDenyInTheDialogAndApprove(t *testing.T) {
-	r := newRequested(t)
-	deny := r.link(t, "hank@globex.example")
-	submit(t, r.app, r.partner, formFor("Initrode", "initrode.example", "bill@initrode.example"))
-	approve := r.link(t, "bill@initrode.example")
-	ctx := chromium(t)
-	dialogOpen := func() bool {
-		t.Helper()
-		open, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("deny-dialog").open`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return open
-	}
-	read := func(sel chromedp.CSS) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(sel))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.TrimSpace(s)
-	}
-	do := func(steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	do(chromedp.Navigate(r.srv.URL+deny),
-		chromedp.WaitVisible(byName("h1", "Pending Request")),
-		chromedp.Click(byName("a", "Deny Request")),
-		chromedp.WaitVisible(chromedp.CSS(`#deny-dialog textarea#reason`)))
-	if !dialogOpen() {
-		t.Fatal("Deny Request did not open the dialog")
-	}
-
-	// Sent empty, the dialog stays open and says why.
-	do(chromedp.Click(inDenyDialog), chromedp.WaitVisible(chromedp.CSS(`#reason-error`)))
-	path, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if msg := read(`#reason-error`); !dialogOpen() || path != deny || msg != "Enter the reason for denying the request." {
-		t.Fatalf("empty reason: dialog open %v, at %s, message %q", dialogOpen(), path, msg)
-	}
-	if s := r.str(t, `SELECT status FROM account_requests WHERE smart_account_id = $1`, r.id); s != "pending" {
-		t.Fatalf("an empty reason was sent: %s", s)
-	}
-
-	do(chromedp.SendKeys(chromedp.CSS(`#deny-dialog textarea#reason`), "Globex already has an account."),
-		chromedp.Click(inDenyDialog),
-		chromedp.WaitVisible(chromedp.CSS(`#request-status`)))
-	if status, heading := read(`#request-status`), read(`h1`); status != "Denied" || heading != "This request was denied" {
-		t.Fatalf("after denying: %q, %q", heading, status)
-	}
-	if s := r.str(t, `SELECT status || '|' || decision_reason FROM account_requests WHERE smart_account_id = $1`, r.id); s != "denied|Globex already has an account." {
-		t.Errorf("denied request: %s", s)
-	}
-
-	do(chromedp.Navigate(r.srv.URL+approve),
-		chromedp.WaitVisible(byName("h1", "Pending Request")),
-		chromedp.Click(byName("button", "Approve and Create the Account")),
-		chromedp.WaitVisible(chromedp.CSS(`#request-status`)))
-	if status, heading := read(`#request-status`), read(`h1`); status != "Approved" || heading != "This request was approved" {
-		t.Fatalf("after approving: %q, %q", heading, status)
-	}
-	if s := r.str(t, `SELECT status FROM smart_accounts WHERE name = 'Initrode'`); s != "active" {
-		t.Errorf("approved account is %s", s)
-	}
 }

@@ -46,11 +46,13 @@ func TestPendingPageShowsRequestAndOpeningChangesNothing(t *testing.T) {
 	if href, _ := p.Doc.Find(`.actions a:contains("Cancel")`).Attr("href"); href != "/" {
 		t.Errorf("Cancel leads to %q", href)
 	}
-	if href, _ := p.Doc.Find(`.actions a:contains("Forward")`).Attr("href"); href != link+"/forward" {
-		t.Errorf("Forward leads to %q", href)
-	}
-	if href, _ := p.Doc.Find(`.actions a:contains("Deny Request")`).Attr("href"); href != link+"/deny" {
-		t.Errorf("Deny Request leads to %q", href)
+	// Forward and Deny Request are buttons; without script each GETs its
+	// form's own page.
+	for name, page := range map[string]string{"Forward": link + "/forward", "Deny Request": link + "/deny"} {
+		form := p.Doc.Find(`.actions form[method=get] button[type=submit]:contains("` + name + `")`).Closest("form")
+		if action, _ := form.Attr("action"); action != page {
+			t.Errorf("%s leads to %q, want %q", name, action, page)
+		}
 	}
 	approve := p.Doc.Find(`form[method=post] button:contains("Approve and Create the Account")`).Closest("form")
 	if action, _ := approve.Attr("action"); action != link+"/approve" {

@@ -22,7 +22,10 @@ document.addEventListener("click", (event) => {
 });
 
 // "Forward" and "Deny Request" open their dialog on the page instead of
-// following the link to the same form on a page of its own.
+// submitting the GET form that leads to the same form on a page of its own.
+// showModal makes the rest of the page inert and closes on Escape; the
+// focus goes to the dialog's field, stays inside the dialog while it is
+// open (Tab and Shift+Tab wrap), and returns to the button that opened it.
 document.addEventListener("click", (event) => {
   const opener = event.target.closest("[data-dialog]");
   if (opener) {
@@ -30,6 +33,7 @@ document.addEventListener("click", (event) => {
     if (!dialog || typeof dialog.showModal !== "function") return;
     event.preventDefault();
     dialog.showModal();
+    dialog.addEventListener("close", () => opener.focus(), { once: true });
     const field = dialog.querySelector("input:not([type=hidden]), textarea");
     if (field) field.focus();
     return;
@@ -39,6 +43,33 @@ document.addEventListener("click", (event) => {
     const dialog = closer.closest("dialog");
     if (dialog) dialog.close();
   }
+});
+
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Tab") return;
+  const dialog = document.querySelector("dialog[open]");
+  if (!dialog) return;
+  const focusable = Array.from(dialog.querySelectorAll("a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), textarea:not([disabled]), select:not([disabled])"));
+  if (focusable.length === 0) return;
+  const first = focusable[0];
+  const last = focusable[focusable.length - 1];
+  const inside = dialog.contains(document.activeElement);
+  if (event.shiftKey && (document.activeElement === first || !inside)) {
+    event.preventDefault();
+    last.focus();
+  } else if (!event.shiftKey && (document.activeElement === last || !inside)) {
+    event.preventDefault();
+    first.focus();
+  }
+});
+
+// A form the server sent back with errors puts the focus on its first wrong
+// field, so a screen reader reads the field with its message (linked by
+// aria-describedby) and a keyboard user starts where the fix is.
+document.addEventListener("DOMContentLoaded", () => {
+  if (document.querySelector("[autofocus]")) return;
+  const wrong = document.querySelector("main [aria-invalid=true]");
+  if (wrong) wrong.focus();
 });
 
 // A form whose required field is empty says so beside the field and stays

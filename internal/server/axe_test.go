@@ -1,0 +1,77 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"golang.org/x/text/language"
+
+	"github.com/clc-portal/clc/internal/i18n"
+)
+
+// axeScript is axe-core as npm installs it from testdata/axe's lock file
+// (scripts/test.sh runs `npm ci` there when it is missing).
+var axeScript = filepath.Join("testdata", "axe", "node_modules", "axe-core", "axe.min.js")
+
+// axeRun checks the whole document against every rule axe-core runs by
+// default: WCAG 2.0, 2.1 and 2.2 at levels A and AA, and axe's best
+// practices (landmarks, one main, heading order, ...). Each violation comes
+// back as one line per offending element, so a failure says what to fix.
+const axeRun = `(async () => {
+	const r = await axe.run(document, {resultTypes: ["violations"]});
+	return r.violations.flatMap(v => v.nodes.map(n =>
+		v.id + " (" + v.impact + "): " + v.help + " at " + n.target.join(" ") + ": " + n.failureSummary.replace(/\s+/g, " ")));
+})()`
+
+// wantAccessible runs axe-core on what the tab shows now (open dialogs and
+// error messages included) and fails the test with every violation. where
+// names the page in the failure. Call it from any browser test after the
+// page, or the state of it, that it should check:
+//
+//	b.visit("/clc/tokens", "API Tokens")
+//	wantAccessible(t, b.ctx, "API tokens page")
+func wantAccessible(t *testing.T, ctx context.Context, where string) {
+	t.Helper()
+	loaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`typeof window.axe === "object"`))
+	if err != nil {
+		t.Fatalf("axe on %s: %v", where, err)
+	}
+	if !loaded {
+		src, err := os.ReadFile(axeScript)
+		if err != nil {
+			t.Fatalf("axe-core is not installed (run `npm ci` in internal/server/testdata/axe, as make test does): %v", err)
+		}
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](string(src))); err != nil {
+			t.Fatalf("inject axe-core into %s: %v", where, err)
+		}
+	}
+	violations, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](axeRun, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("run axe-core on %s: %v", where, err)
+	}
+	if len(violations) > 0 {
+		lang, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.lang`))
+		t.Errorf("%s (lang %s): %d accessibility violations:\n%s", where, lang, len(violations), strings.Join(violations, "\n"))
+	}
+}
+
+// axeChecked counts the pages a suite checked, for its log.
+type axeChecked []string
+
+func (c *axeChecked) String() string { return fmt.Sprintf("%d pages: %s", len(*c), strings.Join(*c, ", ")) }
+
+// languageTags is every language of the catalog, English first.
+func languageTags(t *testing.T) []language.Tag {
+	t.Helper()
+	catalog, err := i18n.Load(slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return catalog.Languages()
+}
