@@ -36,6 +36,14 @@ if [[ -z "${CLC_CHROMIUM:-}" ]]; then
   export CLC_CHROMIUM
 fi
 
+# axe-core for the browser suite's accessibility checks, from the lock file.
+axe_dir=internal/server/testdata/axe
+if [[ ! -f "$axe_dir/node_modules/axe-core/axe.min.js" ]]; then
+  echo "== npm ci ($axe_dir)"
+  command -v npm >/dev/null || { echo "npm is needed for axe-core (apt-get install npm)"; exit 1; }
+  npm ci --prefix "$axe_dir" --no-audit --no-fund --loglevel=error
+fi
+
 echo "== gofmt"
 unformatted=$(gofmt -l cmd internal web migrations $(ls -d bench 2>/dev/null))
 if [[ -n "$unformatted" ]]; then echo "gofmt would change: $unformatted"; exit 1; fi

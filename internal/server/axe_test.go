@@ -64,7 +64,9 @@ func wantAccessible(t *testing.T, ctx context.Context, where string) {
 // axeChecked counts the pages a suite checked, for its log.
 type axeChecked []string
 
-func (c *axeChecked) String() string { return fmt.Sprintf("%d pages: %s", len(*c), strings.Join(*c, ", ")) }
+func (c *axeChecked) String() string {
+	return fmt.Sprintf("%d pages: %s", len(*c), strings.Join(*c, ", "))
+}
 
 // languageTags is every language of the catalog, English first.
 func languageTags(t *testing.T) []language.Tag {

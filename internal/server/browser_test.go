@@ -126,7 +126,7 @@ func (b *tab) is(expr string) bool {
 // focused describes the element that has the focus, as "tag#id text".
 func (b *tab) focused() string {
 	b.t.Helper()
-	return b.js(`(() => { const e = document.activeElement; return e ? e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + " " + e.textContent.trim().replace(/\s+/g, " ") : ""; })()`)
+	return b.js(`(() => { const e = document.activeElement; return e ? e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + " " + e.textContent.trim().replace(/\s+/g, " ").slice(0, 60) : ""; })()`)
 }
 
 // key presses keys on whatever has the focus, as a keyboard does.
