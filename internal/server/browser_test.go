@@ -175,3 +175,20 @@ func jsString(s string) string {
 func byName(tag, name string) string {
 	return `//` + tag + `[normalize-space()="` + name + `"]`
 }
+
+// waitFor waits for an element to show, at most ten seconds, and fails with
+// what the tab shows instead.
+func (b *tab) waitFor(sel string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	var err error
+	if strings.HasPrefix(sel, "/") {
+		err = chromedp.Do(ctx, chromedp.WaitVisible(sel))
+	} else {
+		err = chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel)))
+	}
+	if err != nil {
+		b.t.Fatalf("waiting for %s: %v; the tab shows %s: %s", sel, err, b.path(), b.text("body"))
+	}
+}
