@@ -44,7 +44,7 @@ func tourPages(t *testing.T, lang language.Tag) {
 	// button would, after setting the field, and waits for what comes back.
 	submitForm := func(sel, value, wait, where string) {
 		t.Helper()
-		b.do(chromedp.Evaluate[chromedp.Void](`(() => { const f = document.querySelector(`+jsString(sel)+`); f.value = `+jsString(value)+`; f.form.requestSubmit(f.form.querySelector("button[value=review]") || f.form.querySelector("[type=submit]")); })()`))
+		b.do(chromedp.Evaluate[chromedp.Void](`(() => { const f = document.querySelector(` + jsString(sel) + `); f.value = ` + jsString(value) + `; f.form.requestSubmit(f.form.querySelector("button[value=review]") || f.form.querySelector("[type=submit]")); })()`))
 		b.waitFor(wait)
 		b.axe(where)
 	}
