@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 BIN   := bin/clc
 
-.PHONY: help run test faults build generate check-generated lint clean bench fuzz
+.PHONY: help run test faults build generate check-generated lint clean bench fuzz screenshots
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -15,6 +15,9 @@ test: ## start what the tests need, then vet, check generated code and run every
 
 faults: ## the fault tests alone and harder: CLC_FAULT_KILLS (default 200) kills -9, SMTP and PostgreSQL outages, SIGTERM
 	@CLC_FAULT_KILLS=$${CLC_FAULT_KILLS:-200} CLC_CHROMIUM=$${CLC_CHROMIUM:-unused} scripts/test.sh -run '^TestFault' -v
+
+screenshots: ## render the main pages over the demo data into docs/screenshots/
+	@scripts/screenshots.sh
 
 build: ## build bin/clc
 	go build -o $(BIN) ./cmd/clc
@@ -35,6 +38,7 @@ clean: ## stop throwaway servers and remove build and data folders
 	-@scripts/pg.sh stop .tmp/pg-test-replica
 	-@scripts/pg.sh stop .tmp/pg-test
 	-@scripts/pg.sh stop .tmp/pg-bench
+	-@scripts/pg.sh stop .tmp/pg-shots
 	rm -rf bin .tmp
 
 FUZZTIME ?= 30s

@@ -94,6 +94,10 @@ func tourPages(t *testing.T, lang language.Tag) {
 	} {
 		check(p.path, p.where)
 	}
+	b.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+	check("/clc/directory", "directory on a phone")
+	check(hank, "pending request on a phone")
+	b.do(chromedp.EmulateViewport(1280, 900))
 	check("/clc/directory", "directory")
 	b.do(chromedp.Click(chromedp.CSS("details.dropdown summary")), chromedp.WaitVisible(chromedp.CSS(".dropdown-menu a")))
 	b.axe("directory, Create Smart Account open")
