@@ -5,11 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pg_dir=.tmp/pg-shots
-pg_port=${CLC_TEST_PGPORT:-54336}
-TEST_DATABASE_URL=$(scripts/pg.sh start "$pg_dir" "$pg_port")
-export TEST_DATABASE_URL
-trap 'scripts/pg.sh stop "$pg_dir" >&2 || true' EXIT
+# A PostgreSQL given in TEST_DATABASE_URL is used as it is; otherwise one is
+# started on CLC_SHOTS_PGPORT and stopped at the end.
+if [[ -z "${TEST_DATABASE_URL:-}" ]]; then
+  pg_dir=.tmp/pg-shots
+  TEST_DATABASE_URL=$(scripts/pg.sh start "$pg_dir" "${CLC_SHOTS_PGPORT:-54331}")
+  export TEST_DATABASE_URL
+  trap 'scripts/pg.sh stop "$pg_dir" >&2 || true' EXIT
+fi
 CLC_CHROMIUM=${CLC_CHROMIUM:-$(scripts/chromium.sh)}
 export CLC_CHROMIUM
 CLC_SCREENSHOTS=$PWD/docs/screenshots

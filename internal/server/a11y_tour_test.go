@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"golang.org/x/text/language"
 )
@@ -63,6 +65,23 @@ func tourPages(t *testing.T, lang language.Tag) {
 		b.axe(d + " refused")
 		b.key("\u001b")
 	}
+	// Without script, Forward and Deny Request lead to their forms' own pages.
+	noScript := func(off bool) chromedp.Action[chromedp.Void] {
+		return func(ctx context.Context, tgt *chromedp.Target) (chromedp.Void, error) {
+			_, err := cdp.Call(ctx, tgt, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: off})
+			return chromedp.Void{}, err
+		}
+	}
+	b.do(noScript(true))
+	for _, d := range []string{"forward", "deny"} {
+		b.visit(hank)
+		b.do(chromedp.Click(chromedp.CSS(`[data-dialog="` + d + `-dialog"]`)))
+		b.waitFor(`form[action="` + hank + `/` + d + `"]:not([data-dialog])`)
+		if b.path() != hank+"/"+d {
+			t.Errorf("without script %s leads to %s", d, b.path())
+		}
+	}
+	b.do(noScript(false))
 	check(hank+"/forward", "forward page")
 	submitForm("#forward_to", "not an address", "#forward_to-error", "forward page refused")
 	check(hank+"/deny", "deny page")

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -59,13 +58,6 @@ func wantAccessible(t *testing.T, ctx context.Context, where string) {
 		lang, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.lang`))
 		t.Errorf("%s (lang %s): %d accessibility violations:\n%s", where, lang, len(violations), strings.Join(violations, "\n"))
 	}
-}
-
-// axeChecked counts the pages a suite checked, for its log.
-type axeChecked []string
-
-func (c *axeChecked) String() string {
-	return fmt.Sprintf("%d pages: %s", len(*c), strings.Join(*c, ", "))
 }
 
 // languageTags is every language of the catalog, English first.

@@ -61,6 +61,9 @@ func partnerAndApproverPaths(t *testing.T, lang language.Tag) {
 	if got := b.text(`[role=alert]`); got != b.T("login.invalid") {
 		t.Errorf("wrong password says %q", got)
 	}
+	if b.focused() != "input#password " || b.js(`document.getElementById("password").getAttribute("aria-describedby")`) != "login-error" {
+		t.Errorf("wrong password: focus on %q, password %s", b.focused(), b.js(`document.getElementById("password").outerHTML`))
+	}
 	b.axe("log in refused")
 	b.do(chromedp.Clear(chromedp.CSS("#password")), chromedp.Focus(chromedp.CSS("#password")), chromedp.KeyEvent("correct horse\r"),
 		chromedp.WaitVisible(chromedp.CSS("nav.menu")))
