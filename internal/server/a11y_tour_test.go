@@ -136,6 +136,10 @@ func tourPages(t *testing.T, lang language.Tag) {
 	// Someone with no role yet.
 	b.signIn("nils@partner.example", "correct horse")
 	b.axe("no access yet")
+	// Two-factor sign-in, off, then being set up and refused.
+	check("/settings/two-factor", "two-factor settings")
+	check("/two-factor/setup", "two-factor setup")
+	submitForm("#code", "000000", "#code-error", "two-factor setup refused")
 	b.do(chromedp.Click(chromedp.CSS(`header form[action="/logout"] button`)), chromedp.WaitVisible(chromedp.CSS(`a[href="/login"]`)))
 
 	// An operator.

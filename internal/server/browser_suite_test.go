@@ -94,7 +94,7 @@ func partnerAndApproverPaths(t *testing.T, lang language.Tag) {
 	b.key("\r")
 	b.do(chromedp.WaitVisible(chromedp.CSS("textarea#reason")))
 	b.axe("request access")
-	b.tabTo("#role", 10)
+	b.tabTo("#role", 25)
 	b.key(kb.ArrowDown) // User
 	b.tabTo(`main form button[type=submit]`, 5)
 	b.key("\r")
@@ -170,7 +170,7 @@ func partnerAndApproverPaths(t *testing.T, lang language.Tag) {
 		t.Errorf("review shows %q", main)
 	}
 	b.axe("review")
-	b.tabTo(`main form button[type=submit]:not([formaction])`, 10)
+	b.tabTo(`main form button[type=submit]:not([formaction])`, 15)
 	b.key("\r")
 	b.do(chromedp.WaitVisible(chromedp.CSS(".flash")))
 	if got := b.text(".flash"); got != b.T("request.complete") {
