@@ -38,7 +38,8 @@ func (s *Service) OpenSetPassword(ctx context.Context, token string) (User, erro
 // spends; the errors are FieldErrors for the password, or what OpenSetPassword
 // returns.
 func (s *Service) SetPassword(ctx context.Context, token, password, confirm string) (User, error) {
-	if _, err := s.OpenSetPassword(ctx, token); err != nil {
+	u, err := s.OpenSetPassword(ctx, token)
+	if err != nil {
 		return User{}, err
 	}
 	fe := FieldErrors{}
@@ -47,6 +48,8 @@ func (s *Service) SetPassword(ctx context.Context, token, password, confirm stri
 		fe.Add("password", "setpassword.error.too_short", "Min", MinPasswordLength)
 	case n > MaxPasswordLength:
 		fe.Add("password", "request.error.too_long", "Max", MaxPasswordLength)
+	case guessable(password, u):
+		fe.Add("password", "setpassword.error.guessable")
 	case confirm != password:
 		fe.Add("confirm", "setpassword.error.mismatch")
 	}
@@ -57,7 +60,7 @@ func (s *Service) SetPassword(ctx context.Context, token, password, confirm stri
 	if err != nil {
 		return User{}, fmt.Errorf("hash password: %w", err)
 	}
-	u, err := s.store.UseSetPasswordLink(ctx, HashToken(token), s.clock.Now(), hash)
+	u, err = s.store.UseSetPasswordLink(ctx, HashToken(token), s.clock.Now(), hash)
 	if err != nil {
 		return User{}, fmt.Errorf("set password: %w", err)
 	}
