@@ -1,0 +1,55 @@
+package server_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alexedwards/scs/pgxstore"
+
+	"github.com/clc-portal/clc/internal/postgres/pgtest"
+	"github.com/clc-portal/clc/internal/server"
+)
+
+// A portal whose base URL is https (behind a TLS-terminating proxy) sends
+// HSTS on every response and names its session cookie __Host-, Secure, for
+// this host and every path (ASVS 3.3.1, 3.3.3, 3.3.4, 3.4.1); over plain
+// http it sends neither, as a browser would ignore both.
+func TestOverHTTPSTheCookieIsHostOnlyAndHSTSIsSent(t *testing.T) {
+	db := pgtest.New(t)
+	base, _ := url.Parse("https://clc.example.com")
+	a := newAppWith(t, db, func(d *server.Deps) {
+		d.BaseURL = base
+		d.Sessions = server.NewSessions(pgxstore.NewWithCleanupInterval(db.Pool, 0), base, 12*time.Hour)
+	})
+	a.user("ada@partner.example", "Ada", false)
+	b := a.browser()
+	for _, path := range []string{"/", "/login", "/no-such-page", "/static/app.css", "/healthz"} {
+		if got := b.get(path).Header.Get("Strict-Transport-Security"); got != "max-age=31536000; includeSubDomains" {
+			t.Errorf("%s: Strict-Transport-Security %q", path, got)
+		}
+	}
+	p := b.post("/login", url.Values{"email": {"ada@partner.example"}, "password": {"correct horse"}})
+	wantStatus(t, p, http.StatusSeeOther)
+	var cookie string
+	for _, c := range p.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(c, "__Host-clc_session=") {
+			cookie = c
+		}
+	}
+	for _, want := range []string{"Secure", "HttpOnly", "SameSite=Lax", "Path=/;"} {
+		if !strings.Contains(cookie+";", want) {
+			t.Errorf("session cookie %q lacks %s", cookie, want)
+		}
+	}
+	if strings.Contains(cookie, "Domain=") {
+		t.Errorf("session cookie %q names a Domain", cookie)
+	}
+
+	plain := newApp(t).browser()
+	if got := plain.get("/").Header.Get("Strict-Transport-Security"); got != "" {
+		t.Errorf("plain http sends Strict-Transport-Security %q", got)
+	}
+}
