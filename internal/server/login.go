@@ -41,6 +41,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case errors.As(err, &throttled):
 		secs := int(math.Ceil(throttled.RetryAfter.Seconds()))
+		s.log.WarnContext(ctx, "login throttled", "request_id", requestIDFrom(ctx), "remote", s.clientAddr(r), "retry_after_s", secs)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		v.Error = i18n.T(ctx, "login.throttled", "Seconds", secs)
 		s.renderLogin(w, r, http.StatusTooManyRequests, v)
@@ -58,6 +59,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
+	if u, ok := currentUser(ctx); ok {
+		s.log.InfoContext(ctx, "logout", "user_id", u.ID, "request_id", requestIDFrom(ctx))
+	}
 	if err := s.sessions.RenewToken(ctx); err != nil {
 		return err
 	}

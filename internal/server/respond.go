@@ -81,6 +81,15 @@ func (s *Server) respondError(w http.ResponseWriter, r *http.Request, err error)
 		v.Heading = i18n.T(ctx, "error.internal.heading")
 		v.Message = i18n.T(ctx, "error.internal.message", "RequestID", requestIDFrom(ctx))
 	}
+	if status == http.StatusForbidden {
+		// A refused authorization is a security event (ASVS 16.3.2); the
+		// 404 for someone else's record is in the access log with the rest.
+		var userID int64
+		if u, ok := currentUser(ctx); ok {
+			userID = u.ID
+		}
+		s.log.WarnContext(ctx, "access refused", "user_id", userID, "method", r.Method, "path", logPath(r), "request_id", requestIDFrom(ctx))
+	}
 	v.Page = layout.Page{Title: v.Heading, Shell: s.shell(r, "")}
 	s.render(w, r, status, pages.Error(v))
 }
