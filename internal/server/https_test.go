@@ -53,3 +53,25 @@ func TestOverHTTPSTheCookieIsHostOnlyAndHSTSIsSent(t *testing.T) {
 		t.Errorf("plain http sends Strict-Transport-Security %q", got)
 	}
 }
+
+// ASVS 13.4.3, 13.4.4: the assets folder lists nothing, and TRACE is
+// answered by no route, assets included.
+func TestNoListingAndNoTrace(t *testing.T) {
+	a := newApp(t)
+	b := a.browser()
+	for _, path := range []string{"/static/", "/static", "/static/./", "/static/no-such.css"} {
+		p := b.get(path)
+		if p.StatusCode != http.StatusNotFound || strings.Contains(p.Body, `href="app.js"`) {
+			t.Errorf("GET %s: %d\n%s", path, p.StatusCode, p.Body)
+		}
+	}
+	if p := b.get("/static/app.css"); p.StatusCode != http.StatusOK || p.Header.Get("Cache-Control") != "public, max-age=3600" {
+		t.Errorf("GET /static/app.css: %d %q", p.StatusCode, p.Header.Get("Cache-Control"))
+	}
+	for _, path := range []string{"/", "/login", "/static/app.css", "/pending/x"} {
+		req, _ := http.NewRequest(http.MethodTrace, a.srv.URL+path, nil)
+		if p := b.do(req); p.StatusCode != http.StatusMethodNotAllowed && p.StatusCode != http.StatusNotFound {
+			t.Errorf("TRACE %s: %d", path, p.StatusCode)
+		}
+	}
+}

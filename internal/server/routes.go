@@ -15,7 +15,8 @@ func (s *Server) routes() http.Handler {
 	r.Use(s.requestID, s.accessLog, s.recoverer, securityHeaders(s.baseURL.Scheme == "https"), s.crossOriginProtection)
 
 	static, _ := fs.Sub(web.Static, "static")
-	r.Handle("/static/*", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+	r.Get("/static/*", s.staticFiles(static))
+	r.Head("/static/*", s.staticFiles(static))
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 
