@@ -193,3 +193,31 @@ func TestAPendingSignInLapses(t *testing.T) {
 	wantRedirect(t, b.post("/login/code", url.Values{"code": {a.totpCode("ops@clc.example")}}), "/login")
 	wantRedirect(t, b.get("/login/code"), "/login")
 }
+
+// ASVS 6.5.5: a code lives for its own 30-second step: one never used is
+// refused once the next step has begun.
+func TestACodeLapsesWithItsStep(t *testing.T) {
+	a := newApp(t)
+	a.user("ops@clc.example", "Olga", true)
+	a.clock.Advance(30 * time.Second) // past the step the setup used
+	// To the 25th second of a step, so that 10 more are in the next.
+	if off := (25 - a.clock.Now().Unix()%30 + 30) % 30; off > 0 {
+		a.clock.Advance(time.Duration(off) * time.Second)
+	}
+	a.mu.Lock()
+	secret := a.authenticators["ops@clc.example"].secret
+	a.mu.Unlock()
+	stale, err := totp.GenerateCode(secret, a.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.clock.Advance(10 * time.Second) // into the next step
+	fresh, _ := totp.GenerateCode(secret, a.clock.Now())
+	if fresh == stale {
+		t.Skip("two steps drew the same code")
+	}
+	b := a.browser()
+	wantRedirect(t, b.post("/login", url.Values{"email": {"ops@clc.example"}, "password": {"correct horse"}}), "/login/code")
+	wantStatus(t, b.post("/login/code", url.Values{"code": {stale}}), http.StatusUnprocessableEntity)
+	wantRedirect(t, b.post("/login/code", url.Values{"code": {fresh}}), "/clc")
+}
