@@ -2,30 +2,18 @@ package mail_test
 
 import (
 	"bytes"
-	"log/slog"
 	"net/mail"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/clc-portal/clc/internal/account"
-	"github.com/clc-portal/clc/internal/i18n"
-	clcmail "github.com/clc-portal/clc/internal/mail"
 )
 
 // ASVS 1.3.11: an account name is the partner's text, and it goes into the
 // Subject; a line break in it must not start a header of its own.
 func TestANameCannotAddAHeader(t *testing.T) {
-	catalog, err := i18n.Load(slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, _ := url.Parse("https://clc.example.com")
-	r, err := clcmail.NewRenderer(base, "Cisco License Central <no-reply@clc.example.com>", catalog)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newRenderer(t)
 	for _, name := range []string{"Globex\r\nBcc: eve@evil.example", "Globex\nBcc: eve@evil.example", "Globex\rBcc: eve@evil.example"} {
 		q := account.QueuedEmail{ID: 1, MessageID: "abc", CreatedAt: time.Now(), Email: account.Email{
 			Kind: account.EmailApprovalRequest, To: "someone@globex.example", Secret: "token123",

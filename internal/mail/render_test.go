@@ -42,7 +42,9 @@ func emailKinds(t *testing.T) []account.EmailKind {
 	return kinds
 }
 
-func TestEveryEmailKindRendersTextAndHTML(t *testing.T) {
+// newRenderer renders with the real catalog for https://clc.example.com.
+func newRenderer(t *testing.T) *mail.Renderer {
+	t.Helper()
 	catalog, err := i18n.Load(slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -52,6 +54,11 @@ func TestEveryEmailKindRendersTextAndHTML(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r
+}
+
+func TestEveryEmailKindRendersTextAndHTML(t *testing.T) {
+	r := newRenderer(t)
 	for _, kind := range emailKinds(t) {
 		q := account.QueuedEmail{ID: 1, MessageID: "abc", CreatedAt: time.Now(), Email: account.Email{
 			Kind: kind, To: "someone@globex.example", Secret: "token123",
