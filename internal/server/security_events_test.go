@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -86,4 +87,18 @@ func TestSignedInPagesAreNotCachedAndLogOutEndsTheSession(t *testing.T) {
 	if replay.get("/").Doc.Find(`form[action="/logout"]`).Length() != 0 {
 		t.Error("the old session token is still signed in")
 	}
+}
+
+// ASVS 7.4.2: a user removed while signed in is signed out at the next
+// request, whatever session they hold.
+func TestARemovedUserIsSignedOut(t *testing.T) {
+	a := newApp(t)
+	a.user("ada@partner.example", "Ada", false)
+	a.account("Partner", "partner.example", "ada@partner.example")
+	b := a.signedIn("ada@partner.example")
+	wantStatus(t, b.get("/clc"), http.StatusOK)
+	if _, err := a.db.Pool.Exec(context.Background(), `DELETE FROM users WHERE email = 'ada@partner.example'`); err != nil {
+		t.Fatal(err)
+	}
+	wantRedirect(t, b.get("/clc"), "/login?next=%2Fclc")
 }
