@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -109,7 +110,7 @@ func (c *cli) userAdd(ctx context.Context, args []string) error {
 		return fmt.Errorf("user add: --password-stdin is required (passwords never go on the command line)")
 	}
 	line, err := bufio.NewReader(c.stdin).ReadString('\n')
-	if err != nil && err != io.EOF {
+	if err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("user add: read password: %w", err)
 	}
 	password := strings.TrimRight(line, "\r\n")

@@ -156,7 +156,7 @@ func (p *portal) start() {
 func (p *portal) kill9() {
 	p.t.Helper()
 	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.exited
+	<-p.exited //nolint:errcheck // killed: its exit status says only that
 	p.cmd = nil
 }
 
@@ -498,12 +498,6 @@ func (t *tally) add(what string) {
 		t.n = map[string]int{}
 	}
 	t.n[what]++
-}
-
-func (t *tally) get(what string) int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.n[what]
 }
 
 func (t *tally) String() string {

@@ -81,7 +81,7 @@ func startServe(t *testing.T, env map[string]string) *process {
 	if err != nil {
 		t.Fatalf("clc serve printed nothing: %v\n%s", err, p.logs)
 	}
-	go io.Copy(io.Discard, out)
+	go func() { _, _ = io.Copy(io.Discard, out) }()
 	p.base = strings.TrimSpace(line[strings.Index(line, "http://"):])
 	return p
 }

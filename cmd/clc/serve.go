@@ -101,7 +101,12 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	go func() { workerDone <- runBackground(workerCtx, worker, newJobs(pool, log)) }()
 	// The worker stops after the last request is served, so email queued by
 	// a request in flight during shutdown is still picked up next start.
-	defer func() { stopWorker(); <-workerDone }()
+	defer func() {
+		stopWorker()
+		if err := <-workerDone; err != nil {
+			log.Error("worker stopped with an error", "err", err)
+		}
+	}()
 
 	httpServer := &http.Server{
 		Handler:           srv,

@@ -107,7 +107,9 @@ func TestFailedEmailKeepsNoLiveToken(t *testing.T) {
 		t.Error("the failed email keeps its token in clear")
 	}
 	var live int
-	r.db.Pool.QueryRow(ctx, `SELECT count(*) FROM approval_links WHERE token_hash = $1`, account.HashToken(first)).Scan(&live)
+	if err := r.db.Pool.QueryRow(ctx, `SELECT count(*) FROM approval_links WHERE token_hash = $1`, account.HashToken(first)).Scan(&live); err != nil {
+		t.Fatal(err)
+	}
 	if live != 0 {
 		t.Error("the failed email's token still opens the request")
 	}
@@ -162,7 +164,9 @@ func TestCredentialsRequireTLS(t *testing.T) {
 		t.Fatalf("%d messages went out after authenticating without TLS", n)
 	}
 	var lastErr string
-	r.db.Pool.QueryRow(context.Background(), `SELECT last_error FROM outbox LIMIT 1`).Scan(&lastErr)
+	if err := r.db.Pool.QueryRow(context.Background(), `SELECT last_error FROM outbox LIMIT 1`).Scan(&lastErr); err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("last error: %s", lastErr)
 	if !strings.Contains(strings.ToLower(lastErr), "tls") {
 		t.Errorf("last error %q does not say TLS was missing", lastErr)

@@ -85,7 +85,7 @@ func (s *SMTPSender) Send(ctx context.Context, msgs []*gomail.Msg) []error {
 	}
 	if broken {
 		// A lost connection or a temporary refusal: start clean next time.
-		s.closeLocked()
+		_ = s.closeLocked() // the connection is dropped either way
 	}
 	return results
 }

@@ -113,7 +113,7 @@ func (w *Worker) Run(ctx context.Context) error {
 // it claimed.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	if ctx.Err() != nil {
-		return 0, nil
+		return 0, nil //nolint:nilerr // stopping is not a failure
 	}
 	// Once begun, a claim and the records after it run to completion even if
 	// shutdown begins meanwhile: a claim cut off after it committed would

@@ -114,7 +114,9 @@ func (r *rig) states() map[string]int {
 	out := map[string]int{}
 	for rows.Next() {
 		var s string
-		rows.Scan(&s)
+		if err := rows.Scan(&s); err != nil {
+			r.t.Fatal(err)
+		}
 		out[s]++
 	}
 	return out
@@ -175,8 +177,12 @@ func TestDeliversMultipartWithWorkingLink(t *testing.T) {
 	// Stable Message-ID from the row; secret erased once sent; history records it.
 	var mid string
 	var secretLeft int
-	r.db.Pool.QueryRow(context.Background(), `SELECT message_id FROM outbox WHERE to_address = 'hank@globex.example'`).Scan(&mid)
-	r.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM outbox WHERE secret IS NOT NULL`).Scan(&secretLeft)
+	if err := r.db.Pool.QueryRow(context.Background(), `SELECT message_id FROM outbox WHERE to_address = 'hank@globex.example'`).Scan(&mid); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM outbox WHERE secret IS NOT NULL`).Scan(&secretLeft); err != nil {
+		t.Fatal(err)
+	}
 	if got := approval.Header.Get("Message-Id"); got != "<"+mid+"@clc.example.com>" {
 		t.Errorf("Message-ID %q, want <%s@clc.example.com>", got, mid)
 	}
@@ -187,7 +193,9 @@ func TestDeliversMultipartWithWorkingLink(t *testing.T) {
 		t.Errorf("states %v", s)
 	}
 	var emailed int
-	r.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM events WHERE kind = 'emailed' AND smart_account_id = $1`, req.Account.ID).Scan(&emailed)
+	if err := r.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM events WHERE kind = 'emailed' AND smart_account_id = $1`, req.Account.ID).Scan(&emailed); err != nil {
+		t.Fatal(err)
+	}
 	if emailed != 3 {
 		t.Errorf("%d emailed events, want 3", emailed)
 	}
@@ -208,7 +216,9 @@ func TestTemporaryFailureRetriesWithBackoff(t *testing.T) {
 	var attempts int
 	var lastErr string
 	var next time.Time
-	r.db.Pool.QueryRow(context.Background(), `SELECT attempts, last_error, next_attempt_at FROM outbox WHERE state = 'pending'`).Scan(&attempts, &lastErr, &next)
+	if err := r.db.Pool.QueryRow(context.Background(), `SELECT attempts, last_error, next_attempt_at FROM outbox WHERE state = 'pending'`).Scan(&attempts, &lastErr, &next); err != nil {
+		t.Fatal(err)
+	}
 	if attempts != 1 || !strings.Contains(lastErr, "451") || !next.After(r.clock.Now().Add(40*time.Second)) {
 		t.Fatalf("retry row: attempts %d, error %q, next %v (now %v)", attempts, lastErr, next, r.clock.Now())
 	}
@@ -233,7 +243,9 @@ func TestPermanentFailureIsFinalAndRetriable(t *testing.T) {
 	}
 	var id int64
 	var lastErr string
-	r.db.Pool.QueryRow(context.Background(), `SELECT id, last_error FROM outbox WHERE state = 'failed'`).Scan(&id, &lastErr)
+	if err := r.db.Pool.QueryRow(context.Background(), `SELECT id, last_error FROM outbox WHERE state = 'failed'`).Scan(&id, &lastErr); err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(lastErr, "550") {
 		t.Errorf("last error %q", lastErr)
 	}

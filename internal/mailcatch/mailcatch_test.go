@@ -386,7 +386,7 @@ func TestHandler(t *testing.T) {
 		t.Error("raw body differs from the message as received")
 	}
 
-	resp, body = get(t, ts.URL+"/api/messages")
+	_, body = get(t, ts.URL+"/api/messages")
 	var list []struct {
 		ID      int
 		Subject string
@@ -516,7 +516,9 @@ func TestRun(t *testing.T) {
 		match = started.FindStringSubmatch(logs.String())
 	}
 	var port int
-	fmt.Sscan(match[1], &port)
+	if _, err := fmt.Sscan(match[1], &port); err != nil {
+		t.Fatal(err)
+	}
 	if err := send(port, newMsg(t, "via Run")); err != nil {
 		t.Fatal(err)
 	}

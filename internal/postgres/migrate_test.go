@@ -26,7 +26,9 @@ func TestAppliedMigrationsAreChecked(t *testing.T) {
 		t.Fatal(err)
 	}
 	var version int
-	db.Pool.QueryRow(ctx, `SELECT version FROM schema_version`).Scan(&version)
+	if err := db.Pool.QueryRow(ctx, `SELECT version FROM schema_version`).Scan(&version); err != nil {
+		t.Fatal(err)
+	}
 	if recorded != version || version < 6 {
 		t.Fatalf("%d files recorded at version %d", recorded, version)
 	}

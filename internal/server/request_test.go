@@ -240,7 +240,9 @@ func TestSubmitCreatesEverythingOnce(t *testing.T) {
 	rows, _ := a.db.Pool.Query(context.Background(), `SELECT kind || ' ' || to_address FROM outbox`)
 	for rows.Next() {
 		var k string
-		rows.Scan(&k)
+		if err := rows.Scan(&k); err != nil {
+			t.Fatal(err)
+		}
 		kinds[k]++
 	}
 	want := []string{"approval_request hank@globex.example", "approval_request cfo@globex.example",

@@ -106,7 +106,9 @@ func TestThrottlePruned(t *testing.T) {
 	b := a.browser()
 	wantStatus(t, b.login("nobody@partner.example", "wrong"), http.StatusUnauthorized)
 	count := func() (n int) {
-		a.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM login_throttle`).Scan(&n)
+		if err := a.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM login_throttle`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
 		return n
 	}
 	if count() != 2 {
@@ -134,7 +136,9 @@ func TestSuccessesDoNotCountAgainstTheClient(t *testing.T) {
 		}
 	}
 	var failures int
-	a.db.Pool.QueryRow(context.Background(), `SELECT coalesce(sum(failures), 0) FROM login_throttle`).Scan(&failures)
+	if err := a.db.Pool.QueryRow(context.Background(), `SELECT coalesce(sum(failures), 0) FROM login_throttle`).Scan(&failures); err != nil {
+		t.Fatal(err)
+	}
 	if failures != 0 {
 		t.Errorf("%d failures counted after 25 successes", failures)
 	}
