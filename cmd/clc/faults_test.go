@@ -545,8 +545,17 @@ func TestFaultSIGTERMDropsNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		held += claims
-		if code, page, err := newBrowser(p.base, false).do(context.Background(), http.MethodGet, "/readyz", nil); code != http.StatusServiceUnavailable {
-			t.Errorf("round %d: /readyz while draining: %d %q %v, want 503", round, code, page, err)
+		// The signal reaches the process a moment after it is sent: within
+		// the drain, /readyz must turn 503.
+		for deadline := time.Now().Add(900 * time.Millisecond); ; time.Sleep(20 * time.Millisecond) {
+			code, page, err := newBrowser(p.base, false).do(context.Background(), http.MethodGet, "/readyz", nil)
+			if code == http.StatusServiceUnavailable {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("round %d: /readyz while draining: %d %q %v, want 503", round, code, page, err)
+				break
+			}
 		}
 		if err := <-exited; err != nil {
 			t.Fatalf("round %d: clc serve after SIGTERM: %v", round, err)
