@@ -122,10 +122,13 @@ type Membership struct {
 	Role           Role
 }
 
-// Access is one Smart Account a user can open, with their strongest role on it.
+// Access is one Smart Account a user can open, with their role on it and
+// their strongest role on any of its Virtual Accounts, kept apart: a Virtual
+// Account role never counts as a Smart Account role.
 type Access struct {
 	Account SmartAccount
-	Role    Role
+	Role    Role // on the Smart Account itself; "" for none
+	VARole  Role // the strongest on its Virtual Accounts; "" for none
 }
 
 // Event is one line of a Smart Account's append-only history.
@@ -149,7 +152,15 @@ type EventParams struct {
 	User           string    `json:"user,omitempty"`      // access_granted: whose access (an address)
 	Role           Role      `json:"role,omitempty"`
 	VirtualAccount string    `json:"virtual_account,omitempty"` // the role's or the new Virtual Account
-	Reason         string    `json:"reason,omitempty"`          // approved, denied: the approver's words
+	// access_requested, access_approved: the Virtual Accounts of the scope;
+	// none is the entire Smart Account.
+	VirtualAccounts []string `json:"virtual_accounts,omitempty"`
+	// automation_changed: what happens to requests from the account's
+	// domain (Role and VirtualAccount say the grant of an approval) and
+	// from the others.
+	SameDomain  string `json:"same_domain,omitempty"`
+	OtherDomain string `json:"other_domain,omitempty"`
+	Reason         string    `json:"reason,omitempty"`          // approved, denied, access_declined: the decider's words
 	// Text is history written before events had parameters that the
 	// migration could not read back, shown as it was written.
 	Text string `json:"text,omitempty"`

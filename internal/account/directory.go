@@ -46,7 +46,8 @@ type DirectoryStore interface {
 	// CreateAccessRequest records a pending request, its event and the
 	// emails it causes; a second pending one for the same user and account
 	// is ErrConflict, an unknown Virtual Account ErrNoSuchVirtualAccount.
-	CreateAccessRequest(ctx context.Context, r AccessRequest, actor string, emails []Email) (AccessRequest, error)
+	// With auto, a rule's decision, it is decided in the same transaction.
+	CreateAccessRequest(ctx context.Context, r AccessRequest, actor string, emails []Email, auto *AccessDecision) (AccessRequest, error)
 	PendingAccessRequest(ctx context.Context, userID int64, id AccountID) (AccessRequest, error)
 }
 

@@ -18,6 +18,13 @@ const (
 	// EmailAccessRequested asks a Smart Account's administrators to answer
 	// someone's request for access.
 	EmailAccessRequested EmailKind = "access_requested"
+	// EmailAccessApproved tells a requester what access was granted (Role on
+	// VirtualAccount, the entire Smart Account when it is ""); Actor is the
+	// administrator, "" when a rule approved.
+	EmailAccessApproved EmailKind = "access_approved"
+	// EmailAccessDeclined tells a requester their request was declined, and
+	// why when the administrator said (Reason).
+	EmailAccessDeclined EmailKind = "access_declined"
 	// EmailRequestDenied tells the partner the customer denied the request,
 	// and why (Reason).
 	EmailRequestDenied EmailKind = "request_denied"

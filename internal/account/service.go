@@ -31,7 +31,8 @@ type Store interface {
 	// Grant gives a role, replacing the user's role on that scope.
 	Grant(ctx context.Context, m Membership, actor string, at time.Time) error
 	// AccessOf lists the accounts a user holds any role on, strongest role
-	// first, then by name.
+	// first, then by name, with the Smart Account role and the Virtual
+	// Account role apart.
 	AccessOf(ctx context.Context, userID int64) ([]Access, error)
 
 	// Sign-in throttling. CountLoginAttempt returns the latest block over
@@ -52,6 +53,7 @@ type Store interface {
 	// link carries token instead of the token its failure erased.
 	RequeueFailedEmail(ctx context.Context, id int64, now time.Time, token string) error
 	DirectoryStore
+	ManagementStore
 }
 
 // Service carries out the portal's use cases over a Store.

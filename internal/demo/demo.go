@@ -118,10 +118,12 @@ func Seed(ctx context.Context, svc *account.Service) error {
 		if err != nil {
 			return fmt.Errorf("seed access request to %s: %w", r.domain, err)
 		}
-		_, err = svc.RequestAccess(ctx, u, sa.ID, r.query, account.AccessRequestInput{
-			VirtualAccount: r.va, Role: string(r.role), Reason: r.reason,
-		})
-		if err != nil && !errors.Is(err, account.ErrAccessAlreadyRequested) {
+		in := account.AccessRequestInput{Scope: string(account.ScopeAccount), Role: string(r.role), Reason: r.reason}
+		if r.va != "" {
+			in.Scope, in.VirtualAccounts = string(account.ScopeVirtual), []string{r.va}
+		}
+		_, err = svc.RequestAccess(ctx, u, sa.ID, r.query, in)
+		if err != nil && !errors.Is(err, account.ErrAccessAlreadyRequested) && !errors.Is(err, account.ErrAccessAlreadyHeld) {
 			return fmt.Errorf("seed access request of %s to %s: %w", r.email, r.domain, err)
 		}
 	}

@@ -2,6 +2,7 @@ package demo_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/clc-portal/clc/internal/account"
@@ -50,7 +51,7 @@ func TestSeedTwiceChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := sections[1].Items; len(got) != 1 || got[0].Account.Name != "Umbrella Corporation" || got[0].Request.VirtualAccount != "Research" {
+	if got := sections[1].Items; len(got) != 1 || got[0].Account.Name != "Umbrella Corporation" || strings.Join(got[0].Request.VirtualAccounts, ",") != "Research" {
 		t.Errorf("Ada's requested section: %+v", got)
 	}
 }

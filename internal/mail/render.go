@@ -220,9 +220,34 @@ func (r *Renderer) content(tr *i18n.Translator, e account.Email) (email.Message,
 			NoteLabel:  tr.T("email.access.reason"),
 			Note:       d.Reason,
 			Details:    append(details, email.Detail{Label: tr.T("email.detail.account_id"), Value: d.AccountID}),
-			Action:     &email.Link{Label: tr.T("email.access.action"), URL: r.Link("/clc/accounts/" + d.AccountID)},
+			Action:     &email.Link{Label: tr.T("email.access.action"), URL: r.Link("/clc/accounts/" + d.AccountID + "/access-requests")},
 			Footer:     footer,
 		}, nil
+	case account.EmailAccessApproved, account.EmailAccessDeclined:
+		role := tr.T("role." + string(d.Role))
+		if d.VirtualAccount != "" {
+			role = tr.T("access.role_on_va", "Role", role, "VirtualAccount", d.VirtualAccount)
+		} else if e.Kind == account.EmailAccessApproved {
+			role = tr.T("access.role_on_account", "Role", role)
+		}
+		m := email.Message{
+			Greeting: tr.T("email.greeting"),
+			Details:  withID,
+			Action:   &email.Link{Label: tr.T("email.access.action_directory"), URL: r.Link("/clc/directory")},
+			Footer:   footer,
+		}
+		if e.Kind == account.EmailAccessApproved {
+			m.Subject = tr.T("email.access_approved.subject", "Account", d.AccountName)
+			m.Paragraphs = []string{tr.T("email.access_approved.intro", "Account", d.AccountName, "Role", role)}
+		} else {
+			m.Subject = tr.T("email.access_declined.subject", "Account", d.AccountName)
+			m.Paragraphs = []string{tr.T("email.access_declined.intro", "Account", d.AccountName, "Role", role)}
+			m.NoteLabel, m.Note = tr.T("email.access_declined.reason"), d.Reason
+		}
+		if d.Actor == "" {
+			m.After = []string{tr.T("email.access.by_rule")}
+		}
+		return m, nil
 	}
 	return email.Message{}, fmt.Errorf("no template for email kind %q", e.Kind)
 }

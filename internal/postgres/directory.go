@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -121,8 +122,7 @@ func (s *Store) DirectorySection(ctx context.Context, q account.SectionQuery) ([
 // first section now.
 func (s *Store) requestedSection(ctx context.Context, q account.SectionQuery) ([]account.Listing, error) {
 	rows, err := s.reader(ctx).Query(ctx, `
-		SELECT `+listingColumns+`, false,
-			r.id, r.user_id, coalesce(va.name, ''), r.role, r.reason, r.status, r.created_at
+		SELECT `+listingColumns+`, false, `+accessRequestColumns+`
 		FROM (
 			SELECT r.* FROM access_requests r
 			JOIN smart_accounts sa ON sa.id = r.smart_account_id
@@ -131,7 +131,8 @@ func (s *Store) requestedSection(ctx context.Context, q account.SectionQuery) ([
 			LIMIT $3 OFFSET $4
 		) r
 		JOIN smart_accounts sa ON sa.id = r.smart_account_id
-		LEFT JOIN virtual_accounts va ON va.id = r.virtual_account_id
+		JOIN users u ON u.id = r.user_id
+		LEFT JOIN users d ON d.id = r.decided_by
 		`+relationJoin+`
 		ORDER BY r.created_at DESC, r.id DESC`, q.ViewerID, containing(q.Filter), q.Limit, q.Offset)
 	if err != nil {
@@ -139,8 +140,9 @@ func (s *Store) requestedSection(ctx context.Context, q account.SectionQuery) ([
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.Listing, error) {
 		var req account.AccessRequest
-		l, err := scanListing(row, &req.ID, &req.UserID, &req.VirtualAccount, &req.Role, &req.Reason, &req.Status, &req.CreatedAt)
-		req.AccountID = l.Account.ID
+		var decidedAt *time.Time
+		l, err := scanListing(row, accessRequestDest(&req, &decidedAt)...)
+		req.DecidedAt = deref(decidedAt)
 		l.Request = &req
 		return l, err
 	})

@@ -152,25 +152,29 @@ func (s *Store) Grant(ctx context.Context, m account.Membership, actor string, a
 	})
 }
 
+// AccessOf reads the Smart Account role and the strongest Virtual Account
+// role apart: a Virtual Account Administrator administers that Virtual
+// Account, never its Smart Account.
 func (s *Store) AccessOf(ctx context.Context, userID int64) ([]account.Access, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT `+accountColumns+`, m.role
+		SELECT `+accountColumns+`, m.role, m.va_role
 		FROM (
-			SELECT DISTINCT ON (smart_account_id) smart_account_id, role
-			FROM memberships WHERE user_id = $1
-			ORDER BY smart_account_id,
-				CASE role WHEN 'admin' THEN 4 WHEN 'approver' THEN 3 WHEN 'user' THEN 2 ELSE 1 END DESC
+			SELECT m.smart_account_id,
+				coalesce(max(m.role) FILTER (WHERE m.virtual_account_id IS NULL), '') AS role,
+				coalesce((array_agg(m.role ORDER BY `+memberRank+` DESC) FILTER (WHERE m.virtual_account_id IS NOT NULL))[1], '') AS va_role,
+				max(`+memberRank+`) AS rank
+			FROM memberships m WHERE m.user_id = $1
+			GROUP BY m.smart_account_id
 		) m
 		JOIN smart_accounts sa ON sa.id = m.smart_account_id
-		ORDER BY CASE m.role WHEN 'admin' THEN 4 WHEN 'approver' THEN 3 WHEN 'user' THEN 2 ELSE 1 END DESC,
-			lower(sa.name), sa.id`, userID)
+		ORDER BY m.rank DESC, lower(sa.name), sa.id`, userID)
 	if err != nil {
 		return nil, err
 	}
 	var out []account.Access
 	for rows.Next() {
 		var acc account.Access
-		a, err := scanAccount(rows, &acc.Role)
+		a, err := scanAccount(rows, &acc.Role, &acc.VARole)
 		if err != nil {
 			return nil, err
 		}

@@ -31,7 +31,7 @@ func (s *Server) clcHome(w http.ResponseWriter, r *http.Request) error {
 			ID:     a.Account.ID.String(),
 			Name:   a.Account.Name,
 			Domain: account.DisplayDomain(a.Account.Domain),
-			Role:   i18n.T(ctx, "role."+string(a.Role)),
+			Role:   roleWords(ctx, account.Relation{Role: a.Role, VARole: a.VARole}),
 			Status: i18n.T(ctx, "status."+string(a.Account.Status)),
 		})
 	}

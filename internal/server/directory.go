@@ -89,6 +89,6 @@ func directoryRow(ctx context.Context, sec account.Section, l account.Listing) c
 // requestWords says what an access request asked for and how it stands:
 // "Administrator on EMEA: Pending (asked 2 January 2026)".
 func requestWords(ctx context.Context, req account.AccessRequest) string {
-	return i18n.T(ctx, "access.summary", "Role", roleOn(ctx, req.Role, req.VirtualAccount),
+	return i18n.T(ctx, "access.summary", "Role", roleOn(ctx, req.Role, req.VirtualAccounts...),
 		"Status", i18n.T(ctx, "access.status."+string(req.Status)), "Date", i18n.Date(ctx, req.CreatedAt))
 }

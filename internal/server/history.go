@@ -34,7 +34,34 @@ func eventDetail(ctx context.Context, e account.Event) string {
 		}
 	case "access_requested":
 		if p.Role != "" {
-			return roleOn(ctx, p.Role, p.VirtualAccount)
+			// Before a request could name several Virtual Accounts it named one.
+			return roleOn(ctx, p.Role, append([]string{p.VirtualAccount}, p.VirtualAccounts...)...)
+		}
+	case "access_approved":
+		if p.User != "" {
+			return i18n.T(ctx, "event.detail.access_granted", "User", p.User, "Role", roleOn(ctx, p.Role, p.VirtualAccounts...))
+		}
+	case "access_changed":
+		if p.User != "" {
+			return i18n.T(ctx, "event.detail.access_granted", "User", p.User, "Role", roleOn(ctx, p.Role, p.VirtualAccount))
+		}
+	case "access_declined":
+		if p.User != "" && p.Reason != "" {
+			return i18n.T(ctx, "event.detail.access_declined", "User", p.User, "Reason", p.Reason)
+		}
+		return p.User
+	case "access_removed":
+		if p.VirtualAccount != "" {
+			return i18n.T(ctx, "event.detail.access_removed_va", "User", p.User, "VirtualAccount", p.VirtualAccount)
+		}
+		return p.User
+	case "automation_changed":
+		if p.SameDomain != "" {
+			same := i18n.T(ctx, "automation.rule."+p.SameDomain)
+			if p.SameDomain == account.RuleApprove {
+				same = i18n.T(ctx, "event.detail.automation_approve", "Role", roleOn(ctx, p.Role, p.VirtualAccount))
+			}
+			return i18n.T(ctx, "event.detail.automation_changed", "Same", same, "Other", i18n.T(ctx, "automation.rule."+p.OtherDomain))
 		}
 	case "virtual_account_created":
 		return p.VirtualAccount
@@ -43,11 +70,18 @@ func eventDetail(ctx context.Context, e account.Event) string {
 	return p.Reason
 }
 
-// roleOn names a role, on a Virtual Account when va is set.
-func roleOn(ctx context.Context, role account.Role, va string) string {
+// roleOn names a role, on the Virtual Accounts vas names (empty names
+// left out), or alone when they name none.
+func roleOn(ctx context.Context, role account.Role, vas ...string) string {
 	words := i18n.T(ctx, "role."+string(role))
-	if va != "" {
-		words = i18n.T(ctx, "access.role_on_va", "Role", words, "VirtualAccount", va)
+	named := make([]string, 0, len(vas))
+	for _, va := range vas {
+		if va != "" {
+			named = append(named, va)
+		}
+	}
+	if len(named) > 0 {
+		words = i18n.T(ctx, "access.role_on_va", "Role", words, "VirtualAccount", strings.Join(named, ", "))
 	}
 	return words
 }

@@ -25,14 +25,23 @@ func TestRequestAccessValidatesAndKeepsInput(t *testing.T) {
 	if text(form, "h1") != "Request Access" || text(form, "#request-account") != "Globex Corporation" {
 		t.Fatalf("form page: %s", text(form, "main"))
 	}
-	for _, label := range []string{"Virtual Account (optional)", "Role", "Reason"} {
+	for _, label := range []string{"User role", "Reason"} {
 		id, _ := form.Doc.Find(`label:contains("` + label + `")`).Attr("for")
 		if form.Doc.Find("#"+id).Length() != 1 {
 			t.Errorf("no field labelled %q", label)
 		}
 	}
+	if got := text(form, "fieldset#scope legend"); got != "Scope of access" {
+		t.Errorf("scope legend %q", got)
+	}
+	if got := texts(form, "fieldset#scope label"); strings.Join(got, ",") != "Entire Smart Account,Selected Virtual Accounts" {
+		t.Errorf("scopes offered %q", got)
+	}
 	if got := texts(form, "select#role option"); strings.Join(got, ",") != "Administrator,User,Viewer" {
 		t.Errorf("roles offered %q", got)
+	}
+	if got := text(form, "main form button"); got != "Next" {
+		t.Errorf("first step's button %q", got)
 	}
 
 	for _, tc := range []struct {
@@ -41,12 +50,11 @@ func TestRequestAccessValidatesAndKeepsInput(t *testing.T) {
 		field string
 		msg   string
 	}{
-		{"no reason", url.Values{"virtual_account": {"Engineering"}, "role": {"admin"}, "reason": {"   "}}, "reason", "Say why you need access."},
-		{"long reason", url.Values{"role": {"user"}, "reason": {strings.Repeat("é", 1001)}}, "reason", "at most 1000 characters"},
-		{"no role", url.Values{"virtual_account": {"Engineering"}, "reason": {"Need it"}}, "role", "Choose Administrator, User or Viewer."},
+		{"no reason", url.Values{"step": {"next"}, "scope": {"virtual"}, "role": {"admin"}, "reason": {"   "}}, "reason", "Say why you need access."},
+		{"long reason", url.Values{"step": {"next"}, "role": {"user"}, "reason": {strings.Repeat("é", 1001)}}, "reason", "at most 1000 characters"},
+		{"no role", url.Values{"step": {"next"}, "scope": {"virtual"}, "reason": {"Need it"}}, "role", "Choose Administrator, User or Viewer."},
 		{"approver", url.Values{"role": {"approver"}, "reason": {"Need it"}}, "role", "Choose Administrator, User or Viewer."},
-		{"unknown virtual account", url.Values{"virtual_account": {"Marketing"}, "role": {"viewer"}, "reason": {"Need it"}}, "virtual_account", "no Virtual Account with that name"},
-		{"long virtual account", url.Values{"virtual_account": {strings.Repeat("v", 101)}, "role": {"viewer"}, "reason": {"Need it"}}, "virtual_account", "at most 100 characters"},
+		{"odd scope", url.Values{"scope": {"everything"}, "role": {"viewer"}, "reason": {"Need it"}}, "scope", "Choose Entire Smart Account or Selected Virtual Accounts."},
 	} {
 		p := b.post(path, tc.form)
 		wantStatus(t, p, http.StatusUnprocessableEntity)
@@ -56,14 +64,32 @@ func TestRequestAccessValidatesAndKeepsInput(t *testing.T) {
 		if v, _ := p.Doc.Find("#" + tc.field).Attr("aria-invalid"); v != "true" {
 			t.Errorf("%s: %s not marked invalid", tc.name, tc.field)
 		}
-		if v, _ := p.Doc.Find("input#virtual_account").Attr("value"); v != tc.form.Get("virtual_account") {
-			t.Errorf("%s: Virtual Account not kept: %q", tc.name, v)
-		}
 		if v := p.Doc.Find("textarea#reason").Text(); v != tc.form.Get("reason") {
 			t.Errorf("%s: reason not kept: %q", tc.name, v)
 		}
 		if v, _ := p.Doc.Find("select#role option[selected]").Attr("value"); tc.form.Get("role") != "approver" && v != tc.form.Get("role") {
 			t.Errorf("%s: role not kept: %q", tc.name, v)
+		}
+		if tc.form.Get("scope") == "virtual" && p.Doc.Find(`input[name=scope][value=virtual][checked]`).Length() != 1 {
+			t.Errorf("%s: scope not kept", tc.name)
+		}
+	}
+	// The second step: no Virtual Account chosen, or one the account lacks.
+	for _, tc := range []struct {
+		name string
+		vas  []string
+		msg  string
+	}{
+		{"none chosen", nil, "Choose at least one Virtual Account."},
+		{"unknown", []string{"Marketing"}, "no Virtual Account with that name"},
+	} {
+		p := b.post(path, url.Values{"step": {"submit"}, "scope": {"virtual"}, "va": tc.vas, "role": {"viewer"}, "reason": {"Need it"}})
+		wantStatus(t, p, http.StatusUnprocessableEntity)
+		if got := text(p, "#virtual_accounts-error"); !strings.Contains(got, tc.msg) {
+			t.Errorf("%s: message %q", tc.name, got)
+		}
+		if got := text(p, "fieldset#virtual_accounts legend"); got != "Available Virtual Accounts" {
+			t.Errorf("%s: not on the Virtual Accounts step: %s", tc.name, text(p, "main"))
 		}
 	}
 	var n int
@@ -78,39 +104,61 @@ func TestRequestAccessRecordsOnePendingRequest(t *testing.T) {
 	a.user("ada@partner.example", "Ada", false)
 	globex := a.account("Globex Corporation", "globex.example", "hank@globex.example")
 	a.virtualAccount(globex, "Engineering")
+	a.virtualAccount(globex, "Sales")
 	path := "/clc/accounts/" + globex.ID.String() + "/request-access"
 	b := a.signedIn("ada@partner.example")
 	// The request comes a second after the account's own events, so the
 	// history's newest-first order is certain.
 	a.clock.Advance(time.Second)
 
-	p := b.post(path, url.Values{"virtual_account": {"engineering"}, "role": {"user"}, "reason": {"  I manage Globex's renewals.  "}})
+	// "Next" shows the Available Virtual Accounts, keeping the first step.
+	first := url.Values{"scope": {"virtual"}, "role": {"user"}, "reason": {"  I manage Globex's renewals.  "}}
+	next := url.Values{"step": {"next"}}
+	for k, v := range first {
+		next[k] = v
+	}
+	p := b.post(path, next)
+	wantStatus(t, p, http.StatusOK)
+	if got := texts(p, "fieldset#virtual_accounts label"); strings.Join(got, ",") != "DEFAULT,Engineering,Sales" {
+		t.Fatalf("available Virtual Accounts %q: %s", got, text(p, "main"))
+	}
+	if v, _ := p.Doc.Find(`input[type=hidden][name=reason]`).Attr("value"); v != first.Get("reason") {
+		t.Errorf("reason not carried to the second step: %q", v)
+	}
+	submit := url.Values{"step": {"submit"}, "va": {"Engineering", "Sales"}}
+	for k, v := range first {
+		submit[k] = v
+	}
+	p = b.post(path, submit)
 	wantRedirect(t, p, "/clc/directory#section-requested")
 	dir := b.get("/clc/directory")
 	if got := text(dir, ".flash"); got != "Access requested. The administrators of Globex Corporation will answer your request." {
 		t.Errorf("flash %q", got)
 	}
-	if got := text(dir, "#section-requested tbody tr"); !strings.Contains(got, "User on Engineering: Pending") {
+	if got := text(dir, "#section-requested tbody tr"); !strings.Contains(got, "User on Engineering, Sales: Pending") {
 		t.Errorf("directory shows the request as %q", got)
 	}
 
-	var status, reason, va string
+	var status, reason, vas string
 	err := a.db.Pool.QueryRow(context.Background(), `
-		SELECT r.status, r.reason, va.name FROM access_requests r JOIN virtual_accounts va ON va.id = r.virtual_account_id`).Scan(&status, &reason, &va)
-	if err != nil || status != "pending" || reason != "I manage Globex's renewals." || va != "Engineering" {
-		t.Fatalf("stored %q %q %q (%v)", status, reason, va, err)
+		SELECT r.status, r.reason, string_agg(va.name, ',' ORDER BY va.name) FROM access_requests r
+		JOIN access_request_virtual_accounts x ON x.request_id = r.id
+		JOIN virtual_accounts va ON va.id = x.virtual_account_id
+		GROUP BY r.id`).Scan(&status, &reason, &vas)
+	if err != nil || status != "pending" || reason != "I manage Globex's renewals." || vas != "Engineering,Sales" {
+		t.Fatalf("stored %q %q %q (%v)", status, reason, vas, err)
 	}
 	// Its administrator is emailed, in the same transaction.
 	var kind, to string
 	var data []byte
 	if err := a.db.Pool.QueryRow(context.Background(), `SELECT kind, to_address, data FROM outbox`).Scan(&kind, &to, &data); err != nil ||
 		kind != "access_requested" || to != "hank@globex.example" ||
-		!strings.Contains(string(data), `"virtual_account": "Engineering"`) || !strings.Contains(string(data), "renewals") {
+		!strings.Contains(string(data), `"virtual_account": "Engineering, Sales"`) || !strings.Contains(string(data), "renewals") {
 		t.Errorf("outbox: %q to %q, %s (%v)", kind, to, data, err)
 	}
 	// The account's history says so, to those who see it.
 	history := rows(a.signedIn("hank@globex.example").get("/clc/accounts/"+globex.ID.String()), "#history tbody tr")
-	if len(history) == 0 || !strings.Contains(history[0], "Access requested ada@partner.example User on Engineering") {
+	if len(history) == 0 || !strings.Contains(history[0], "Access requested ada@partner.example User on Engineering, Sales") {
 		t.Errorf("history %q", history)
 	}
 

@@ -77,6 +77,21 @@ func (s *Server) routes() http.Handler {
 			r.Get("/clc/accounts/{id}", s.h(s.accountPage))
 			r.Get("/clc/accounts/{id}/request-access", s.h(s.requestAccessForm))
 			r.Post("/clc/accounts/{id}/request-access", s.h(s.requestAccess))
+
+			// Account Management: a Smart Account Administrator's own.
+			r.Get("/clc/manage", s.h(s.manage))
+			r.Get("/clc/manage/access-requests", s.h(s.allAccessRequests))
+			r.Get("/clc/accounts/{id}/access-requests", s.h(s.accountAccessRequests))
+			r.Post("/clc/accounts/{id}/access-requests/bulk", s.h(s.bulkDecide))
+			r.Get("/clc/accounts/{id}/access-requests/{request}", s.h(s.accessRequestPage))
+			r.Post("/clc/accounts/{id}/access-requests/{request}/approve", s.h(s.decideAccess(true)))
+			r.Post("/clc/accounts/{id}/access-requests/{request}/decline", s.h(s.decideAccess(false)))
+			r.Get("/clc/accounts/{id}/users", s.h(s.accountUsers))
+			r.Post("/clc/accounts/{id}/users", s.h(s.addAccountUser))
+			r.Post("/clc/accounts/{id}/users/role", s.h(s.changeUserRole))
+			r.Post("/clc/accounts/{id}/users/remove", s.h(s.removeUserRole))
+			r.Get("/clc/accounts/{id}/automation", s.h(s.automation))
+			r.Post("/clc/accounts/{id}/automation", s.h(s.saveAutomation))
 		})
 	})
 	return r

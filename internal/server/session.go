@@ -145,7 +145,9 @@ func (s *Server) shell(r *http.Request, current string) *layout.Shell {
 		return nil
 	}
 	name, _ := r.Context().Value(menuAccountKey{}).(string)
-	return &layout.Shell{UserName: u.Name, UserEmail: u.Email, Staff: u.Staff, Current: current, AccountName: name}
+	sh := &layout.Shell{UserName: u.Name, UserEmail: u.Email, Staff: u.Staff, Current: current, AccountName: name}
+	sh.Manage = s.manageMenu(r, u)
+	return sh
 }
 
 // flash stores a notice for the next page.

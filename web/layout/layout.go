@@ -19,6 +19,14 @@ type Shell struct {
 	AccountName string // the user's Smart Account shown at the top of the menu; "" when they have none
 	Staff       bool
 	Current     string // which menu entry is open, e.g. "directory"
+	// Manage is the "Account Management" section, shown to Smart Account
+	// Administrators only.
+	Manage *Manage
+}
+
+// Manage is what the menu's "Account Management" shows.
+type Manage struct {
+	Pending int // pending access requests, for the badge
 }
 
 // Nav entries, so handlers and the menu agree on names.
@@ -28,6 +36,8 @@ const (
 	NavSearch    = "search"
 	NavOperator  = "operator"
 	NavEmails    = "emails"
+	NavManage    = "manage"
+	NavPending   = "pending_access"
 )
 
 type returnPathKey struct{}

@@ -1,0 +1,294 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/clc-portal/clc/internal/account"
+	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/web/layout"
+	"github.com/clc-portal/clc/web/pages"
+)
+
+// manageMenu is the menu's "Account Management" for u: nil unless they
+// administer a Smart Account. A failure hides the section rather than the
+// page: the menu is not what the person came for.
+func (s *Server) manageMenu(r *http.Request, u account.User) *layout.Manage {
+	m, err := s.accounts.ManagementMenu(r.Context(), u)
+	if err != nil {
+		s.log.WarnContext(r.Context(), "management menu", "err", err, "request_id", requestIDFrom(r.Context()))
+		return nil
+	}
+	if m.Accounts == 0 {
+		return nil
+	}
+	return &layout.Manage{Pending: m.Pending}
+}
+
+// postedToAccount is how every form posted about one account starts: who
+// posts it, to which account, with the form parsed.
+func postedToAccount(r *http.Request) (account.User, account.AccountID, error) {
+	u, _ := currentUser(r.Context())
+	id, err := accountID(r)
+	if err != nil {
+		return account.User{}, 0, err
+	}
+	if err := r.ParseForm(); err != nil {
+		return account.User{}, 0, &httpError{status: http.StatusBadRequest, heading: "error.badrequest.heading", message: "error.badrequest.message"}
+	}
+	return u, id, nil
+}
+
+func managePath(id account.AccountID, page string) string {
+	return "/clc/accounts/" + id.String() + "/" + page
+}
+
+// manage is "Account Management": the accounts the viewer administers.
+func (s *Server) manage(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	u, _ := currentUser(ctx)
+	ms, err := s.accounts.ManagedAccounts(ctx, u)
+	if err != nil {
+		return err
+	}
+	v := pages.ManageView{Page: layout.Page{Title: i18n.T(ctx, "manage.heading"), Shell: s.shell(r, layout.NavManage), Flash: s.popFlash(r)}}
+	for _, m := range ms {
+		v.Accounts = append(v.Accounts, pages.ManagedRow{
+			Name: m.Account.Name, ID: m.Account.ID.String(), Domain: account.DisplayDomain(m.Account.Domain), Pending: m.Pending,
+			RequestsHref:   managePath(m.Account.ID, "access-requests"),
+			UsersHref:      managePath(m.Account.ID, "users"),
+			AutomationHref: managePath(m.Account.ID, "automation"),
+		})
+	}
+	s.render(w, r, http.StatusOK, pages.Manage(v))
+	return nil
+}
+
+// allAccessRequests is "Pending Access Requests" of every account the
+// viewer administers.
+func (s *Server) allAccessRequests(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	u, _ := currentUser(ctx)
+	rows, err := s.accounts.AllAccessRequests(ctx, u)
+	if err != nil {
+		return err
+	}
+	v := pages.AccessRequestsView{Capped: len(rows) == account.MaxListedAccessRequests}
+	for _, p := range rows {
+		v.Rows = append(v.Rows, accessRequestRow(r, p))
+	}
+	v.Page = layout.Page{Title: i18n.T(ctx, "nav.pending_access"), Shell: s.shell(r, layout.NavPending), Flash: s.popFlash(r)}
+	s.render(w, r, http.StatusOK, pages.AccessRequests(v))
+	return nil
+}
+
+// accountAccessRequests is one account's "Pending Access Requests", with
+// the bulk form.
+func (s *Server) accountAccessRequests(w http.ResponseWriter, r *http.Request) error {
+	return s.renderAccountRequests(w, r, http.StatusOK, nil)
+}
+
+func (s *Server) renderAccountRequests(w http.ResponseWriter, r *http.Request, status int, errs map[string]string) error {
+	ctx := r.Context()
+	u, _ := currentUser(ctx)
+	id, err := accountID(r)
+	if err != nil {
+		return err
+	}
+	a, rows, err := s.accounts.AccountAccessRequests(ctx, u, id)
+	if err != nil {
+		return err
+	}
+	_, _, vas, err := s.accounts.Automation(ctx, u, id)
+	if err != nil {
+		return err
+	}
+	v := pages.AccessRequestsView{
+		Account: a.Name + " (" + a.ID.String() + ")",
+		Capped:  len(rows) == account.MaxListedAccessRequests,
+		Bulk:    &pages.BulkForm{Action: managePath(id, "access-requests/bulk"), Roles: roleOptions(r), Available: options(vas), Errors: errs},
+	}
+	for _, p := range rows {
+		v.Rows = append(v.Rows, accessRequestRow(r, p))
+	}
+	v.Page = layout.Page{Title: i18n.T(ctx, "nav.pending_access"), Shell: s.shell(r, layout.NavPending), Flash: s.popFlash(r)}
+	s.render(w, r, status, pages.AccessRequests(v))
+	return nil
+}
+
+func options(values []string) []pages.Option {
+	out := make([]pages.Option, len(values))
+	for i, v := range values {
+		out[i] = pages.Option{Value: v, Label: v}
+	}
+	return out
+}
+
+func accessRequestRow(r *http.Request, p account.PendingAccess) pages.AccessRequestRow {
+	ctx := r.Context()
+	req := p.Request
+	return pages.AccessRequestRow{
+		ID:              strconv.FormatInt(req.ID, 10),
+		Href:            managePath(p.Account.ID, "access-requests/"+strconv.FormatInt(req.ID, 10)),
+		Requester:       req.RequesterName,
+		RequesterEmail:  req.RequesterEmail,
+		RequesterDomain: account.DisplayDomain(account.EmailDomain(req.RequesterEmail)),
+		AccountDomain:   account.DisplayDomain(p.Account.Domain),
+		DomainMismatch:  !p.DomainMatches,
+		Account:         p.Account.Name + " (" + p.Account.ID.String() + ")",
+		Asked:           scopeSummary(r, string(req.Role), string(req.Scope()), req.VirtualAccounts),
+		Reason:          req.Reason,
+		When:            i18n.DateTime(ctx, req.CreatedAt),
+		Status:          i18n.T(ctx, "access.status."+string(req.Status)),
+	}
+}
+
+func requestIDParam(r *http.Request) (int64, error) {
+	n, err := strconv.ParseInt(chi.URLParam(r, "request"), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, &httpError{status: http.StatusNotFound, heading: "error.notfound.heading", message: "error.notfound.message"}
+	}
+	return n, nil
+}
+
+// accessRequestPage opens one request: "Decline" or "Next"; ?step=approve
+// is the next step, "Scope of Access", "User Role" and "Approve".
+func (s *Server) accessRequestPage(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	u, _ := currentUser(ctx)
+	id, err := accountID(r)
+	if err != nil {
+		return err
+	}
+	rid, err := requestIDParam(r)
+	if err != nil {
+		return err
+	}
+	d, err := s.accounts.AccessRequestFor(ctx, u, id, rid)
+	if err != nil {
+		return err
+	}
+	req := d.Request
+	v := pages.AccessRequestView{
+		Approving: r.URL.Query().Get("step") == "approve",
+		Scope:     string(req.Scope()), Chosen: req.VirtualAccounts, Role: string(req.Role),
+	}
+	return s.renderAccessRequest(w, r, http.StatusOK, d, v)
+}
+
+func (s *Server) renderAccessRequest(w http.ResponseWriter, r *http.Request, status int, d account.AccessRequestToDecide, v pages.AccessRequestView) error {
+	ctx := r.Context()
+	base := managePath(d.Account.ID, "access-requests/"+strconv.FormatInt(d.Request.ID, 10))
+	v.Row = accessRequestRow(r, d.PendingAccess)
+	v.NextHref, v.BackHref = base+"?step=approve", base
+	v.Approve, v.Decline = base+"/approve", base+"/decline"
+	v.Roles, v.Available = roleOptions(r), options(d.VirtualAccounts)
+	if d.Request.Status != account.AccessPending {
+		v.Decided = decidedWords(r, d.Request)
+	}
+	v.Page = layout.Page{Title: i18n.T(ctx, "manage.request.heading"), Shell: s.shell(r, layout.NavPending), Flash: s.popFlash(r)}
+	s.render(w, r, status, pages.AccessRequest(v))
+	return nil
+}
+
+// decidedWords says how a request was decided, by whom and when.
+func decidedWords(r *http.Request, req account.AccessRequest) string {
+	ctx := r.Context()
+	by := req.DecidedBy
+	if req.Rule != "" {
+		by = i18n.T(ctx, "manage.by_rule")
+	}
+	if req.Status == account.AccessApproved {
+		return i18n.T(ctx, "manage.decided.approved", "By", by, "At", i18n.DateTime(ctx, req.DecidedAt),
+			"What", scopeSummary(r, string(req.GrantedRole), scopeOf(req.GrantedVAs), req.GrantedVAs))
+	}
+	return i18n.T(ctx, "manage.decided.declined", "By", by, "At", i18n.DateTime(ctx, req.DecidedAt))
+}
+
+func scopeOf(vas []string) string {
+	if len(vas) > 0 {
+		return string(account.ScopeVirtual)
+	}
+	return string(account.ScopeAccount)
+}
+
+// decideAccess is "Approve" and "Decline" on one request.
+func (s *Server) decideAccess(approve bool) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		ctx := r.Context()
+		u, id, err := postedToAccount(r)
+		if err != nil {
+			return err
+		}
+		rid, err := requestIDParam(r)
+		if err != nil {
+			return err
+		}
+		in := account.AccessDecisionInput{
+			Scope: r.PostForm.Get("scope"), VirtualAccounts: r.PostForm["va"],
+			Role: r.PostForm.Get("role"), Reason: r.PostForm.Get("reason"),
+		}
+		decided, err := s.accounts.DecideAccess(ctx, u, id, rid, approve, in)
+		if err == nil {
+			s.flash(r, decidedWords(r, decided))
+			return redirect(w, r, managePath(id, "access-requests"))
+		}
+		// Refused: the page again, with the input and why, or with how
+		// the request was decided meanwhile.
+		var fe account.FieldErrors
+		v, status := pages.AccessRequestView{}, http.StatusConflict
+		switch {
+		case errors.As(err, &fe):
+			v = pages.AccessRequestView{Approving: approve, Scope: in.Scope, Chosen: in.VirtualAccounts, Role: in.Role,
+				Reason: in.Reason, Errors: fieldMessages(r, fe)}
+			status = http.StatusUnprocessableEntity
+		case !errors.Is(err, account.ErrAccessRequestDecided):
+			return err
+		}
+		d, err := s.accounts.AccessRequestFor(ctx, u, id, rid)
+		if err != nil {
+			return err
+		}
+		return s.renderAccessRequest(w, r, status, d, v)
+	}
+}
+
+// bulkDecide approves (with one scope and role) or declines the selected
+// requests.
+func (s *Server) bulkDecide(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	u, id, err := postedToAccount(r)
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	for _, v := range r.PostForm["request"] {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return s.renderAccountRequests(w, r, http.StatusUnprocessableEntity, map[string]string{"requests": i18n.T(ctx, "manage.bulk.error.none")})
+		}
+		ids = append(ids, n)
+	}
+	in := account.AccessDecisionInput{
+		Scope: r.PostForm.Get("scope"), VirtualAccounts: r.PostForm["va"],
+		Role: r.PostForm.Get("role"), Reason: r.PostForm.Get("reason"),
+	}
+	decision := r.PostForm.Get("decision")
+	if decision != "approve" && decision != "decline" {
+		return &httpError{status: http.StatusBadRequest, heading: "error.badrequest.heading", message: "error.badrequest.message"}
+	}
+	res, err := s.accounts.DecideAccessBulk(ctx, u, id, ids, decision == "approve", in)
+	var fe account.FieldErrors
+	switch {
+	case errors.As(err, &fe):
+		return s.renderAccountRequests(w, r, http.StatusUnprocessableEntity, fieldMessages(r, fe))
+	case err != nil:
+		return err
+	}
+	s.flash(r, i18n.T(ctx, "manage.bulk.done", "Decided", res.Decided, "Already", res.AlreadyDecided))
+	return redirect(w, r, managePath(id, "access-requests"))
+}
