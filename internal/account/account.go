@@ -160,7 +160,7 @@ type EventParams struct {
 	// from the others.
 	SameDomain  string `json:"same_domain,omitempty"`
 	OtherDomain string `json:"other_domain,omitempty"`
-	Reason         string    `json:"reason,omitempty"`          // approved, denied, access_declined: the decider's words
+	Reason      string `json:"reason,omitempty"` // approved, denied, access_declined: the decider's words
 	// Text is history written before events had parameters that the
 	// migration could not read back, shown as it was written.
 	Text string `json:"text,omitempty"`

@@ -86,15 +86,14 @@ func partnerAndApproverPaths(t *testing.T, lang language.Tag) {
 		chromedp.WaitVisible(byName("a", "Initech")))
 	b.axe("search results")
 
-	// Request access to the account found. TODO(issue 10): the
-	// administrator's "Pending Access Requests" page and its Approve are
-	// being built on another branch; once merged, Peter approves this
-	// request here and Ada finds the access in her directory.
+	// Request access to the account found, in two steps; Peter, Initech's
+	// Administrator, approves it below and Ada finds the access in her
+	// directory at the end.
 	b.tabTo(`main a[href*="/request-access"]`, 40)
 	b.key("\r")
 	b.do(chromedp.WaitVisible(chromedp.CSS("textarea#reason")))
 	b.axe("request access")
-	b.tabTo("#role", 25)
+	b.tabTo("#role", 30)
 	b.key(kb.ArrowDown) // User
 	b.tabTo(`main form button[type=submit]`, 5)
 	b.key("\r")
@@ -106,6 +105,10 @@ func partnerAndApproverPaths(t *testing.T, lang language.Tag) {
 	b.key("Our customer Initech asked us to manage their licences.")
 	b.tabTo(`main form button[type=submit]`, 5)
 	b.key("\r")
+	b.do(chromedp.WaitVisible(chromedp.CSS(`#request-summary`)))
+	b.axe("request access, second step")
+	b.tabTo(`main form button[value=submit]`, 30)
+	b.key("\r")
 	b.do(chromedp.WaitVisible(chromedp.CSS(`.flash`)))
 	if got := b.text(".flash"); got != b.T("access.requested", "Account", "Initech") {
 		t.Errorf("after asking for access: %q", got)
@@ -114,6 +117,38 @@ func partnerAndApproverPaths(t *testing.T, lang language.Tag) {
 		t.Errorf("%d pending access requests", n)
 	}
 	b.axe("directory after asking for access")
+
+	// Peter, Initech's Administrator, in a browser of his own: the menu's
+	// Pending Access Requests counts it; he opens it, goes on with Next and
+	// approves it as asked.
+	c := openTab(t, a, lang)
+	c.signIn("peter@initech.example", "correct horse")
+	if got := c.text("#menu-pending-count"); got != "1" {
+		t.Errorf("Peter's menu counts %q pending access requests", got)
+	}
+	c.tabTo(`#menu-pending-access`, 20)
+	c.key("\r")
+	c.do(chromedp.WaitVisible(byName("h1", c.T("nav.pending_access"))))
+	c.axe("pending access requests")
+	c.tabTo(`#access-requests a[href*="/access-requests/"]`, 40)
+	c.key("\r")
+	c.do(chromedp.WaitVisible(chromedp.CSS("#decline-form")))
+	c.axe("access request")
+	c.tabTo(`#decline-form a.button`, 30)
+	c.key("\r")
+	c.do(chromedp.WaitVisible(chromedp.CSS("#approve-form")))
+	c.axe("access request, approval step")
+	c.tabTo(`#approve-form button[type=submit]`, 40)
+	c.key("\r")
+	c.do(chromedp.WaitVisible(chromedp.CSS(".flash")))
+	c.axe("access request approved")
+	if n := a.count(t, `SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id JOIN smart_accounts sa ON sa.id = m.smart_account_id
+		WHERE u.email = 'ada@partner.example' AND sa.name = 'Initech' AND m.virtual_account_id IS NULL`); n != 1 {
+		t.Errorf("Ada holds %d roles on Initech after the approval", n)
+	}
+	c.tabTo(`header form[action="/logout"] button`, 10)
+	c.key("\r")
+	c.do(chromedp.WaitVisible(byName("a", c.T("nav.login"))))
 
 	// Create Smart Account > Request for a customer, from the keyboard.
 	b.tabTo(`details.dropdown summary`, 20)
@@ -170,7 +205,7 @@ func partnerAndApproverPaths(t *testing.T, lang language.Tag) {
 		t.Errorf("review shows %q", main)
 	}
 	b.axe("review")
-	b.tabTo(`main form button[type=submit]:not([formaction])`, 15)
+	b.tabTo(`main form button[type=submit]:not([formaction])`, 20)
 	b.key("\r")
 	b.do(chromedp.WaitVisible(chromedp.CSS(".flash")))
 	if got := b.text(".flash"); got != b.T("request.complete") {
@@ -184,8 +219,7 @@ func partnerAndApproverPaths(t *testing.T, lang language.Tag) {
 	// The customer's email, from the SMTP server.
 	hank := linkTo(t, mb.find("hank@globex.example", ""), "/pending/")
 
-	// The approver opens it in a browser of their own, signed out.
-	c := openTab(t, a, lang)
+	// The approver opens it in a browser of their own (Peter's, signed out).
 	c.visit(hank)
 	if c.text("h1") != c.T("pending.heading") {
 		t.Fatalf("the link opens %q", c.text("h1"))
@@ -272,6 +306,12 @@ func partnerAndApproverPaths(t *testing.T, lang language.Tag) {
 		if got := b.js(`Array.from(document.querySelectorAll("main tr")).filter(r => r.textContent.includes(` + jsString(name) + `)).map(r => r.querySelector(".status").textContent.trim()).join("|")`); !strings.Contains(got, b.T(want)) {
 			t.Errorf("%s shows %q, want %q", name, got, b.T(want))
 		}
+	}
+	// The role she asked for, as Peter approved it.
+	role := a.str(t, `SELECT m.role FROM memberships m JOIN users u ON u.id = m.user_id JOIN smart_accounts sa ON sa.id = m.smart_account_id
+		WHERE u.email = 'ada@partner.example' AND sa.name = 'Initech'`)
+	if got := b.js(`Array.from(document.querySelectorAll("#section-access tr")).filter(r => r.textContent.includes("Initech")).map(r => r.textContent).join("|")`); !strings.Contains(got, b.T("role."+role)) {
+		t.Errorf("Ada's access to Initech shows as %q, want the role %s", got, role)
 	}
 	b.axe("directory after the decisions")
 	b.tabTo(`header form[action="/logout"] button`, 10)

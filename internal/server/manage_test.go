@@ -205,7 +205,7 @@ func TestAdministratorApprovesNarrowerAccess(t *testing.T) {
 		t.Errorf("approval gave a Smart Account role")
 	}
 	history := rows(hank.get("/clc/accounts/"+m.globex.ID.String()), "#history tbody tr")
-	if len(history) == 0 || !strings.Contains(strings.Join(history, "\n"), "Access request approved hank@globex.example ada@partner.example: user on Engineering") {
+	if len(history) == 0 || !strings.Contains(strings.Join(history, "\n"), "Access request approved hank@globex.example ada@partner.example: User on Engineering") {
 		t.Errorf("history %q", history)
 	}
 	// Opened again, the request says how it was decided and offers nothing.
@@ -359,7 +359,7 @@ func TestAutomationRules(t *testing.T) {
 		t.Errorf("saved scope shows as %q", v)
 	}
 	history := strings.Join(rows(hank.get("/clc/accounts/"+m.globex.ID.String()), "#history tbody tr"), "\n")
-	if !strings.Contains(history, "Automation settings changed hank@globex.example same domain: approve as user on Engineering; other domains: decline") {
+	if !strings.Contains(history, "Automation settings changed hank@globex.example Same domain: approve as User on Engineering; other domains: decline") {
 		t.Errorf("history %q", history)
 	}
 
@@ -438,9 +438,19 @@ func TestAccountUsers(t *testing.T) {
 		t.Errorf("memberships %q", got)
 	}
 	history := strings.Join(rows(m.signedIn("vera@globex.example").get("/clc/accounts/"+m.globex.ID.String()), "#history tbody tr"), "\n")
-	for _, want := range []string{"Role removed hank@globex.example hank@globex.example", "Role changed hank@globex.example vera@globex.example: admin", "ada@partner.example: viewer on Sales"} {
+	for _, want := range []string{"Role removed hank@globex.example hank@globex.example", "Role changed hank@globex.example vera@globex.example: Administrator", "ada@partner.example: Viewer on Sales"} {
 		if !strings.Contains(history, want) {
 			t.Errorf("history lacks %q: %s", want, history)
+		}
+	}
+	// The history keeps codes and parameters: in German it reads in German.
+	if err := m.svc.SetLanguage(context.Background(), vera.ID, "de"); err != nil {
+		t.Fatal(err)
+	}
+	history = strings.Join(rows(m.signedIn("vera@globex.example").get("/clc/accounts/"+m.globex.ID.String()), "#history tbody tr"), "\n")
+	for _, want := range []string{"Rolle entfernt hank@globex.example hank@globex.example", "Rolle geändert hank@globex.example vera@globex.example: Administrator", "ada@partner.example: Betrachter für Sales"} {
+		if !strings.Contains(history, want) {
+			t.Errorf("German history lacks %q: %s", want, history)
 		}
 	}
 }
