@@ -270,20 +270,7 @@ func TestConcurrentAccessDecisionsMakeOne(t *testing.T) {
 	}
 	close(start)
 	wg.Wait()
-	won, lost := 0, 0
-	for _, s := range statuses {
-		switch s {
-		case http.StatusSeeOther:
-			won++
-		case http.StatusConflict:
-			lost++
-		default:
-			t.Errorf("a concurrent decision answered %d", s)
-		}
-	}
-	if won != 1 || lost != n-1 {
-		t.Fatalf("%d decisions made, %d refused; want 1 and %d", won, lost, n-1)
-	}
+	wantOneDecision(t, statuses)
 	if emails := m.outbox(t)[before:]; len(emails) != 1 || emails[0].To != "ada@partner.example" {
 		t.Errorf("emails after the race: %+v", emails)
 	}
