@@ -6,7 +6,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/clc-portal/clc/internal/demo"
-	"github.com/clc-portal/clc/internal/mailcatch"
 	"github.com/clc-portal/clc/internal/postgres/pgtest"
 )
 
@@ -223,78 +221,22 @@ func TestServeAndShutDown(t *testing.T) {
 // serve delivers the customer's email to a real SMTP server; its link opens
 // the Pending Request page.
 func TestRequestEmailArrivesWithWorkingLink(t *testing.T) {
-	db := pgtest.New(t)
-	catcher := mailcatch.New(nil)
-	smtpAddr, err := catcher.ListenSMTP("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	srv := serveWithMail(t)
+	if resp, _ := srv.post("/login", url.Values{"email": {demo.PartnerEmail}, "password": {demo.Password}}); resp.StatusCode != 200 {
+		t.Fatalf("log in: %d", resp.StatusCode)
 	}
-	t.Cleanup(func() { catcher.Close() })
-	env := map[string]string{"DATABASE_URL": db.URL, "SMTP_URL": "smtp://" + smtpAddr.String(), "CLC_ADDR": "127.0.0.1:0"}
-	mustRun(t, env, "", "seed", "demo")
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, strings.NewReader(""), pw, io.Discard)
-		pw.Close()
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatalf("serve printed nothing: %v", err)
-	}
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
-	base := strings.TrimSpace(line[strings.Index(line, "http://"):])
-
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar}
-	post := func(path string, form url.Values) (int, string) {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, base+path, strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", base)
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(body)
-	}
-	if code, _ := post("/login", url.Values{"email": {demo.PartnerEmail}, "password": {demo.Password}}); code != 200 {
-		t.Fatalf("log in: %d", code)
-	}
-	_, review := post("/clc/accounts/new", url.Values{"action": {"review"}, "name": {"Acme Widgets"}, "domain": {"acme-widgets.example"},
+	_, review := srv.post("/clc/accounts/new", url.Values{"action": {"review"}, "name": {"Acme Widgets"}, "domain": {"acme-widgets.example"},
 		"domain_editable": {"1"}, "note_to_approver": {"New customer"}, "customer_emails": {"buyer@acme-widgets.example"}})
 	key := regexp.MustCompile(`name="submission_key" value="([^"]+)"`).FindStringSubmatch(review)
 	if key == nil {
 		t.Fatalf("no review form:\n%s", review)
 	}
-	if code, _ := post("/clc/accounts/new/submit", url.Values{"name": {"Acme Widgets"}, "domain": {"acme-widgets.example"},
-		"note_to_approver": {"New customer"}, "customer_emails": {"buyer@acme-widgets.example"}, "submission_key": {key[1]}}); code >= 400 {
-		t.Fatalf("submit: %d", code)
+	if resp, _ := srv.post("/clc/accounts/new/submit", url.Values{"name": {"Acme Widgets"}, "domain": {"acme-widgets.example"},
+		"note_to_approver": {"New customer"}, "customer_emails": {"buyer@acme-widgets.example"}, "submission_key": {key[1]}}); resp.StatusCode >= 400 {
+		t.Fatalf("submit: %d", resp.StatusCode)
 	}
 
-	waitCtx, stop := context.WithTimeout(ctx, 20*time.Second)
-	defer stop()
-	var approval *mailcatch.Message
-	for approval == nil {
-		msgs, err := catcher.WaitFor(waitCtx, len(catcher.Messages())+1)
-		if err != nil {
-			t.Fatalf("the customer's email did not arrive: %v (%d arrived)", err, len(msgs))
-		}
-		for i, m := range msgs {
-			if m.To[0] == "buyer@acme-widgets.example" {
-				approval = &msgs[i]
-			}
-		}
-	}
-	link := regexp.MustCompile(regexp.QuoteMeta(base) + `/pending/[A-Za-z0-9_-]+`).FindString(approval.Text)
-	if link == "" {
-		t.Fatalf("no link on %s in:\n%s", base, approval.Text)
-	}
+	link := srv.approvalLink("buyer@acme-widgets.example")
 	resp, err := http.Get(link)
 	if err != nil {
 		t.Fatal(err)
@@ -303,9 +245,5 @@ func TestRequestEmailArrivesWithWorkingLink(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.Contains(string(page), "Pending Request") || !strings.Contains(string(page), "Acme Widgets") {
 		t.Fatalf("the link opens %d:\n%s", resp.StatusCode, page)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
 	}
 }

@@ -138,7 +138,7 @@ type Event struct {
 	At        time.Time
 	ActorID   int64  // 0 when not a signed-in user
 	Actor     string // email or name, kept as it was at the time
-	Kind      string // requested, emailed, forwarded, denied, approved, expired, access_granted, created
+	Kind      string // requested, emailed, forwarded, denied, approved, expired, access_granted, created, resent, approvers_changed
 	Params    EventParams
 }
 
@@ -161,6 +161,9 @@ type EventParams struct {
 	SameDomain  string `json:"same_domain,omitempty"`
 	OtherDomain string `json:"other_domain,omitempty"`
 	Reason      string `json:"reason,omitempty"` // approved, denied, access_declined: the decider's words
+	// approvers_changed: the addresses a change of approvers added and removed.
+	Added   []string `json:"added,omitempty"`
+	Removed []string `json:"removed,omitempty"`
 	// Text is history written before events had parameters that the
 	// migration could not read back, shown as it was written.
 	Text string `json:"text,omitempty"`

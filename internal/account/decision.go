@@ -55,6 +55,7 @@ const (
 	LinkWithdrawn LinkState = "withdrawn" // the partner took the request back
 	LinkForwarded LinkState = "forwarded" // its holder passed it on
 	LinkReplaced  LinkState = "replaced"  // a reminder sent a newer link
+	LinkRemoved   LinkState = "removed"   // the partner changed the approvers
 )
 
 // PendingLink is an approval link with its request: what the Pending Request
@@ -96,11 +97,14 @@ type Decision struct {
 	AccountID AccountID
 	Outcome   RequestStatus // RequestApproved or RequestDenied
 	// LinkID is the approval link it was made with; 0 for an operator's.
-	LinkID int64
-	By     string // the decider's address
-	ByUser int64  // the operator's user id; 0 for an approver
-	Reason string
-	At     time.Time
+	// TokenHash is the token it was opened with: a resend or a reminder
+	// that replaced it first wins.
+	LinkID    int64
+	TokenHash []byte
+	By        string // the decider's address
+	ByUser    int64  // the operator's user id; 0 for an approver
+	Reason    string
+	At        time.Time
 	// Members are whom an approval gives a role on the new account.
 	Members []NewMember
 	Emails  []Email
@@ -129,6 +133,7 @@ type Forwarding struct {
 	RequestID int64
 	AccountID AccountID
 	LinkID    int64
+	TokenHash []byte // the token it was opened with, as in Decision
 	From      string
 	At        time.Time
 	// Link is the new approver's link, Email the approval request to them.
@@ -258,6 +263,9 @@ func (s *Service) OpenLink(ctx context.Context, token string) (PendingLink, erro
 		p.State = LinkWithdrawn
 	case st == RequestExpired:
 		p.State = LinkExpired
+	case !l.RevokedAt.IsZero() && l.ForwardedTo == "":
+		// Revoked without being passed on: the partner removed the address.
+		p.State = LinkRemoved
 	case !l.RevokedAt.IsZero():
 		p.State = LinkForwarded
 	case replaced:
@@ -303,7 +311,7 @@ func (s *Service) Approve(ctx context.Context, token string) (Request, error) {
 		return Request{}, err
 	}
 	d := s.approval(p.Request, p.Link.Email, p.Link.Email)
-	d.LinkID = p.Link.ID
+	d.LinkID, d.TokenHash = p.Link.ID, HashToken(token)
 	r, err := s.store.Decide(ctx, d)
 	if err != nil {
 		return Request{}, s.lostRace(ctx, token, fmt.Errorf("approve request for %s: %w", p.Request.Account.ID, err))
@@ -323,7 +331,7 @@ func (s *Service) Deny(ctx context.Context, token, reason string) (Request, erro
 		return Request{}, err
 	}
 	d := s.denial(p.Request, p.Link.Email, reason)
-	d.LinkID = p.Link.ID
+	d.LinkID, d.TokenHash = p.Link.ID, HashToken(token)
 	r, err := s.store.Decide(ctx, d)
 	if err != nil {
 		return Request{}, s.lostRace(ctx, token, fmt.Errorf("deny request for %s: %w", p.Request.Account.ID, err))
@@ -359,7 +367,7 @@ func (s *Service) Forward(ctx context.Context, token, to string) (string, error)
 	data.Note = r.NoteToCustomer
 	data.Actor = p.Link.Email
 	f := Forwarding{
-		RequestID: r.ID, AccountID: r.Account.ID, LinkID: p.Link.ID, From: p.Link.Email, At: now,
+		RequestID: r.ID, AccountID: r.Account.ID, LinkID: p.Link.ID, TokenHash: HashToken(token), From: p.Link.Email, At: now,
 		Link:  ApprovalLink{Email: addr, TokenHash: HashToken(token2), ExpiresAt: r.ExpiresAt},
 		Email: Email{Kind: EmailApprovalRequest, To: addr, Lang: r.CustomerLanguage, AccountID: r.Account.ID, Secret: token2, Data: data},
 	}

@@ -169,18 +169,9 @@ func (s *Service) canSeeRequest(ctx context.Context, u User, r Request) error {
 // blame them, while "expired" already means "ended without being created"
 // everywhere accounts are listed, and the request says why.
 func (s *Service) Withdraw(ctx context.Context, u User, id AccountID) (Request, error) {
-	r, err := s.store.RequestByAccount(ctx, id)
+	r, err := s.ownPendingRequest(ctx, u, id)
 	if err != nil {
-		return Request{}, fmt.Errorf("request for %s: %w", id, err)
-	}
-	if r.RequestedBy != u.ID {
-		if err := s.canSeeRequest(ctx, u, r); err != nil {
-			return Request{}, err
-		}
-		return Request{}, ErrForbidden
-	}
-	if r.StatusAt(s.clock.Now()) != RequestPending {
-		return Request{}, &RequestClosedError{Request: r}
+		return Request{}, err
 	}
 	w := Withdrawal{RequestID: r.ID, AccountID: id, By: u.Email, ByUser: u.ID, At: s.clock.Now()}
 	out, err := s.store.Withdraw(ctx, w, func(live []ApprovalLink) []Email {

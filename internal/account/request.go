@@ -202,17 +202,7 @@ func (s *Service) CheckRequest(ctx context.Context, u User, in RequestInput) (Ch
 		}
 	}
 
-	c.CustomerEmails = checkEmails(fe, "customer_emails", in.CustomerEmails, MaxCustomerEmails, true)
-	if c.Domain != "" && !Under(c.Domain, own) {
-		// The customer approves, never the requester's colleagues: one
-		// would become Administrator of the customer's account.
-		for _, e := range c.CustomerEmails {
-			if Under(EmailDomain(e), own) {
-				fe.Add("customer_emails", "request.error.own_domain", "Email", e, "Domain", DisplayDomain(own))
-				break
-			}
-		}
-	}
+	c.CustomerEmails = customerEmails(fe, in.CustomerEmails, own, c.Domain)
 	switch c.CustomerLanguage = in.CustomerLanguage; {
 	case c.CustomerLanguage == "" && u.Language != "":
 		c.CustomerLanguage = u.Language
@@ -245,6 +235,25 @@ func domainTakenError(held SmartAccount) FieldError {
 	}
 	return FieldError{Msg: "request.error.domain_taken", Args: []any{"Name", held.Name, "ID", held.ID.String()},
 		Link: "/clc/accounts/" + held.ID.String() + "/request-access"}
+}
+
+// customerEmails parses the Customer Email addresses of a request for an
+// account at domain ("" while the domain is invalid) by a requester at
+// email domain own, as the form and a change of approvers both do. The
+// customer approves, never the requester's colleagues: one would become
+// Administrator of the customer's account. Only an account under own may be
+// approved from own.
+func customerEmails(fe FieldErrors, raw, own, domain string) []string {
+	list := checkEmails(fe, "customer_emails", raw, MaxCustomerEmails, true)
+	if domain != "" && !Under(domain, own) {
+		for _, e := range list {
+			if Under(EmailDomain(e), own) {
+				fe.Add("customer_emails", "request.error.own_domain", "Email", e, "Domain", DisplayDomain(own))
+				break
+			}
+		}
+	}
+	return list
 }
 
 func checkEmails(fe FieldErrors, field, raw string, max int, required bool) []string {

@@ -47,6 +47,8 @@ type Store interface {
 
 	RequestStore
 	TwoFactorStore
+	FollowUpStore
+	APIStore
 
 	RecentEmails(ctx context.Context, limit, offset int) ([]QueuedEmail, error)
 	// RequeueFailedEmail sends a failed email again; one that carried a
@@ -64,6 +66,8 @@ type Service struct {
 
 	dummyOnce sync.Once
 	dummy     string
+
+	apiRateLimit int
 }
 
 // NewService wires a Service.

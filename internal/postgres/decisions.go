@@ -119,11 +119,14 @@ func (s *Store) Decide(ctx context.Context, d account.Decision) (account.Request
 			// Read after the request's lock, so a forward of this link that
 			// committed first is seen.
 			var revoked *time.Time
-			if err := tx.QueryRow(ctx, `SELECT revoked_at FROM approval_links WHERE id = $1 AND request_id = $2 FOR UPDATE`,
-				d.LinkID, d.RequestID).Scan(&revoked); err != nil {
+			var current bool
+			if err := tx.QueryRow(ctx, `SELECT revoked_at, $3::bytea IS NULL OR token_hash = $3 FROM approval_links
+				WHERE id = $1 AND request_id = $2 FOR UPDATE`,
+				d.LinkID, d.RequestID, d.TokenHash).Scan(&revoked, &current); err != nil {
 				return fmt.Errorf("lock approval link: %w", mapErr(err, ""))
 			}
-			if revoked != nil {
+			// A resend that replaced the token first wins over the old link.
+			if revoked != nil || !current {
 				return account.ErrLinkRevoked
 			}
 		}
@@ -219,7 +222,7 @@ func (s *Store) Forward(ctx context.Context, f account.Forwarding) error {
 		}
 		tag, err := tx.Exec(ctx, `
 			UPDATE approval_links SET revoked_at = $2, forwarded_to = $3
-			WHERE id = $1 AND revoked_at IS NULL`, f.LinkID, f.At, f.Link.Email)
+			WHERE id = $1 AND revoked_at IS NULL AND ($4::bytea IS NULL OR token_hash = $4)`, f.LinkID, f.At, f.Link.Email, f.TokenHash)
 		if err != nil {
 			return fmt.Errorf("revoke link: %w", err)
 		}

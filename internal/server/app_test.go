@@ -31,8 +31,10 @@ type app struct {
 	svc   *account.Service
 	clock *account.ManualClock
 	srv   *httptest.Server
-	base  *url.URL
-	logs  *strings.Builder
+	// server is the router srv serves.
+	server *server.Server
+	base   *url.URL
+	logs   *strings.Builder
 
 	mu sync.Mutex
 	// authenticators are the TOTP secrets of the users a test gave one (all
@@ -83,7 +85,7 @@ func newAppWith(t *testing.T, db pgtest.DB, set func(*server.Deps)) *app {
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	u, _ := url.Parse(hs.URL)
-	return &app{t: t, db: db, svc: svc, clock: clock, srv: hs, base: u, logs: logs, authenticators: map[string]*authenticator{}}
+	return &app{t: t, db: db, svc: svc, clock: clock, srv: hs, server: srv, base: u, logs: logs, authenticators: map[string]*authenticator{}}
 }
 
 type lockedWriter struct {

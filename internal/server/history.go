@@ -24,7 +24,7 @@ func eventDetail(ctx context.Context, e account.Event) string {
 		if p.Email != "" {
 			return i18n.T(ctx, "event.detail.emailed", "Email", i18n.T(ctx, "email.kind."+string(p.Email)), "To", strings.Join(p.To, ", "))
 		}
-	case "forwarded", "reminded":
+	case "forwarded", "reminded", "resent":
 		if len(p.To) > 0 {
 			return i18n.T(ctx, "event.detail.to", "Emails", strings.Join(p.To, ", "))
 		}
@@ -62,6 +62,16 @@ func eventDetail(ctx context.Context, e account.Event) string {
 				same = i18n.T(ctx, "event.detail.automation_approve", "Role", roleOn(ctx, p.Role, p.VirtualAccount))
 			}
 			return i18n.T(ctx, "event.detail.automation_changed", "Same", same, "Other", i18n.T(ctx, "automation.rule."+p.OtherDomain))
+		}
+	case "approvers_changed":
+		added, removed := strings.Join(p.Added, ", "), strings.Join(p.Removed, ", ")
+		switch {
+		case added != "" && removed != "":
+			return i18n.T(ctx, "event.detail.added_removed", "Added", added, "Removed", removed)
+		case added != "":
+			return i18n.T(ctx, "event.detail.added", "Emails", added)
+		case removed != "":
+			return i18n.T(ctx, "event.detail.removed", "Emails", removed)
 		}
 	case "virtual_account_created":
 		return p.VirtualAccount

@@ -221,6 +221,9 @@ func (s *Server) renderLinkClosed(w http.ResponseWriter, r *http.Request, p acco
 	case account.LinkForwarded:
 		v.Heading = i18n.T(ctx, "pending.closed.forwarded.heading")
 		v.Message = i18n.T(ctx, "pending.closed.forwarded.message", "To", p.Link.ForwardedTo, "At", i18n.DateTime(ctx, p.Link.RevokedAt))
+	case account.LinkRemoved:
+		v.Heading = i18n.T(ctx, "pending.closed.removed.heading")
+		v.Message = i18n.T(ctx, "pending.closed.removed.message", "Requester", requesterLine(req), "At", i18n.DateTime(ctx, p.Link.RevokedAt))
 	case account.LinkReplaced:
 		v.Heading = i18n.T(ctx, "pending.closed.replaced.heading")
 		v.Message = i18n.T(ctx, "pending.closed.replaced.message", "At", i18n.DateTime(ctx, p.Link.RotatedAt))

@@ -30,12 +30,18 @@ func accountParam(r *http.Request) (account.AccountID, error) {
 }
 
 func (s *Server) requestStatus(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	u, _ := currentUser(ctx)
 	id, err := accountParam(r)
 	if err != nil {
 		return err
 	}
+	return s.renderRequestStatus(w, r, id, http.StatusOK, nil)
+}
+
+// renderRequestStatus renders the page; change, when set, is a refused
+// "Change approvers" to show again as typed.
+func (s *Server) renderRequestStatus(w http.ResponseWriter, r *http.Request, id account.AccountID, status int, change *approversForm) error {
+	ctx := r.Context()
+	u, _ := currentUser(ctx)
 	st, err := s.accounts.RequestState(ctx, u, id)
 	if err != nil {
 		return err
@@ -82,13 +88,16 @@ func (s *Server) requestStatus(w http.ResponseWriter, r *http.Request) error {
 	}
 	if st.CanWithdraw {
 		v.Withdraw = requestStatusPath(id) + "/withdraw"
+		if v.FollowUp, err = s.followUpView(r, id, change); err != nil {
+			return err
+		}
 	}
 	for _, e := range st.History {
 		v.History = append(v.History, pages.HistoryRow{
 			At: i18n.DateTime(ctx, e.At), Actor: e.Actor, What: i18n.T(ctx, "event."+e.Kind), Detail: eventDetail(ctx, e),
 		})
 	}
-	s.render(w, r, http.StatusOK, pages.RequestStatus(v))
+	s.render(w, r, status, pages.RequestStatus(v))
 	return nil
 }
 
@@ -105,8 +114,7 @@ func (s *Server) withdrawRequest(w http.ResponseWriter, r *http.Request) error {
 	var closed *account.RequestClosedError
 	switch {
 	case errors.As(err, &closed):
-		st := closed.Request.StatusAt(s.accounts.Clock().Now())
-		s.flash(r, i18n.T(ctx, "requests.not_pending", "Status", i18n.T(ctx, "request.status."+string(st))))
+		s.flashNotPending(r, closed)
 	case err != nil:
 		return err
 	default:
@@ -114,4 +122,12 @@ func (s *Server) withdrawRequest(w http.ResponseWriter, r *http.Request) error {
 		s.flash(r, i18n.T(ctx, "requests.withdrawn"))
 	}
 	return redirect(w, r, requestStatusPath(id))
+}
+
+// flashNotPending says why a partner's action on a request did nothing: it
+// had already ended, as closed says.
+func (s *Server) flashNotPending(r *http.Request, closed *account.RequestClosedError) {
+	ctx := r.Context()
+	st := closed.Request.StatusAt(s.accounts.Clock().Now())
+	s.flash(r, i18n.T(ctx, "requests.not_pending", "Status", i18n.T(ctx, "request.status."+string(st))))
 }

@@ -20,6 +20,31 @@ func (s *Server) routes() http.Handler {
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 
+	// The JSON API and the follow-up of a request (issue 13). The API is
+	// outside the session group: a bearer token is its only credential.
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Use(s.apiLanguage)
+		r.NotFound(s.api(s.apiNotFound))
+		r.MethodNotAllowed(s.apiMethodNotAllowed)
+		r.Get("/openapi.json", s.openAPI)
+		r.Group(func(r chi.Router) {
+			r.Use(s.apiAuth)
+			r.Post("/account-requests", s.api(s.apiCreateRequest))
+			r.Get("/account-requests", s.api(s.apiListRequests))
+			r.Get("/account-requests/{id}", s.api(s.apiGetRequest))
+			r.Post("/account-requests/{id}/withdraw", s.api(s.apiWithdrawRequest))
+			r.Get("/smart-accounts", s.api(s.apiSearchAccounts))
+		})
+	})
+	r.Group(func(r chi.Router) {
+		r.Use(s.sessions.LoadAndSave, s.loadUser, s.language, s.requireUser)
+		r.Post("/clc/requests/{accountID}/resend", s.h(s.resendApproval))
+		r.Post("/clc/requests/{accountID}/approvers", s.h(s.changeApprovers))
+		r.Get("/clc/api-tokens", s.h(s.apiTokens))
+		r.Post("/clc/api-tokens", s.h(s.createAPIToken))
+		r.Post("/clc/api-tokens/{id}/revoke", s.h(s.revokeAPIToken))
+	})
+
 	// Everything below has a session and a language.
 	r.Group(func(r chi.Router) {
 		r.Use(s.sessions.LoadAndSave, s.loadUser, s.readYourWrites, s.language)

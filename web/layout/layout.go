@@ -38,6 +38,7 @@ const (
 	NavEmails    = "emails"
 	NavManage    = "manage"
 	NavPending   = "pending_access"
+	NavAPITokens = "api_tokens"
 )
 
 type returnPathKey struct{}

@@ -1,0 +1,200 @@
+package account
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Personal API tokens, for partners who script their requests. A token is a
+// credential like a password: only its SHA-256 is stored, it is shown once,
+// and it carries exactly its user's rights, no more.
+
+// API token bounds.
+const (
+	// APITokenPrefix marks a token, so a leaked one is recognisable (and
+	// secret scanners can be taught it).
+	APITokenPrefix  = "clc_"
+	MaxAPITokens    = 20
+	MaxAPIKeyLength = 200
+	// DefaultAPIRateLimit is how many calls one token makes per
+	// APIRateWindow.
+	DefaultAPIRateLimit = 120
+	APIRateWindow       = time.Minute
+	// MaxAPIPageSize bounds a page of the API's lists.
+	MaxAPIPageSize = 100
+)
+
+// ErrUnauthorized: no token, an unknown one, or a revoked one.
+var ErrUnauthorized = errors.New("missing, unknown or revoked API token")
+
+// RateLimitedError says a token made too many calls in its window.
+type RateLimitedError struct{ RetryAfter time.Duration }
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("too many calls; retry in %s", e.RetryAfter.Round(time.Second))
+}
+
+// IdempotencyMismatchError says an Idempotency-Key was used before for a
+// different request, which it names.
+type IdempotencyMismatchError struct{ Request Request }
+
+func (e *IdempotencyMismatchError) Error() string {
+	return "idempotency key already used for " + e.Request.Account.ID.String()
+}
+func (e *IdempotencyMismatchError) Unwrap() error { return ErrConflict }
+
+// APIToken is what the store keeps of a token, besides its hash.
+type APIToken struct {
+	ID         int64
+	UserID     int64
+	Name       string
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+	RevokedAt  time.Time
+}
+
+// APIStore is what the API needs from persistence.
+type APIStore interface {
+	// CreateAPIToken stores a token unless its user already holds max live
+	// ones (ErrConflict).
+	CreateAPIToken(ctx context.Context, t APIToken, hash []byte, max int) (APIToken, error)
+	// APITokens lists a user's tokens, newest first.
+	APITokens(ctx context.Context, userID int64) ([]APIToken, error)
+	// RevokeAPIToken revokes a live token of the user's, or returns ErrNotFound.
+	RevokeAPIToken(ctx context.Context, userID, id int64, at time.Time) error
+	// UseAPIToken finds the user of a live token, records its use at now and
+	// counts it in the window starting at window, returning the window's
+	// count so far; an unknown or revoked token is ErrNotFound.
+	UseAPIToken(ctx context.Context, hash []byte, now, window time.Time) (User, int, error)
+	// RequestsBy lists the requests a user sent, newest account first,
+	// those before account id before when it is set.
+	RequestsBy(ctx context.Context, userID int64, before AccountID, limit int) ([]Request, error)
+}
+
+// SetAPIRateLimit sets how many calls a token makes per APIRateWindow.
+func (s *Service) SetAPIRateLimit(n int) { s.apiRateLimit = n }
+
+// CreateAPIToken makes a token for u, named so its owner can tell it apart;
+// the token itself is returned only now.
+func (s *Service) CreateAPIToken(ctx context.Context, u User, name string) (APIToken, string, error) {
+	name = strings.TrimSpace(name)
+	switch n := utf8.RuneCountInString(name); {
+	case n == 0:
+		return APIToken{}, "", FieldErrors{"name": {Msg: "tokens.error.name_required"}}
+	case n > MaxNameLength:
+		return APIToken{}, "", FieldErrors{"name": {Msg: "request.error.too_long", Args: []any{"Max", MaxNameLength}}}
+	}
+	secret := APITokenPrefix + randomToken(tokenBytes)
+	t, err := s.store.CreateAPIToken(ctx, APIToken{UserID: u.ID, Name: name, CreatedAt: s.clock.Now()}, HashToken(secret), MaxAPITokens)
+	if errors.Is(err, ErrConflict) {
+		return APIToken{}, "", FieldErrors{"name": {Msg: "tokens.error.too_many", Args: []any{"Max", MaxAPITokens}}}
+	}
+	if err != nil {
+		return APIToken{}, "", fmt.Errorf("create API token for user %d: %w", u.ID, err)
+	}
+	return t, secret, nil
+}
+
+// APITokens lists u's tokens.
+func (s *Service) APITokens(ctx context.Context, u User) ([]APIToken, error) {
+	return s.store.APITokens(ctx, u.ID)
+}
+
+// RevokeAPIToken revokes one of u's tokens: it is refused from then on.
+func (s *Service) RevokeAPIToken(ctx context.Context, u User, id int64) error {
+	if err := s.store.RevokeAPIToken(ctx, u.ID, id, s.clock.Now()); err != nil {
+		return fmt.Errorf("revoke API token %d: %w", id, err)
+	}
+	return nil
+}
+
+// AuthenticateAPI finds the user a bearer token acts for and counts the call
+// against the token's rate limit.
+func (s *Service) AuthenticateAPI(ctx context.Context, secret string) (User, error) {
+	if !strings.HasPrefix(secret, APITokenPrefix) || !wellFormedToken(strings.TrimPrefix(secret, APITokenPrefix)) {
+		return User{}, ErrUnauthorized
+	}
+	now := s.clock.Now()
+	window := now.Truncate(APIRateWindow)
+	u, hits, err := s.store.UseAPIToken(ctx, HashToken(secret), now, window)
+	if errors.Is(err, ErrNotFound) {
+		return User{}, ErrUnauthorized
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("use API token: %w", err)
+	}
+	limit := s.apiRateLimit
+	if limit == 0 {
+		limit = DefaultAPIRateLimit
+	}
+	if hits > limit {
+		return User{}, &RateLimitedError{RetryAfter: window.Add(APIRateWindow).Sub(now)}
+	}
+	return u, nil
+}
+
+// SubmitRequestOnce is SubmitRequest for the API: the client's
+// Idempotency-Key, when given, stands for the review form's submission key,
+// so a retry returns the request the first call made (created is then
+// false), and the same key with a different request is refused.
+func (s *Service) SubmitRequestOnce(ctx context.Context, u User, key string, in RequestInput) (r Request, created bool, err error) {
+	switch {
+	case key == "":
+		in.SubmissionKey = NewSubmissionKey()
+	case len(key) > MaxAPIKeyLength:
+		return Request{}, false, FieldErrors{"Idempotency-Key": {Msg: "api.error.key_too_long", Args: []any{"Max", MaxAPIKeyLength}}}
+	default:
+		// Per user, so two users' keys never meet.
+		h := sha256.Sum256([]byte(strconv.FormatInt(u.ID, 10) + "\x00" + key))
+		in.SubmissionKey = "api-" + base64.RawURLEncoding.EncodeToString(h[:])
+		prev, err := s.store.RequestBySubmissionKey(ctx, in.SubmissionKey)
+		switch {
+		case err == nil && sameRequest(u, prev, in):
+			return prev, false, nil
+		case err == nil:
+			return Request{}, false, &IdempotencyMismatchError{Request: prev}
+		case !errors.Is(err, ErrNotFound):
+			return Request{}, false, fmt.Errorf("find earlier submission: %w", err)
+		}
+	}
+	r, err = s.SubmitRequest(ctx, u, in)
+	return r, err == nil, err
+}
+
+// sameRequest reports whether in asks for the account prev is.
+func sameRequest(u User, prev Request, in RequestInput) bool {
+	domain := strings.TrimSpace(in.Domain)
+	if domain == "" {
+		domain = EmailDomain(u.Email)
+	}
+	d, err := NormalizeDomain(domain)
+	return prev.RequestedBy == u.ID && err == nil && d == prev.Account.Domain && strings.TrimSpace(in.Name) == prev.Account.Name
+}
+
+// MyRequests is one page of the requests u sent, newest first, and the
+// account to continue before (0 when this is the last page).
+func (s *Service) MyRequests(ctx context.Context, u User, before AccountID, limit int) ([]Request, AccountID, error) {
+	if limit <= 0 || limit > MaxAPIPageSize {
+		limit = MaxAPIPageSize
+	}
+	rs, err := s.store.RequestsBy(ctx, u.ID, before, limit+1)
+	if err != nil {
+		return nil, 0, fmt.Errorf("requests of user %d: %w", u.ID, err)
+	}
+	var next AccountID
+	if len(rs) > limit {
+		rs = rs[:limit]
+		next = rs[limit-1].Account.ID
+	}
+	for i := range rs {
+		rs[i].Status = rs[i].StatusAt(s.clock.Now())
+	}
+	return rs, next, nil
+}

@@ -1,0 +1,269 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Following a pending request up, for the partner who sent it: how each
+// approver's email fared, sending it again with a new link, and correcting
+// the approvers. The commonest support case of invitation flows is "the
+// customer never got the email" or "I typed the wrong address"; neither
+// should mean withdrawing and starting over.
+
+// Resends are bounded per request, so the page cannot be used to flood a
+// customer's mailbox.
+const (
+	MaxResendsPerWindow = 3
+	ResendWindow        = time.Hour
+)
+
+// Delivery is how an approver's latest email fared, in the words the page
+// shows.
+type Delivery string
+
+const (
+	DeliveryQueued   Delivery = "queued"   // written, not yet tried
+	DeliverySent     Delivery = "sent"     // the SMTP server took it
+	DeliveryRetrying Delivery = "retrying" // tried, failed for now, will be tried again
+	DeliveryFailed   Delivery = "failed"   // refused for good; resend or change the address
+)
+
+// DeliveryOf is an outbox row's state in those words.
+func DeliveryOf(state EmailState, attempts int) Delivery {
+	switch {
+	case state == EmailSent:
+		return DeliverySent
+	case state == EmailFailed:
+		return DeliveryFailed
+	case attempts > 0:
+		return DeliveryRetrying
+	default:
+		return DeliveryQueued
+	}
+}
+
+// Approver is one address a pending request waits on, with its latest email.
+type Approver struct {
+	Email    string
+	Delivery Delivery
+	// LastError is the SMTP server's last answer when it did not take the email.
+	LastError string
+	// At is when it was sent, or else when it was written.
+	At time.Time
+}
+
+// ApproverEmail is the store's view of an approver's latest approval email;
+// State is "" when none was ever written.
+type ApproverEmail struct {
+	Email     string
+	State     EmailState
+	Attempts  int
+	LastError string
+	At        time.Time
+}
+
+// ResendLimitError says the request's resends are used up for now.
+type ResendLimitError struct{ RetryAt time.Time }
+
+func (e *ResendLimitError) Error() string {
+	return fmt.Sprintf("at most %d resends per %s; next at %s", MaxResendsPerWindow, ResendWindow, e.RetryAt.Format(time.RFC3339))
+}
+
+// ErrApproversChanged says the approvers changed (a forward, say) between
+// reading them and changing them: the change is refused rather than applied
+// to a list the partner never saw.
+var ErrApproversChanged = errors.New("approvers changed meanwhile")
+
+// Resending gives one approver a new token and emails it.
+type Resending struct {
+	RequestID int64
+	AccountID AccountID
+	Email     string // the approver's address
+	By        string
+	ByUser    int64
+	At        time.Time
+	TokenHash []byte
+	Mail      Email
+	// Allow decides, inside the transaction that locked the request, whether
+	// another resend may go, given when the recent ones went.
+	Allow func(recent []time.Time) error
+	Since time.Time // how far back "recent" reaches
+}
+
+// ApproverChange replaces the approvers a pending request waits on.
+type ApproverChange struct {
+	RequestID int64
+	AccountID AccountID
+	By        string
+	ByUser    int64
+	At        time.Time
+	// Seen is the live approvers the change was computed from; the store
+	// refuses it with ErrApproversChanged when they are no longer those.
+	Seen      []string
+	Approvers []string // the new list, as customer_emails keeps it
+	Remove    []string
+	Add       []ApprovalLink
+	Emails    []Email
+}
+
+// FollowUpStore is what following a request up needs from persistence.
+type FollowUpStore interface {
+	// ApproverEmails lists the request's live links, oldest first, each
+	// with its latest approval email.
+	ApproverEmails(ctx context.Context, requestID int64) ([]ApproverEmail, error)
+	// Resend rotates the live link of r.Email and queues r.Mail, unless the
+	// request is closed (ErrRequestClosed), the address holds no live link
+	// (ErrNotFound) or r.Allow refuses.
+	Resend(ctx context.Context, r Resending) error
+	// ChangeApprovers revokes c.Remove's links, adds c.Add's, keeps
+	// c.Approvers as the request's customer addresses and queues c.Emails,
+	// unless the request is closed (ErrRequestClosed) or its live approvers
+	// are no longer c.Seen (ErrApproversChanged).
+	ChangeApprovers(ctx context.Context, c ApproverChange) error
+}
+
+// ownPendingRequest is the request for id when u sent it and it still waits;
+// anyone else who may see it is forbidden to change it, and whoever may not
+// see it finds no request (ErrNotFound).
+func (s *Service) ownPendingRequest(ctx context.Context, u User, id AccountID) (Request, error) {
+	r, err := s.store.RequestByAccount(ctx, id)
+	if err != nil {
+		return Request{}, fmt.Errorf("request for %s: %w", id, err)
+	}
+	if err := s.canSeeRequest(ctx, u, r); err != nil {
+		return Request{}, err
+	}
+	if r.RequestedBy != u.ID {
+		return Request{}, ErrForbidden
+	}
+	if r.StatusAt(s.clock.Now()) != RequestPending {
+		return Request{}, &RequestClosedError{Request: r}
+	}
+	return r, nil
+}
+
+// Approvers lists whom a pending request waits on and how each one's email
+// fared, for the partner who sent it.
+func (s *Service) Approvers(ctx context.Context, u User, id AccountID) ([]Approver, error) {
+	r, err := s.ownPendingRequest(ctx, u, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.approvers(ctx, r)
+}
+
+func (s *Service) approvers(ctx context.Context, r Request) ([]Approver, error) {
+	rows, err := s.store.ApproverEmails(ctx, r.ID)
+	if err != nil {
+		return nil, fmt.Errorf("approvers of %s: %w", r.Account.ID, err)
+	}
+	out := make([]Approver, 0, len(rows))
+	for _, e := range rows {
+		a := Approver{Email: e.Email, Delivery: DeliveryOf(e.State, e.Attempts), At: e.At}
+		if a.Delivery != DeliverySent {
+			a.LastError = e.LastError
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// Resend emails one approver their request again with a new link; the link
+// they held stops working (it says it was replaced). At most
+// MaxResendsPerWindow go per request per ResendWindow.
+func (s *Service) Resend(ctx context.Context, u User, id AccountID, approver string) error {
+	r, err := s.ownPendingRequest(ctx, u, id)
+	if err != nil {
+		return err
+	}
+	addr, err := NormalizeEmail(approver)
+	if err != nil {
+		return FieldErrors{"approver": {Msg: "followup.error.not_approver"}}
+	}
+	now := s.clock.Now()
+	token := randomToken(tokenBytes)
+	data := requestEmailData(r)
+	data.Note = r.NoteToCustomer
+	rs := Resending{
+		RequestID: r.ID, AccountID: id, Email: addr, By: u.Email, ByUser: u.ID, At: now, TokenHash: HashToken(token),
+		Mail:  Email{Kind: EmailApprovalRequest, To: addr, Lang: r.CustomerLanguage, AccountID: id, Secret: token, Data: data},
+		Since: now.Add(-ResendWindow),
+		Allow: func(recent []time.Time) error {
+			if len(recent) < MaxResendsPerWindow {
+				return nil
+			}
+			slices.SortFunc(recent, func(a, b time.Time) int { return a.Compare(b) })
+			return &ResendLimitError{RetryAt: recent[len(recent)-MaxResendsPerWindow].Add(ResendWindow)}
+		},
+	}
+	err = s.store.Resend(ctx, rs)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return FieldErrors{"approver": {Msg: "followup.error.not_approver"}}
+	case err != nil:
+		return s.requestLostRace(ctx, id, fmt.Errorf("resend to %s for %s: %w", addr, id, err))
+	}
+	return nil
+}
+
+// ApproversChanged is what a change of approvers did.
+type ApproversChanged struct {
+	Added, Removed []string
+}
+
+// ChangeApprovers makes approvers (one field, parsed as the form's Customer
+// Email addresses and checked by the same rules) the addresses the request
+// waits on: removed addresses' links stop working, new addresses are
+// emailed a link, addresses kept keep theirs.
+func (s *Service) ChangeApprovers(ctx context.Context, u User, id AccountID, approvers string) (ApproversChanged, error) {
+	r, err := s.ownPendingRequest(ctx, u, id)
+	if err != nil {
+		return ApproversChanged{}, err
+	}
+	fe := FieldErrors{}
+	list := customerEmails(fe, approvers, EmailDomain(u.Email), r.Account.Domain)
+	if err := fe.Err(); err != nil {
+		return ApproversChanged{}, err
+	}
+	live, err := s.store.LiveLinks(ctx, r.ID)
+	if err != nil {
+		return ApproversChanged{}, fmt.Errorf("approvers of %s: %w", id, err)
+	}
+	var seen []string
+	for _, l := range live {
+		seen = append(seen, l.Email)
+	}
+	var out ApproversChanged
+	for _, e := range seen {
+		if !slices.Contains(list, e) {
+			out.Removed = append(out.Removed, e)
+		}
+	}
+	now := s.clock.Now()
+	c := ApproverChange{RequestID: r.ID, AccountID: id, By: u.Email, ByUser: u.ID, At: now, Seen: seen, Approvers: list, Remove: out.Removed}
+	data := requestEmailData(r)
+	data.Note = r.NoteToCustomer
+	for _, e := range list {
+		if slices.Contains(seen, e) {
+			continue
+		}
+		out.Added = append(out.Added, e)
+		token := randomToken(tokenBytes)
+		c.Add = append(c.Add, ApprovalLink{Email: e, TokenHash: HashToken(token), ExpiresAt: r.ExpiresAt})
+		c.Emails = append(c.Emails, Email{Kind: EmailApprovalRequest, To: e, Lang: r.CustomerLanguage, AccountID: id, Secret: token, Data: data})
+	}
+	if len(out.Added) == 0 && len(out.Removed) == 0 {
+		return out, nil
+	}
+	if err := s.store.ChangeApprovers(ctx, c); err != nil {
+		if errors.Is(err, ErrApproversChanged) {
+			return ApproversChanged{}, FieldErrors{"customer_emails": {Msg: "followup.error.changed_meanwhile"}}
+		}
+		return ApproversChanged{}, s.requestLostRace(ctx, id, fmt.Errorf("change approvers of %s: %w", id, err))
+	}
+	return out, nil
+}

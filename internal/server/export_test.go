@@ -1,0 +1,18 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+)
+
+// Routes lists every route of the server's router as "METHOD pattern", for
+// the test that holds the API's routes to its OpenAPI document.
+func Routes(s *Server) ([]string, error) {
+	var out []string
+	err := chi.Walk(s.handler.(chi.Routes), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		out = append(out, method+" "+route)
+		return nil
+	})
+	return out, err
+}
