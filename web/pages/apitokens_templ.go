@@ -316,9 +316,9 @@ func APITokens(v APITokensView) templ.Component {
 							return templ_7745c5c3_Err
 						}
 						var templ_7745c5c3_Var19 templ.SafeURL
-						templ_7745c5c3_Var19, templ_7745c5c3_Err = templ.JoinURLErrs(templ.SafeURL("/clc/api-tokens/" + strconv.FormatInt(t.ID, 10) + "/revoke"))
+						templ_7745c5c3_Var19, templ_7745c5c3_Err = templ.JoinURLErrs("/clc/api-tokens/" + strconv.FormatInt(t.ID, 10) + "/revoke")
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages/apitokens.templ`, Line: 67, Col: 113}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages/apitokens.templ`, Line: 67, Col: 98}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var19))
 						if templ_7745c5c3_Err != nil {
