@@ -115,6 +115,12 @@ func tourPages(t *testing.T, lang language.Tag) {
 	} {
 		check(p.path, p.where)
 	}
+	// The request's follow-up: a change of approvers refused and re-rendered.
+	b.visit("/clc/requests/" + globex)
+	submitForm("#customer_emails", "not an address", "#customer_emails-error", "change approvers refused")
+	// API tokens, with one just created and shown once.
+	check("/clc/api-tokens", "API tokens")
+	submitForm("#name", "tour script", "#new-token-secret", "API token created")
 	b.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
 	check("/clc/directory", "directory on a phone")
 	check(hank, "pending request on a phone")
