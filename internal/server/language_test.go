@@ -73,6 +73,25 @@ func TestCustomerEmailInTheLanguageThePartnerChose(t *testing.T) {
 	if !strings.Contains(fwd.Text, "vous a transféré cette demande") {
 		t.Errorf("forwarded email not in French:\n%s", fwd.Text)
 	}
+
+	// The partner's follow-up writes to the customer in French as well: a
+	// resend, and a change of approvers that adds someone.
+	page := "/clc/requests/" + id.String()
+	wantRedirect(t, b.post(page+"/resend", url.Values{"approver": {"cfo@globex.example"}}), page)
+	if got := a.str(t, `SELECT language FROM outbox WHERE to_address = 'cfo@globex.example' ORDER BY id DESC LIMIT 1`); got != "fr" {
+		t.Errorf("the resend renders in %q", got)
+	}
+	wantRedirect(t, b.post(page+"/approvers", url.Values{"customer_emails": {"boss@globex.example cfo@globex.example lena@globex.example"}}), page)
+	if added := box.find("lena@globex.example", "Action requise"); !strings.Contains(added.Text, "Ouvrir la demande en attente") {
+		t.Errorf("an added approver's email is not in French:\n%s", added.Text)
+	}
+	// The history is in its reader's language, English for the partner.
+	history := text(b.get(page), "#history")
+	for _, want := range []string{"Email sent again", "To cfo@globex.example", "Approvers changed", "Added lena@globex.example"} {
+		if !strings.Contains(history, want) {
+			t.Errorf("history lacks %q: %s", want, history)
+		}
+	}
 }
 
 // A user whose saved language is German reads the directory, its menu and
