@@ -20,8 +20,8 @@ func (s *Server) routes() http.Handler {
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 
-	// The JSON API and the follow-up of a request (issue 13). The API is
-	// outside the session group: a bearer token is its only credential.
+	// The JSON API is outside the session group: a bearer token is its
+	// only credential.
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(s.apiLanguage)
 		r.NotFound(s.api(s.apiNotFound))
@@ -35,14 +35,6 @@ func (s *Server) routes() http.Handler {
 			r.Post("/account-requests/{id}/withdraw", s.api(s.apiWithdrawRequest))
 			r.Get("/smart-accounts", s.api(s.apiSearchAccounts))
 		})
-	})
-	r.Group(func(r chi.Router) {
-		r.Use(s.sessions.LoadAndSave, s.loadUser, s.language, s.requireUser)
-		r.Post("/clc/requests/{accountID}/resend", s.h(s.resendApproval))
-		r.Post("/clc/requests/{accountID}/approvers", s.h(s.changeApprovers))
-		r.Get("/clc/api-tokens", s.h(s.apiTokens))
-		r.Post("/clc/api-tokens", s.h(s.createAPIToken))
-		r.Post("/clc/api-tokens/{id}/revoke", s.h(s.revokeAPIToken))
 	})
 
 	// Everything below has a session and a language.
@@ -91,6 +83,11 @@ func (s *Server) routes() http.Handler {
 			r.Post("/clc/accounts/new/submit", s.h(s.submitRequest))
 			r.Get("/clc/requests/{accountID}", s.h(s.requestStatus))
 			r.Post("/clc/requests/{accountID}/withdraw", s.h(s.withdrawRequest))
+			r.Post("/clc/requests/{accountID}/resend", s.h(s.resendApproval))
+			r.Post("/clc/requests/{accountID}/approvers", s.h(s.changeApprovers))
+			r.Get("/clc/api-tokens", s.h(s.apiTokens))
+			r.Post("/clc/api-tokens", s.h(s.createAPIToken))
+			r.Post("/clc/api-tokens/{id}/revoke", s.h(s.revokeAPIToken))
 
 			r.Get("/ops/requests", s.h(s.opsRequests))
 			r.Post("/ops/requests/{accountID}/approve", s.h(s.opsApprove))
