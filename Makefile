@@ -46,5 +46,5 @@ fuzz: ## run every fuzz target for FUZZTIME (default 30s) each; findings land in
 	@FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 ACCOUNTS ?= 1000000
-bench: ## load ACCOUNTS (default 1000000) synthetic accounts and benchmark search and the directory against a baseline
+bench: ## load ACCOUNTS (default 1000000) synthetic accounts, benchmark every main page beside its baselines, write bench/RESULTS.md
 	go run ./bench/search -accounts $(ACCOUNTS)

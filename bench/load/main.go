@@ -1,8 +1,18 @@
-// Command load drives HTTP load from its own process: a fixed number of
-// clients, each sending its next request as soon as the last one answered,
-// for a fixed time. It prints one JSON line: throughput and latency.
+// Command load drives HTTP load from its own process, for a fixed time:
+// either closed-loop, a fixed number of clients each sending its next
+// request as soon as the last one answered, or open-loop (-rate), requests
+// sent at a fixed rate whether or not earlier ones have answered, each timed
+// from when it was due, so a server that falls behind shows it in the
+// latency. It prints one JSON line: throughput and latency.
+//
+// Each line of the -urls file is a URL to GET, or "POST url body" to post
+// the url-encoded form body, as a browser would (with Origin); a GET must
+// answer 200 and a POST 303. With -once each line is sent at most once (an
+// approval link is spent by its first use), and the run ends early when
+// they are all sent.
 //
 //	load -urls urls.txt -cookie clc_session=… -clients 32 -duration 15s
+//	load -urls urls.txt -rate 500 -duration 10s
 package main
 
 import (
@@ -18,6 +28,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -34,6 +45,82 @@ type Result struct {
 	Max      float64 `json:"max_ms"`
 	// FirstError describes the first failed request, to tell why.
 	FirstError string `json:"first_error,omitempty"`
+	// Exhausted is set when -once ran out of lines before the time was up.
+	Exhausted bool `json:"exhausted,omitempty"`
+}
+
+// request is one line of the -urls file.
+type request struct {
+	method, url, body string
+}
+
+type loader struct {
+	client *http.Client
+	reqs   []request
+	cookie string
+	once   bool
+	next   atomic.Int64 // the next line, counted across runs with -once
+}
+
+// pick gives the next request, or false once every line was sent with -once.
+func (l *loader) pick(i int) (request, bool) {
+	if !l.once {
+		return l.reqs[i%len(l.reqs)], true
+	}
+	n := l.next.Add(1) - 1
+	if n >= int64(len(l.reqs)) {
+		return request{}, false
+	}
+	return l.reqs[n], true
+}
+
+type tally struct {
+	latencies []time.Duration
+	errors    int
+	first     string
+}
+
+func (t *tally) add(err error, took time.Duration) {
+	if err != nil {
+		if t.errors == 0 {
+			t.first = err.Error()
+		}
+		t.errors++
+		return
+	}
+	t.latencies = append(t.latencies, took)
+}
+
+// open sends rate requests a second for d, each on its own, and times each
+// from when it was due.
+func (l *loader) open(rate float64, d time.Duration) Result {
+	interval := time.Duration(float64(time.Second) / rate)
+	var mu sync.Mutex
+	var all tally
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := 0; ; i++ {
+		due := start.Add(time.Duration(i) * interval)
+		if !due.Before(start.Add(d)) {
+			break
+		}
+		time.Sleep(time.Until(due))
+		req, ok := l.pick(i)
+		if !ok {
+			break
+		}
+		wg.Go(func() {
+			// Requests still out when the time is up are waited for: a slow
+			// answer is a result here, not something to cut off.
+			err := l.do(context.Background(), req)
+			took := time.Since(due)
+			mu.Lock()
+			all.add(err, took)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return summarise([]tally{all}, time.Since(start))
 }
 
 func main() {
@@ -52,44 +139,53 @@ func run(args []string, stdout io.Writer) error {
 	duration := fs.Duration("duration", 15*time.Second, "how long to measure")
 	warmup := fs.Duration("warmup", 3*time.Second, "load before measuring, not counted")
 	timeout := fs.Duration("timeout", 10*time.Second, "give up on one request after this long")
+	rate := fs.Float64("rate", 0, "open loop: requests per second, whatever the answers (0: closed loop)")
+	once := fs.Bool("once", false, "send each line at most once")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	urls, err := readLines(*urlsFile)
+	urls, err := readRequests(*urlsFile)
 	if err != nil {
 		return err
 	}
-	if *clients < 1 || *clients > 1024 || *duration <= 0 || *duration > time.Hour {
-		return errors.New("want 1 to 1024 clients and a duration up to an hour")
+	if *clients < 1 || *clients > 1024 || *duration <= 0 || *duration > time.Hour || *rate < 0 || *rate > 100000 {
+		return errors.New("want 1 to 1024 clients, a duration up to an hour and a rate up to 100000/s")
+	}
+	idle := *clients
+	if *rate > 0 {
+		idle = 256
 	}
 	client := &http.Client{
 		Timeout: *timeout,
 		Transport: &http.Transport{
-			MaxIdleConns:        *clients,
-			MaxIdleConnsPerHost: *clients,
+			MaxIdleConns:        idle,
+			MaxIdleConnsPerHost: idle,
 			IdleConnTimeout:     time.Minute,
 		},
 		// A redirect is an answer to measure (a lost session shows as one),
 		// not something to follow.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	if *warmup > 0 {
-		drive(client, urls, *cookie, *clients, *warmup)
+	l := &loader{client: client, reqs: urls, cookie: *cookie, once: *once}
+	run := func(d time.Duration) Result {
+		if *rate > 0 {
+			return l.open(*rate, d)
+		}
+		return l.closed(*clients, d)
 	}
-	res := drive(client, urls, *cookie, *clients, *duration)
+	if *warmup > 0 {
+		run(*warmup)
+	}
+	res := run(*duration)
 	res.Name = *name
+	res.Exhausted = *once && l.next.Load() >= int64(len(urls))
 	return json.NewEncoder(stdout).Encode(res)
 }
 
-// drive runs clients closed loops for d and summarises them.
-func drive(client *http.Client, urls []string, cookie string, clients int, d time.Duration) Result {
+// closed runs clients closed loops for d and summarises them.
+func (l *loader) closed(clients int, d time.Duration) Result {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	type tally struct {
-		latencies []time.Duration
-		errors    int
-		first     string
-	}
 	tallies := make([]tally, clients)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -98,25 +194,25 @@ func drive(client *http.Client, urls []string, cookie string, clients int, d tim
 			t := &tallies[c]
 			// Each client starts at its own place in the list, so the
 			// clients do not ask the same thing at the same moment.
-			for i := c * len(urls) / clients; ctx.Err() == nil; i++ {
+			for i := c * len(l.reqs) / clients; ctx.Err() == nil; i++ {
+				req, ok := l.pick(i)
+				if !ok {
+					return
+				}
 				began := time.Now()
-				err := get(ctx, client, urls[i%len(urls)], cookie)
+				err := l.do(ctx, req)
 				if ctx.Err() != nil {
 					return // cut off by the end of the run: not a result
 				}
-				if err != nil {
-					if t.errors == 0 {
-						t.first = err.Error()
-					}
-					t.errors++
-					continue
-				}
-				t.latencies = append(t.latencies, time.Since(began))
+				t.add(err, time.Since(began))
 			}
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	return summarise(tallies, time.Since(start))
+}
+
+func summarise(tallies []tally, elapsed time.Duration) Result {
 	var all []time.Duration
 	var res Result
 	for _, t := range tallies {
@@ -137,15 +233,25 @@ func drive(client *http.Client, urls []string, cookie string, clients int, d tim
 	return res
 }
 
-func get(ctx context.Context, client *http.Client, url, cookie string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+func (l *loader) do(ctx context.Context, r request) error {
+	var body io.Reader
+	if r.method == http.MethodPost {
+		body = strings.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, r.url, body)
 	if err != nil {
 		return err
 	}
-	if cookie != "" {
-		req.Header.Set("Cookie", cookie)
+	want := http.StatusOK
+	if r.method == http.MethodPost {
+		want = http.StatusSeeOther
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", req.URL.Scheme+"://"+req.URL.Host)
 	}
-	resp, err := client.Do(req)
+	if l.cookie != "" {
+		req.Header.Set("Cookie", l.cookie)
+	}
+	resp, err := l.client.Do(req)
 	if err != nil {
 		return err
 	}
@@ -153,8 +259,8 @@ func get(ctx context.Context, client *http.Client, url, cookie string) error {
 	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
 		return err
 	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: status %d", url, resp.StatusCode)
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s %s: status %d", r.method, r.url, resp.StatusCode)
 	}
 	return nil
 }
@@ -168,7 +274,7 @@ func quantile(sorted []time.Duration, q float64) time.Duration {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func readLines(path string) ([]string, error) {
+func readRequests(path string) ([]request, error) {
 	if path == "" {
 		return nil, errors.New("-urls is required")
 	}
@@ -177,11 +283,16 @@ func readLines(path string) ([]string, error) {
 		return nil, err
 	}
 	defer f.Close()
-	var out []string
+	var out []request
 	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for sc.Scan() {
-		if line := strings.TrimSpace(sc.Text()); line != "" {
-			out = append(out, line)
+		line := strings.TrimSpace(sc.Text())
+		if method, rest, ok := strings.Cut(line, " "); ok && method == http.MethodPost {
+			u, body, _ := strings.Cut(rest, " ")
+			out = append(out, request{method: method, url: u, body: body})
+		} else if line != "" {
+			out = append(out, request{method: http.MethodGet, url: line})
 		}
 	}
 	if err := sc.Err(); err != nil {

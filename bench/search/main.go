@@ -1,13 +1,20 @@
-// Command search benchmarks Smart Account search (and its page before a
-// query, the signed-in frame alone) and the directory at scale, against a
-// baseline. It starts a throwaway PostgreSQL (scripts/pg.sh, port 54335,
-// .tmp/pg-bench), migrates it and loads a synthetic directory with `clc seed
-// scale` (kept between runs when it already holds that many accounts), starts
-// `clc serve` and bench/baseline, signs in as a partner through the login
-// form, and drives each page from bench/load, a process of its own, with
-// closed-loop clients. It prints throughput and latency, the ratios to the
-// baseline, and whether any search read smart_accounts or search_suffixes
-// sequentially.
+// Command search benchmarks the portal's main pages and actions at scale:
+// home, search (common and rare terms, 400 distinct queries), the directory
+// of a partner with about 300 accounts (25 rows a section, paged), an
+// account page, request submission, the Pending Request page, an approval,
+// and Pending Access Requests when the portal has it. It starts a throwaway
+// PostgreSQL (scripts/pg.sh, port 54335, .tmp/pg-bench), migrates it and
+// loads a synthetic directory with `clc seed scale` (kept between runs when
+// it already holds that many accounts), starts `clc serve` and
+// bench/baseline, signs in as the partner through the login form, and
+// drives each page from bench/load, a process of its own: closed-loop
+// clients, then a fixed rate (open loop). Beside each page it measures, in
+// the same run, its same-work baseline (the page's own domain call and SQL,
+// rendered with no session or middleware) and, once, the one-query
+// baseline. It samples the server's RSS, takes a CPU profile of the server
+// under each page's load (.tmp/bench/*.pprof, from /debug/pprof), times
+// email delivery to a local SMTP server and the server's start, prints the
+// table and writes bench/RESULTS.md.
 //
 //	go run ./bench/search -accounts 1000000
 package main
@@ -30,6 +37,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unicode"
@@ -47,29 +56,31 @@ const (
 	work   = ".tmp/bench"
 )
 
-// Goals for the search page.
-const (
-	goalP99      = 20.0 // milliseconds
-	goalFraction = 0.5  // of the baseline's throughput
-)
-
 type options struct {
-	accounts int
-	clients  int
-	duration time.Duration
-	warmup   time.Duration
-	fresh    bool
-	keep     bool
+	accounts  int
+	clients   int
+	duration  time.Duration
+	warmup    time.Duration
+	rate      float64
+	openFor   time.Duration
+	fresh     bool
+	keep      bool
+	results   string
+	accessReq string
 }
 
 func main() {
 	var o options
 	flag.IntVar(&o.accounts, "accounts", 200000, "Smart Accounts in the directory")
-	flag.IntVar(&o.clients, "clients", 32, "concurrent clients")
-	flag.DurationVar(&o.duration, "duration", 15*time.Second, "how long each page is measured")
-	flag.DurationVar(&o.warmup, "warmup", 3*time.Second, "load before each measurement, not counted")
+	flag.IntVar(&o.clients, "clients", 32, "concurrent clients of the closed loop")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long each page is measured closed-loop")
+	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "load before each measurement, not counted")
+	flag.Float64Var(&o.rate, "rate", 500, "requests per second of the open loop")
+	flag.DurationVar(&o.openFor, "open", 6*time.Second, "how long each page is measured open-loop")
 	flag.BoolVar(&o.fresh, "fresh", false, "load the directory again even if the database holds one of that size")
 	flag.BoolVar(&o.keep, "keep", false, "leave PostgreSQL running afterwards")
+	flag.StringVar(&o.results, "results", "bench/RESULTS.md", "where to write the results (\"\" for nowhere)")
+	flag.StringVar(&o.accessReq, "access-requests", "/clc/access-requests", "the path of Pending Access Requests")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -78,6 +89,14 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// benchDomain is the parent of every domain the benchmark requests. What
+// earlier runs requested stays (removing it would delete Virtual Accounts,
+// and memberships have no index by Virtual Account, so each one deleted
+// reads every membership): it is left out when counting the directory, and
+// adds a page or more to the partner's "asked to have created" section,
+// which reads one page of an index whatever its length.
+const benchDomain = "bench.example"
 
 func run(ctx context.Context, o options, out io.Writer) error {
 	if _, err := os.Stat("go.mod"); err != nil {
@@ -126,23 +145,30 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	accountIDs, err := partnerAccounts(ctx, conn, partner)
+	if err != nil {
+		return err
+	}
 
 	clcAddr, baseAddr := freeAddr(), freeAddr()
 	step(out, "start clc serve on %s and the baseline on %s", clcAddr, baseAddr)
-	stopClc, err := startServer(ctx, filepath.Join(work, "clc.log"), append(env, "CLC_ADDR="+clcAddr, "SMTP_URL=smtp://127.0.0.1:1"),
+	began := time.Now()
+	clc, err := startServer(ctx, filepath.Join(work, "clc.log"), append(env, "CLC_ADDR="+clcAddr, "SMTP_URL=smtp://127.0.0.1:1"),
 		filepath.Join(work, "clc"), "serve")
 	if err != nil {
 		return err
 	}
-	defer stopClc()
-	stopBase, err := startServer(ctx, filepath.Join(work, "baseline.log"), env, filepath.Join(work, "baseline"), "-addr", baseAddr, "-db", dbURL)
-	if err != nil {
-		return err
-	}
-	defer stopBase()
+	defer clc.stop()
 	if err := waitUp(ctx, "http://"+clcAddr+"/readyz"); err != nil {
 		return fmt.Errorf("clc serve: %w (see %s)", err, filepath.Join(work, "clc.log"))
 	}
+	ready := time.Since(began)
+	base, err := startServer(ctx, filepath.Join(work, "baseline.log"), env, filepath.Join(work, "baseline"),
+		"-addr", baseAddr, "-db", dbURL, "-user", partner)
+	if err != nil {
+		return err
+	}
+	defer base.stop()
 	if err := waitUp(ctx, "http://"+baseAddr+"/search?q=abc"); err != nil {
 		return fmt.Errorf("baseline: %w (see %s)", err, filepath.Join(work, "baseline.log"))
 	}
@@ -151,39 +177,299 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	clcURL, baseURL := "http://"+clcAddr, "http://"+baseAddr
+	m := &measurer{o: o, out: out, clc: clc, clcURL: clcURL, results: map[string]result{}}
 
-	targets := []target{
-		{name: "search", urls: prefixed("http://"+clcAddr+"/clc/search?q=", queries), cookie: cookie},
-		// The search page before a query: the signed-in frame (session, user,
-		// menu, layout) alone, to tell its cost from the search's.
-		{name: "form", urls: []string{"http://" + clcAddr + "/clc/search"}, cookie: cookie},
-		{name: "directory", urls: prefixed("http://"+clcAddr, directoryPaths()), cookie: cookie},
-		{name: "baseline", urls: prefixed("http://"+baseAddr+"/search?q=", queries)},
-	}
-	for _, t := range targets {
-		if err := smoke(ctx, t); err != nil {
-			return err
-		}
-	}
 	seqBefore, err := sequentialScans(ctx, conn)
 	if err != nil {
 		return err
 	}
-	results := map[string]result{}
-	for _, t := range targets {
-		step(out, "load %s: %d clients, %s after %s warm-up, %d distinct URLs", t.name, o.clients, o.duration, o.warmup, len(t.urls))
-		r, err := drive(ctx, o, t)
-		if err != nil {
+	pages := []page{
+		{name: "home", portal: target{urls: []string{clcURL + "/"}, cookie: cookie},
+			same: target{urls: []string{baseURL + "/same/home"}}},
+		{name: "search", portal: target{urls: prefixed(clcURL+"/clc/search?q=", queries), cookie: cookie},
+			same: target{urls: prefixed(baseURL+"/same/search?q=", queries)}},
+		{name: "directory", portal: target{urls: prefixed(clcURL, directoryPaths("/clc/directory")), cookie: cookie},
+			same: target{urls: prefixed(baseURL, directoryPaths("/same/directory"))}},
+		{name: "account", portal: target{urls: prefixed(clcURL+"/clc/accounts/", accountIDs), cookie: cookie},
+			same: target{urls: prefixed(baseURL+"/same/account/", accountIDs)}},
+	}
+	for _, p := range pages {
+		if err := m.page(ctx, p); err != nil {
 			return err
 		}
-		results[t.name] = r
+	}
+
+	// Each submission asks for a domain of its own; each leaves an approval
+	// link, which the Pending Request page and the approvals use next.
+	runID := time.Now().Unix()
+	subs := submissions(runID, 60000)
+	third := len(subs) / 3
+	if err := m.page(ctx, page{name: "submit", once: true,
+		portal:   target{urls: prefixed("POST "+clcURL+"/clc/accounts/new/submit ", subs[:third]), cookie: cookie},
+		openURLs: prefixed("POST "+clcURL+"/clc/accounts/new/submit ", subs[third:2*third]),
+		same:     target{urls: prefixed("POST "+baseURL+"/same/submit ", subs[2*third:])},
+	}); err != nil {
+		return err
+	}
+	tokens, err := approvalTokens(ctx, conn, runID)
+	if err != nil {
+		return err
+	}
+	step(out, "%d approval links from the submissions", len(tokens))
+	if len(tokens) < 800 {
+		return fmt.Errorf("only %d approval links: too few to measure the Pending Request page and approvals", len(tokens))
+	}
+	viewTokens, tokens := tokens[:400], tokens[400:]
+	if err := m.page(ctx, page{name: "pending",
+		portal: target{urls: prefixed(clcURL+"/pending/", viewTokens)},
+		same:   target{urls: prefixed(baseURL+"/same/pending/", viewTokens)},
+	}); err != nil {
+		return err
+	}
+	third = len(tokens) / 3
+	if err := m.page(ctx, page{name: "approve", once: true,
+		portal:   target{urls: suffixed(prefixed("POST "+clcURL+"/pending/", tokens[:third]), "/approve")},
+		openURLs: suffixed(prefixed("POST "+clcURL+"/pending/", tokens[third:2*third]), "/approve"),
+		same:     target{urls: prefixed("POST "+baseURL+"/same/approve/", tokens[2*third:])},
+	}); err != nil {
+		return err
+	}
+	if smoke(ctx, "access requests", target{urls: []string{clcURL + o.accessReq}, cookie: cookie}) == nil {
+		if err := m.page(ctx, page{name: "access requests", portal: target{urls: []string{clcURL + o.accessReq}, cookie: cookie}}); err != nil {
+			return err
+		}
+	} else {
+		step(out, "skip Pending Access Requests: %s does not answer 200 here", o.accessReq)
+		m.skipped = append(m.skipped, "access requests")
+	}
+	step(out, "load the one-query baseline")
+	if m.results["one-query baseline"], err = m.drive(ctx, "one-query baseline",
+		target{urls: prefixed(baseURL+"/search?q=", queries)}, false, 0); err != nil {
+		return err
 	}
 	seqAfter, err := sequentialScans(ctx, conn)
 	if err != nil {
 		return err
 	}
-	report(out, o, results, seqAfter-seqBefore)
+	hwm := clc.peakRSS()
+	clc.stop()
+	base.stop()
+	mailRate, err := deliverEmail(ctx, out, env, conn)
+	if err != nil {
+		return err
+	}
+	r := report{o: o, partner: partner, results: m.results, rss: m.rss, peakRSS: hwm, ready: ready,
+		mailRate: mailRate, seqScans: seqAfter - seqBefore, skipped: m.skipped, pages: m.order}
+	r.print(out)
+	if o.results != "" {
+		if err := r.write(o.results); err != nil {
+			return err
+		}
+		step(out, "wrote %s", o.results)
+	}
 	return nil
+}
+
+// page is one page or action: the portal's, measured closed-loop and then
+// open-loop, and its same-work baseline, closed-loop. With once, each line
+// is used once, and the open loop has its own lines (openURLs).
+type page struct {
+	name     string
+	portal   target
+	openURLs []string
+	same     target
+	once     bool
+}
+
+type measurer struct {
+	o       options
+	out     io.Writer
+	clc     *server
+	clcURL  string
+	results map[string]result
+	rss     map[string]int64 // the server's largest RSS under each page's load, in KiB
+	order   []string
+	skipped []string
+}
+
+func (m *measurer) page(ctx context.Context, p page) error {
+	if m.rss == nil {
+		m.rss = map[string]int64{}
+	}
+	if !p.once {
+		if err := smoke(ctx, p.name, p.portal); err != nil {
+			return err
+		}
+		if len(p.same.urls) > 0 {
+			if err := smoke(ctx, p.name+" (same work)", p.same); err != nil {
+				return err
+			}
+		}
+	}
+	m.order = append(m.order, p.name)
+	step(m.out, "load %s: %d clients, %s after %s warm-up, %d distinct requests", p.name, m.o.clients, m.o.duration, m.o.warmup, len(p.portal.urls))
+	stopRSS := m.clc.sampleRSS()
+	profile := m.profile(ctx, p.name)
+	r, err := m.drive(ctx, p.name, p.portal, p.once, 0)
+	if err != nil {
+		return err
+	}
+	<-profile
+	m.results[p.name] = r
+	step(m.out, "load %s: %.0f requests/s, open loop", p.name, m.o.rate)
+	open := p.portal
+	if p.openURLs != nil {
+		open.urls = p.openURLs
+	}
+	if m.results[p.name+" open"], err = m.drive(ctx, p.name+" open", open, p.once, m.o.rate); err != nil {
+		return err
+	}
+	m.rss[p.name] = stopRSS()
+	if len(p.same.urls) > 0 {
+		step(m.out, "load %s's same-work baseline", p.name)
+		if m.results[p.name+" same"], err = m.drive(ctx, p.name+" same", p.same, p.once, 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// profile takes a CPU profile of the server while a page's closed loop
+// runs, after its warm-up, into .tmp/bench/<page>.pprof.
+func (m *measurer) profile(ctx context.Context, name string) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-time.After(m.o.warmup):
+		case <-ctx.Done():
+			return
+		}
+		secs := max(1, int(m.o.duration.Seconds())-1)
+		resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", m.clcURL, secs))
+		if err != nil {
+			return
+		}
+		defer resp.Body.Close()
+		f, err := os.Create(filepath.Join(work, strings.ReplaceAll(name, " ", "-")+".pprof"))
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		_, _ = io.Copy(f, resp.Body)
+	}()
+	return done
+}
+
+// partnerAccounts are up to 50 of the accounts the partner holds a role on,
+// as their page's ids (SA-000123).
+func partnerAccounts(ctx context.Context, conn *pgx.Conn, email string) ([]string, error) {
+	rows, err := conn.Query(ctx, `
+		SELECT DISTINCT m.smart_account_id FROM memberships m JOIN users u ON u.id = m.user_id
+		WHERE u.email = $1 ORDER BY 1 LIMIT 50`, email)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("the partner's accounts: %w", err)
+	}
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = fmt.Sprintf("SA-%06d", id)
+	}
+	return out, nil
+}
+
+// submissions are n filled-in "Request a Smart Account for a Customer"
+// forms as the review page posts them, each for a domain and with a
+// submission key of its own.
+func submissions(runID int64, n int) []string {
+	out := make([]string, n)
+	for i := range n {
+		domain := fmt.Sprintf("c%d-%d.%s", runID, i, benchDomain)
+		out[i] = url.Values{
+			"name": {fmt.Sprintf("Bench Customer %d %d", runID, i)}, "domain": {domain}, "domain_editable": {"1"},
+			"note_to_approver": {"A customer of the benchmark."}, "customer_emails": {"approver@" + domain},
+			"note_to_customer": {"Please approve."}, "submission_key": {fmt.Sprintf("bench-%d-%08d", runID, i)},
+		}.Encode()
+	}
+	return out
+}
+
+// approvalTokens are the approval links this run's submissions emailed,
+// read from the outbox before delivery (the SMTP server the portal was
+// given does not answer, so every email waits there with its token).
+func approvalTokens(ctx context.Context, conn *pgx.Conn, runID int64) ([]string, error) {
+	rows, err := conn.Query(ctx, `
+		SELECT o.secret FROM outbox o JOIN smart_accounts sa ON sa.id = o.smart_account_id
+		WHERE o.kind = 'approval_request' AND o.secret IS NOT NULL AND sa.status = 'pending'
+			AND o.to_address LIKE $1
+		ORDER BY o.id`, fmt.Sprintf("approver@c%d-%%", runID))
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// deliverEmail starts a local SMTP server (clc mailcatcher) and one `clc
+// worker`, makes every queued email due, and counts how many the worker
+// delivers a second.
+func deliverEmail(ctx context.Context, out io.Writer, env []string, conn *pgx.Conn) (float64, error) {
+	smtpAddr, httpAddr := freeAddr(), freeAddr()
+	catcher, err := startServer(ctx, filepath.Join(work, "mailcatcher.log"), env, filepath.Join(work, "clc"),
+		"mailcatcher", "-smtp", smtpAddr, "-http", httpAddr)
+	if err != nil {
+		return 0, err
+	}
+	defer catcher.stop()
+	if err := waitUp(ctx, "http://"+httpAddr+"/"); err != nil {
+		return 0, fmt.Errorf("mailcatcher: %w", err)
+	}
+	if _, err := conn.Exec(ctx, `UPDATE outbox SET next_attempt_at = now() - interval '1 second', locked_until = NULL,
+		state = 'pending' WHERE state IN ('pending', 'sending')`); err != nil {
+		return 0, err
+	}
+	var queued int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE state = 'pending'`).Scan(&queued); err != nil {
+		return 0, err
+	}
+	step(out, "deliver %d queued emails to a local SMTP server with one clc worker, for 10s", queued)
+	worker, err := startServer(ctx, filepath.Join(work, "worker.log"), append(env, "SMTP_URL=smtp://"+smtpAddr),
+		filepath.Join(work, "clc"), "worker")
+	if err != nil {
+		return 0, err
+	}
+	defer worker.stop()
+	sent := func() (int, error) {
+		var n int
+		err := conn.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE state = 'sent'`).Scan(&n)
+		return n, err
+	}
+	// From its first delivery: the worker's start is not delivery.
+	deadline := time.Now().Add(20 * time.Second)
+	first, err := sent()
+	for err == nil && time.Now().Before(deadline) {
+		var n int
+		if n, err = sent(); n > first {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		return 0, err
+	}
+	from, began := 0, time.Now()
+	if from, err = sent(); err != nil {
+		return 0, err
+	}
+	time.Sleep(10 * time.Second)
+	to, err := sent()
+	if err != nil {
+		return 0, err
+	}
+	return float64(to-from) / time.Since(began).Seconds(), nil
 }
 
 func step(out io.Writer, format string, args ...any) {
@@ -205,7 +491,8 @@ func prepare(ctx context.Context, out io.Writer, o options, dbURL string, env []
 	clc := filepath.Join(work, "clc")
 	have := -1
 	if conn, err := pgx.Connect(ctx, dbURL); err == nil {
-		_ = conn.QueryRow(ctx, `SELECT count(*) FROM smart_accounts`).Scan(&have)
+		// What a run requested is not the directory, and is cleared at the start of the next.
+		_ = conn.QueryRow(ctx, `SELECT count(*) FROM smart_accounts WHERE domain NOT LIKE '%.`+benchDomain+`'`).Scan(&have)
 		conn.Close(ctx)
 	}
 	if have == o.accounts && !o.fresh {
@@ -363,20 +650,29 @@ func variant(rng *rand.Rand, s string) string {
 	return folded
 }
 
-// directoryPaths are the partner's directory: its first page, later pages
-// of its longest section, and filters.
-func directoryPaths() []string {
-	return []string{
-		"/clc/directory", "/clc/directory?access_page=2", "/clc/directory", "/clc/directory?access_page=5",
-		"/clc/directory?created_page=2", "/clc/directory?q=gmbh", "/clc/directory", "/clc/directory?access_page=9",
-		"/clc/directory?q=ka", "/clc/directory?requested_page=2",
+// directoryPaths are the partner's directory at path: its first page,
+// later pages of its longest section, and filters.
+func directoryPaths(path string) []string {
+	var out []string
+	for _, q := range []string{"", "?access_page=2", "", "?access_page=5", "?created_page=2", "?q=gmbh", "",
+		"?access_page=9", "?q=ka", "?requested_page=2"} {
+		out = append(out, path+q)
 	}
+	return out
 }
 
 func prefixed(prefix string, s []string) []string {
 	out := make([]string, len(s))
 	for i, x := range s {
 		out[i] = prefix + x
+	}
+	return out
+}
+
+func suffixed(s []string, suffix string) []string {
+	out := make([]string, len(s))
+	for i, x := range s {
+		out[i] = x + suffix
 	}
 	return out
 }
@@ -390,8 +686,15 @@ func freeAddr() string {
 	return ln.Addr().String()
 }
 
-// startServer starts a server process logging to logPath; stop ends it.
-func startServer(ctx context.Context, logPath string, env []string, name string, args ...string) (stop func(), err error) {
+// server is a process the benchmark started.
+type server struct {
+	cmd  *exec.Cmd
+	log  *os.File
+	once sync.Once
+}
+
+// startServer starts a server process logging to logPath.
+func startServer(ctx context.Context, logPath string, env []string, name string, args ...string) (*server, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
@@ -403,18 +706,68 @@ func startServer(ctx context.Context, logPath string, env []string, name string,
 		logFile.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	return func() {
-		_ = cmd.Process.Signal(os.Interrupt)
+	return &server{cmd: cmd, log: logFile}, nil
+}
+
+// stop ends the process (once, however often it is called).
+func (s *server) stop() {
+	s.once.Do(func() {
+		_ = s.cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
+		go func() { _ = s.cmd.Wait(); close(done) }()
 		select {
 		case <-done:
 		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
+			_ = s.cmd.Process.Kill()
 			<-done
 		}
-		logFile.Close()
-	}, nil
+		s.log.Close()
+	})
+}
+
+// status reads a field of the process's /proc status, in KiB.
+func (s *server) status(field string) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			var n int64
+			fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &n)
+			return n
+		}
+	}
+	return 0
+}
+
+// peakRSS is the most memory the process held at once so far, in KiB.
+func (s *server) peakRSS() int64 { return s.status("VmHWM") }
+
+// sampleRSS samples the process's RSS every 50 ms until the returned
+// function is called, which gives the largest seen, in KiB.
+func (s *server) sampleRSS() func() int64 {
+	var peak atomic.Int64
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			if n := s.status("VmRSS"); n > peak.Load() {
+				peak.Store(n)
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	return func() int64 {
+		close(done)
+		<-stopped
+		return peak.Load()
+	}
 }
 
 func waitUp(ctx context.Context, u string) error {
@@ -433,7 +786,7 @@ func waitUp(ctx context.Context, u string) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(10 * time.Millisecond):
 		}
 	}
 }
@@ -463,14 +816,13 @@ func signIn(ctx context.Context, base, email string) (string, error) {
 }
 
 type target struct {
-	name   string
 	urls   []string
 	cookie string
 }
 
 // smoke checks that a page answers 200 before it is measured, so a run
 // never measures error pages.
-func smoke(ctx context.Context, t target) error {
+func smoke(ctx context.Context, name string, t target) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.urls[0], nil)
 	if err != nil {
 		return err
@@ -484,40 +836,48 @@ func smoke(ctx context.Context, t target) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: GET %s answers %d", t.name, t.urls[0], resp.StatusCode)
+		return fmt.Errorf("%s: GET %s answers %d", name, t.urls[0], resp.StatusCode)
 	}
 	return nil
 }
 
 type result struct {
-	Name     string  `json:"name"`
-	Requests int     `json:"requests"`
-	Errors   int     `json:"errors"`
-	RPS      float64 `json:"rps"`
-	P50      float64 `json:"p50_ms"`
-	P90      float64 `json:"p90_ms"`
-	P99      float64 `json:"p99_ms"`
-	Max      float64 `json:"max_ms"`
-	First    string  `json:"first_error"`
+	Name      string  `json:"name"`
+	Requests  int     `json:"requests"`
+	Errors    int     `json:"errors"`
+	RPS       float64 `json:"rps"`
+	P50       float64 `json:"p50_ms"`
+	P90       float64 `json:"p90_ms"`
+	P99       float64 `json:"p99_ms"`
+	Max       float64 `json:"max_ms"`
+	First     string  `json:"first_error"`
+	Exhausted bool    `json:"exhausted"`
 }
 
-// drive runs bench/load against t and reads its result.
-func drive(ctx context.Context, o options, t target) (result, error) {
-	urlsPath := filepath.Join(work, t.name+".urls")
+// drive runs bench/load against t, closed-loop or at rate, and reads its
+// result.
+func (m *measurer) drive(ctx context.Context, name string, t target, once bool, rate float64) (result, error) {
+	file := strings.ReplaceAll(name, " ", "-")
+	urlsPath := filepath.Join(work, file+".urls")
 	if err := os.WriteFile(urlsPath, []byte(strings.Join(t.urls, "\n")+"\n"), 0o644); err != nil {
 		return result{}, err
 	}
+	d, warm := m.o.duration, m.o.warmup
+	if rate > 0 {
+		d, warm = m.o.openFor, time.Second
+	}
 	var stdout bytes.Buffer
-	cmd := command(ctx, nil, filepath.Join(work, "load"), "-name", t.name, "-urls", urlsPath, "-cookie", t.cookie,
-		"-clients", fmt.Sprint(o.clients), "-duration", o.duration.String(), "-warmup", o.warmup.String())
+	cmd := command(ctx, nil, filepath.Join(work, "load"), "-name", name, "-urls", urlsPath, "-cookie", t.cookie,
+		"-clients", fmt.Sprint(m.o.clients), "-duration", d.String(), "-warmup", warm.String(),
+		"-rate", fmt.Sprint(rate), fmt.Sprintf("-once=%t", once))
 	cmd.Env = os.Environ()
 	cmd.Stdout = &stdout
 	if err := cmd.Run(); err != nil {
-		return result{}, fmt.Errorf("load %s: %w", t.name, err)
+		return result{}, fmt.Errorf("load %s: %w", name, err)
 	}
 	var r result
 	if err := json.NewDecoder(bufio.NewReader(&stdout)).Decode(&r); err != nil {
-		return result{}, fmt.Errorf("load %s: read result: %w", t.name, err)
+		return result{}, fmt.Errorf("load %s: read result: %w", name, err)
 	}
 	return r, nil
 }
@@ -530,27 +890,4 @@ func sequentialScans(ctx context.Context, conn *pgx.Conn) (int64, error) {
 	err := conn.QueryRow(ctx, `SELECT coalesce(sum(seq_scan), 0) FROM pg_stat_user_tables
 		WHERE relname IN ('smart_accounts', 'search_suffixes')`).Scan(&n)
 	return n, err
-}
-
-func report(out io.Writer, o options, rs map[string]result, seqScans int64) {
-	base := rs["baseline"]
-	fmt.Fprintf(out, "\n%d Smart Accounts, %d clients, %s per page after %s warm-up\n\n", o.accounts, o.clients, o.duration, o.warmup)
-	fmt.Fprintf(out, "%-10s %9s %9s %9s %9s %9s %7s %12s\n", "page", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "vs baseline")
-	for _, name := range []string{"search", "form", "directory", "baseline"} {
-		r := rs[name]
-		fmt.Fprintf(out, "%-10s %9.0f %9.2f %9.2f %9.2f %9.2f %7d %11.2fx\n", name, r.RPS, r.P50, r.P90, r.P99, r.Max, r.Errors, r.RPS/base.RPS)
-		if r.First != "" {
-			fmt.Fprintf(out, "           first error: %s\n", r.First)
-		}
-	}
-	s := rs["search"]
-	verdict := func(ok bool) string {
-		if ok {
-			return "met"
-		}
-		return "NOT met"
-	}
-	fmt.Fprintf(out, "\nsearch p99 %.2f ms < %.0f ms: %s\n", s.P99, goalP99, verdict(s.P99 < goalP99))
-	fmt.Fprintf(out, "search throughput %.2f of the baseline's >= %.1f: %s\n", s.RPS/base.RPS, goalFraction, verdict(s.RPS/base.RPS >= goalFraction))
-	fmt.Fprintf(out, "sequential scans of smart_accounts and search_suffixes during the runs: %d\n", seqScans)
 }

@@ -185,11 +185,12 @@ func (s *Service) RequestAccess(ctx context.Context, viewer User, id AccountID, 
 	if err := in.Validate().Err(); err != nil {
 		return AccessRequest{}, err
 	}
-	a, rel, err := s.store.AccountFor(ctx, viewer.ID, id, query, exactDomain(query))
+	l, err := s.store.AccountFor(ctx, viewer.ID, id, query, exactDomain(query))
 	if err != nil {
 		return AccessRequest{}, fmt.Errorf("request access to %s: %w", id, err)
 	}
-	if !SightOf(viewer, a, rel).Listing {
+	a := l.Account
+	if !SightOf(viewer, a, l.Relation).Listing {
 		return AccessRequest{}, fmt.Errorf("request access to %s: %w", id, ErrNotFound)
 	}
 	if a.Status != StatusActive {
@@ -208,7 +209,7 @@ func (s *Service) RequestAccess(ctx context.Context, viewer User, id AccountID, 
 	if Scope(in.Scope) == ScopeVirtual {
 		req.VirtualAccounts = cleanNames(in.VirtualAccounts)
 	}
-	held, err := s.holds(ctx, viewer, a, rel, req.Role, req.VirtualAccounts)
+	held, err := s.holds(ctx, viewer, a, l.Relation, req.Role, req.VirtualAccounts)
 	if err != nil {
 		return AccessRequest{}, err
 	}

@@ -32,6 +32,31 @@ type AccountDetails struct {
 	CanRequestAccess bool
 }
 
+// Window is one page of a list: at most Limit items after Offset.
+type Window struct{ Limit, Offset int }
+
+// AccountPartsQuery asks a store for what an account's page shows below
+// the account, for viewer ViewerID: up to VirtualAccounts Virtual Accounts
+// (0: none), a window of its role holders and one of its history (a zero
+// Limit: none).
+type AccountPartsQuery struct {
+	ViewerID        int64
+	ID              AccountID
+	VirtualAccounts int
+	Holders, Events Window
+}
+
+// AccountParts is what AccountPartsQuery asked for: Virtual Accounts (DEFAULT
+// first, with the viewer's role on each, and how many more there are), role
+// holders (the account's own roles first, then by Virtual Account) and
+// history (newest first).
+type AccountParts struct {
+	VirtualAccounts     []VirtualAccountAccess
+	MoreVirtualAccounts int
+	Holders             []RoleHolder
+	Events              []Event
+}
+
 // AccountPageQuery asks for an account's page.
 type AccountPageQuery struct {
 	ID AccountID
@@ -45,72 +70,59 @@ type AccountPageQuery struct {
 // AccountPage shows a Smart Account to viewer. An account they may not see
 // at all is ErrNotFound, the same answer as for an id that does not exist.
 func (s *Service) AccountPage(ctx context.Context, viewer User, q AccountPageQuery) (AccountDetails, error) {
-	a, rel, err := s.store.AccountFor(ctx, viewer.ID, q.ID, q.Query, exactDomain(q.Query))
+	l, err := s.store.AccountFor(ctx, viewer.ID, q.ID, q.Query, exactDomain(q.Query))
 	if err != nil {
 		return AccountDetails{}, fmt.Errorf("account %s: %w", q.ID, err)
 	}
+	a, rel := l.Account, l.Relation
 	sight := SightOf(viewer, a, rel)
 	if !sight.Listing {
 		return AccountDetails{}, fmt.Errorf("account %s: %w", q.ID, ErrNotFound)
 	}
-	d := AccountDetails{
-		Listing:          Listing{Account: a, Relation: rel, Sight: sight},
-		CanRequestAccess: CanRequestAccess(a, rel, sight),
-	}
-	if d.Admins, err = s.adminsOf(ctx, a.ID); err != nil {
-		return AccountDetails{}, err
-	}
+	l.Sight = sight
+	d := AccountDetails{Listing: l, CanRequestAccess: CanRequestAccess(a, rel, sight)}
+	// What the viewer may see below the account, in one round trip.
+	pq := AccountPartsQuery{ViewerID: viewer.ID, ID: a.ID}
+	holdersPage, eventsPage := ClampPage(q.HoldersPage), ClampPage(q.EventsPage)
 	if sight.VirtualAccounts {
-		vas, more, err := s.store.VirtualAccountsOf(ctx, viewer.ID, []AccountID{a.ID}, MaxShownVirtualAccounts)
-		if err != nil {
-			return AccountDetails{}, fmt.Errorf("account %s: virtual accounts: %w", a.ID, err)
-		}
-		d.VirtualAccounts, d.MoreVirtualAccounts = vas[a.ID], more[a.ID]
+		pq.VirtualAccounts = MaxShownVirtualAccounts
 	}
 	if sight.RoleHolders {
-		n := ClampPage(q.HoldersPage)
-		hs, err := s.store.RoleHolders(ctx, a.ID, HoldersPageSize+1, (n-1)*HoldersPageSize)
-		if err != nil {
-			return AccountDetails{}, fmt.Errorf("account %s: role holders: %w", a.ID, err)
-		}
-		d.Holders = pageOf(hs, n, HoldersPageSize)
+		pq.Holders = Window{Limit: HoldersPageSize + 1, Offset: (holdersPage - 1) * HoldersPageSize}
 	}
 	if sight.History {
-		n := ClampPage(q.EventsPage)
-		es, err := s.store.Events(ctx, a.ID, EventsPageSize+1, (n-1)*EventsPageSize)
-		if err != nil {
-			return AccountDetails{}, fmt.Errorf("account %s: history: %w", a.ID, err)
-		}
-		d.Events = pageOf(es, n, EventsPageSize)
+		pq.Events = Window{Limit: EventsPageSize + 1, Offset: (eventsPage - 1) * EventsPageSize}
+	}
+	parts, err := s.store.AccountParts(ctx, pq)
+	if err != nil {
+		return AccountDetails{}, fmt.Errorf("account %s: %w", a.ID, err)
+	}
+	if sight.VirtualAccounts {
+		d.VirtualAccounts, d.MoreVirtualAccounts = parts.VirtualAccounts, parts.MoreVirtualAccounts
+	}
+	if sight.RoleHolders {
+		d.Holders = pageOf(parts.Holders, holdersPage, HoldersPageSize)
+	}
+	if sight.History {
+		d.Events = pageOf(parts.Events, eventsPage, EventsPageSize)
 	}
 	return d, nil
 }
 
-// MaxShownAdmins bounds the contacts an account's own page lists.
+// MaxShownAdmins bounds the contacts an account's own page lists; each
+// account's row keeps this many (migration 014), so it cannot grow alone.
 const MaxShownAdmins = 50
-
-func (s *Service) adminsOf(ctx context.Context, id AccountID) ([]Contact, error) {
-	m, err := s.store.AdminsOf(ctx, []AccountID{id}, MaxShownAdmins)
-	if err != nil {
-		return nil, fmt.Errorf("account %s: administrators: %w", id, err)
-	}
-	return m[id], nil
-}
 
 // AccountListing is what the Request Access page shows of an account: its
 // listing, if the viewer may see it, with their relation to it.
 func (s *Service) AccountListing(ctx context.Context, viewer User, id AccountID, query string) (Listing, error) {
-	a, rel, err := s.store.AccountFor(ctx, viewer.ID, id, query, exactDomain(query))
+	l, err := s.store.AccountFor(ctx, viewer.ID, id, query, exactDomain(query))
 	if err != nil {
 		return Listing{}, fmt.Errorf("account %s: %w", id, err)
 	}
-	sight := SightOf(viewer, a, rel)
-	if !sight.Listing {
+	if !SightOf(viewer, l.Account, l.Relation).Listing {
 		return Listing{}, fmt.Errorf("account %s: %w", id, ErrNotFound)
 	}
-	l := Listing{Account: a, Relation: rel, Sight: Sight{Listing: true}}
-	if l.Admins, err = s.adminsOf(ctx, id); err != nil {
-		return Listing{}, err
-	}
+	l.Sight = Sight{Listing: true}
 	return l, nil
 }

@@ -13,20 +13,21 @@ import (
 // where access requests are written. Listing methods return Relation filled
 // in for the viewer; they never fill Sight, which is the domain's decision.
 type DirectoryStore interface {
-	// Fold gives text as search and the directory compare it: lowercase,
-	// without accents, exactly as the stored names are folded.
-	Fold(ctx context.Context, text string) (string, error)
-	// DirectorySection lists one page of one section of a viewer's directory.
-	DirectorySection(ctx context.Context, q SectionQuery) ([]Listing, error)
+	// DirectorySections lists one page of each given section of a viewer's
+	// directory, all in one round trip; the filter is compared folded, as
+	// names are stored. Each listing carries its administrators as
+	// AccountFor's do.
+	DirectorySections(ctx context.Context, qs []SectionQuery) ([][]Listing, error)
 	// SearchAccounts lists live accounts whose folded name or domain contains
 	// the query folded, or whose domain is its ExactDomain; a restricted
 	// account only when the query is its entire name or domain. Names that
 	// start with the query come first, then the others, each in name order.
 	// Each listing carries up to q.Admins administrators, by name.
 	SearchAccounts(ctx context.Context, viewerID int64, q SearchQuery) ([]Listing, error)
-	// AccountFor returns an account and how the viewer relates to it;
-	// ExactMatch compares query and exactDomain with its name and domain.
-	AccountFor(ctx context.Context, viewerID int64, id AccountID, query, exactDomain string) (SmartAccount, Relation, error)
+	// AccountFor returns an account, how the viewer relates to it, and its
+	// first MaxShownAdmins administrators by name; ExactMatch compares query
+	// and exactDomain with its name and domain.
+	AccountFor(ctx context.Context, viewerID int64, id AccountID, query, exactDomain string) (Listing, error)
 	// VirtualAccountsOf lists each account's Virtual Accounts, DEFAULT first,
 	// at most perAccount each, with the viewer's role on each, and counts
 	// those left out.
@@ -35,13 +36,16 @@ type DirectoryStore interface {
 	// their email's domain, else their Partner Holding account, else the one
 	// they hold their strongest role on, the oldest first; ErrNotFound for none.
 	MenuAccount(ctx context.Context, userID int64) (SmartAccount, error)
-	// AdminsOf lists up to perAccount administrators of each account, by name.
+	// AdminsOf lists up to perAccount administrators of each account, by
+	// name, from the memberships themselves: for whom to email, where the
+	// listings' contacts (capped at MaxShownAdmins) would not do.
 	AdminsOf(ctx context.Context, ids []AccountID, perAccount int) (map[AccountID][]Contact, error)
+	// AccountParts reads, in one round trip, what an account's page shows
+	// below the account: each part only when its limit is above zero.
+	AccountParts(ctx context.Context, q AccountPartsQuery) (AccountParts, error)
 	// RoleHolders lists who holds which role on an account and its Virtual
 	// Accounts: the account's own roles first, then by Virtual Account.
 	RoleHolders(ctx context.Context, id AccountID, limit, offset int) ([]RoleHolder, error)
-	// Events lists an account's history, newest first.
-	Events(ctx context.Context, id AccountID, limit, offset int) ([]Event, error)
 
 	// CreateAccessRequest records a pending request, its event and the
 	// emails it causes; a second pending one for the same user and account
@@ -83,8 +87,8 @@ type SectionQuery struct {
 	// DomainAndParents), for SectionDomain.
 	Domains []string
 	Section Section
-	// Filter keeps accounts whose name, domain or id contains it, folded
-	// (see Fold); "" keeps all.
+	// Filter keeps accounts whose name, domain or id contains it, both
+	// folded (lowercase, without accents); "" keeps all.
 	Filter        string
 	Limit, Offset int
 }
@@ -103,25 +107,23 @@ func (s *Service) Directory(ctx context.Context, viewer User, q DirectoryQuery) 
 	if utf8.RuneCountInString(filter) > MaxFilterLength {
 		filter = string([]rune(filter)[:MaxFilterLength])
 	}
-	if filter != "" {
-		var err error
-		if filter, err = s.store.Fold(ctx, filter); err != nil {
-			return nil, fmt.Errorf("directory: fold filter: %w", err)
-		}
-	}
 	domains := DomainAndParents(EmailDomain(viewer.Email))
-	out := make([]DirectorySection, 0, len(Sections))
-	var all []*Listing
-	for _, sec := range Sections {
+	qs := make([]SectionQuery, len(Sections))
+	for i, sec := range Sections {
 		n := ClampPage(q.Pages[sec])
-		items, err := s.store.DirectorySection(ctx, SectionQuery{
+		qs[i] = SectionQuery{
 			ViewerID: viewer.ID, Domains: domains, Section: sec, Filter: filter,
 			Limit: DirectoryPageSize + 1, Offset: (n - 1) * DirectoryPageSize,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("directory section %s: %w", sec, err)
 		}
-		p := pageOf(items, n, DirectoryPageSize)
+	}
+	lists, err := s.store.DirectorySections(ctx, qs)
+	if err != nil {
+		return nil, fmt.Errorf("directory: %w", err)
+	}
+	out := make([]DirectorySection, 0, len(Sections))
+	var all []*Listing
+	for i, sec := range Sections {
+		p := pageOf(lists[i], ClampPage(q.Pages[sec]), DirectoryPageSize)
 		for i := range p.Items {
 			p.Items[i].Sight = SightOf(viewer, p.Items[i].Account, p.Items[i].Relation)
 			all = append(all, &p.Items[i])
@@ -141,31 +143,24 @@ func (s *Service) MenuAccount(ctx context.Context, userID int64) (SmartAccount, 
 	return s.store.MenuAccount(ctx, userID)
 }
 
-// decorate adds Virtual Accounts (where the viewer may see them) and
-// administrators to listings, in two queries for all of them.
+// decorate cuts listings' administrators to MaxListedAdmins and adds
+// Virtual Accounts where the viewer may see them, in one query for all.
 func (s *Service) decorate(ctx context.Context, viewerID int64, ls []*Listing) error {
-	if len(ls) == 0 {
-		return nil
-	}
-	var ids, withVAs []AccountID
+	var withVAs []AccountID
 	for _, l := range ls {
-		ids = append(ids, l.Account.ID)
+		l.Admins = listedAdmins(l.Admins)
 		if l.Sight.VirtualAccounts {
 			withVAs = append(withVAs, l.Account.ID)
 		}
 	}
-	admins, err := s.store.AdminsOf(ctx, ids, MaxListedAdmins)
-	if err != nil {
-		return fmt.Errorf("administrators: %w", err)
+	if len(withVAs) == 0 {
+		return nil
 	}
-	vas, more := map[AccountID][]VirtualAccountAccess{}, map[AccountID]int{}
-	if len(withVAs) > 0 {
-		if vas, more, err = s.store.VirtualAccountsOf(ctx, viewerID, withVAs, MaxListedVirtualAccounts); err != nil {
-			return fmt.Errorf("virtual accounts: %w", err)
-		}
+	vas, more, err := s.store.VirtualAccountsOf(ctx, viewerID, withVAs, MaxListedVirtualAccounts)
+	if err != nil {
+		return fmt.Errorf("virtual accounts: %w", err)
 	}
 	for _, l := range ls {
-		l.Admins = admins[l.Account.ID]
 		if l.Sight.VirtualAccounts {
 			l.VirtualAccounts, l.MoreVirtualAccounts = vas[l.Account.ID], more[l.Account.ID]
 		}
@@ -202,3 +197,7 @@ func exactDomain(query string) string {
 	}
 	return d
 }
+
+// listedAdmins is the part of an account's administrators a list shows
+// beside it.
+func listedAdmins(cs []Contact) []Contact { return cs[:min(len(cs), MaxListedAdmins)] }

@@ -82,10 +82,11 @@ func (s *Service) ManagedAccounts(ctx context.Context, u User) ([]ManagedAccount
 // administered returns account id when u is an Administrator of the Smart
 // Account itself and it is active; anything else is ErrNotFound.
 func (s *Service) administered(ctx context.Context, u User, id AccountID) (SmartAccount, error) {
-	a, rel, err := s.store.AccountFor(ctx, u.ID, id, "", "")
+	l, err := s.store.AccountFor(ctx, u.ID, id, "", "")
 	if err != nil {
 		return SmartAccount{}, fmt.Errorf("manage %s: %w", id, err)
 	}
+	a, rel := l.Account, l.Relation
 	if !CanManage(a, rel) {
 		return SmartAccount{}, fmt.Errorf("manage %s: %w", id, ErrNotFound)
 	}

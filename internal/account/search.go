@@ -36,8 +36,6 @@ type SearchQuery struct {
 	// cannot, and searching domains for it would be work for nothing.
 	InDomains     bool
 	Limit, Offset int
-	// Admins is how many administrators to list with each account.
-	Admins int
 }
 
 // SearchResults is one page of Smart Accounts that match a query.
@@ -65,7 +63,6 @@ func (s *Service) Search(ctx context.Context, viewer User, query string, page in
 		InDomains:   !strings.Contains(query, " "),
 		Limit:       SearchPageSize + 1,
 		Offset:      (page - 1) * SearchPageSize,
-		Admins:      MaxListedAdmins,
 	})
 	if err != nil {
 		return SearchResults{}, fmt.Errorf("search %q: %w", query, err)
@@ -79,6 +76,7 @@ func (s *Service) Search(ctx context.Context, viewer User, query string, page in
 		// its listing, which carries no Virtual Accounts. The account's page
 		// shows more to those who may see it.
 		res.Items[i].Sight = Sight{Listing: true}
+		res.Items[i].Admins = listedAdmins(res.Items[i].Admins)
 	}
 	return res, nil
 }

@@ -33,17 +33,34 @@ func scanLink(row pgx.Row, extra ...any) (account.ApprovalLink, error) {
 	return l, err
 }
 
+// LinkByTokenHash reads a link and its request in one statement: every
+// Pending Request page and every decision starts here.
 func (s *Store) LinkByTokenHash(ctx context.Context, hash []byte) (account.ApprovalLink, account.Request, bool, error) {
+	row := s.pool.QueryRow(ctx, `
+		SELECT `+linkColumns+`, coalesce(l.previous_token_hash = $1, false), `+requestColumns+`, `+accountColumns+requestFrom+`
+		JOIN approval_links l ON l.request_id = r.id
+		WHERE l.token_hash = $1 OR l.previous_token_hash = $1`, hash)
 	var replaced bool
-	l, err := scanLink(s.pool.QueryRow(ctx, `
-		SELECT `+linkColumns+`, coalesce(l.previous_token_hash = $1, false)
-		FROM approval_links l WHERE l.token_hash = $1 OR l.previous_token_hash = $1`, hash), &replaced)
+	var r account.Request
+	// scanLink reads the link's columns and replaced, scanRequest the rest.
+	l, err := scanLink(rowFunc(func(linkDest ...any) error {
+		var err error
+		r, err = scanRequest(rowFunc(func(requestDest ...any) error {
+			return row.Scan(append(linkDest, requestDest...)...)
+		}))
+		return err
+	}), &replaced)
 	if err != nil {
-		return l, account.Request{}, false, mapErr(err, "")
+		return account.ApprovalLink{}, account.Request{}, false, mapErr(err, "")
 	}
-	r, err := requestByID(ctx, s.pool, l.RequestID)
-	return l, r, replaced, err
+	return l, r, replaced, nil
 }
+
+// rowFunc is a pgx.Row whose Scan is a function, to read one row with
+// several scan functions, each taking its part of the columns in turn.
+type rowFunc func(dest ...any) error
+
+func (f rowFunc) Scan(dest ...any) error { return f(dest...) }
 
 func requestByID(ctx context.Context, q querier, id int64) (account.Request, error) {
 	r, err := scanRequest(q.QueryRow(ctx, requestSelect+`WHERE r.id = $1`, id))

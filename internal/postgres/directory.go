@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -33,73 +32,112 @@ const (
 	sa.id IN (SELECT r.smart_account_id FROM access_requests r WHERE r.user_id = $1)`
 )
 
-const listingColumns = accountColumns + `,` + relationColumns
+// listingColumns are an account, the viewer's relation to it and its
+// administrators, read from the account's own row (migration 006 keeps them
+// there, the first account.MaxShownAdmins by name).
+const listingColumns = accountColumns + `,` + relationColumns + `, sa.admin_names, sa.admin_emails`
 
 // scanListing reads listingColumns, then whether the query matched exactly,
 // then extra.
 func scanListing(row pgx.Row, extra ...any) (account.Listing, error) {
 	var l account.Listing
+	var admins contacts
 	r := &l.Relation
-	a, err := scanAccount(row, append([]any{&r.Role, &r.VARole, &r.Creator, &r.AskedAccess, &r.ExactMatch}, extra...)...)
-	l.Account = a
+	a, err := scanAccount(row, append([]any{&r.Role, &r.VARole, &r.Creator, &r.AskedAccess,
+		&admins.names, &admins.emails, &r.ExactMatch}, extra...)...)
+	l.Account, l.Admins = a, admins.list()
 	return l, err
 }
 
 // filterMatches keeps the accounts whose folded name, domain or shown id
-// (SA-000123) contains the filter, given as a LIKE pattern in $2. The
-// directory's sections are a user's own accounts, a few hundred at most, so
-// a filter over them needs no index of its own.
-const filterMatches = `(sa.name_folded LIKE $2
-	OR sa.domain LIKE $2
-	OR 'sa-' || lpad(sa.id::text, greatest(6, length(sa.id::text)), '0') LIKE $2)`
+// (SA-000123) contains the filter, given as typed in $2: folded and made a
+// LIKE pattern once per statement (the sub-select), so the sections of a
+// directory need no round trip of their own to fold it. The directory's
+// sections are a user's own accounts, a few hundred at most, so a filter
+// over them needs no index of its own.
+const filterMatches = `(sa.name_folded LIKE (SELECT pattern FROM filter)
+	OR sa.domain LIKE (SELECT pattern FROM filter)
+	OR 'sa-' || lpad(sa.id::text, greatest(6, length(sa.id::text)), '0') LIKE (SELECT pattern FROM filter))`
 
-// likeEscape makes folded text a literal part of a LIKE pattern.
-var likeEscape = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace
+// filterCTE defines filter for filterMatches: the text that contains $2
+// folded, as a LIKE pattern; for "" it is %%, which keeps all.
+const filterCTE = `WITH filter AS MATERIALIZED (
+	SELECT '%' || replace(replace(replace(clc_fold($2::text), '\', '\\'), '%', '\%'), '_', '\_') || '%' AS pattern)`
 
-// containing is the LIKE pattern for text that contains folded; for "" it
-// is %%, which keeps all.
-func containing(folded string) string { return "%" + likeEscape(folded) + "%" }
-
-func (s *Store) Fold(ctx context.Context, text string) (string, error) {
-	var folded string
-	err := s.reader(ctx).QueryRow(ctx, `SELECT clc_fold($1)`, text).Scan(&folded)
-	return folded, err
+// DirectorySections reads every asked section in one round trip.
+func (s *Store) DirectorySections(ctx context.Context, qs []account.SectionQuery) ([][]account.Listing, error) {
+	out := make([][]account.Listing, len(qs))
+	b := &pgx.Batch{}
+	for i, q := range qs {
+		sql, args, scan, err := sectionSQL(q)
+		if err != nil {
+			return nil, err
+		}
+		b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
+			var err error
+			out[i], err = pgx.CollectRows(rows, scan)
+			return err
+		})
+	}
+	if err := s.reader(ctx).SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
-func (s *Store) DirectorySection(ctx context.Context, q account.SectionQuery) ([]account.Listing, error) {
+func scanPlainListing(row pgx.CollectableRow) (account.Listing, error) { return scanListing(row) }
+
+// sectionSQL is the statement that lists one page of one section, its
+// arguments and how to read its rows.
+func sectionSQL(q account.SectionQuery) (string, []any, pgx.RowToFunc[account.Listing], error) {
 	switch q.Section {
 	case account.SectionAccess:
-		return s.listings(ctx, `
-			SELECT `+listingColumns+`, false
+		return filterCTE + `
+			SELECT ` + listingColumns + `, false
 			FROM (
 				SELECT sa.* FROM smart_accounts sa
 				WHERE sa.id IN (SELECT m.smart_account_id FROM memberships m WHERE m.user_id = $1)
-					AND `+filterMatches+`
+					AND ` + filterMatches + `
 				ORDER BY sa.name_folded, sa.id
 				LIMIT $3 OFFSET $4
 			) sa
-			`+relationJoin+`
-			ORDER BY sa.name_folded, sa.id`, q.ViewerID, containing(q.Filter), q.Limit, q.Offset)
+			` + relationJoin + `
+			ORDER BY sa.name_folded, sa.id`, []any{q.ViewerID, q.Filter, q.Limit, q.Offset}, scanPlainListing, nil
 	case account.SectionRequested:
-		return s.requestedSection(ctx, q)
+		// Approved requests are left out: their access is in the first
+		// section now. Newest request first.
+		return filterCTE + `
+			SELECT ` + listingColumns + `, false, ` + accessRequestColumns + `
+			FROM (
+				SELECT r.* FROM access_requests r
+				JOIN smart_accounts sa ON sa.id = r.smart_account_id
+				WHERE r.user_id = $1 AND r.status IN ('pending', 'declined') AND ` + filterMatches + `
+				ORDER BY r.created_at DESC, r.id DESC
+				LIMIT $3 OFFSET $4
+			) r
+			JOIN smart_accounts sa ON sa.id = r.smart_account_id
+			JOIN users u ON u.id = r.user_id
+			LEFT JOIN users d ON d.id = r.decided_by
+			` + relationJoin + `
+			ORDER BY r.created_at DESC, r.id DESC`, []any{q.ViewerID, q.Filter, q.Limit, q.Offset}, scanRequestedListing, nil
 	case account.SectionCreated:
-		return s.listings(ctx, `
-			SELECT `+listingColumns+`, false
+		return filterCTE + `
+			SELECT ` + listingColumns + `, false
 			FROM (
 				SELECT * FROM smart_accounts sa
-				WHERE sa.created_by = $1 AND `+filterMatches+`
+				WHERE sa.created_by = $1 AND ` + filterMatches + `
 				ORDER BY sa.created_at DESC, sa.id DESC
 				LIMIT $3 OFFSET $4
 			) sa
-			`+relationJoin+`
-			ORDER BY sa.created_at DESC, sa.id DESC`, q.ViewerID, containing(q.Filter), q.Limit, q.Offset)
+			` + relationJoin + `
+			ORDER BY sa.created_at DESC, sa.id DESC`, []any{q.ViewerID, q.Filter, q.Limit, q.Offset}, scanPlainListing, nil
 	case account.SectionDomain:
 		// Restricted accounts are listed here too: their domain is the
 		// viewer's own or one above it, which is exactly the whole-domain
 		// search that finds a restricted account, so they count as found by
 		// exact match.
-		return s.listings(ctx, `
-			SELECT `+listingColumns+`, true
+		return filterCTE + `
+			SELECT ` + listingColumns + `, true
 			FROM (
 				SELECT * FROM smart_accounts sa
 				WHERE sa.domain = ANY($5) AND sa.status IN ('active', 'pending')
@@ -107,83 +145,54 @@ func (s *Store) DirectorySection(ctx context.Context, q account.SectionQuery) ([
 					AND NOT EXISTS (SELECT 1 FROM access_requests r
 						WHERE r.user_id = $1 AND r.smart_account_id = sa.id AND r.status IN ('pending', 'declined'))
 					AND sa.created_by IS DISTINCT FROM $1
-					AND `+filterMatches+`
+					AND ` + filterMatches + `
 				ORDER BY sa.name_folded, sa.id
 				LIMIT $3 OFFSET $4
 			) sa
-			`+relationJoin+`
-			ORDER BY sa.name_folded, sa.id`, q.ViewerID, containing(q.Filter), q.Limit, q.Offset, q.Domains)
+			` + relationJoin + `
+			ORDER BY sa.name_folded, sa.id`, []any{q.ViewerID, q.Filter, q.Limit, q.Offset, q.Domains}, scanPlainListing, nil
 	}
-	return nil, fmt.Errorf("unknown directory section %q", q.Section)
+	return "", nil, nil, fmt.Errorf("unknown directory section %q", q.Section)
 }
 
-// requestedSection lists the accounts the viewer asked access to, newest
-// request first. Approved requests are left out: their access is in the
-// first section now.
-func (s *Store) requestedSection(ctx context.Context, q account.SectionQuery) ([]account.Listing, error) {
-	rows, err := s.reader(ctx).Query(ctx, `
-		SELECT `+listingColumns+`, false, `+accessRequestColumns+`
-		FROM (
-			SELECT r.* FROM access_requests r
-			JOIN smart_accounts sa ON sa.id = r.smart_account_id
-			WHERE r.user_id = $1 AND r.status IN ('pending', 'declined') AND `+filterMatches+`
-			ORDER BY r.created_at DESC, r.id DESC
-			LIMIT $3 OFFSET $4
-		) r
-		JOIN smart_accounts sa ON sa.id = r.smart_account_id
-		JOIN users u ON u.id = r.user_id
-		LEFT JOIN users d ON d.id = r.decided_by
-		`+relationJoin+`
-		ORDER BY r.created_at DESC, r.id DESC`, q.ViewerID, containing(q.Filter), q.Limit, q.Offset)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.Listing, error) {
-		var req account.AccessRequest
-		var decidedAt *time.Time
-		l, err := scanListing(row, accessRequestDest(&req, &decidedAt)...)
-		req.DecidedAt = deref(decidedAt)
-		l.Request = &req
-		return l, err
-	})
+func scanRequestedListing(row pgx.CollectableRow) (account.Listing, error) {
+	var req account.AccessRequest
+	var decidedAt *time.Time
+	l, err := scanListing(row, accessRequestDest(&req, &decidedAt)...)
+	req.DecidedAt = deref(decidedAt)
+	l.Request = &req
+	return l, err
 }
 
-func (s *Store) listings(ctx context.Context, sql string, args ...any) ([]account.Listing, error) {
-	rows, err := s.reader(ctx).Query(ctx, sql, args...)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.Listing, error) { return scanListing(row) })
-}
-
-func (s *Store) AccountFor(ctx context.Context, viewerID int64, id account.AccountID, query, exactDomain string) (account.SmartAccount, account.Relation, error) {
+func (s *Store) AccountFor(ctx context.Context, viewerID int64, id account.AccountID, query, exactDomain string) (account.Listing, error) {
 	l, err := scanListing(s.pool.QueryRow(ctx, `
 		SELECT `+listingColumns+`, $3 <> '' AND (sa.name_folded = clc_fold($3) OR sa.domain = $4)
 		FROM smart_accounts sa
 		`+relationJoin+`
 		WHERE sa.id = $2`, viewerID, id, query, exactDomain))
 	if err != nil {
-		return account.SmartAccount{}, account.Relation{}, mapErr(err, "")
+		return account.Listing{}, mapErr(err, "")
 	}
-	return l.Account, l.Relation, nil
+	return l, nil
 }
 
-func (s *Store) VirtualAccountsOf(ctx context.Context, viewerID int64, ids []account.AccountID, perAccount int) (map[account.AccountID][]account.VirtualAccountAccess, map[account.AccountID]int, error) {
-	rows, err := s.reader(ctx).Query(ctx, `
-		SELECT smart_account_id, name, role, total FROM (
-			SELECT va.smart_account_id, va.name, coalesce(m.role, '') AS role,
-				row_number() OVER (PARTITION BY va.smart_account_id ORDER BY va.name <> 'DEFAULT', va.name) AS n,
-				count(*) OVER (PARTITION BY va.smart_account_id) AS total
-			FROM virtual_accounts va
-			LEFT JOIN memberships m ON m.user_id = $2 AND m.smart_account_id = va.smart_account_id
-				AND m.virtual_account_id = va.id
-			WHERE va.smart_account_id = ANY($1)
-		) x
-		WHERE n <= $3
-		ORDER BY smart_account_id, n`, ids, viewerID, perAccount)
-	if err != nil {
-		return nil, nil, err
-	}
+// virtualAccountsSQL lists the Virtual Accounts of accounts $1, DEFAULT
+// first, at most $3 each, with viewer $2's role on each and how many each
+// account has; read by collectVirtualAccounts.
+const virtualAccountsSQL = `
+	SELECT smart_account_id, name, role, total FROM (
+		SELECT va.smart_account_id, va.name, coalesce(m.role, '') AS role,
+			row_number() OVER (PARTITION BY va.smart_account_id ORDER BY va.name <> 'DEFAULT', va.name) AS n,
+			count(*) OVER (PARTITION BY va.smart_account_id) AS total
+		FROM virtual_accounts va
+		LEFT JOIN memberships m ON m.user_id = $2 AND m.smart_account_id = va.smart_account_id
+			AND m.virtual_account_id = va.id
+		WHERE va.smart_account_id = ANY($1)
+	) x
+	WHERE n <= $3
+	ORDER BY smart_account_id, n`
+
+func collectVirtualAccounts(rows pgx.Rows) (map[account.AccountID][]account.VirtualAccountAccess, map[account.AccountID]int, error) {
 	defer rows.Close()
 	vas, more := map[account.AccountID][]account.VirtualAccountAccess{}, map[account.AccountID]int{}
 	for rows.Next() {
@@ -197,6 +206,14 @@ func (s *Store) VirtualAccountsOf(ctx context.Context, viewerID int64, ids []acc
 		more[id] = total - len(vas[id])
 	}
 	return vas, more, rows.Err()
+}
+
+func (s *Store) VirtualAccountsOf(ctx context.Context, viewerID int64, ids []account.AccountID, perAccount int) (map[account.AccountID][]account.VirtualAccountAccess, map[account.AccountID]int, error) {
+	rows, err := s.reader(ctx).Query(ctx, virtualAccountsSQL, ids, viewerID, perAccount)
+	if err != nil {
+		return nil, nil, err
+	}
+	return collectVirtualAccounts(rows)
 }
 
 // menuAccountSQL picks the account the menu names for user $1: the one
@@ -330,6 +347,56 @@ func (s *Store) AdminsOf(ctx context.Context, ids []account.AccountID, perAccoun
 	return out, rows.Err()
 }
 
+// AccountParts reads what an account's page shows below the account, each
+// part only when asked for, all in one round trip.
+func (s *Store) AccountParts(ctx context.Context, q account.AccountPartsQuery) (account.AccountParts, error) {
+	var p account.AccountParts
+	b := &pgx.Batch{}
+	if q.VirtualAccounts > 0 {
+		b.Queue(virtualAccountsSQL, []account.AccountID{q.ID}, q.ViewerID, q.VirtualAccounts).Query(func(rows pgx.Rows) error {
+			vas, more, err := collectVirtualAccounts(rows)
+			p.VirtualAccounts, p.MoreVirtualAccounts = vas[q.ID], more[q.ID]
+			if p.VirtualAccounts == nil {
+				p.VirtualAccounts = []account.VirtualAccountAccess{}
+			}
+			return err
+		})
+	}
+	if q.Holders.Limit > 0 {
+		b.Queue(`
+			SELECT u.id, u.name, u.email, m.role, coalesce(va.name, '')
+			FROM memberships m
+			JOIN users u ON u.id = m.user_id
+			LEFT JOIN virtual_accounts va ON va.id = m.virtual_account_id
+			WHERE m.smart_account_id = $1
+			ORDER BY va.name NULLS FIRST, `+memberRank+` DESC, lower(u.name), u.id
+			LIMIT $2 OFFSET $3`, q.ID, q.Holders.Limit, q.Holders.Offset).Query(func(rows pgx.Rows) error {
+			var err error
+			p.Holders, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.RoleHolder, error) {
+				var h account.RoleHolder
+				err := row.Scan(&h.UserID, &h.Name, &h.Email, &h.Role, &h.VirtualAccount)
+				return h, err
+			})
+			return err
+		})
+	}
+	if q.Events.Limit > 0 {
+		b.Queue(`
+			SELECT `+eventColumns+`
+			FROM events
+			WHERE smart_account_id = $1
+			ORDER BY at DESC, id DESC
+			LIMIT $2 OFFSET $3`, q.ID, q.Events.Limit, q.Events.Offset).Query(func(rows pgx.Rows) error {
+			var err error
+			p.Events, err = pgx.CollectRows(rows, scanEvent)
+			return err
+		})
+	}
+	if b.Len() == 0 {
+		return p, nil
+	}
+	return p, s.pool.SendBatch(ctx, b).Close()
+}
 func (s *Store) RoleHolders(ctx context.Context, id account.AccountID, limit, offset int) ([]account.RoleHolder, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT u.id, u.name, u.email, m.role, coalesce(va.name, '')
@@ -347,17 +414,4 @@ func (s *Store) RoleHolders(ctx context.Context, id account.AccountID, limit, of
 		err := row.Scan(&h.UserID, &h.Name, &h.Email, &h.Role, &h.VirtualAccount)
 		return h, err
 	})
-}
-
-func (s *Store) Events(ctx context.Context, id account.AccountID, limit, offset int) ([]account.Event, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT `+eventColumns+`
-		FROM events
-		WHERE smart_account_id = $1
-		ORDER BY at DESC, id DESC
-		LIMIT $2 OFFSET $3`, id, limit, offset)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, scanEvent)
 }

@@ -322,6 +322,38 @@ func (q replicaReads) QueryRow(ctx context.Context, sql string, args ...any) pgx
 	return replicaRow{q.r, ctx, sql, args}
 }
 
+// SendBatch sends b to the replica, on one of its connections. A batch's
+// answers are read through its queued callbacks when Close runs: if the
+// replica cannot answer then, a copy of b goes to the primary and each
+// callback runs again on the primary's rows, so a callback must set what it
+// reads rather than add to it. Results read through the BatchResults'
+// own Exec, Query or QueryRow are the replica's, without that fall-back.
+func (q replicaReads) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	return &replicaBatch{BatchResults: q.r.pool.SendBatch(ctx, b), r: q.r, ctx: ctx, b: b}
+}
+
+type replicaBatch struct {
+	pgx.BatchResults
+	r   *Replica
+	ctx context.Context
+	b   *pgx.Batch
+}
+
+func (rb *replicaBatch) Close() error {
+	err := rb.BatchResults.Close()
+	if !rb.r.lost(rb.ctx, err) {
+		return err
+	}
+	// Sending b kept the replica connection's prepared statements in it,
+	// which the primary's connection lacks: the primary gets the same
+	// statements and callbacks in a batch of their own.
+	again := &pgx.Batch{}
+	for _, qq := range rb.b.QueuedQueries {
+		again.Queue(qq.SQL, qq.Arguments...).Fn = qq.Fn
+	}
+	return rb.r.primary.SendBatch(rb.ctx, again).Close()
+}
+
 // Exec is never a read: it goes to the primary.
 func (q replicaReads) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	return q.r.primary.Exec(ctx, sql, args...)

@@ -44,8 +44,7 @@ const commonVariants = 64
 //     relation and their first administrators.
 //
 // $1 viewer, $2 the query, $3 the query as a domain ("" for none), $4 limit,
-// $5 offset, $6 whether the query may be part of a domain, $7 administrators
-// per account.
+// $5 offset, $6 whether the query may be part of a domain.
 var searchSQL = `
 	WITH RECURSIVE q AS MATERIALIZED (
 		SELECT f AS folded, f || chr(1114111) AS past, f !~ '[[:space:][:punct:]]' AS one_word
@@ -134,11 +133,10 @@ var searchSQL = `
 		ORDER BY 3, 2, 1
 		LIMIT $4::int OFFSET $5::int
 	)
-	SELECT ` + listingColumns + `, sa.name_folded = (SELECT folded FROM q) OR sa.domain = $3::text, ` + adminsColumns + `
+	SELECT ` + listingColumns + `, sa.name_folded = (SELECT folded FROM q) OR sa.domain = $3::text
 	FROM page
 	JOIN smart_accounts sa ON sa.id = page.id
 	` + relationJoin + `
-	` + adminsJoin("sa.id", "$7::int") + `
 	ORDER BY page.tier, sa.name_folded, sa.id`
 
 // holdsElsewhere is the second tier's test of a row t (of smart_accounts or
@@ -152,14 +150,9 @@ func holdsElsewhere(t string) string {
 }
 
 func (s *Store) SearchAccounts(ctx context.Context, viewerID int64, q account.SearchQuery) ([]account.Listing, error) {
-	rows, err := s.reader(ctx).Query(ctx, searchSQL, viewerID, q.Text, q.ExactDomain, q.Limit, q.Offset, q.InDomains, q.Admins)
+	rows, err := s.reader(ctx).Query(ctx, searchSQL, viewerID, q.Text, q.ExactDomain, q.Limit, q.Offset, q.InDomains)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.Listing, error) {
-		var admins contacts
-		l, err := scanListing(row, &admins.names, &admins.emails)
-		l.Admins = admins.list()
-		return l, err
-	})
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.Listing, error) { return scanListing(row) })
 }

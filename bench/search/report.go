@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// The goals of issue 11, on a 2-core machine.
+const (
+	goalFramework   = 0.7  // of a page's same-work baseline
+	goalSearch      = 0.35 // of the one-query baseline
+	goalSearchP99   = 25.0 // ms, 32 clients
+	goalDirectory   = 0.25
+	goalAccountPage = 0.5
+	goalOpenP99     = 10.0 // ms, every read page at the open loop's rate
+	goalSubmitRate  = 500.0
+	goalMailRate    = 500.0
+	goalRSS         = 150 * 1024 // KiB
+	goalReady       = time.Second
+)
+
+// readPages are the pages that only read.
+var readPages = map[string]bool{"home": true, "search": true, "directory": true, "account": true, "pending": true, "access requests": true}
+
+type report struct {
+	o        options
+	partner  string
+	pages    []string
+	results  map[string]result
+	rss      map[string]int64
+	peakRSS  int64
+	ready    time.Duration
+	mailRate float64
+	seqScans int64
+	skipped  []string
+}
+
+func (r report) print(out io.Writer) { r.table(out, false) }
+
+// write puts the table, the machine and the date in path.
+func (r report) write(path string) error {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# Benchmark results\n\nWritten by `make bench` (`go run ./bench/search`); every figure below is from one run.\n\n")
+	fmt.Fprintf(&b, "- date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&b, "- machine: %s\n", machine())
+	fmt.Fprintf(&b, "- commit: %s\n", gitCommit())
+	fmt.Fprintf(&b, "- data: %d Smart Accounts (`clc seed scale`); pages as %s\n", r.o.accounts, r.partner)
+	fmt.Fprintf(&b, "- load: %d closed-loop clients for %s after %s warm-up; open loop %.0f requests/s for %s\n\n",
+		r.o.clients, r.o.duration, r.o.warmup, r.o.rate, r.o.openFor)
+	b.WriteString("```\n")
+	r.table(&b, true)
+	b.WriteString("```\n")
+	return os.WriteFile(path, b.Bytes(), 0o644)
+}
+
+func (r report) table(out io.Writer, md bool) {
+	one := r.results["one-query baseline"]
+	fmt.Fprintf(out, "\n%d Smart Accounts; closed loop %d clients, open loop %.0f/s\n\n", r.o.accounts, r.o.clients, r.o.rate)
+	fmt.Fprintf(out, "%-16s %8s %8s %8s %11s %9s %9s %9s %8s %7s\n", "page", "req/s", "p50 ms", "p99 ms",
+		"open p99", "same req/s", "vs same", "vs 1-query", "RSS MB", "errors")
+	for _, name := range r.pages {
+		c, o, s := r.results[name], r.results[name+" open"], r.results[name+" same"]
+		vsSame := "-"
+		if s.RPS > 0 {
+			vsSame = fmt.Sprintf("%.2fx", c.RPS/s.RPS)
+		}
+		sameRPS := "-"
+		if s.RPS > 0 {
+			sameRPS = fmt.Sprintf("%.0f", s.RPS)
+		}
+		openP99 := fmt.Sprintf("%.2f", o.P99)
+		if o.Requests > 0 && o.RPS < 0.9*r.o.rate && !o.Exhausted {
+			openP99 += fmt.Sprintf(" (%.0f/s)", o.RPS)
+		}
+		fmt.Fprintf(out, "%-16s %8.0f %8.2f %8.2f %11s %9s %9s %9.2fx %8.1f %7d\n", name, c.RPS, c.P50, c.P99, openP99,
+			sameRPS, vsSame, c.RPS/one.RPS, float64(r.rss[name])/1024, c.Errors+o.Errors+s.Errors)
+		for _, x := range []result{c, o, s} {
+			if x.First != "" {
+				fmt.Fprintf(out, "  %s: first error: %s\n", x.Name, x.First)
+			}
+			if x.Exhausted {
+				fmt.Fprintf(out, "  %s: used every prepared request before the time was up\n", x.Name)
+			}
+		}
+	}
+	fmt.Fprintf(out, "%-16s %8.0f %8.2f %8.2f\n", "1-query baseline", one.RPS, one.P50, one.P99)
+	for _, name := range r.skipped {
+		fmt.Fprintf(out, "%-16s skipped: the portal has no such page yet\n", name)
+	}
+	fmt.Fprintf(out, "\nemail delivery to a local SMTP server (one clc worker): %.0f/s\n", r.mailRate)
+	fmt.Fprintf(out, "clc serve ready after %s; peak RSS %.1f MB\n", r.ready.Round(time.Millisecond), float64(r.peakRSS)/1024)
+	fmt.Fprintf(out, "sequential scans of smart_accounts and search_suffixes during the runs: %d\n\n", r.seqScans)
+
+	fmt.Fprintln(out, "goals:")
+	verdict := func(ok bool, format string, args ...any) {
+		v := "met"
+		if !ok {
+			v = "NOT met"
+		}
+		fmt.Fprintf(out, "  %-7s %s\n", v, fmt.Sprintf(format, args...))
+	}
+	for _, name := range r.pages {
+		c, s := r.results[name], r.results[name+" same"]
+		if s.RPS > 0 {
+			verdict(c.RPS/s.RPS >= goalFramework, "%s at least %.1fx its same-work baseline: %.2fx", name, goalFramework, c.RPS/s.RPS)
+		}
+	}
+	s := r.results["search"]
+	verdict(s.RPS/one.RPS >= goalSearch, "search at least %.2fx the one-query baseline: %.2fx", goalSearch, s.RPS/one.RPS)
+	verdict(s.P99 < goalSearchP99, "search p99 under %.0f ms at %d clients: %.2f ms", goalSearchP99, r.o.clients, s.P99)
+	d := r.results["directory"]
+	verdict(d.RPS/one.RPS >= goalDirectory, "directory at least %.2fx the one-query baseline: %.2fx", goalDirectory, d.RPS/one.RPS)
+	for _, name := range []string{"account", "pending"} {
+		x := r.results[name]
+		verdict(x.RPS/one.RPS >= goalAccountPage, "%s page at least %.1fx the one-query baseline: %.2fx", name, goalAccountPage, x.RPS/one.RPS)
+	}
+	for _, name := range r.pages {
+		if o := r.results[name+" open"]; readPages[name] {
+			verdict(o.P99 < goalOpenP99, "%s p99 under %.0f ms at %.0f/s: %.2f ms", name, goalOpenP99, r.o.rate, o.P99)
+		}
+	}
+	sub := r.results["submit"]
+	verdict(sub.RPS >= goalSubmitRate, "request submission at least %.0f/s: %.0f/s", goalSubmitRate, sub.RPS)
+	verdict(r.mailRate >= goalMailRate, "email delivery at least %.0f/s: %.0f/s", goalMailRate, r.mailRate)
+	verdict(r.peakRSS < goalRSS, "RSS under %d MB at full load: %.1f MB", goalRSS/1024, float64(r.peakRSS)/1024)
+	verdict(r.ready < goalReady, "ready in under %s: %s", goalReady, r.ready.Round(time.Millisecond))
+}
+
+// machine says what the figures were measured on, and how busy it was.
+func machine() string {
+	cpu := runtime.GOARCH
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "model name"); ok {
+				cpu = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int64
+		fmt.Sscanf(strings.SplitN(string(b), "\n", 2)[0], "MemTotal: %d kB", &kb)
+		mem = fmt.Sprintf(", %.1f GB", float64(kb)/1024/1024)
+	}
+	load := ""
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		load = ", load average " + strings.Join(strings.Fields(string(b))[:3], " ") + " at the end (other work shares it)"
+	}
+	kernel, _ := exec.Command("uname", "-sr").Output()
+	return fmt.Sprintf("%s, %d cores%s, %s, %s%s", cpu, runtime.NumCPU(), mem, strings.TrimSpace(string(kernel)), runtime.Version(), load)
+}
+
+func gitCommit() string {
+	out, err := exec.Command("git", "describe", "--always", "--dirty").Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(out))
+}
