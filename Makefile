@@ -46,5 +46,6 @@ fuzz: ## run every fuzz target for FUZZTIME (default 30s) each; findings land in
 	@FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 ACCOUNTS ?= 1000000
-bench: ## load ACCOUNTS (default 1000000) synthetic accounts, benchmark every main page beside its baselines, write bench/RESULTS.md
-	go run ./bench/search -accounts $(ACCOUNTS)
+BENCH_PGPORT ?= 54335
+bench: ## load ACCOUNTS (default 1000000) synthetic accounts on PostgreSQL at BENCH_PGPORT, benchmark every main page beside its baselines, write bench/RESULTS.md
+	go run ./bench/search -accounts $(ACCOUNTS) -pgport $(BENCH_PGPORT)

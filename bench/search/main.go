@@ -3,7 +3,7 @@
 // of a partner with about 300 accounts (25 rows a section, paged), an
 // account page, request submission, the Pending Request page, an approval,
 // and Pending Access Requests when the portal has it. It starts a throwaway
-// PostgreSQL (scripts/pg.sh, port 54335, .tmp/pg-bench), migrates it and
+// PostgreSQL (scripts/pg.sh, port 54335 or -pgport, .tmp/pg-bench), migrates it and
 // loads a synthetic directory with `clc seed scale` (kept between runs when
 // it already holds that many accounts), starts `clc serve` and
 // bench/baseline, signs in as the partner through the login form, and
@@ -51,9 +51,8 @@ import (
 
 // The cluster the benchmark owns; other clusters on this machine are not its business.
 const (
-	pgDir  = ".tmp/pg-bench"
-	pgPort = "54335"
-	work   = ".tmp/bench"
+	pgDir = ".tmp/pg-bench"
+	work  = ".tmp/bench"
 )
 
 type options struct {
@@ -67,6 +66,7 @@ type options struct {
 	keep      bool
 	results   string
 	accessReq string
+	pgPort    string
 }
 
 func main() {
@@ -81,6 +81,8 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "leave PostgreSQL running afterwards")
 	flag.StringVar(&o.results, "results", "bench/RESULTS.md", "where to write the results (\"\" for nowhere)")
 	flag.StringVar(&o.accessReq, "access-requests", "/clc/access-requests", "the path of Pending Access Requests")
+	// A port of its own where other sessions share the machine.
+	flag.StringVar(&o.pgPort, "pgport", "54335", "the port of the benchmark's PostgreSQL")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -113,9 +115,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		}
 	}
 
-	step(out, "start PostgreSQL on port %s (%s)", pgPort, pgDir)
+	step(out, "start PostgreSQL on port %s (%s)", o.pgPort, pgDir)
 	var urlOut bytes.Buffer
-	start := command(ctx, nil, "scripts/pg.sh", "start", pgDir, pgPort)
+	start := command(ctx, nil, "scripts/pg.sh", "start", pgDir, o.pgPort)
 	start.Stdout = &urlOut
 	if err := start.Run(); err != nil {
 		return fmt.Errorf("start PostgreSQL: %w", err)

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -36,4 +37,21 @@ func MigrateTo(ctx context.Context, pool *pgxpool.Pool, v int32) error {
 		return err
 	}
 	return m.MigrateTo(ctx, v)
+}
+
+// DeadReplica is a replica beside primary that has gone away since its last
+// check, which found it answering: the next read learns it is gone.
+func DeadReplica(primary *pgxpool.Pool, log *slog.Logger) (*Replica, error) {
+	// Nothing listens on port 1 of this machine.
+	pool, err := pgxpool.New(context.Background(), "postgres://nobody@127.0.0.1:1/none?connect_timeout=2")
+	if err != nil {
+		return nil, err
+	}
+	return &Replica{pool: pool, primary: primary, log: log, up: true, stop: func() {}, done: closed()}, nil
+}
+
+func closed() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
 }
