@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make test: start what the tests need (a throwaway PostgreSQL on a port of
 # its own, a streaming replica of it and a PgBouncer in front of it; the
-# tests start their own SMTP servers), then vet, check the generated code,
+# tests start their own SMTP servers), then lint (gofmt, vet, staticcheck, golangci-lint), check the generated code,
 # and run every test.
 #
 # Ports: CLC_TEST_PGPORT (default 54330), the replica on
@@ -44,12 +44,7 @@ if [[ ! -f "$axe_dir/node_modules/axe-core/axe.min.js" ]]; then
   npm ci --prefix "$axe_dir" --no-audit --no-fund --loglevel=error
 fi
 
-echo "== gofmt"
-unformatted=$(gofmt -l cmd internal web migrations $(ls -d bench 2>/dev/null))
-if [[ -n "$unformatted" ]]; then echo "gofmt would change: $unformatted"; exit 1; fi
-echo "== go vet"
-go vet ./...
-echo "== generated code"
-scripts/check-generated.sh
+# gofmt, go vet, staticcheck, golangci-lint and the generated-code check.
+scripts/lint.sh
 echo "== go test"
 go test -count=1 -timeout 20m "$@" ./...

@@ -736,7 +736,9 @@ func (s *server) status(field string) int64 {
 	for _, line := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			var n int64
-			fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &n)
+			if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &n); err != nil {
+				return 0
+			}
 			return n
 		}
 	}

@@ -146,8 +146,9 @@ func machine() string {
 	mem := ""
 	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
 		var kb int64
-		fmt.Sscanf(strings.SplitN(string(b), "\n", 2)[0], "MemTotal: %d kB", &kb)
-		mem = fmt.Sprintf(", %.1f GB", float64(kb)/1024/1024)
+		if _, err := fmt.Sscanf(strings.SplitN(string(b), "\n", 2)[0], "MemTotal: %d kB", &kb); err == nil {
+			mem = fmt.Sprintf(", %.1f GB", float64(kb)/1024/1024)
+		}
 	}
 	load := ""
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {

@@ -58,7 +58,7 @@ func serveWithMail(t *testing.T) *served {
 	if err != nil {
 		t.Fatalf("serve printed nothing: %v", err)
 	}
-	go io.Copy(io.Discard, pr)
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
 	jar, _ := cookiejar.New(nil)
 	return &served{t: t, base: strings.TrimSpace(line[strings.Index(line, "http://"):]), catcher: catcher, browser: &http.Client{Jar: jar}}
 }

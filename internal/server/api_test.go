@@ -282,7 +282,8 @@ func TestAPIRequestsLikeTheForm(t *testing.T) {
 		!strings.Contains(string(ans.Body), "Initech") {
 		t.Errorf("a taken domain answers %d: %s", ans.Status, ans.Body)
 	}
-	for _, raw := range []string{`{"name": "x"`, `{"nmae": "Globex"}`, `[1]`, `{"name":"a"} {"name":"b"}`} {
+	// Each is malformed on purpose; the second names an unknown field.
+	for _, raw := range []string{`{"name": "x"`, `{"nmae": "Globex"}`, `[1]`, `{"name":"a"} {"name":"b"}`} { //nolint:misspell
 		if ans := api.do("POST", "/api/v1/account-requests", raw); ans.Status != http.StatusBadRequest {
 			t.Errorf("body %s answers %d", raw, ans.Status)
 		} else {

@@ -71,7 +71,7 @@ func (s *Server) requestAccess(w http.ResponseWriter, r *http.Request) error {
 		return s.renderRequestAccess(w, r, http.StatusOK, l, vas, query, v)
 	}
 	_, err = s.accounts.RequestAccess(ctx, u, id, query, in)
-	status := http.StatusOK
+	var status int
 	var fe account.FieldErrors
 	switch {
 	case err == nil:
