@@ -40,9 +40,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	var throttled *account.ThrottledError
 	switch {
 	case errors.As(err, &throttled):
-		secs := int(math.Ceil(throttled.RetryAfter.Seconds()))
+		secs := retryAfter(w, throttled)
 		s.log.WarnContext(ctx, "login throttled", "request_id", requestIDFrom(ctx), "remote", s.clientAddr(r), "retry_after_s", secs)
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		v.Error = i18n.T(ctx, "login.throttled", "Seconds", secs)
 		s.renderLogin(w, r, http.StatusTooManyRequests, v)
 		return nil
@@ -68,4 +67,13 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	s.sessions.Remove(ctx, sessionUserID)
 	s.flash(r, i18n.T(ctx, "logout.done"))
 	return redirect(w, r, "/")
+}
+
+// retryAfter tells a throttled client, in Retry-After, how many whole
+// seconds to wait, and returns them for the page's message. Sign-in and
+// the second factor share it.
+func retryAfter(w http.ResponseWriter, t *account.ThrottledError) int {
+	secs := int(math.Ceil(t.RetryAfter.Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	return secs
 }

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"image/png"
-	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -119,8 +117,7 @@ func (s *Server) secondFactor(w http.ResponseWriter, r *http.Request) error {
 	var throttled *account.ThrottledError
 	switch {
 	case errors.As(err, &throttled):
-		secs := int(math.Ceil(throttled.RetryAfter.Seconds()))
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		secs := retryAfter(w, throttled)
 		s.renderSecondFactor(w, r, http.StatusTooManyRequests, i18n.T(ctx, "login.throttled", "Seconds", secs))
 		return nil
 	case errors.Is(err, account.ErrInvalidCode):
@@ -309,8 +306,7 @@ func (s *Server) disableTwoFactor(w http.ResponseWriter, r *http.Request) error 
 	var throttled *account.ThrottledError
 	switch {
 	case errors.As(err, &throttled):
-		secs := int(math.Ceil(throttled.RetryAfter.Seconds()))
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		secs := retryAfter(w, throttled)
 		return s.renderTwoFactorSettings(w, r, http.StatusTooManyRequests, i18n.T(ctx, "login.throttled", "Seconds", secs))
 	case errors.Is(err, account.ErrInvalidCode):
 		return s.renderTwoFactorSettings(w, r, http.StatusUnprocessableEntity, i18n.T(ctx, "twofactor.error.code"))
