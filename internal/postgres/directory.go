@@ -363,20 +363,9 @@ func (s *Store) AccountParts(ctx context.Context, q account.AccountPartsQuery) (
 		})
 	}
 	if q.Holders.Limit > 0 {
-		b.Queue(`
-			SELECT u.id, u.name, u.email, m.role, coalesce(va.name, '')
-			FROM memberships m
-			JOIN users u ON u.id = m.user_id
-			LEFT JOIN virtual_accounts va ON va.id = m.virtual_account_id
-			WHERE m.smart_account_id = $1
-			ORDER BY va.name NULLS FIRST, `+memberRank+` DESC, lower(u.name), u.id
-			LIMIT $2 OFFSET $3`, q.ID, q.Holders.Limit, q.Holders.Offset).Query(func(rows pgx.Rows) error {
+		b.Queue(roleHoldersSQL, q.ID, q.Holders.Limit, q.Holders.Offset).Query(func(rows pgx.Rows) error {
 			var err error
-			p.Holders, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.RoleHolder, error) {
-				var h account.RoleHolder
-				err := row.Scan(&h.UserID, &h.Name, &h.Email, &h.Role, &h.VirtualAccount)
-				return h, err
-			})
+			p.Holders, err = pgx.CollectRows(rows, scanRoleHolder)
 			return err
 		})
 	}
@@ -397,21 +386,29 @@ func (s *Store) AccountParts(ctx context.Context, q account.AccountPartsQuery) (
 	}
 	return p, s.pool.SendBatch(ctx, b).Close()
 }
+
+// roleHoldersSQL is one page ($2 rows from $3) of who holds which role on
+// account $1: the account's own roles first, then by Virtual Account. The
+// account page's batch and the Users page both read it.
+const roleHoldersSQL = `
+	SELECT u.id, u.name, u.email, m.role, coalesce(va.name, '')
+	FROM memberships m
+	JOIN users u ON u.id = m.user_id
+	LEFT JOIN virtual_accounts va ON va.id = m.virtual_account_id
+	WHERE m.smart_account_id = $1
+	ORDER BY va.name NULLS FIRST, ` + memberRank + ` DESC, lower(u.name), u.id
+	LIMIT $2 OFFSET $3`
+
+func scanRoleHolder(row pgx.CollectableRow) (account.RoleHolder, error) {
+	var h account.RoleHolder
+	err := row.Scan(&h.UserID, &h.Name, &h.Email, &h.Role, &h.VirtualAccount)
+	return h, err
+}
+
 func (s *Store) RoleHolders(ctx context.Context, id account.AccountID, limit, offset int) ([]account.RoleHolder, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT u.id, u.name, u.email, m.role, coalesce(va.name, '')
-		FROM memberships m
-		JOIN users u ON u.id = m.user_id
-		LEFT JOIN virtual_accounts va ON va.id = m.virtual_account_id
-		WHERE m.smart_account_id = $1
-		ORDER BY va.name NULLS FIRST, `+memberRank+` DESC, lower(u.name), u.id
-		LIMIT $2 OFFSET $3`, id, limit, offset)
+	rows, err := s.pool.Query(ctx, roleHoldersSQL, id, limit, offset)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.RoleHolder, error) {
-		var h account.RoleHolder
-		err := row.Scan(&h.UserID, &h.Name, &h.Email, &h.Role, &h.VirtualAccount)
-		return h, err
-	})
+	return pgx.CollectRows(rows, scanRoleHolder)
 }
