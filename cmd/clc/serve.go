@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/alexedwards/scs/pgxstore"
-
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/config"
 	"github.com/clc-portal/clc/internal/i18n"
@@ -67,9 +65,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	store := pgxstore.NewWithCleanupInterval(pool, 10*time.Minute)
-	defer store.StopCleanup()
-	sessions := server.NewSessions(store, cfg.BaseURL, cfg.SessionLifetime)
+	sessions := server.NewSessions(postgres.NewSessionStore(pool, server.SessionUser), cfg.BaseURL, cfg.SessionLifetime)
 
 	svc := account.NewService(accountStore, account.SystemClock{}, account.NewArgon2id())
 	var draining atomic.Bool

@@ -23,8 +23,6 @@ type ManagementStore interface {
 	// AdministeredAccounts lists the active accounts userID holds the Smart
 	// Account Administrator role on, by name, with their pending requests.
 	AdministeredAccounts(ctx context.Context, userID int64) ([]ManagedAccount, error)
-	// ManagementCounts counts those accounts and their pending requests.
-	ManagementCounts(ctx context.Context, userID int64) (ManagementMenu, error)
 	// AccessRequests lists the requests of accounts ids in status, oldest
 	// first, at most limit.
 	AccessRequests(ctx context.Context, ids []AccountID, status AccessRequestStatus, limit int) ([]AccessRequest, error)
@@ -58,20 +56,12 @@ type ManagedAccount struct {
 	Pending int
 }
 
-// ManagementMenu is what the left menu shows of Account Management; the
-// zero value hides it.
+// ManagementMenu is what the left menu shows of Account Management: how
+// many accounts the viewer administers and the access requests waiting on
+// them; the zero value hides it.
 type ManagementMenu struct {
 	Accounts int
 	Pending  int
-}
-
-// ManagementMenu counts what u administers and the requests waiting on them.
-func (s *Service) ManagementMenu(ctx context.Context, u User) (ManagementMenu, error) {
-	m, err := s.store.ManagementCounts(ctx, u.ID)
-	if err != nil {
-		return ManagementMenu{}, fmt.Errorf("management menu: %w", err)
-	}
-	return m, nil
 }
 
 // ManagedAccounts lists the accounts u administers.

@@ -15,10 +15,15 @@ type Store interface {
 	CreateUser(ctx context.Context, u User) (User, error)
 	UserByEmail(ctx context.Context, email string) (User, error)
 	UserByID(ctx context.Context, id int64) (User, error)
-	// SignedIn returns a user by id and the account the menu names for
-	// them (see DirectoryStore.MenuAccount), the zero account when none,
-	// in one round trip: every signed-in page needs both.
-	SignedIn(ctx context.Context, id int64) (User, SmartAccount, error)
+	// SignedIn returns the frame of user id (see Frame) in one round trip:
+	// every signed-in page needs all of it.
+	SignedIn(ctx context.Context, id int64) (Frame, error)
+	// OpenSession reads the unexpired sign-in session stored under token
+	// and, when it belongs to a user, that user's frame, in one round
+	// trip: a page costs no second one to learn who is asking.
+	OpenSession(ctx context.Context, token string) (Session, bool, error)
+	// DeleteExpiredSessions deletes the sessions whose expiry is before now.
+	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
 	SetUserLanguage(ctx context.Context, id int64, lang string) error
 
 	// CreateActiveAccount makes an active Smart Account with its DEFAULT
@@ -126,11 +131,35 @@ func (s *Service) User(ctx context.Context, id int64) (User, error) {
 	return s.store.UserByID(ctx, id)
 }
 
-// SignedIn returns the user a session belongs to and the name of the
-// account the menu names for them, "" when none.
-func (s *Service) SignedIn(ctx context.Context, id int64) (User, string, error) {
-	u, a, err := s.store.SignedIn(ctx, id)
-	return u, a.Name, err
+// Frame is what every signed-in page shows of its viewer besides its own
+// content: who they are, the account the menu names for them and what
+// waits for them in Account Management.
+type Frame struct {
+	User User
+	// MenuAccount is the name of the account the menu names (see
+	// DirectoryStore.MenuAccount), "" when they hold no role.
+	MenuAccount string
+	Manage      ManagementMenu
+}
+
+// Session is a stored sign-in session, opaque to the domain, and the frame
+// of the user it belongs to.
+type Session struct {
+	Data []byte
+	// Frame is nil when the session belongs to nobody (signed out, or in
+	// the middle of a sign-in) or to a user who is gone.
+	Frame *Frame
+}
+
+// SignedIn returns the frame of the user a session belongs to.
+func (s *Service) SignedIn(ctx context.Context, id int64) (Frame, error) {
+	return s.store.SignedIn(ctx, id)
+}
+
+// OpenSession reads the session stored under token with its user's frame;
+// found is false for no session or an expired one.
+func (s *Service) OpenSession(ctx context.Context, token string) (Session, bool, error) {
+	return s.store.OpenSession(ctx, token)
 }
 
 // SetLanguage records a user's language choice; "" (or a language the

@@ -102,6 +102,16 @@ func (s *Service) PruneLoginThrottle(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// PruneSessions deletes the sign-in sessions past their expiry, for the
+// worker's jobs; an expired one is never read, only kept.
+func (s *Service) PruneSessions(ctx context.Context) (int, error) {
+	n, err := s.store.DeleteExpiredSessions(ctx, s.clock.Now())
+	if err != nil {
+		return 0, fmt.Errorf("prune sessions: %w", err)
+	}
+	return n, nil
+}
+
 // dummyHash is a valid hash of a password nobody knows, checked when the
 // email is unknown so that answer costs as much as a wrong password.
 func (s *Service) dummyHash() string {

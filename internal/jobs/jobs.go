@@ -1,6 +1,6 @@
 // Package jobs runs the portal's periodic work beside the mail worker:
 // expiring the requests nobody decided on, reminding their approvers and
-// forgetting old sign-in failures.
+// forgetting old sign-in failures and expired sessions.
 // Every job is safe to run from several processes at once, so each `clc
 // serve` and `clc worker` runs one Runner.
 package jobs
@@ -31,7 +31,10 @@ func Requests(svc *account.Service) []Job {
 
 // Housekeeping forgets what no rule needs any more.
 func Housekeeping(svc *account.Service) []Job {
-	return []Job{{Name: "prune sign-in throttle", Run: svc.PruneLoginThrottle}}
+	return []Job{
+		{Name: "prune sign-in throttle", Run: svc.PruneLoginThrottle},
+		{Name: "prune sessions", Run: svc.PruneSessions},
+	}
 }
 
 // Runner runs its jobs every Every until its context ends.

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -216,14 +215,17 @@ func (s *Store) VirtualAccountsOf(ctx context.Context, viewerID int64, ids []acc
 	return collectVirtualAccounts(rows)
 }
 
-// menuAccountSQL picks the account the menu names for user $1: the one
-// holding their email domain or a domain above it, then a partner holding,
-// then any; within each, by their strongest role, then by id. Each of those
-// is a query of its own, tried in turn until one finds an account, so that
-// a partner with roles on hundreds of accounts, whose own account holds
-// their domain, costs a few index probes on each page rather than a read of
-// every account they have a role on.
-const menuAccountSQL = `
+// menuAccountQuery picks the account the menu names for the user whose id
+// is the SQL expression user: the one holding their email domain or a
+// domain above it, then a partner holding, then any; within each, by their
+// strongest role, then by id. Each of those is a query of its own, tried in
+// turn until one finds an account, so that a partner with roles on hundreds
+// of accounts, whose own account holds their domain, costs a few index
+// probes on each page rather than a read of every account they have a role
+// on. user may name a column of an outer query's users u: no alias here is
+// u.
+func menuAccountQuery(user string) string {
+	return `
 	WITH own_domain AS MATERIALIZED (
 		-- the accounts holding the email's domain or one above it, as the
 		-- LIKE '%.' || domain that reads every account would find them;
@@ -233,10 +235,10 @@ const menuAccountSQL = `
 		SELECT own.id, own.account_type FROM smart_accounts own
 		WHERE own.domain = ANY (ARRAY(
 			SELECT array_to_string(l.labels[i:], '.')
-			FROM users u,
-				LATERAL (SELECT string_to_array(split_part(u.email, '@', 2), '.') AS labels) l,
+			FROM users me,
+				LATERAL (SELECT string_to_array(split_part(me.email, '@', 2), '.') AS labels) l,
 				generate_subscripts(l.labels, 1) i
-			WHERE u.id = $1))
+			WHERE me.id = ` + user + `))
 	)
 	SELECT ` + accountColumns + ` FROM smart_accounts sa
 	WHERE sa.id = (
@@ -246,7 +248,7 @@ const menuAccountSQL = `
 			(SELECT own.id
 			FROM own_domain own
 			CROSS JOIN LATERAL (SELECT max(` + memberRank + `) AS rank FROM memberships m
-				WHERE m.user_id = $1 AND m.smart_account_id = own.id) held
+				WHERE m.user_id = ` + user + ` AND m.smart_account_id = own.id) held
 			WHERE held.rank IS NOT NULL
 			ORDER BY own.account_type = 'partner_holding' DESC, held.rank DESC, own.id
 			LIMIT 1)
@@ -254,43 +256,22 @@ const menuAccountSQL = `
 			(SELECT m.smart_account_id
 			FROM memberships m
 			JOIN smart_accounts own ON own.id = m.smart_account_id
-			WHERE m.user_id = $1 AND own.account_type = 'partner_holding'
+			WHERE m.user_id = ` + user + ` AND own.account_type = 'partner_holding'
 			ORDER BY ` + memberRank + ` DESC, m.smart_account_id
 			LIMIT 1)
 			UNION ALL
 			(SELECT m.smart_account_id
 			FROM memberships m
-			WHERE m.user_id = $1
+			WHERE m.user_id = ` + user + `
 			ORDER BY ` + memberRank + ` DESC, m.smart_account_id
 			LIMIT 1)
 		) pick
 		LIMIT 1)`
-
-func (s *Store) MenuAccount(ctx context.Context, userID int64) (account.SmartAccount, error) {
-	a, err := scanAccount(s.pool.QueryRow(ctx, menuAccountSQL, userID))
-	return a, mapErr(err, "")
 }
 
-func (s *Store) SignedIn(ctx context.Context, id int64) (account.User, account.SmartAccount, error) {
-	var u account.User
-	var a account.SmartAccount
-	b := &pgx.Batch{}
-	b.Queue(`SELECT `+userColumns+` FROM users WHERE id = $1`, id).QueryRow(func(row pgx.Row) error {
-		var err error
-		u, err = scanUser(row)
-		return mapErr(err, "")
-	})
-	b.Queue(menuAccountSQL, id).QueryRow(func(row pgx.Row) error {
-		var err error
-		if a, err = scanAccount(row); errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		return err
-	})
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-		return account.User{}, account.SmartAccount{}, err
-	}
-	return u, a, nil
+func (s *Store) MenuAccount(ctx context.Context, userID int64) (account.SmartAccount, error) {
+	a, err := scanAccount(s.pool.QueryRow(ctx, menuAccountQuery("$1"), userID))
+	return a, mapErr(err, "")
 }
 
 // adminsJoin reads, for the account whose id is the SQL expression account,

@@ -11,18 +11,21 @@ import (
 	"github.com/clc-portal/clc/internal/account"
 )
 
-// administeredSQL is the active accounts user $1 is a Smart Account
-// Administrator of, each with its pending access requests counted (one probe
-// of access_requests_account_pending_idx each).
-const administeredSQL = `
+// administeredQuery is the active accounts that the user whose id is the
+// SQL expression user is a Smart Account Administrator of, each with its
+// pending access requests counted (one probe of
+// access_requests_account_pending_idx each).
+func administeredQuery(user string) string {
+	return `
 	SELECT ` + accountColumns + `,
 		(SELECT count(*) FROM access_requests r WHERE r.smart_account_id = sa.id AND r.status = 'pending') AS pending
 	FROM memberships m
 	JOIN smart_accounts sa ON sa.id = m.smart_account_id
-	WHERE m.user_id = $1 AND m.virtual_account_id IS NULL AND m.role = 'admin' AND sa.status = 'active'`
+	WHERE m.user_id = ` + user + ` AND m.virtual_account_id IS NULL AND m.role = 'admin' AND sa.status = 'active'`
+}
 
 func (s *Store) AdministeredAccounts(ctx context.Context, userID int64) ([]account.ManagedAccount, error) {
-	rows, err := s.pool.Query(ctx, administeredSQL+` ORDER BY sa.name_folded, sa.id`, userID)
+	rows, err := s.pool.Query(ctx, administeredQuery("$1")+` ORDER BY sa.name_folded, sa.id`, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -32,13 +35,6 @@ func (s *Store) AdministeredAccounts(ctx context.Context, userID int64) ([]accou
 		m.Account = a
 		return m, err
 	})
-}
-
-func (s *Store) ManagementCounts(ctx context.Context, userID int64) (account.ManagementMenu, error) {
-	var m account.ManagementMenu
-	err := s.pool.QueryRow(ctx, `SELECT count(*), coalesce(sum(pending), 0) FROM (`+administeredSQL+`) x`, userID).
-		Scan(&m.Accounts, &m.Pending)
-	return m, err
 }
 
 func (s *Store) SetRole(ctx context.Context, c account.RoleChange) error {

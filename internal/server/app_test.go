@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
-	"github.com/alexedwards/scs/pgxstore"
 	"github.com/pquerna/otp/totp"
 
 	"github.com/clc-portal/clc/internal/account"
@@ -70,7 +69,7 @@ func newAppWith(t *testing.T, db pgtest.DB, set func(*server.Deps)) *app {
 		t.Fatal(err)
 	}
 	base, _ := url.Parse("http://127.0.0.1")
-	store := pgxstore.NewWithCleanupInterval(db.Pool, 0)
+	store := postgres.NewSessionStore(db.Pool, server.SessionUser)
 	deps := server.Deps{
 		Log:         log,
 		Accounts:    svc,

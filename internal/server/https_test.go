@@ -7,8 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alexedwards/scs/pgxstore"
-
+	"github.com/clc-portal/clc/internal/postgres"
 	"github.com/clc-portal/clc/internal/postgres/pgtest"
 	"github.com/clc-portal/clc/internal/server"
 )
@@ -22,7 +21,7 @@ func TestOverHTTPSTheCookieIsHostOnlyAndHSTSIsSent(t *testing.T) {
 	base, _ := url.Parse("https://clc.example.com")
 	a := newAppWith(t, db, func(d *server.Deps) {
 		d.BaseURL = base
-		d.Sessions = server.NewSessions(pgxstore.NewWithCleanupInterval(db.Pool, 0), base, 12*time.Hour)
+		d.Sessions = server.NewSessions(postgres.NewSessionStore(db.Pool, server.SessionUser), base, 12*time.Hour)
 	})
 	a.user("ada@partner.example", "Ada", false)
 	b := a.browser()

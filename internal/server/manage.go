@@ -14,15 +14,9 @@ import (
 	"github.com/clc-portal/clc/web/pages"
 )
 
-// manageMenu is the menu's "Account Management" for u: nil unless they
-// administer a Smart Account. A failure hides the section rather than the
-// page: the menu is not what the person came for.
-func (s *Server) manageMenu(r *http.Request, u account.User) *layout.Manage {
-	m, err := s.accounts.ManagementMenu(r.Context(), u)
-	if err != nil {
-		s.log.WarnContext(r.Context(), "management menu", "err", err, "request_id", requestIDFrom(r.Context()))
-		return nil
-	}
+// manageMenu is the menu's "Account Management": nil unless the viewer
+// administers an account.
+func manageMenu(m account.ManagementMenu) *layout.Manage {
 	if m.Accounts == 0 {
 		return nil
 	}

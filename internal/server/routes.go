@@ -39,7 +39,7 @@ func (s *Server) routes() http.Handler {
 
 	// Everything below has a session and a language.
 	r.Group(func(r chi.Router) {
-		r.Use(s.sessions.LoadAndSave, s.loadUser, s.readYourWrites, s.language)
+		r.Use(s.openSession, s.sessions.LoadAndSave, s.loadUser, s.readYourWrites, s.language)
 		r.NotFound(s.h(s.notFound))
 		r.MethodNotAllowed(s.h(s.methodNotAllowed))
 

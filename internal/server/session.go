@@ -27,9 +27,9 @@ const touchEvery = time.Minute
 
 type userKey struct{}
 
-// menuAccountKey holds the name of the account the menu names for the
-// signed-in user, read with the user: every page's shell shows it.
-type menuAccountKey struct{}
+// frameKey holds the signed-in user's frame (account.Frame): every page's
+// shell shows it.
+type frameKey struct{}
 
 // loadUser puts the signed-in user, if any, in the request's context.
 func (s *Server) loadUser(next http.Handler) http.Handler {
@@ -43,7 +43,13 @@ func (s *Server) loadUser(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return nil
 		}
-		u, menu, err := s.accounts.SignedIn(r.Context(), id)
+		// Read with the session, as a rule; a session just signed in, or
+		// stored before sessions named their user, asks for it.
+		f, ok := openedFrame(r.Context(), id)
+		var err error
+		if !ok {
+			f, err = s.accounts.SignedIn(r.Context(), id)
+		}
 		if errors.Is(err, account.ErrNotFound) {
 			// The user was removed while signed in.
 			s.sessions.Remove(r.Context(), sessionUserID)
@@ -53,8 +59,8 @@ func (s *Server) loadUser(next http.Handler) http.Handler {
 		if err != nil {
 			return err
 		}
-		ctx := context.WithValue(r.Context(), userKey{}, u)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, menuAccountKey{}, menu)))
+		ctx := context.WithValue(r.Context(), userKey{}, f.User)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, frameKey{}, &f)))
 		return nil
 	})
 }
@@ -144,9 +150,11 @@ func (s *Server) shell(r *http.Request, current string) *layout.Shell {
 	if !ok {
 		return nil
 	}
-	name, _ := r.Context().Value(menuAccountKey{}).(string)
-	sh := &layout.Shell{UserName: u.Name, UserEmail: u.Email, Staff: u.Staff, Current: current, AccountName: name}
-	sh.Manage = s.manageMenu(r, u)
+	sh := &layout.Shell{UserName: u.Name, UserEmail: u.Email, Staff: u.Staff, Current: current}
+	if f, ok := r.Context().Value(frameKey{}).(*account.Frame); ok {
+		sh.AccountName = f.MenuAccount
+		sh.Manage = manageMenu(f.Manage)
+	}
 	return sh
 }
 
