@@ -80,7 +80,7 @@ func main() {
 	flag.BoolVar(&o.fresh, "fresh", false, "load the directory again even if the database holds one of that size")
 	flag.BoolVar(&o.keep, "keep", false, "leave PostgreSQL running afterwards")
 	flag.StringVar(&o.results, "results", "bench/RESULTS.md", "where to write the results (\"\" for nowhere)")
-	flag.StringVar(&o.accessReq, "access-requests", "/clc/access-requests", "the path of Pending Access Requests")
+	flag.StringVar(&o.accessReq, "access-requests", "/clc/manage/access-requests", "the path of Pending Access Requests")
 	// A port of its own where other sessions share the machine.
 	flag.StringVar(&o.pgPort, "pgport", "54335", "the port of the benchmark's PostgreSQL")
 	flag.Parse()

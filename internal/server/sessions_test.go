@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/alexedwards/scs/v2/memstore"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -116,5 +117,58 @@ func TestASignedInPageAsksTheDatabaseOnceForItsFrame(t *testing.T) {
 		if n := p.Doc.Find("#menu-pending-count").Text(); n != "1" {
 			t.Errorf("the menu counts %q access requests waiting, want 1", n)
 		}
+	}
+}
+
+// TestSessionsKeepTheirTypes stores a session of every kind of value the
+// portal keeps through the real store and reads it back, typed as put;
+// and a session written by scs's gob codec before is still read.
+func TestSessionsKeepTheirTypes(t *testing.T) {
+	db := pgtest.New(t)
+	ctx := context.Background()
+	sm := server.NewSessions(postgres.NewSessionStore(db.Pool, server.SessionUser), &url.URL{Scheme: "http", Host: "x"}, time.Hour)
+	put, err := sm.Load(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm.Put(put, "user_id", int64(42))
+	sm.Put(put, "pending_step", 2)
+	sm.Put(put, "flash", "Saved — gespeichert")
+	token, _, err := sm.Commit(put)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := sm.Load(ctx, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sm.GetInt64(got, "user_id") != 42 || sm.GetInt(got, "pending_step") != 2 || sm.GetString(got, "flash") != "Saved — gespeichert" {
+		t.Errorf("read back %v", sm.Keys(got))
+	}
+	if _, err := sm.Load(ctx, token); err != nil {
+		t.Fatal(err)
+	}
+	put2, _ := sm.Load(ctx, "")
+	sm.Put(put2, "odd", 1.5)
+	if _, _, err := sm.Commit(put2); err == nil {
+		t.Error("a float was stored; the codec keeps strings and integers only")
+	}
+
+	old, err := scs.GobCodec{}.Encode(time.Now().Add(time.Hour), map[string]any{"user_id": int64(7), "lang": "de"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if server.SessionUser(old) != 7 {
+		t.Errorf("a gob session's user is %d, want 7", server.SessionUser(old))
+	}
+	if _, err := db.Pool.Exec(ctx, `INSERT INTO sessions (token, data, expiry) VALUES ('old', $1, now() + interval '1 hour')`, old); err != nil {
+		t.Fatal(err)
+	}
+	was, err := sm.Load(ctx, "old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sm.GetInt64(was, "user_id") != 7 || sm.GetString(was, "lang") != "de" {
+		t.Errorf("a gob session read back as %v", sm.Keys(was))
 	}
 }
