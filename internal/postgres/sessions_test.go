@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -84,7 +85,7 @@ func TestOpenSessionReadsItsUsersFrame(t *testing.T) {
 			t.Errorf("user %d: frame's user %+v, want %+v", id, f.User, want)
 		}
 		menu, err := s.MenuAccount(ctx, id)
-		if err != nil && err != account.ErrNotFound {
+		if err != nil && !errors.Is(err, account.ErrNotFound) {
 			t.Fatal(err)
 		}
 		if f.MenuAccount != menu.Name {

@@ -54,16 +54,19 @@ type openedKey struct{}
 // asking the database a second time, and loadUser takes the frame.
 func (s *Server) openSession(next http.Handler) http.Handler {
 	return s.h(func(w http.ResponseWriter, r *http.Request) error {
-		c, err := r.Cookie(s.sessions.Cookie.Name)
-		if err != nil || c.Value == "" {
-			next.ServeHTTP(w, r)
+		token := ""
+		if c, err := r.Cookie(s.sessions.Cookie.Name); err == nil {
+			token = c.Value
+		}
+		if token == "" {
+			next.ServeHTTP(w, r) // a visitor with no session yet
 			return nil
 		}
-		sess, found, err := s.accounts.OpenSession(r.Context(), c.Value)
+		sess, found, err := s.accounts.OpenSession(r.Context(), token)
 		if err != nil {
 			return err
 		}
-		o := &openedSession{token: c.Value, found: found, data: sess.Data, frame: sess.Frame}
+		o := &openedSession{token: token, found: found, data: sess.Data, frame: sess.Frame}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), openedKey{}, o)))
 		return nil
 	})
