@@ -67,6 +67,8 @@ type options struct {
 	results   string
 	accessReq string
 	pgPort    string
+	only      string
+	emails    int
 }
 
 func main() {
@@ -83,6 +85,9 @@ func main() {
 	flag.StringVar(&o.accessReq, "access-requests", "/clc/manage/access-requests", "the path of Pending Access Requests")
 	// A port of its own where other sessions share the machine.
 	flag.StringVar(&o.pgPort, "pgport", "54335", "the port of the benchmark's PostgreSQL")
+	// Email delivery alone takes a minute rather than the whole run's half hour.
+	flag.StringVar(&o.only, "only", "", `"email": skip the pages and measure only email delivery, over -emails queued emails; writes no results`)
+	flag.IntVar(&o.emails, "emails", 20000, "with -only email, how many emails to have queued (synthetic ones top the queue up)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -103,6 +108,9 @@ const benchDomain = "bench.example"
 func run(ctx context.Context, o options, out io.Writer) error {
 	if _, err := os.Stat("go.mod"); err != nil {
 		return errors.New("run from the repository's root: go run ./bench/search")
+	}
+	if o.only != "" && o.only != "email" {
+		return fmt.Errorf("-only %q: only \"email\" is known", o.only)
 	}
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return err
@@ -139,6 +147,17 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	defer conn.Close(context.Background())
+	if o.only == "email" {
+		if err := queueEmails(ctx, out, conn, o.emails); err != nil {
+			return err
+		}
+		rate, err := deliverEmail(ctx, out, env, conn)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "\nemail delivery to a local SMTP server (one clc worker): %.0f/s\n", rate)
+		return nil
+	}
 	partner, err := heavyPartner(ctx, conn)
 	if err != nil {
 		return err
@@ -413,6 +432,40 @@ func approvalTokens(ctx context.Context, conn *pgx.Conn, runID int64) ([]string,
 		return nil, err
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// queueEmails tops the queue up to n pending emails with synthetic ones
+// shaped like a submission's: two approval requests carrying a token for
+// each partner's confirmation, about accounts of the directory (so marking
+// them sent writes their history, as for real ones).
+func queueEmails(ctx context.Context, out io.Writer, conn *pgx.Conn, n int) error {
+	var pending int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending')`).Scan(&pending); err != nil {
+		return err
+	}
+	if pending >= n {
+		return nil
+	}
+	step(out, "queue %d synthetic emails (%d are queued already)", n-pending, pending)
+	_, err := conn.Exec(ctx, `
+		WITH sa AS (
+			SELECT row_number() OVER (ORDER BY id) - 1 AS i, id, name, domain FROM smart_accounts
+			WHERE domain NOT LIKE '%.`+benchDomain+`' ORDER BY id LIMIT 1000
+		), g AS (
+			SELECT g, (SELECT count(*) FROM sa) AS accounts FROM generate_series(1, $1::int) g
+		)
+		INSERT INTO outbox (message_id, kind, to_address, language, data, secret, smart_account_id, next_attempt_at, created_at)
+		SELECT md5(random()::text || clock_timestamp()::text || g),
+			CASE WHEN g % 3 = 0 THEN 'request_confirmation' ELSE 'approval_request' END,
+			'approver' || g || '@mail.`+benchDomain+`', 'en',
+			jsonb_build_object('account_id', 'SA-' || lpad(sa.id::text, 6, '0'), 'account_name', sa.name, 'domain', sa.domain,
+				'requester_name', 'Bench Partner', 'requester_email', 'partner@partner.`+benchDomain+`',
+				'partner_name', 'Bench Partner Inc.', 'note', 'A customer of the benchmark.',
+				'expires_at', now() + interval '30 days'),
+			CASE WHEN g % 3 = 0 THEN NULL ELSE md5(random()::text) || md5(random()::text) END,
+			sa.id, now(), now()
+		FROM g JOIN sa ON sa.i = g.g % g.accounts`, n-pending)
+	return err
 }
 
 // deliverEmail starts a local SMTP server (clc mailcatcher) and one `clc

@@ -31,8 +31,12 @@ func newWorker(cfg config.Config, pool *pgxpool.Pool, catalog *i18n.Catalog, log
 		Backoff:   mail.DefaultBackoff,
 		Reconnect: mail.DefaultReconnect,
 		Poll:      time.Second,
-		Batch:     20,
-		Lease:     cfg.MailLease,
+		// A claim and the record of its deliveries are one statement each
+		// however large the batch: 100 spends a third less of PostgreSQL's
+		// time an email than 20 did; sending 100 takes well under a second
+		// of the lease.
+		Batch: 100,
+		Lease: cfg.MailLease,
 	}, nil
 }
 

@@ -102,3 +102,14 @@ type QueuedEmail struct {
 	CreatedAt     time.Time
 	SentAt        time.Time
 }
+
+// EmailClaim is one claim of an email by a worker: attempt is the email's
+// attempt count the claim raised it to. Any later claim raises it again, so
+// an outcome recorded under an older claim is refused (ErrClaimLost).
+type EmailClaim struct {
+	ID      int64
+	Attempt int
+}
+
+// Claim is the claim under which q was handed to a worker.
+func (q QueuedEmail) Claim() EmailClaim { return EmailClaim{ID: q.ID, Attempt: q.Attempts} }

@@ -14,16 +14,17 @@ import (
 )
 
 // Queue is the outbox as the worker sees it. Each outcome names the claim
-// (the attempt) it records, and returns account.ErrClaimLost when the email
-// has since been claimed again.
+// (the attempt) it records, and is refused with account.ErrClaimLost when the
+// email has since been claimed again; the batch methods report that per
+// email, in lost, and record the others.
 type Queue interface {
 	ClaimEmails(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]account.QueuedEmail, error)
-	MarkEmailSent(ctx context.Context, id int64, attempt int, now time.Time) error
+	MarkEmailsSent(ctx context.Context, claims []account.EmailClaim, now time.Time) (lost []error, err error)
 	RetryEmailLater(ctx context.Context, id int64, attempt int, next time.Time, lastErr string) error
 	MarkEmailFailed(ctx context.Context, id int64, attempt int, lastErr string) error
-	// ReleaseEmail hands back an email claimed as the given attempt without
-	// counting that attempt, due again at once.
-	ReleaseEmail(ctx context.Context, id int64, attempt int, lastErr string) error
+	// ReleaseEmails hands back emails claimed under the given claims without
+	// counting those attempts, due again at once.
+	ReleaseEmails(ctx context.Context, claims []account.EmailClaim, lastErr string) (lost []error, err error)
 }
 
 // Sender delivers messages, one result per message.
@@ -146,12 +147,35 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		return len(batch), nil
 	}
 	results := w.Sender.Send(ctx, msgs)
+	// The common outcomes, sent and handed back, are recorded a batch in one
+	// statement each, the deliveries first; the rare ones one email at a time.
+	var sent, untried []account.QueuedEmail
 	var unreachable error
 	for i, q := range sending {
-		if errors.Is(results[i], ErrUnreachable) {
-			unreachable = results[i]
+		switch err := results[i]; {
+		case err == nil:
+			w.Log.Info("email sent", "id", q.ID, "kind", q.Email.Kind, "to", q.Email.To, "attempt", q.Attempts)
+			sent = append(sent, q)
+		case errors.Is(err, ErrUnreachable):
+			// Nothing reached a server: the email is handed back uncharged
+			// and Run waits the Reconnect backoff, however long the outage.
+			unreachable = err
+			untried = append(untried, q)
 		}
-		if err := w.recordUntilStored(ctx, q, results[i]); err != nil {
+	}
+	if err := w.untilStored(ctx, func(ctx context.Context) error { return w.markSent(ctx, sent) }); err != nil {
+		return len(batch), err
+	}
+	if unreachable != nil {
+		if err := w.untilStored(ctx, func(ctx context.Context) error { return w.release(ctx, untried, unreachable.Error()) }); err != nil {
+			return len(batch), err
+		}
+	}
+	for i, q := range sending {
+		if results[i] == nil || errors.Is(results[i], ErrUnreachable) {
+			continue // recorded above
+		}
+		if err := w.untilStored(ctx, func(ctx context.Context) error { return w.lost(q, w.failed(ctx, q, results[i])) }); err != nil {
 			return len(batch), err
 		}
 	}
@@ -172,28 +196,43 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 
 // release hands claimed emails back untried.
 func (w *Worker) release(ctx context.Context, batch []account.QueuedEmail, why string) error {
-	for _, q := range batch {
-		if err := w.lost(q, w.Queue.ReleaseEmail(ctx, q.ID, q.Attempts, why)); err != nil {
-			return err
-		}
+	if len(batch) == 0 {
+		return nil
 	}
-	return nil
+	lost, err := w.Queue.ReleaseEmails(ctx, claims(batch), why)
+	return w.lostEach(batch, lost, err)
 }
 
-// recordUntilStored records an outcome, trying again while the database is
-// away: the email has gone out (or been tried), and an outcome left
-// unrecorded has it sent again once the lease runs out. It gives up when the
-// lease is half gone or the worker is stopping; the lease then hands the
-// email back, and a resend carries the same Message-ID.
-func (w *Worker) recordUntilStored(ctx context.Context, q account.QueuedEmail, sendErr error) error {
+func (w *Worker) markSent(ctx context.Context, sent []account.QueuedEmail) error {
+	if len(sent) == 0 {
+		return nil
+	}
+	lost, err := w.Queue.MarkEmailsSent(ctx, claims(sent), w.Clock.Now())
+	return w.lostEach(sent, lost, err)
+}
+
+func claims(batch []account.QueuedEmail) []account.EmailClaim {
+	out := make([]account.EmailClaim, len(batch))
+	for i, q := range batch {
+		out[i] = q.Claim()
+	}
+	return out
+}
+
+// untilStored records an outcome, trying again while the database is away:
+// the emails have gone out (or been tried), and an outcome left unrecorded
+// has them sent again once the lease runs out. It gives up when the lease is
+// half gone or the worker is stopping; the lease then hands the emails back,
+// and a resend carries the same Message-ID.
+func (w *Worker) untilStored(ctx context.Context, store func(context.Context) error) error {
 	giveUp := time.Now().Add(w.Lease / 2)
 	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
-		// A lost claim is final: another worker owns the email now.
-		err := w.lost(q, w.record(context.WithoutCancel(ctx), q, sendErr))
+		// A lost claim is final, and not an error: store reports it.
+		err := store(context.WithoutCancel(ctx))
 		if err == nil || time.Now().Add(wait).After(giveUp) {
 			return err
 		}
-		w.Log.Warn("record email outcome; trying again", "id", q.ID, "err", err)
+		w.Log.Warn("record email outcome; trying again", "err", err)
 		select {
 		case <-ctx.Done():
 			return err
@@ -202,16 +241,10 @@ func (w *Worker) recordUntilStored(ctx context.Context, q account.QueuedEmail, s
 	}
 }
 
-func (w *Worker) record(ctx context.Context, q account.QueuedEmail, sendErr error) error {
+// failed records a send that reached a server and did not deliver.
+func (w *Worker) failed(ctx context.Context, q account.QueuedEmail, sendErr error) error {
 	now := w.Clock.Now()
 	switch {
-	case sendErr == nil:
-		w.Log.Info("email sent", "id", q.ID, "kind", q.Email.Kind, "to", q.Email.To, "attempt", q.Attempts)
-		return w.Queue.MarkEmailSent(ctx, q.ID, q.Attempts, now)
-	case errors.Is(sendErr, ErrUnreachable):
-		// Nothing reached a server: the email is handed back uncharged and
-		// Run waits the Reconnect backoff, however long the outage.
-		return w.Queue.ReleaseEmail(ctx, q.ID, q.Attempts, sendErr.Error())
 	case Permanent(sendErr) || q.Attempts >= w.Backoff.MaxAttempts:
 		w.Log.Error("email failed", "id", q.ID, "kind", q.Email.Kind, "to", q.Email.To, "attempt", q.Attempts, "err", sendErr)
 		return w.Queue.MarkEmailFailed(ctx, q.ID, q.Attempts, sendErr.Error())
@@ -226,6 +259,18 @@ func (w *Worker) record(ctx context.Context, q account.QueuedEmail, sendErr erro
 		w.Log.Warn("email will be retried", "id", q.ID, "kind", q.Email.Kind, "attempt", q.Attempts, "next", next, "err", sendErr)
 		return w.Queue.RetryEmailLater(ctx, q.ID, q.Attempts, next, sendErr.Error())
 	}
+}
+
+// lostEach is lost for each email of a batch recorded in one statement.
+func (w *Worker) lostEach(batch []account.QueuedEmail, lost []error, err error) error {
+	if err != nil {
+		return err
+	}
+	errs := make([]error, len(batch))
+	for i, q := range batch {
+		errs[i] = w.lost(q, lost[i])
+	}
+	return errors.Join(errs...)
 }
 
 // lost lets a batch go on past an email another worker took over: its

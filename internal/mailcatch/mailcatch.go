@@ -110,11 +110,66 @@ func (s *Server) ListenSMTP(addr string) (net.Addr, error) {
 	}
 	s.listeners = append(s.listeners, l)
 	s.serving.Go(func() {
-		if err := s.smtp.Serve(l); err != nil {
+		if err := s.smtp.Serve(batchingListener{l}); err != nil {
 			s.logger.Error("mail catcher: SMTP server stopped", "addr", l.Addr().String(), "err", err)
 		}
 	})
 	return l.Addr(), nil
+}
+
+// batchingListener hands go-smtp connections that hold its replies back
+// until it next waits for the client (see batchingConn).
+type batchingListener struct{ net.Listener }
+
+func (l batchingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &batchingConn{Conn: c}, nil
+}
+
+// batchingConn keeps what go-smtp writes, a reply line at a time, until it
+// reads: a pipelining client's MAIL, RCPT and DATA are then answered in one
+// write, as a pipelining server should, instead of one write (and one
+// wake-up of the client) per line. A server only waits for the client after
+// it has answered, so nothing is held back that the client waits for.
+type batchingConn struct {
+	net.Conn
+	mu  sync.Mutex
+	out []byte
+}
+
+func (c *batchingConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.out = append(c.out, p...)
+	return len(p), nil
+}
+
+func (c *batchingConn) flush() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.out) == 0 {
+		return nil
+	}
+	_, err := c.Conn.Write(c.out)
+	c.out = c.out[:0]
+	return err
+}
+
+// Read sends the held replies first; a failed write fails the read, as
+// go-smtp does not look at what its writes return.
+func (c *batchingConn) Read(p []byte) (int, error) {
+	if err := c.flush(); err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *batchingConn) Close() error {
+	_ = c.flush() // a parting reply, such as to QUIT; closing is what matters
+	return c.Conn.Close()
 }
 
 // Close stops the SMTP server and drops open connections. Caught messages
@@ -263,8 +318,12 @@ func (s *Server) store(m Message) Message {
 	s.lastID++
 	m.ID = s.lastID
 	if len(s.msgs) >= maxMessages {
-		// Copy rather than reslice so the dropped messages can be freed.
-		s.msgs = append(s.msgs[:0:0], s.msgs[len(s.msgs)-maxMessages+1:]...)
+		// Drop the oldest by reslicing, cleared first so that it can be
+		// freed: copying the other 999 at every message took a seventh of
+		// the catcher's time at a thousand messages a second. Append copies
+		// the kept ones into a new array only when the old one runs out.
+		s.msgs[0] = Message{}
+		s.msgs = s.msgs[1:]
 	}
 	s.msgs = append(s.msgs, m)
 	close(s.arrived)
