@@ -46,11 +46,13 @@ func newPicky(t *testing.T, p *picky) *picky {
 		t.Fatal(err)
 	}
 	p.addr = l.Addr()
-	var ln net.Listener = l
-	if p.plain {
-		ln = plainListener{l}
-	}
-	go func() { _ = srv.Serve(ln) }()
+	go func() {
+		if p.plain {
+			_ = srv.Serve(plainListener{l})
+		} else {
+			_ = srv.Serve(l)
+		}
+	}()
 	t.Cleanup(func() { srv.Close() })
 	return p
 }
