@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/clc-portal/clc/internal/postgres"
 	"github.com/clc-portal/clc/internal/postgres/pgtest"
 	"github.com/clc-portal/clc/internal/scale"
@@ -44,21 +46,7 @@ func TestMenuAccountFollowsTheRule(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := postgres.NewStore(db.Pool)
-	rows, err := db.Pool.Query(ctx, `SELECT id FROM users ORDER BY id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	ids := userIDs(t, db)
 	compared := 0
 	for _, id := range ids {
 		var want int64
@@ -78,4 +66,18 @@ func TestMenuAccountFollowsTheRule(t *testing.T) {
 	if compared < 1000 {
 		t.Errorf("compared %d users with roles, want many", compared)
 	}
+}
+
+// userIDs are the ids of every user, in order.
+func userIDs(t *testing.T, db pgtest.DB) []int64 {
+	t.Helper()
+	rows, err := db.Pool.Query(context.Background(), `SELECT id FROM users ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
 }

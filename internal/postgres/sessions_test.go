@@ -47,21 +47,7 @@ func TestOpenSessionReadsItsUsersFrame(t *testing.T) {
 	}
 	s := postgres.NewStore(db.Pool)
 	sessions := postgres.NewSessionStore(db.Pool, ownerInData)
-	rows, err := db.Pool.Query(ctx, `SELECT id FROM users ORDER BY id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	ids := userIDs(t, db)
 	expiry := time.Now().Add(time.Hour)
 	administrators, waiting := 0, 0
 	for _, id := range ids {
