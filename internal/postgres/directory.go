@@ -53,10 +53,13 @@ func scanListing(row pgx.Row, extra ...any) (account.Listing, error) {
 // LIKE pattern once per statement (the sub-select), so the sections of a
 // directory need no round trip of their own to fold it. The directory's
 // sections are a user's own accounts, a few hundred at most, so a filter
-// over them needs no index of its own.
-const filterMatches = `(sa.name_folded LIKE (SELECT pattern FROM filter)
-	OR sa.domain LIKE (SELECT pattern FROM filter)
-	OR 'sa-' || lpad(sa.id::text, greatest(6, length(sa.id::text)), '0') LIKE (SELECT pattern FROM filter))`
+// over them needs no index of its own. It reads the SQL columns name,
+// domain and id: an account's, or a row of an index that carries them.
+func filterMatches(name, domain, id string) string {
+	return `(` + name + ` LIKE (SELECT pattern FROM filter)
+	OR ` + domain + ` LIKE (SELECT pattern FROM filter)
+	OR 'sa-' || lpad(` + id + `::text, greatest(6, length(` + id + `::text)), '0') LIKE (SELECT pattern FROM filter))`
+}
 
 // filterCTE defines filter for filterMatches: the text that contains $2
 // folded, as a LIKE pattern; for "" it is %%, which keeps all.
@@ -91,17 +94,20 @@ func scanPlainListing(row pgx.CollectableRow) (account.Listing, error) { return 
 func sectionSQL(q account.SectionQuery) (string, []any, pgx.RowToFunc[account.Listing], error) {
 	switch q.Section {
 	case account.SectionAccess:
+		// One range of accessible_accounts (migration 017), the viewer's
+		// accounts in name order with what the filter reads, cut to the
+		// page before any account is fetched.
 		return filterCTE + `
 			SELECT ` + listingColumns + `, false
 			FROM (
-				SELECT sa.* FROM smart_accounts sa
-				WHERE sa.id IN (SELECT m.smart_account_id FROM memberships m WHERE m.user_id = $1)
-					AND ` + filterMatches + `
-				ORDER BY sa.name_folded, sa.id
+				SELECT a.smart_account_id, a.name_folded FROM accessible_accounts a
+				WHERE a.user_id = $1 AND ` + filterMatches("a.name_folded", "a.domain", "a.smart_account_id") + `
+				ORDER BY a.name_folded, a.smart_account_id
 				LIMIT $3 OFFSET $4
-			) sa
+			) page
+			JOIN smart_accounts sa ON sa.id = page.smart_account_id
 			` + relationJoin + `
-			ORDER BY sa.name_folded, sa.id`, []any{q.ViewerID, q.Filter, q.Limit, q.Offset}, scanPlainListing, nil
+			ORDER BY page.name_folded, page.smart_account_id`, []any{q.ViewerID, q.Filter, q.Limit, q.Offset}, scanPlainListing, nil
 	case account.SectionRequested:
 		// Approved requests are left out: their access is in the first
 		// section now. Newest request first.
@@ -110,7 +116,7 @@ func sectionSQL(q account.SectionQuery) (string, []any, pgx.RowToFunc[account.Li
 			FROM (
 				SELECT r.* FROM access_requests r
 				JOIN smart_accounts sa ON sa.id = r.smart_account_id
-				WHERE r.user_id = $1 AND r.status IN ('pending', 'declined') AND ` + filterMatches + `
+				WHERE r.user_id = $1 AND r.status IN ('pending', 'declined') AND ` + filterMatches("sa.name_folded", "sa.domain", "sa.id") + `
 				ORDER BY r.created_at DESC, r.id DESC
 				LIMIT $3 OFFSET $4
 			) r
@@ -120,16 +126,20 @@ func sectionSQL(q account.SectionQuery) (string, []any, pgx.RowToFunc[account.Li
 			` + relationJoin + `
 			ORDER BY r.created_at DESC, r.id DESC`, []any{q.ViewerID, q.Filter, q.Limit, q.Offset}, scanRequestedListing, nil
 	case account.SectionCreated:
+		// smart_accounts_created_by_idx carries the name and domain, so a
+		// filter reads the index alone however many accounts the viewer
+		// asked for; the page's accounts are fetched afterwards.
 		return filterCTE + `
 			SELECT ` + listingColumns + `, false
 			FROM (
-				SELECT * FROM smart_accounts sa
-				WHERE sa.created_by = $1 AND ` + filterMatches + `
-				ORDER BY sa.created_at DESC, sa.id DESC
+				SELECT c.id, c.created_at FROM smart_accounts c
+				WHERE c.created_by = $1 AND ` + filterMatches("c.name_folded", "c.domain", "c.id") + `
+				ORDER BY c.created_at DESC, c.id DESC
 				LIMIT $3 OFFSET $4
-			) sa
+			) page
+			JOIN smart_accounts sa ON sa.id = page.id
 			` + relationJoin + `
-			ORDER BY sa.created_at DESC, sa.id DESC`, []any{q.ViewerID, q.Filter, q.Limit, q.Offset}, scanPlainListing, nil
+			ORDER BY page.created_at DESC, page.id DESC`, []any{q.ViewerID, q.Filter, q.Limit, q.Offset}, scanPlainListing, nil
 	case account.SectionDomain:
 		// Restricted accounts are listed here too: their domain is the
 		// viewer's own or one above it, which is exactly the whole-domain
@@ -144,7 +154,7 @@ func sectionSQL(q account.SectionQuery) (string, []any, pgx.RowToFunc[account.Li
 					AND NOT EXISTS (SELECT 1 FROM access_requests r
 						WHERE r.user_id = $1 AND r.smart_account_id = sa.id AND r.status IN ('pending', 'declined'))
 					AND sa.created_by IS DISTINCT FROM $1
-					AND ` + filterMatches + `
+					AND ` + filterMatches("sa.name_folded", "sa.domain", "sa.id") + `
 				ORDER BY sa.name_folded, sa.id
 				LIMIT $3 OFFSET $4
 			) sa

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/clc-portal/clc/internal/account"
 )
 
 // What search_test.go, an external test (pgtest imports this package),
@@ -14,6 +16,13 @@ var (
 	CommonSuffixes = commonSuffixes
 	CommonVariants = commonVariants
 )
+
+// SectionSQL is the statement that lists a page of a directory section,
+// and its arguments.
+func SectionSQL(q account.SectionQuery) (string, []any) {
+	sql, args, _, _ := sectionSQL(q)
+	return sql, args
+}
 
 // OpenReplicaEvery is OpenReplica checking every every, with maxLag for MaxLag.
 var OpenReplicaEvery = openReplica

@@ -217,13 +217,16 @@ func planScans(plan string) []scan {
 }
 
 type planNode struct {
-	Type     string     `json:"Node Type"`
-	Relation string     `json:"Relation Name"`
-	Index    string     `json:"Index Name"`
-	Cond     string     `json:"Index Cond"`
-	Filter   string     `json:"Filter"`
-	Loops    float64    `json:"Actual Loops"`
-	Plans    []planNode `json:"Plans"`
+	Type     string  `json:"Node Type"`
+	Relation string  `json:"Relation Name"`
+	Index    string  `json:"Index Name"`
+	Cond     string  `json:"Index Cond"`
+	Filter   string  `json:"Filter"`
+	Loops    float64 `json:"Actual Loops"`
+	// Rows is the rows a loop gave, on average.
+	Rows        float64    `json:"Actual Rows"`
+	HeapFetches float64    `json:"Heap Fetches"`
+	Plans       []planNode `json:"Plans"`
 }
 
 // TestSearchSuffixesFollowTheAccounts changes accounts every way that
