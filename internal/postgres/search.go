@@ -69,10 +69,16 @@ var searchSQL = `
 		LIMIT $4::int + $5::int
 	),
 	-- Whether the second tier is read at all (the first did not fill the
-	-- page), and whether the query is a single common word.
+	-- page), and whether the query is a single common word. rarest is
+	-- counted only for the second tier: a CTE is computed when first read,
+	-- and CASE reads it only then, which saves counting up to
+	-- commonSuffixes suffixes (0.5 ms) when the names that start with the
+	-- query fill the page.
 	way AS MATERIALIZED (
-		SELECT (SELECT count(*) FROM starts) < $4::int + $5::int AS elsewhere,
-			(SELECT one_word FROM q) AND coalesce((SELECT n FROM rarest), 0) >= ` + strconv.Itoa(commonSuffixes) + ` AS common_word
+		SELECT elsewhere, CASE WHEN elsewhere
+			THEN (SELECT one_word FROM q) AND coalesce((SELECT n FROM rarest), 0) >= ` + strconv.Itoa(commonSuffixes) + `
+			ELSE false END AS common_word
+		FROM (SELECT (SELECT count(*) FROM starts) < $4::int + $5::int AS elsewhere) x
 	),
 	-- The distinct suffixes that begin a common single word, up to
 	-- commonVariants and one more: an index probe each.
