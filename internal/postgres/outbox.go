@@ -16,33 +16,60 @@ import (
 )
 
 // enqueue writes emails into the outbox inside the caller's transaction, so
-// they commit with the change that causes them and never without it.
+// they commit with the change that causes them and never without it. One
+// statement writes them all, whatever their number: a submission queues
+// three or more, and each statement is a round trip of the transaction.
+// The rows keep the order of emails (WITH ORDINALITY), and so do their ids,
+// which is the order the worker sends them in when they are due together.
 func enqueue(ctx context.Context, tx pgx.Tx, now time.Time, emails []account.Email) error {
-	for _, e := range emails {
-		data, err := json.Marshal(e.Data)
-		if err != nil {
-			return fmt.Errorf("encode email data: %w", err)
-		}
-		var accountID *int64
-		if e.AccountID != 0 {
-			id := int64(e.AccountID)
-			accountID = &id
-		}
-		var secret *string
-		var linkHash []byte
-		if e.Secret != "" {
-			secret, linkHash = &e.Secret, account.HashToken(e.Secret)
-		}
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO outbox (message_id, kind, to_address, language, data, secret, link_hash, smart_account_id, next_attempt_at, created_at)
-			VALUES ($1, $2, $3,
-				coalesce(nullif($4, ''), (SELECT nullif(language, '') FROM users WHERE email = $3), $10),
-				$5, $6, $7, $8, $9, $9)`,
-			newMessageID(), e.Kind, e.To, e.Lang, data, secret, linkHash, accountID, now, account.DefaultLanguage); err != nil {
-			return fmt.Errorf("queue %s email: %w", e.Kind, err)
-		}
+	if len(emails) == 0 {
+		return nil
+	}
+	sql, args, err := outboxInsert(now, emails)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, sql, args...); err != nil {
+		return fmt.Errorf("queue %d emails (%s first): %w", len(emails), emails[0].Kind, err)
 	}
 	return nil
+}
+
+// outboxInsert is enqueue's statement, for a batch that queues the emails in
+// the same round trip as the writes that cause them.
+func outboxInsert(now time.Time, emails []account.Email) (string, []any, error) {
+	n := len(emails)
+	messageIDs, kinds, to, langs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	data := make([][]byte, n)
+	secrets := make([]*string, n)
+	linkHashes := make([][]byte, n)
+	accountIDs := make([]*int64, n)
+	for i, e := range emails {
+		d, err := json.Marshal(e.Data)
+		if err != nil {
+			return "", nil, fmt.Errorf("encode %s email data: %w", e.Kind, err)
+		}
+		messageIDs[i], kinds[i], to[i], langs[i], data[i] = newMessageID(), string(e.Kind), e.To, e.Lang, d
+		if e.AccountID != 0 {
+			id := int64(e.AccountID)
+			accountIDs[i] = &id
+		}
+		if e.Secret != "" {
+			secret := e.Secret
+			secrets[i], linkHashes[i] = &secret, account.HashToken(e.Secret)
+		}
+	}
+	// An email without a language takes its recipient's, if they are a user,
+	// else the portal's default.
+	return `
+		INSERT INTO outbox (message_id, kind, to_address, language, data, secret, link_hash, smart_account_id, next_attempt_at, created_at)
+		SELECT e.message_id, e.kind, e.to_address,
+			coalesce(nullif(e.language, ''), (SELECT nullif(u.language, '') FROM users u WHERE u.email = e.to_address), $10),
+			e.data, e.secret, e.link_hash, e.smart_account_id, $9, $9
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::bytea[], $8::bigint[])
+			WITH ORDINALITY AS e (message_id, kind, to_address, language, data, secret, link_hash, smart_account_id, n)
+		ORDER BY e.n`,
+		[]any{messageIDs, kinds, to, langs, data, secrets, linkHashes, accountIDs, now, account.DefaultLanguage}, nil
 }
 
 // newMessageID is the local part of the Message-ID, fixed when the email is

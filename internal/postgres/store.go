@@ -199,25 +199,34 @@ func scanEvent(row pgx.CollectableRow) (account.Event, error) {
 }
 
 func addEvent(ctx context.Context, q querier, e account.Event) error {
+	sql, args, err := eventInsert(e)
+	if err != nil {
+		return err
+	}
+	if _, err := q.Exec(ctx, sql, args...); err != nil {
+		return fmt.Errorf("record event %s: %w", e.Kind, err)
+	}
+	return nil
+}
+
+// eventInsert is the statement that records e, for addEvent or for a batch
+// that records it in the same round trip as other writes.
+func eventInsert(e account.Event) (string, []any, error) {
 	var actorID *int64
 	if e.ActorID != 0 {
 		actorID = &e.ActorID
 	}
 	if e.At.IsZero() {
 		// Every change is dated by the domain's clock, which tests move.
-		return fmt.Errorf("record event %s: no time given", e.Kind)
+		return "", nil, fmt.Errorf("record event %s: no time given", e.Kind)
 	}
 	params, err := json.Marshal(e.Params)
 	if err != nil {
-		return fmt.Errorf("record event %s: %w", e.Kind, err)
+		return "", nil, fmt.Errorf("record event %s: %w", e.Kind, err)
 	}
-	_, err = q.Exec(ctx, `
+	return `
 		INSERT INTO events (smart_account_id, at, actor_user_id, actor, kind, params)
-		VALUES ($1, $2, $3, $4, $5, $6)`, e.AccountID, e.At, actorID, e.Actor, e.Kind, params)
-	if err != nil {
-		return fmt.Errorf("record event %s: %w", e.Kind, err)
-	}
-	return nil
+		VALUES ($1, $2, $3, $4, $5, $6)`, []any{e.AccountID, e.At, actorID, e.Actor, e.Kind, params}, nil
 }
 
 func (s *Store) AccountByDomain(ctx context.Context, domain string) (account.SmartAccount, error) {

@@ -1,0 +1,151 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/clc-portal/clc/internal/account"
+	"github.com/clc-portal/clc/internal/postgres"
+	"github.com/clc-portal/clc/internal/postgres/pgtest"
+)
+
+// roundTrips counts what a pool sends: each statement on its own is a round
+// trip, and so is each batch, however many statements it carries.
+type roundTrips struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (r *roundTrips) add() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.n++
+}
+
+func (r *roundTrips) take() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := r.n
+	r.n = 0
+	return n
+}
+
+func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	r.add()
+	return ctx
+}
+func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	r.add()
+	return ctx
+}
+func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+// A submission with several approvers writes its account, request, every
+// approval link, its history and every email, in the order given and with
+// each recipient's language, in five round trips however many approvers and
+// emails it has; a second submission of the form finds the first, and a
+// domain held by another request names that request's account.
+func TestCreateRequestWritesItAllInFiveRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.New(t)
+	if _, err := db.Pool.Exec(ctx, `
+		INSERT INTO users (email, name, language) VALUES ('pat@partner.example', 'Pat', 'it'), ('cfo@globex.example', 'Cfo', 'de')`); err != nil {
+		t.Fatal(err)
+	}
+	var requester int64
+	if err := db.Pool.QueryRow(ctx, `SELECT id FROM users WHERE email = 'pat@partner.example'`).Scan(&requester); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pgxpool.ParseConfig(db.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trips := &roundTrips{}
+	cfg.ConnConfig.Tracer = trips
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	s := postgres.NewStore(pool)
+
+	now := time.Now().UTC().Truncate(time.Second)
+	approvers := []string{"cfo@globex.example", "it@globex.example", "ceo@globex.example"}
+	r := account.Request{
+		Account:     account.SmartAccount{Name: "Globex", Domain: "globex.example", Type: account.TypeCustomer},
+		RequestedBy: requester, Requester: "pat@partner.example", PartnerName: "Partner", DomainAsTyped: "globex.example",
+		CustomerEmails: approvers, SubmissionKey: "form-0123456789abcdef", Status: account.RequestPending,
+		CreatedAt: now, ExpiresAt: now.Add(30 * 24 * time.Hour),
+	}
+	var links []account.ApprovalLink
+	var emails []account.Email
+	for _, to := range approvers {
+		links = append(links, account.ApprovalLink{Email: to, TokenHash: account.HashToken("token-" + to), ExpiresAt: r.ExpiresAt})
+		emails = append(emails, account.Email{Kind: account.EmailApprovalRequest, To: to, Secret: "token-" + to})
+	}
+	emails[2].Lang = "nl" // chosen on the form for this approver
+	emails = append(emails, account.Email{Kind: account.EmailRequestConfirmation, To: "pat@partner.example"})
+
+	trips.take() // the pool's connecting
+	created, err := s.CreateRequest(ctx, r, links, emails)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := trips.take(); n != 5 {
+		t.Errorf("a submission of three approvers and four emails took %d round trips, want 5", n)
+	}
+	if created.ID == 0 || created.Account.ID == 0 || created.Account.Status != account.StatusPending {
+		t.Fatalf("created %+v", created)
+	}
+
+	str := func(sql string, args ...any) string {
+		t.Helper()
+		var s string
+		if err := db.Pool.QueryRow(ctx, sql, args...).Scan(&s); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		return s
+	}
+	if got := str(`SELECT string_agg(email || ' ' || (token_hash = sha256(convert_to('token-' || email, 'UTF8')))::text, ', ' ORDER BY id)
+		FROM approval_links WHERE request_id = $1`, created.ID); got != "cfo@globex.example true, it@globex.example true, ceo@globex.example true" {
+		t.Errorf("approval links: %s", got)
+	}
+	if got := str(`SELECT string_agg(kind || ' ' || to_address || ' ' || language || ' ' || (smart_account_id = $1)::text
+			|| ' ' || coalesce((link_hash = sha256(convert_to(secret, 'UTF8')))::text, 'none') || ' ' || (data->>'account_id' IS NOT NULL)::text, ', ' ORDER BY id)
+		FROM outbox`, created.Account.ID); got != strings.Join([]string{
+		"approval_request cfo@globex.example de true true true", // the recipient's own language
+		"approval_request it@globex.example en true true true",  // no user: the portal's default
+		"approval_request ceo@globex.example nl true true true", // as the form chose
+		"request_confirmation pat@partner.example it true none true",
+	}, ", ") {
+		t.Errorf("outbox: %s", got)
+	}
+	if got := str(`SELECT string_agg(kind || ' ' || actor, ', ') FROM events WHERE smart_account_id = $1`, created.Account.ID); got != "requested pat@partner.example" {
+		t.Errorf("history: %s", got)
+	}
+
+	// The same form again: the first request, and nothing written.
+	prev, err := s.CreateRequest(ctx, r, links, emails)
+	if !errors.Is(err, account.ErrDuplicateSubmission) || prev.ID != created.ID {
+		t.Errorf("the same form again: %+v, %v", prev.ID, err)
+	}
+	// Another form for the same domain: refused, naming its holder.
+	r.SubmissionKey = "form-fedcba9876543210"
+	_, err = s.CreateRequest(ctx, r, nil, nil)
+	var taken *account.DomainTakenError
+	if !errors.As(err, &taken) || taken.Account.ID != created.Account.ID {
+		t.Errorf("a second request for the domain: %v", err)
+	}
+	if got := str(`SELECT (SELECT count(*) FROM account_requests) || ' ' || (SELECT count(*) FROM outbox) || ' ' || (SELECT count(*) FROM approval_links)`); got != "1 4 3" {
+		t.Errorf("after the refusals, requests, emails and links: %s", got)
+	}
+}
