@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -186,4 +187,39 @@ func sortedKeys(m map[string]any) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// One Translator per language serves every request in it, at once: each
+// renders what a Translator of its own would, and a language the catalog
+// lacks still gets one (that falls back to English).
+func TestTranslatorsAreSharedByConcurrentRequests(t *testing.T) {
+	c, err := i18n.Load(slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Translator(language.German) != c.Translator(language.German) {
+		t.Error("each request in German gets a Translator of its own")
+	}
+	want := map[language.Tag]string{}
+	for _, tag := range c.Languages() {
+		want[tag] = c.Translator(tag).N("clc.summary", 3)
+	}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 200 {
+				tag := c.Languages()[(i+j)%len(c.Languages())]
+				if got := c.Translator(tag).N("clc.summary", 3); got != want[tag] {
+					t.Errorf("%s: %q, want %q", tag, got, want[tag])
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if got := c.Translator(language.Japanese).N("clc.summary", 3); got != want[language.English] {
+		t.Errorf("a language the catalog lacks: %q, want English %q", got, want[language.English])
+	}
 }
