@@ -197,7 +197,8 @@ func TestTranslatorsAreSharedByConcurrentRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Translator(language.German) != c.Translator(language.German) {
+	first, again := c.Translator(language.German), c.Translator(language.German)
+	if first != again {
 		t.Error("each request in German gets a Translator of its own")
 	}
 	want := map[language.Tag]string{}
