@@ -117,12 +117,27 @@ type RequestStore interface {
 	// *DomainTakenError.
 	CreateRequest(ctx context.Context, r Request, links []ApprovalLink, emails []Email) (Request, error)
 	RequestBySubmissionKey(ctx context.Context, key string) (Request, error)
-	// ParentAccounts lists active Smart Accounts whose domain the given
-	// domain falls under (globex.example for emea.globex.example), with their
-	// administrators' addresses.
-	ParentAccounts(ctx context.Context, domain string) ([]AccountAdmins, error)
+	// SubmissionFacts reads, at once, what SubmitRequest checks a form
+	// against; the domain's facts are left out while domain is "".
+	SubmissionFacts(ctx context.Context, userID int64, key, domain string) (SubmissionFacts, error)
 
 	DecisionStore
+}
+
+// SubmissionFacts is what a submission is checked against. A nil field is
+// one the store did not find.
+type SubmissionFacts struct {
+	// Partner is the account the menu names as the requester's (see
+	// DirectoryStore.MenuAccount): a user with none holds no role.
+	Partner *SmartAccount
+	// Earlier is the request an earlier submission of this form made.
+	Earlier *Request
+	// Holder is the live (pending or active) account holding the domain.
+	Holder *SmartAccount
+	// Parents are the active accounts whose domain the domain falls under
+	// (globex.example for emea.globex.example), with their administrators'
+	// addresses, the nearest first.
+	Parents []AccountAdmins
 }
 
 // AccountAdmins is a Smart Account with its administrators' addresses.
@@ -162,6 +177,18 @@ func SplitEmails(s string) []string {
 // CheckRequest applies every rule of the form for requester u; the errors
 // are FieldErrors, one per field.
 func (s *Service) CheckRequest(ctx context.Context, u User, in RequestInput) (CheckedRequest, error) {
+	c, fe := checkForm(u, in)
+	if c.Domain != "" {
+		if err := s.checkDomainFree(ctx, c.Domain, fe); err != nil {
+			return c, err
+		}
+	}
+	return c, fe.Err()
+}
+
+// checkForm applies the rules that need nothing stored; c.Domain is ""
+// while the domain is invalid.
+func checkForm(u User, in RequestInput) (CheckedRequest, FieldErrors) {
 	fe := FieldErrors{}
 	c := CheckedRequest{
 		Name:           strings.TrimSpace(in.Name),
@@ -189,9 +216,6 @@ func (s *Service) CheckRequest(ctx context.Context, u User, in RequestInput) (Ch
 		fe.Add("domain", "request.error.domain_syntax")
 	default:
 		c.Domain = domain
-		if err := s.checkDomainFree(ctx, domain, fe); err != nil {
-			return c, err
-		}
 	}
 	if c.Domain != "" && c.Domain != own && c.NoteToApprover == "" {
 		fe.Add("note_to_approver", "request.error.note_required")
@@ -212,7 +236,7 @@ func (s *Service) CheckRequest(ctx context.Context, u User, in RequestInput) (Ch
 		fe.Add("customer_language", "request.error.language")
 	}
 	c.UserEmails = checkEmails(fe, "user_emails", in.UserEmails, MaxUserEmails, false)
-	return c, fe.Err()
+	return c, fe
 }
 
 // checkDomainFree refuses a domain a live account already holds, naming the
@@ -289,42 +313,41 @@ func NewSubmissionKey() string { return randomToken(SubmissionKeyBytes) }
 // causes, in one transaction. Sending the same submission twice returns the
 // first request.
 func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (Request, error) {
-	// Only a user with a role may open CLC, so only they may request.
-	partner, err := s.partnerName(ctx, u)
+	c, fe := checkForm(u, in)
+	// One round trip reads everything the checks below need.
+	facts, err := s.store.SubmissionFacts(ctx, u.ID, in.SubmissionKey, c.Domain)
 	if err != nil {
 		return Request{}, err
 	}
+	// Only a user with a role may open CLC, so only they may request.
+	if facts.Partner == nil {
+		return Request{}, ErrForbidden
+	}
+	partner := facts.Partner.Name
 	if len(in.SubmissionKey) < 16 || len(in.SubmissionKey) > 64 {
 		return Request{}, FieldErrors{"form": {Msg: "request.error.stale_form"}}
 	}
 	// A submission seen before is answered with its request, before the
-	// rules run again and find the domain taken by that very request.
-	prev, err := s.store.RequestBySubmissionKey(ctx, in.SubmissionKey)
-	switch {
-	case err == nil && prev.RequestedBy == u.ID:
-		return prev, nil
-	case err == nil:
+	// rules find the domain taken by that very request.
+	switch prev := facts.Earlier; {
+	case prev != nil && prev.RequestedBy == u.ID:
+		return *prev, nil
+	case prev != nil:
 		return Request{}, FieldErrors{"form": {Msg: "request.error.stale_form"}}
-	case !errors.Is(err, ErrNotFound):
-		return Request{}, fmt.Errorf("find earlier submission: %w", err)
 	}
-	c, err := s.CheckRequest(ctx, u, in)
-	var fe FieldErrors
-	if errors.As(err, &fe) && fe["domain"].Msg != "" {
+	if facts.Holder != nil {
 		// A double click: the other submission of this very form may have
-		// committed between the lookup above and the domain check, taking the
+		// committed between the lookup above and the domain's, taking the
 		// domain itself. Then this submission is that request, not a refusal.
 		if prev, perr := s.store.RequestBySubmissionKey(ctx, in.SubmissionKey); perr == nil && prev.RequestedBy == u.ID {
 			return prev, nil
 		}
+		fe["domain"] = domainTakenError(*facts.Holder)
 	}
-	if err != nil {
+	if err := fe.Err(); err != nil {
 		return Request{}, err
 	}
-	parents, err := s.store.ParentAccounts(ctx, c.Domain)
-	if err != nil {
-		return Request{}, fmt.Errorf("find parent accounts of %s: %w", c.Domain, err)
-	}
+	parents := facts.Parents
 	now := s.clock.Now()
 	r := Request{
 		Account: SmartAccount{Name: c.Name, Domain: c.Domain, Type: TypeCustomer, Status: StatusPending, CreatedBy: u.ID},
@@ -371,19 +394,6 @@ func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (R
 		return Request{}, fmt.Errorf("submit request for %s: %w", c.Domain, err)
 	}
 	return created, nil
-}
-
-// partnerName is the requester's partner organisation: the account the
-// menu names as theirs. A user with no role has none, and may not request.
-func (s *Service) partnerName(ctx context.Context, u User) (string, error) {
-	a, err := s.store.MenuAccount(ctx, u.ID)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return "", ErrForbidden
-	case err != nil:
-		return "", fmt.Errorf("find partner account: %w", err)
-	}
-	return a.Name, nil
 }
 
 // randomToken is n random bytes, URL-safe.

@@ -167,28 +167,75 @@ func (s *Store) CreateRequest(ctx context.Context, r account.Request, links []ac
 	return out, err
 }
 
-// ParentAccounts looks the domains above domain up in the domain index, one
-// probe each: a pattern comparing domain with every account's read them all.
-func (s *Store) ParentAccounts(ctx context.Context, domain string) ([]account.AccountAdmins, error) {
+// SubmissionFacts reads what a submission is checked against in one round
+// trip: the requester's partner account, an earlier submission of the same
+// form, the live holder of the domain and the active accounts above it. Each
+// statement sees what had committed when it ran, as four round trips did;
+// CreateRequest decides again, under its lock, what could race.
+func (s *Store) SubmissionFacts(ctx context.Context, userID int64, key, domain string) (account.SubmissionFacts, error) {
+	var f account.SubmissionFacts
+	b := &pgx.Batch{}
+	b.Queue(menuAccountQuery("$1"), userID).QueryRow(func(row pgx.Row) error {
+		a, err := scanAccount(row)
+		if err = mapErr(err, ""); err == nil {
+			f.Partner = &a
+		}
+		return ignoreNotFound(err)
+	})
+	b.Queue(requestSelect+`WHERE r.submission_key = $1`, key).QueryRow(func(row pgx.Row) error {
+		r, err := scanRequest(row)
+		if err = mapErr(err, ""); err == nil {
+			f.Earlier = &r
+		}
+		return ignoreNotFound(err)
+	})
+	if domain != "" {
+		b.Queue(`SELECT `+accountColumns+` FROM smart_accounts sa
+			WHERE sa.domain = $1 AND sa.status IN ('pending', 'active')`, domain).QueryRow(func(row pgx.Row) error {
+			a, err := scanAccount(row)
+			if err = mapErr(err, ""); err == nil {
+				f.Holder = &a
+			}
+			return ignoreNotFound(err)
+		})
+		queueParentAccounts(b, domain, &f.Parents)
+	}
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return account.SubmissionFacts{}, fmt.Errorf("read submission facts: %w", err)
+	}
+	return f, nil
+}
+
+func ignoreNotFound(err error) error {
+	if errors.Is(err, account.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// queueParentAccounts looks the domains above domain up in the domain
+// index, one probe each: a pattern comparing domain with every account's
+// read them all.
+func queueParentAccounts(b *pgx.Batch, domain string, out *[]account.AccountAdmins) {
 	var above []string // emea.globex.example: globex.example, example
 	for d := domain; strings.Contains(d, "."); {
 		d = d[strings.IndexByte(d, '.')+1:]
 		above = append(above, d)
 	}
-	rows, err := s.pool.Query(ctx, `
+	b.Queue(`
 		SELECT `+accountColumns+`,
 			coalesce((SELECT array_agg(u.email ORDER BY u.email) FROM memberships m JOIN users u ON u.id = m.user_id
 				WHERE m.smart_account_id = sa.id AND m.virtual_account_id IS NULL AND m.role = 'admin'), '{}')
 		FROM smart_accounts sa
 		WHERE sa.status = 'active' AND sa.domain = ANY ($1)
-		ORDER BY length(sa.domain) DESC`, above)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.AccountAdmins, error) {
-		var aa account.AccountAdmins
-		a, err := scanAccount(row, &aa.Admins)
-		aa.Account = a
-		return aa, err
+		ORDER BY length(sa.domain) DESC`, above).Query(func(rows pgx.Rows) error {
+		var err error
+		*out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.AccountAdmins, error) {
+			var aa account.AccountAdmins
+			a, err := scanAccount(row, &aa.Admins)
+			aa.Account = a
+			return aa, err
+		})
+		return err
 	})
 }

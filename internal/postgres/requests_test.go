@@ -149,3 +149,93 @@ func TestCreateRequestWritesItAllInFiveRoundTrips(t *testing.T) {
 		t.Errorf("after the refusals, requests, emails and links: %s", got)
 	}
 }
+
+// What a submission is checked against comes in one round trip: the
+// requester's partner account, the request an earlier submission of the form
+// made, the domain's live holder and the active accounts above it with their
+// administrators; a user with no role has no partner, and an invalid domain
+// ("") reads no domain facts.
+func TestSubmissionFactsComeInOneRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.New(t)
+	if _, err := db.Pool.Exec(ctx, `
+		INSERT INTO users (email, name) VALUES ('pat@partner.example', 'Pat'), ('ann@globex.example', 'Ann'),
+			('bob@globex.example', 'Bob'), ('nobody@else.example', 'Nobody');
+		INSERT INTO smart_accounts (name, domain, account_type, status) VALUES
+			('Partner Holding', 'partner.example', 'partner_holding', 'active'),
+			('Globex', 'globex.example', 'customer', 'active'),
+			('Old Globex EMEA', 'emea.globex.example', 'customer', 'denied'),
+			('Globex Labs', 'labs.globex.example', 'customer', 'pending');
+		INSERT INTO memberships (user_id, smart_account_id, role)
+			SELECT u.id, sa.id, 'admin' FROM users u, smart_accounts sa
+			WHERE (u.email = 'pat@partner.example' AND sa.domain = 'partner.example')
+				OR (u.email IN ('ann@globex.example', 'bob@globex.example') AND sa.domain = 'globex.example');`); err != nil {
+		t.Fatal(err)
+	}
+	id := func(email string) int64 {
+		t.Helper()
+		var id int64
+		if err := db.Pool.QueryRow(ctx, `SELECT id FROM users WHERE email = $1`, email).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	pat := id("pat@partner.example")
+	if _, err := db.Pool.Exec(ctx, `
+		INSERT INTO account_requests (smart_account_id, requested_by, partner_name, domain_as_typed, customer_emails,
+			submission_key, status, created_at, expires_at, customer_language)
+		SELECT id, $1, 'Partner Holding', domain, '{cto@labs.globex.example}', 'form-earlier-0123456789', 'pending', now(), now() + interval '30 days', 'en'
+		FROM smart_accounts WHERE domain = 'labs.globex.example'`, pat); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pgxpool.ParseConfig(db.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trips := &roundTrips{}
+	cfg.ConnConfig.Tracer = trips
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	s := postgres.NewStore(pool)
+
+	facts := func(user int64, key, domain string) account.SubmissionFacts {
+		t.Helper()
+		trips.take()
+		f, err := s.SubmissionFacts(ctx, user, key, domain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := trips.take(); n != 1 {
+			t.Errorf("facts for %q took %d round trips, want 1", domain, n)
+		}
+		return f
+	}
+
+	// A new form for a subdomain whose earlier account was denied.
+	f := facts(pat, "form-new-0123456789abc", "emea.globex.example")
+	if f.Partner == nil || f.Partner.Name != "Partner Holding" || f.Earlier != nil || f.Holder != nil {
+		t.Errorf("a new form: partner %v, earlier %v, holder %v", f.Partner, f.Earlier, f.Holder)
+	}
+	if len(f.Parents) != 1 || f.Parents[0].Account.Domain != "globex.example" ||
+		strings.Join(f.Parents[0].Admins, " ") != "ann@globex.example bob@globex.example" {
+		t.Errorf("parents of emea.globex.example: %+v", f.Parents)
+	}
+
+	// The earlier form again, for the domain its request now holds.
+	f = facts(pat, "form-earlier-0123456789", "labs.globex.example")
+	if f.Earlier == nil || f.Earlier.RequestedBy != pat || f.Earlier.Account.Domain != "labs.globex.example" {
+		t.Errorf("the earlier form: %+v", f.Earlier)
+	}
+	if f.Holder == nil || f.Holder.Name != "Globex Labs" || f.Holder.Status != account.StatusPending {
+		t.Errorf("holder of labs.globex.example: %+v", f.Holder)
+	}
+
+	// No role anywhere, and a domain that did not parse.
+	f = facts(id("nobody@else.example"), "form-other-0123456789", "")
+	if f.Partner != nil || f.Earlier != nil || f.Holder != nil || f.Parents != nil {
+		t.Errorf("a user with no role and no domain: %+v", f)
+	}
+}
