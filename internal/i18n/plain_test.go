@@ -1,10 +1,13 @@
 package i18n
 
 import (
+	"fmt"
 	"log/slog"
 	"testing"
+	"time"
 
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
+	"golang.org/x/text/language"
 )
 
 // The messages rendered once at Load are what go-i18n renders on each call,
@@ -41,5 +44,36 @@ func TestPlainMessagesAreWhatLocalizeRenders(t *testing.T) {
 	}
 	if got := en.T("nav.logout"); got != "Log Out" {
 		t.Errorf("nav.logout: %q", got)
+	}
+}
+
+// Dates written from the layouts made at Load are what the catalog's
+// templates write, in every language and every month.
+func TestDateLayoutsWriteWhatTheTemplatesWrite(t *testing.T) {
+	c, err := Load(slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tag := range c.Languages() {
+		tr := c.Translator(tag)
+		if tr.dateLayout == nil || tr.dateTimeLayout == nil {
+			t.Fatalf("%s: no date layouts", tag)
+		}
+		for m := 1; m <= 12; m++ {
+			at := time.Date(2026+m, time.Month(m), 2*m, m, 7*m, 0, 0, time.UTC)
+			month := tr.T(fmt.Sprintf("date.month.%d", m))
+			wantDate := tr.render("date.format", nil, []any{"Day", at.Day(), "Month", month, "Year", at.Year()})
+			if got := tr.Date(at); got != wantDate {
+				t.Errorf("%s: Date %q, the template writes %q", tag, got, wantDate)
+			}
+			want := tr.render("date.time_format", nil, []any{"Date", wantDate, "Time", at.Format("15:04")})
+			if got := tr.DateTime(at); got != want {
+				t.Errorf("%s: DateTime %q, the template writes %q", tag, got, want)
+			}
+		}
+	}
+	de := c.Translator(language.German)
+	if got := de.DateTime(time.Date(2026, 12, 2, 9, 5, 0, 0, time.UTC)); got != "2. Dezember 2026, 09:05 Uhr UTC" {
+		t.Errorf("German: %q", got)
 	}
 }
