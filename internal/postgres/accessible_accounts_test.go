@@ -29,12 +29,6 @@ func TestAccessibleAccountsFollowTheSources(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.New(t)
 	s := postgres.NewStore(db.Pool)
-	exec := func(sql string, args ...any) {
-		t.Helper()
-		if _, err := db.Pool.Exec(ctx, sql, args...); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
 	check := func(step string, rows int) {
 		t.Helper()
 		var missing, extra []string
@@ -84,13 +78,13 @@ func TestAccessibleAccountsFollowTheSources(t *testing.T) {
 		return strings.Join(names, ", ")
 	}
 
-	exec(`INSERT INTO smart_accounts (name, domain, account_type, status, created_at, updated_at) VALUES
+	db.Exec(t, `INSERT INTO smart_accounts (name, domain, account_type, status, created_at, updated_at) VALUES
 		('Globex', 'globex.example', 'customer', 'active', now(), now()),
 		('Initech', 'initech.example', 'customer', 'active', now(), now()),
 		('Hooli', 'hooli.example', 'customer', 'active', now(), now()),
 		('Umbrella', 'umbrella.example', 'customer', 'pending', now(), now())`)
-	exec(`INSERT INTO virtual_accounts (smart_account_id, name) SELECT id, n FROM smart_accounts, unnest(ARRAY['DEFAULT', 'Lab']) n`)
-	exec(`INSERT INTO users (email, name) VALUES
+	db.Exec(t, `INSERT INTO virtual_accounts (smart_account_id, name) SELECT id, n FROM smart_accounts, unnest(ARRAY['DEFAULT', 'Lab']) n`)
+	db.Exec(t, `INSERT INTO users (email, name) VALUES
 		('ada@globex.example', 'Ada'), ('bob@initech.example', 'Bob'), ('cy@hooli.example', 'Cy'), ('di@hooli.example', 'Di')`)
 	accountID := func(name string) int64 {
 		t.Helper()
@@ -106,58 +100,58 @@ func TestAccessibleAccountsFollowTheSources(t *testing.T) {
 		SELECT u.id, $2, (SELECT va.id FROM virtual_accounts va WHERE va.smart_account_id = $2 AND va.name = $3), $4
 		FROM users u WHERE u.name = $1`
 	check("no roles", 0)
-	exec(`INSERT INTO memberships (user_id, smart_account_id, role)
+	db.Exec(t, `INSERT INTO memberships (user_id, smart_account_id, role)
 		SELECT u.id, sa.id, 'admin' FROM users u, smart_accounts sa WHERE split_part(u.email, '@', 2) = sa.domain`)
 	check("administrators of several accounts in one statement", 4)
-	exec(`INSERT INTO memberships (user_id, smart_account_id, role)
+	db.Exec(t, `INSERT INTO memberships (user_id, smart_account_id, role)
 		SELECT u.id, sa.id, 'viewer' FROM users u, smart_accounts sa WHERE u.name = 'Ada' AND sa.name <> 'Globex'`)
 	check("one user on several accounts in one statement", 7)
 	if got, want := access("Ada"), "Globex, Hooli, Initech, Umbrella"; got != want {
 		t.Errorf("Ada's accounts are %q, want %q", got, want)
 	}
-	exec(grant, "Bob", accountID("Globex"), "Lab", "user")
+	db.Exec(t, grant, "Bob", accountID("Globex"), "Lab", "user")
 	check("a Virtual Account role alone", 8)
-	exec(grant, "Bob", accountID("Globex"), "DEFAULT", "viewer")
+	db.Exec(t, grant, "Bob", accountID("Globex"), "DEFAULT", "viewer")
 	check("a second role on the same account", 8)
-	exec(`INSERT INTO memberships AS m (user_id, smart_account_id, virtual_account_id, role)
+	db.Exec(t, `INSERT INTO memberships AS m (user_id, smart_account_id, virtual_account_id, role)
 		SELECT u.id, sa.id, NULL, 'admin' FROM users u, smart_accounts sa WHERE u.name = 'Ada' AND sa.name = 'Hooli'
 		ON CONFLICT (user_id, smart_account_id, virtual_account_id) DO UPDATE SET role = excluded.role`)
 	check("a role granted over one held (INSERT ... ON CONFLICT DO UPDATE)", 8)
-	exec(`UPDATE memberships SET role = 'user' WHERE role = 'viewer'`)
+	db.Exec(t, `UPDATE memberships SET role = 'user' WHERE role = 'viewer'`)
 	check("roles changed", 8)
-	exec(`UPDATE memberships SET smart_account_id = (SELECT id FROM smart_accounts WHERE name = 'Initech')
+	db.Exec(t, `UPDATE memberships SET smart_account_id = (SELECT id FROM smart_accounts WHERE name = 'Initech')
 		WHERE virtual_account_id IS NULL AND user_id = (SELECT id FROM users WHERE name = 'Cy')`)
 	check("a role moved to another account", 8)
-	exec(`UPDATE memberships SET user_id = (SELECT id FROM users WHERE name = 'Cy')
+	db.Exec(t, `UPDATE memberships SET user_id = (SELECT id FROM users WHERE name = 'Cy')
 		WHERE user_id = (SELECT id FROM users WHERE name = 'Di')`)
 	check("a role moved to another user", 8)
-	exec(`DELETE FROM memberships WHERE user_id = (SELECT id FROM users WHERE name = 'Bob')
+	db.Exec(t, `DELETE FROM memberships WHERE user_id = (SELECT id FROM users WHERE name = 'Bob')
 		AND virtual_account_id = (SELECT va.id FROM virtual_accounts va JOIN smart_accounts sa ON sa.id = va.smart_account_id
 			WHERE sa.name = 'Globex' AND va.name = 'Lab')`)
 	check("one of two roles on an account taken away", 8)
-	exec(`DELETE FROM memberships WHERE user_id = (SELECT id FROM users WHERE name = 'Bob')
+	db.Exec(t, `DELETE FROM memberships WHERE user_id = (SELECT id FROM users WHERE name = 'Bob')
 		AND smart_account_id = (SELECT id FROM smart_accounts WHERE name = 'Globex')`)
 	check("the last role on an account taken away", 7)
-	exec(`UPDATE smart_accounts SET name = 'Aperture' WHERE name = 'Umbrella'`)
+	db.Exec(t, `UPDATE smart_accounts SET name = 'Aperture' WHERE name = 'Umbrella'`)
 	check("an account renamed", 7)
 	if got, want := access("Ada"), "Aperture, Globex, Hooli, Initech"; got != want {
 		t.Errorf("after the rename Ada's accounts are %q, want %q", got, want)
 	}
-	exec(`UPDATE smart_accounts SET domain = 'hooli.test' WHERE name = 'Hooli'`)
+	db.Exec(t, `UPDATE smart_accounts SET domain = 'hooli.test' WHERE name = 'Hooli'`)
 	check("a new domain", 7)
-	exec(`UPDATE smart_accounts SET status = 'active', updated_at = now()`)
+	db.Exec(t, `UPDATE smart_accounts SET status = 'active', updated_at = now()`)
 	check("a change to neither", 7)
-	exec(`UPDATE smart_accounts SET name = name || ' AG'`)
+	db.Exec(t, `UPDATE smart_accounts SET name = name || ' AG'`)
 	check("every account renamed in one statement", 7)
-	exec(`DELETE FROM virtual_accounts WHERE name = 'Lab'`)
+	db.Exec(t, `DELETE FROM virtual_accounts WHERE name = 'Lab'`)
 	check("a Virtual Account deleted", 7)
-	exec(grant, "Bob", accountID("Hooli AG"), "DEFAULT", "viewer")
+	db.Exec(t, grant, "Bob", accountID("Hooli AG"), "DEFAULT", "viewer")
 	check("a Virtual Account role", 8)
-	exec(`DELETE FROM virtual_accounts WHERE name = 'DEFAULT'`)
+	db.Exec(t, `DELETE FROM virtual_accounts WHERE name = 'DEFAULT'`)
 	check("a Virtual Account holding a user's only role deleted", 7)
-	exec(`DELETE FROM users WHERE name = 'Cy'`)
+	db.Exec(t, `DELETE FROM users WHERE name = 'Cy'`)
 	check("a user deleted", 5)
-	exec(`DELETE FROM smart_accounts WHERE name = 'Initech AG'`)
+	db.Exec(t, `DELETE FROM smart_accounts WHERE name = 'Initech AG'`)
 	check("an account deleted", 3)
 	if got, want := access("Ada"), "Aperture AG, Globex AG, Hooli AG"; got != want {
 		t.Errorf("at the end Ada's accounts are %q, want %q", got, want)
@@ -193,7 +187,7 @@ func TestAccessibleAccountsFollowTheSources(t *testing.T) {
 	in := func(sql string, args ...any) func(pgx.Tx) error {
 		return func(tx pgx.Tx) error { _, err := tx.Exec(ctx, sql, args...); return err }
 	}
-	exec(`INSERT INTO virtual_accounts (smart_account_id, name) SELECT id, 'DEFAULT' FROM smart_accounts`)
+	db.Exec(t, `INSERT INTO virtual_accounts (smart_account_id, name) SELECT id, 'DEFAULT' FROM smart_accounts`)
 	takeAway := `DELETE FROM memberships WHERE user_id = (SELECT id FROM users WHERE name = $1)
 		AND smart_account_id = $2 AND virtual_account_id IS NULL`
 	// Ada holds one role on Globex AG: taken away first, then another granted.

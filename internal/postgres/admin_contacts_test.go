@@ -22,12 +22,6 @@ func TestAdminContactsFollowTheSources(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.New(t)
 	s := postgres.NewStore(db.Pool)
-	exec := func(sql string, args ...any) {
-		t.Helper()
-		if _, err := db.Pool.Exec(ctx, sql, args...); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
 	check := func(step string) {
 		t.Helper()
 		var wrong []string
@@ -72,22 +66,22 @@ func TestAdminContactsFollowTheSources(t *testing.T) {
 		return l.Admins
 	}
 
-	exec(`INSERT INTO smart_accounts (name, domain, account_type, status, created_at, updated_at) VALUES
+	db.Exec(t, `INSERT INTO smart_accounts (name, domain, account_type, status, created_at, updated_at) VALUES
 		('Globex', 'globex.example', 'customer', 'active', now(), now()),
 		('Initech', 'initech.example', 'customer', 'active', now(), now())`)
-	exec(`INSERT INTO virtual_accounts (smart_account_id, name) SELECT id, 'DEFAULT' FROM smart_accounts`)
-	exec(`INSERT INTO users (email, name) VALUES
+	db.Exec(t, `INSERT INTO virtual_accounts (smart_account_id, name) SELECT id, 'DEFAULT' FROM smart_accounts`)
+	db.Exec(t, `INSERT INTO users (email, name) VALUES
 		('zoe@globex.example', 'Zoe'), ('adam@globex.example', 'adam'), ('bea@initech.example', 'Bea'),
 		('carl@initech.example', 'Carl')`)
 	check("no administrators")
-	exec(`INSERT INTO memberships (user_id, smart_account_id, role)
+	db.Exec(t, `INSERT INTO memberships (user_id, smart_account_id, role)
 		SELECT u.id, sa.id, 'admin' FROM users u, smart_accounts sa
 		WHERE split_part(u.email, '@', 2) = sa.domain AND u.name <> 'Carl'`)
 	check("administrators granted in one statement")
 	if got, want := fmt.Sprint(contactsOf("Globex")), "[{adam adam@globex.example} {Zoe zoe@globex.example}]"; got != want {
 		t.Errorf("Globex's contacts are %s, want %s (by name, case folded)", got, want)
 	}
-	exec(`INSERT INTO memberships (user_id, smart_account_id, virtual_account_id, role)
+	db.Exec(t, `INSERT INTO memberships (user_id, smart_account_id, virtual_account_id, role)
 		SELECT u.id, va.smart_account_id, va.id, 'admin' FROM users u, virtual_accounts va
 		JOIN smart_accounts sa ON sa.id = va.smart_account_id
 		WHERE u.name = 'Carl' AND sa.name = 'Initech'`)
@@ -95,40 +89,40 @@ func TestAdminContactsFollowTheSources(t *testing.T) {
 	if got := contactsOf("Initech"); len(got) != 1 {
 		t.Errorf("Initech lists %v, want Bea alone", got)
 	}
-	exec(`INSERT INTO memberships (user_id, smart_account_id, role)
+	db.Exec(t, `INSERT INTO memberships (user_id, smart_account_id, role)
 		SELECT u.id, sa.id, 'user' FROM users u, smart_accounts sa WHERE u.name = 'Carl' AND sa.name = 'Initech'`)
 	check("a user role")
-	exec(`UPDATE memberships SET role = 'admin' WHERE role = 'user'`)
+	db.Exec(t, `UPDATE memberships SET role = 'admin' WHERE role = 'user'`)
 	check("a user made administrator")
-	exec(`UPDATE memberships SET role = 'viewer' WHERE user_id = (SELECT id FROM users WHERE name = 'Zoe')`)
+	db.Exec(t, `UPDATE memberships SET role = 'viewer' WHERE user_id = (SELECT id FROM users WHERE name = 'Zoe')`)
 	check("an administrator made viewer")
-	exec(`UPDATE memberships SET smart_account_id = (SELECT id FROM smart_accounts WHERE name = 'Globex')
+	db.Exec(t, `UPDATE memberships SET smart_account_id = (SELECT id FROM smart_accounts WHERE name = 'Globex')
 		WHERE virtual_account_id IS NULL AND user_id = (SELECT id FROM users WHERE name = 'Bea')`)
 	check("an administrator moved to another account")
-	exec(`UPDATE users SET name = 'Adam Smith' WHERE name = 'adam'`)
+	db.Exec(t, `UPDATE users SET name = 'Adam Smith' WHERE name = 'adam'`)
 	check("an administrator renamed")
-	exec(`UPDATE users SET email = 'carl@initrode.example' WHERE name = 'Carl'`)
+	db.Exec(t, `UPDATE users SET email = 'carl@initrode.example' WHERE name = 'Carl'`)
 	check("an administrator's new email")
-	exec(`UPDATE users SET language = 'de'`)
+	db.Exec(t, `UPDATE users SET language = 'de'`)
 	check("a change to no contact")
-	exec(`DELETE FROM memberships WHERE user_id = (SELECT id FROM users WHERE name = 'Bea')`)
+	db.Exec(t, `DELETE FROM memberships WHERE user_id = (SELECT id FROM users WHERE name = 'Bea')`)
 	check("a membership removed")
-	exec(`DELETE FROM users WHERE name = 'Carl'`)
+	db.Exec(t, `DELETE FROM users WHERE name = 'Carl'`)
 	check("an administrator deleted")
-	exec(`INSERT INTO users (email, name) SELECT 'many' || i || '@globex.example', 'Many ' || lpad(i::text, 3, '0')
+	db.Exec(t, `INSERT INTO users (email, name) SELECT 'many' || i || '@globex.example', 'Many ' || lpad(i::text, 3, '0')
 		FROM generate_series(1, 60) i`)
-	exec(`INSERT INTO memberships (user_id, smart_account_id, role)
+	db.Exec(t, `INSERT INTO memberships (user_id, smart_account_id, role)
 		SELECT u.id, sa.id, 'admin' FROM users u, smart_accounts sa WHERE u.name LIKE 'Many %' AND sa.name = 'Globex'`)
 	check("more administrators than a page shows")
 	if got := contactsOf("Globex"); len(got) != account.MaxShownAdmins {
 		t.Errorf("Globex lists %d contacts, want %d", len(got), account.MaxShownAdmins)
 	}
-	exec(`DELETE FROM memberships WHERE user_id IN (SELECT id FROM users WHERE name LIKE 'Many 00%')`)
+	db.Exec(t, `DELETE FROM memberships WHERE user_id IN (SELECT id FROM users WHERE name LIKE 'Many 00%')`)
 	check("the first of many removed")
 
 	// Two grants to one account, each in its own transaction, the second
 	// begun before the first commits: both administrators are listed.
-	exec(`INSERT INTO users (email, name) VALUES ('ann@initech.example', 'Ann'), ('ben@initech.example', 'Ben')`)
+	db.Exec(t, `INSERT INTO users (email, name) VALUES ('ann@initech.example', 'Ann'), ('ben@initech.example', 'Ben')`)
 	first, err := db.Pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)

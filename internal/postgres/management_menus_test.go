@@ -18,12 +18,6 @@ func TestManagementMenusFollowTheSources(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.New(t)
 	s := postgres.NewStore(db.Pool)
-	exec := func(sql string, args ...any) {
-		t.Helper()
-		if _, err := db.Pool.Exec(ctx, sql, args...); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
 	check := func(step string) {
 		t.Helper()
 		rows, err := db.Pool.Query(ctx, `SELECT id, name FROM users ORDER BY id`)
@@ -63,62 +57,62 @@ func TestManagementMenusFollowTheSources(t *testing.T) {
 	request := `INSERT INTO access_requests (user_id, smart_account_id, role, reason, created_at)
 		SELECT u.id, sa.id, 'user', 'please', now() FROM users u, smart_accounts sa WHERE u.name = $1 AND sa.name = $2`
 
-	exec(`INSERT INTO smart_accounts (name, domain, account_type, status, created_at, updated_at) VALUES
+	db.Exec(t, `INSERT INTO smart_accounts (name, domain, account_type, status, created_at, updated_at) VALUES
 		('Globex', 'globex.example', 'customer', 'active', now(), now()),
 		('Initech', 'initech.example', 'customer', 'active', now(), now()),
 		('Hooli', 'hooli.example', 'customer', 'pending', now(), now())`)
-	exec(`INSERT INTO virtual_accounts (smart_account_id, name) SELECT id, 'DEFAULT' FROM smart_accounts`)
-	exec(`INSERT INTO users (email, name) VALUES
+	db.Exec(t, `INSERT INTO virtual_accounts (smart_account_id, name) SELECT id, 'DEFAULT' FROM smart_accounts`)
+	db.Exec(t, `INSERT INTO users (email, name) VALUES
 		('zoe@globex.example', 'Zoe'), ('adam@globex.example', 'Adam'), ('bea@initech.example', 'Bea'),
 		('carl@initech.example', 'Carl'), ('rita@partner.example', 'Rita'), ('sam@partner.example', 'Sam')`)
 	check("no administrators")
-	exec(`INSERT INTO memberships (user_id, smart_account_id, role)
+	db.Exec(t, `INSERT INTO memberships (user_id, smart_account_id, role)
 		SELECT u.id, sa.id, 'admin' FROM users u, smart_accounts sa
 		WHERE split_part(u.email, '@', 2) = sa.domain AND u.name <> 'Carl'`)
-	exec(`INSERT INTO memberships (user_id, smart_account_id, role)
+	db.Exec(t, `INSERT INTO memberships (user_id, smart_account_id, role)
 		SELECT u.id, sa.id, 'admin' FROM users u, smart_accounts sa WHERE u.name = 'Zoe' AND sa.name IN ('Initech', 'Hooli')`)
 	check("administrators granted, one of a pending account")
-	exec(request, "Rita", "Globex")
-	exec(request, "Sam", "Globex")
-	exec(request, "Rita", "Initech")
-	exec(request, "Sam", "Hooli")
+	db.Exec(t, request, "Rita", "Globex")
+	db.Exec(t, request, "Sam", "Globex")
+	db.Exec(t, request, "Rita", "Initech")
+	db.Exec(t, request, "Sam", "Hooli")
 	check("access requests made")
-	exec(`INSERT INTO memberships (user_id, smart_account_id, virtual_account_id, role)
+	db.Exec(t, `INSERT INTO memberships (user_id, smart_account_id, virtual_account_id, role)
 		SELECT u.id, va.smart_account_id, va.id, 'admin' FROM users u, virtual_accounts va
 		JOIN smart_accounts sa ON sa.id = va.smart_account_id
 		WHERE u.name = 'Carl' AND sa.name = 'Initech'`)
 	check("a Virtual Account administrator, who manages no Smart Account")
-	exec(`INSERT INTO memberships (user_id, smart_account_id, role)
+	db.Exec(t, `INSERT INTO memberships (user_id, smart_account_id, role)
 		SELECT u.id, sa.id, 'user' FROM users u, smart_accounts sa WHERE u.name = 'Carl' AND sa.name = 'Initech'`)
 	check("a user role")
-	exec(`UPDATE memberships SET role = 'admin' WHERE role = 'user'`)
+	db.Exec(t, `UPDATE memberships SET role = 'admin' WHERE role = 'user'`)
 	check("a user made administrator")
-	exec(`UPDATE memberships SET role = 'viewer' WHERE user_id = (SELECT id FROM users WHERE name = 'Adam')`)
+	db.Exec(t, `UPDATE memberships SET role = 'viewer' WHERE user_id = (SELECT id FROM users WHERE name = 'Adam')`)
 	check("an administrator made viewer")
-	exec(`UPDATE access_requests SET status = 'declined', decided_at = now()
+	db.Exec(t, `UPDATE access_requests SET status = 'declined', decided_at = now()
 		WHERE user_id = (SELECT id FROM users WHERE name = 'Sam') AND smart_account_id = (SELECT id FROM smart_accounts WHERE name = 'Globex')`)
 	check("a request declined")
-	exec(`UPDATE access_requests SET status = 'approved', decided_at = now()
+	db.Exec(t, `UPDATE access_requests SET status = 'approved', decided_at = now()
 		WHERE user_id = (SELECT id FROM users WHERE name = 'Rita') AND smart_account_id = (SELECT id FROM smart_accounts WHERE name = 'Initech')`)
 	check("a request approved")
-	exec(`UPDATE smart_accounts SET status = 'active' WHERE name = 'Hooli'`)
+	db.Exec(t, `UPDATE smart_accounts SET status = 'active' WHERE name = 'Hooli'`)
 	check("an account made active")
-	exec(`UPDATE smart_accounts SET status = 'expired' WHERE name = 'Globex'`)
+	db.Exec(t, `UPDATE smart_accounts SET status = 'expired' WHERE name = 'Globex'`)
 	check("an account no longer active")
-	exec(`UPDATE smart_accounts SET name = 'Initech Inc.' WHERE name = 'Initech'`)
+	db.Exec(t, `UPDATE smart_accounts SET name = 'Initech Inc.' WHERE name = 'Initech'`)
 	check("a change to no count")
-	exec(`DELETE FROM access_requests WHERE user_id = (SELECT id FROM users WHERE name = 'Sam')`)
+	db.Exec(t, `DELETE FROM access_requests WHERE user_id = (SELECT id FROM users WHERE name = 'Sam')`)
 	check("requests deleted")
-	exec(`DELETE FROM memberships WHERE user_id = (SELECT id FROM users WHERE name = 'Bea')`)
+	db.Exec(t, `DELETE FROM memberships WHERE user_id = (SELECT id FROM users WHERE name = 'Bea')`)
 	check("a membership removed")
-	exec(`DELETE FROM smart_accounts WHERE name = 'Hooli'`)
+	db.Exec(t, `DELETE FROM smart_accounts WHERE name = 'Hooli'`)
 	check("an account deleted")
-	exec(`DELETE FROM users WHERE name = 'Carl'`)
+	db.Exec(t, `DELETE FROM users WHERE name = 'Carl'`)
 	check("an administrator deleted")
 
 	// Two requests to one account, each in its own transaction, the second
 	// begun before the first commits: both are counted.
-	exec(`UPDATE smart_accounts SET status = 'active' WHERE name = 'Globex'`)
+	db.Exec(t, `UPDATE smart_accounts SET status = 'active' WHERE name = 'Globex'`)
 	first, err := db.Pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)

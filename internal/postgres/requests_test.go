@@ -49,6 +49,24 @@ func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.Tra
 func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
 func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
 
+// tracedStore is a Store over a pool of its own on db, whose round trips
+// trips counts.
+func tracedStore(t *testing.T, db pgtest.DB) (*postgres.Store, *roundTrips) {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(db.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trips := &roundTrips{}
+	cfg.ConnConfig.Tracer = trips
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return postgres.NewStore(pool), trips
+}
+
 // A submission with several approvers writes its account, request, every
 // approval link, its history and every email, in the order given and with
 // each recipient's language, in five round trips however many approvers and
@@ -65,18 +83,7 @@ func TestCreateRequestWritesItAllInFiveRoundTrips(t *testing.T) {
 	if err := db.Pool.QueryRow(ctx, `SELECT id FROM users WHERE email = 'pat@partner.example'`).Scan(&requester); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := pgxpool.ParseConfig(db.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	trips := &roundTrips{}
-	cfg.ConnConfig.Tracer = trips
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	s := postgres.NewStore(pool)
+	s, trips := tracedStore(t, db)
 
 	now := time.Now().UTC().Truncate(time.Second)
 	approvers := []string{"cfo@globex.example", "it@globex.example", "ceo@globex.example"}
@@ -188,18 +195,7 @@ func TestSubmissionFactsComeInOneRoundTrip(t *testing.T) {
 		FROM smart_accounts WHERE domain = 'labs.globex.example'`, pat); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := pgxpool.ParseConfig(db.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	trips := &roundTrips{}
-	cfg.ConnConfig.Tracer = trips
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	s := postgres.NewStore(pool)
+	s, trips := tracedStore(t, db)
 
 	facts := func(user int64, key, domain string) account.SubmissionFacts {
 		t.Helper()

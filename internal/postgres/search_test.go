@@ -237,12 +237,6 @@ func TestSearchSuffixesFollowTheAccounts(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.New(t)
 	s := postgres.NewStore(db.Pool)
-	exec := func(sql string, args ...any) {
-		t.Helper()
-		if _, err := db.Pool.Exec(ctx, sql, args...); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
 	check := func(step, query string, want ...string) {
 		t.Helper()
 		var missing, extra int
@@ -271,29 +265,29 @@ func TestSearchSuffixesFollowTheAccounts(t *testing.T) {
 			t.Errorf("%s: search %q finds %q, want %q", step, query, names, want)
 		}
 	}
-	exec(`INSERT INTO smart_accounts (name, domain, account_type, status, created_at, updated_at) VALUES
+	db.Exec(t, `INSERT INTO smart_accounts (name, domain, account_type, status, created_at, updated_at) VALUES
 		('Zürich Versicherung', 'zuerich-versicherung.example', 'customer', 'active', now(), now()),
 		('Bergbahnen Zermatt', 'zermatt.example', 'customer', 'pending', now(), now()),
 		('Alte Versicherung', 'alte.example', 'customer', 'denied', now(), now())`)
 	check("created", "sicher", "Zürich Versicherung")
-	exec(`UPDATE smart_accounts SET name = 'Zürich Assekuranz' WHERE domain = 'zuerich-versicherung.example'`)
+	db.Exec(t, `UPDATE smart_accounts SET name = 'Zürich Assekuranz' WHERE domain = 'zuerich-versicherung.example'`)
 	check("renamed", "sicher", "Zürich Assekuranz") // still in its domain
 	check("renamed", "kuranz", "Zürich Assekuranz")
-	exec(`UPDATE smart_accounts SET domain = 'zuerich.example' WHERE domain = 'zuerich-versicherung.example'`)
+	db.Exec(t, `UPDATE smart_accounts SET domain = 'zuerich.example' WHERE domain = 'zuerich-versicherung.example'`)
 	check("domain changed", "sicher")
-	exec(`UPDATE smart_accounts SET status = 'active', updated_at = now() WHERE domain = 'zermatt.example'`)
+	db.Exec(t, `UPDATE smart_accounts SET status = 'active', updated_at = now() WHERE domain = 'zermatt.example'`)
 	check("approved", "ermatt", "Bergbahnen Zermatt")
-	exec(`UPDATE smart_accounts SET restricted = true WHERE domain = 'zermatt.example'`)
+	db.Exec(t, `UPDATE smart_accounts SET restricted = true WHERE domain = 'zermatt.example'`)
 	check("restricted", "ermatt")
-	exec(`UPDATE smart_accounts SET restricted = false WHERE domain = 'zermatt.example'`)
+	db.Exec(t, `UPDATE smart_accounts SET restricted = false WHERE domain = 'zermatt.example'`)
 	check("unrestricted", "ermatt", "Bergbahnen Zermatt")
-	exec(`UPDATE smart_accounts SET status = 'expired' WHERE domain = 'zermatt.example'`)
+	db.Exec(t, `UPDATE smart_accounts SET status = 'expired' WHERE domain = 'zermatt.example'`)
 	check("expired", "ermatt")
-	exec(`UPDATE smart_accounts SET status = 'active' WHERE domain = 'alte.example'`)
+	db.Exec(t, `UPDATE smart_accounts SET status = 'active' WHERE domain = 'alte.example'`)
 	check("revived", "ersicherung", "Alte Versicherung")
-	exec(`DELETE FROM smart_accounts WHERE domain = 'alte.example'`)
+	db.Exec(t, `DELETE FROM smart_accounts WHERE domain = 'alte.example'`)
 	check("deleted", "ersicherung")
 	// One statement changing several accounts, some of them searchable.
-	exec(`UPDATE smart_accounts SET name = name || ' Holding', status = CASE WHEN domain = 'zermatt.example' THEN 'active' ELSE status END`)
+	db.Exec(t, `UPDATE smart_accounts SET name = name || ' Holding', status = CASE WHEN domain = 'zermatt.example' THEN 'active' ELSE status END`)
 	check("renamed together", "olding", "Bergbahnen Zermatt Holding", "Zürich Assekuranz Holding")
 }

@@ -35,6 +35,15 @@ func New(t testing.TB) DB {
 	return create(t, true)
 }
 
+// Exec runs sql on the test's database, failing t if it fails: the set-up
+// and the changes a test makes.
+func (db DB) Exec(t testing.TB, sql string, args ...any) {
+	t.Helper()
+	if _, err := db.Pool.Exec(context.Background(), sql, args...); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
 // NewUnmigrated creates an empty database, for tests of migrating.
 func NewUnmigrated(t testing.TB) DB {
 	t.Helper()
