@@ -347,7 +347,6 @@ func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (R
 	if err := fe.Err(); err != nil {
 		return Request{}, err
 	}
-	parents := facts.Parents
 	now := s.clock.Now()
 	r := Request{
 		Account: SmartAccount{Name: c.Name, Domain: c.Domain, Type: TypeCustomer, Status: StatusPending, CreatedBy: u.ID},
@@ -371,7 +370,7 @@ func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (R
 		d.Note = c.NoteToCustomer
 		emails = append(emails, Email{Kind: EmailApprovalRequest, To: to, Lang: c.CustomerLanguage, Secret: token, Data: d})
 	}
-	for _, p := range parents {
+	for _, p := range facts.Parents {
 		for _, admin := range p.Admins {
 			d := data
 			d.ParentAccount = p.Account.Name

@@ -48,8 +48,11 @@ func deref(t *time.Time) time.Time {
 	return *t
 }
 
+// requestByKeySQL finds the request a submission key $1 made.
+const requestByKeySQL = requestSelect + `WHERE r.submission_key = $1`
+
 func requestByKey(ctx context.Context, q querier, key string) (account.Request, error) {
-	r, err := scanRequest(q.QueryRow(ctx, requestSelect+`WHERE r.submission_key = $1`, key))
+	r, err := scanRequest(q.QueryRow(ctx, requestByKeySQL, key))
 	return r, mapErr(err, "")
 }
 
@@ -72,7 +75,7 @@ func (s *Store) CreateRequest(ctx context.Context, r account.Request, links []ac
 		var prevErr error
 		first := &pgx.Batch{}
 		first.Queue(`SELECT pg_advisory_xact_lock(hashtextextended($1, 1))`, r.SubmissionKey)
-		first.Queue(requestSelect+`WHERE r.submission_key = $1`, r.SubmissionKey).QueryRow(func(row pgx.Row) error {
+		first.Queue(requestByKeySQL, r.SubmissionKey).QueryRow(func(row pgx.Row) error {
 			prev, prevErr = scanRequest(row)
 			prevErr = mapErr(prevErr, "")
 			return nil
@@ -96,8 +99,7 @@ func (s *Store) CreateRequest(ctx context.Context, r account.Request, links []ac
 			ON CONFLICT (domain) WHERE status IN ('pending', 'active') DO NOTHING
 			RETURNING `+accountColumns, r.Account.Name, r.Account.Domain, r.Account.Type, r.RequestedBy, r.CreatedAt))
 		if errors.Is(err, pgx.ErrNoRows) {
-			held, err := scanAccount(tx.QueryRow(ctx, `SELECT `+accountColumns+` FROM smart_accounts sa
-				WHERE sa.domain = $1 AND sa.status IN ('pending', 'active')`, r.Account.Domain))
+			held, err := scanAccount(tx.QueryRow(ctx, liveAccountByDomainSQL, r.Account.Domain))
 			if err != nil {
 				return fmt.Errorf("find holder of %s: %w", r.Account.Domain, err)
 			}
@@ -175,29 +177,10 @@ func (s *Store) CreateRequest(ctx context.Context, r account.Request, links []ac
 func (s *Store) SubmissionFacts(ctx context.Context, userID int64, key, domain string) (account.SubmissionFacts, error) {
 	var f account.SubmissionFacts
 	b := &pgx.Batch{}
-	b.Queue(menuAccountQuery("$1"), userID).QueryRow(func(row pgx.Row) error {
-		a, err := scanAccount(row)
-		if err = mapErr(err, ""); err == nil {
-			f.Partner = &a
-		}
-		return ignoreNotFound(err)
-	})
-	b.Queue(requestSelect+`WHERE r.submission_key = $1`, key).QueryRow(func(row pgx.Row) error {
-		r, err := scanRequest(row)
-		if err = mapErr(err, ""); err == nil {
-			f.Earlier = &r
-		}
-		return ignoreNotFound(err)
-	})
+	queueOptional(b, &f.Partner, scanAccount, menuAccountQuery("$1"), userID)
+	queueOptional(b, &f.Earlier, scanRequest, requestByKeySQL, key)
 	if domain != "" {
-		b.Queue(`SELECT `+accountColumns+` FROM smart_accounts sa
-			WHERE sa.domain = $1 AND sa.status IN ('pending', 'active')`, domain).QueryRow(func(row pgx.Row) error {
-			a, err := scanAccount(row)
-			if err = mapErr(err, ""); err == nil {
-				f.Holder = &a
-			}
-			return ignoreNotFound(err)
-		})
+		queueOptional(b, &f.Holder, scanAccount, liveAccountByDomainSQL, domain)
 		queueParentAccounts(b, domain, &f.Parents)
 	}
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
@@ -206,11 +189,20 @@ func (s *Store) SubmissionFacts(ctx context.Context, userID int64, key, domain s
 	return f, nil
 }
 
-func ignoreNotFound(err error) error {
-	if errors.Is(err, account.ErrNotFound) {
+// queueOptional queues a statement of at most one row, which scan reads
+// into *out; no row leaves *out nil.
+func queueOptional[T any](b *pgx.Batch, out **T, scan func(pgx.Row, ...any) (T, error), sql string, args ...any) {
+	b.Queue(sql, args...).QueryRow(func(row pgx.Row) error {
+		v, err := scan(row)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return nil
+		case err != nil:
+			return err
+		}
+		*out = &v
 		return nil
-	}
-	return err
+	})
 }
 
 // queueParentAccounts looks the domains above domain up in the domain

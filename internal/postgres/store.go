@@ -229,10 +229,13 @@ func eventInsert(e account.Event) (string, []any, error) {
 		VALUES ($1, $2, $3, $4, $5, $6)`, []any{e.AccountID, e.At, actorID, e.Actor, e.Kind, params}, nil
 }
 
+// liveAccountByDomainSQL finds the live (pending or active) account holding
+// domain $1: at most one, by smart_accounts_live_domain_key.
+const liveAccountByDomainSQL = `SELECT ` + accountColumns + ` FROM smart_accounts sa
+	WHERE sa.domain = $1 AND sa.status IN ('pending', 'active')`
+
 func (s *Store) AccountByDomain(ctx context.Context, domain string) (account.SmartAccount, error) {
-	a, err := scanAccount(s.pool.QueryRow(ctx, `
-		SELECT `+accountColumns+` FROM smart_accounts sa
-		WHERE sa.domain = $1 AND sa.status IN ('pending', 'active')`, domain))
+	a, err := scanAccount(s.pool.QueryRow(ctx, liveAccountByDomainSQL, domain))
 	return a, mapErr(err, "")
 }
 
