@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/postgres"
@@ -52,19 +51,8 @@ func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEnd
 // tracedStore is a Store over a pool of its own on db, whose round trips
 // trips counts.
 func tracedStore(t *testing.T, db pgtest.DB) (*postgres.Store, *roundTrips) {
-	t.Helper()
-	cfg, err := pgxpool.ParseConfig(db.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
 	trips := &roundTrips{}
-	cfg.ConnConfig.Tracer = trips
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return postgres.NewStore(pool), trips
+	return postgres.NewStore(db.TracedPool(t, trips)), trips
 }
 
 // A submission with several approvers writes its account, request, every

@@ -12,7 +12,6 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/alexedwards/scs/v2/memstore"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/postgres"
@@ -77,17 +76,8 @@ func (c *countingTracer) take() []string {
 // frame it shows is the administrator's.
 func TestASignedInPageAsksTheDatabaseOnceForItsFrame(t *testing.T) {
 	db := pgtest.New(t)
-	cfg, err := pgxpool.ParseConfig(db.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
 	tracer := &countingTracer{}
-	cfg.ConnConfig.Tracer = tracer
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := db.TracedPool(t, tracer)
 	a := newAppWith(t, db, func(d *server.Deps) {
 		d.Accounts = account.NewService(postgres.NewStore(pool), account.SystemClock{}, account.NewArgon2id())
 		d.Sessions = server.NewSessions(postgres.NewSessionStore(pool, server.SessionUser), d.BaseURL, 12*time.Hour)

@@ -44,6 +44,23 @@ func (db DB) Exec(t testing.TB, sql string, args ...any) {
 	}
 }
 
+// TracedPool is a pool of its own on db whose connections report every
+// statement and batch to tracer, for tests that count what a path sends.
+func (db DB) TracedPool(t testing.TB, tracer pgx.QueryTracer) *pgxpool.Pool {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(db.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.Tracer = tracer
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
 // NewUnmigrated creates an empty database, for tests of migrating.
 func NewUnmigrated(t testing.TB) DB {
 	t.Helper()
