@@ -171,7 +171,7 @@ func run(ctx context.Context, addr, db, email string) error {
 		return err
 	})
 	act("POST /same/approve/{token}", func(r *http.Request) error {
-		_, err := svc.Approve(r.Context(), r.PathValue("token"))
+		_, err := svc.Approve(r.Context(), r.PathValue("token"), r.PostForm["add_user"])
 		return err
 	})
 	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}

@@ -164,6 +164,10 @@ type EventParams struct {
 	// approvers_changed: the addresses a change of approvers added and removed.
 	Added   []string `json:"added,omitempty"`
 	Removed []string `json:"removed,omitempty"`
+	// requested, approvers_changed: the addresses held for an operator's
+	// review; approved: the User Emails the approver did not keep.
+	Held    []string `json:"held,omitempty"`
+	LeftOut []string `json:"left_out,omitempty"`
 	// Text is history written before events had parameters that the
 	// migration could not read back, shown as it was written.
 	Text string `json:"text,omitempty"`

@@ -105,8 +105,10 @@ type Decision struct {
 	ByUser    int64  // the operator's user id; 0 for an approver
 	Reason    string
 	At        time.Time
-	// Members are whom an approval gives a role on the new account.
+	// Members are whom an approval gives a role on the new account;
+	// LeftOut the requested users the approver did not keep.
 	Members []NewMember
+	LeftOut []string
 	Emails  []Email
 }
 
@@ -139,6 +141,9 @@ type Forwarding struct {
 	// Link is the new approver's link, Email the approval request to them.
 	Link  ApprovalLink
 	Email Email
+	// Allow decides, under the request's lock, whether another approval
+	// email may go to Link.Email, given when the earlier ones went.
+	Allow func(sent map[string][]time.Time) error
 }
 
 // Withdrawal is the partner taking back a pending request.
@@ -210,6 +215,11 @@ type DecisionStore interface {
 	// (ErrRequestClosed), the link already forwarded (ErrLinkRevoked) or the
 	// new address already holds a live link (ErrConflict).
 	Forward(ctx context.Context, f Forwarding) error
+	// AllowApprover takes a.Link.Email out of review and gives it a.Link,
+	// recording who allowed it and queueing a.Email, unless the request is
+	// closed (ErrRequestClosed) or the address no longer awaits review
+	// (ErrNotFound).
+	AllowApprover(ctx context.Context, a Allowance) error
 	// Withdraw closes a pending request as withdrawn and its account as
 	// expired, queueing emails(the live links), or returns ErrRequestClosed.
 	Withdraw(ctx context.Context, w Withdrawal, emails func(live []ApprovalLink) []Email) (Request, error)
@@ -304,13 +314,14 @@ func (s *Service) lostRace(ctx context.Context, token string, err error) error {
 
 // Approve is "Approve and Create the Account": the account becomes active
 // with a DEFAULT Virtual Account, the link's address its Administrator and
-// the request's user emails its Users.
-func (s *Service) Approve(ctx context.Context, token string) (Request, error) {
+// those of the request's User Emails that the approver kept ticked (keep)
+// its Users; the history names those left out.
+func (s *Service) Approve(ctx context.Context, token string, keep []string) (Request, error) {
 	p, err := s.liveLink(ctx, token)
 	if err != nil {
 		return Request{}, err
 	}
-	d := s.approval(p.Request, p.Link.Email, p.Link.Email)
+	d := s.approval(p.Request, p.Link.Email, p.Link.Email, keep)
 	d.LinkID, d.TokenHash = p.Link.ID, HashToken(token)
 	r, err := s.store.Decide(ctx, d)
 	if err != nil {
@@ -356,6 +367,15 @@ func (s *Service) Forward(ctx context.Context, token, to string) (string, error)
 		fe.Add("forward_to", "pending.error.forward_invalid", "Email", strings.TrimSpace(to))
 	case addr == p.Link.Email:
 		fe.Add("forward_to", "pending.error.forward_self")
+	default:
+		// A forward is the approver's own choice, so it reaches only the
+		// customer's people: no operator reviews it.
+		switch PlaceApprover(addr, p.Request.Account.Domain, EmailDomain(p.Request.Requester)) {
+		case ApproverRequester:
+			fe.Add("forward_to", "pending.error.forward_requester", "Domain", DisplayDomain(EmailDomain(p.Request.Requester)))
+		case ApproverOutside:
+			fe.Add("forward_to", "pending.error.forward_outside", "Domain", DisplayDomain(p.Request.Account.Domain))
+		}
 	}
 	if err := fe.Err(); err != nil {
 		return "", err
@@ -370,6 +390,7 @@ func (s *Service) Forward(ctx context.Context, token, to string) (string, error)
 		RequestID: r.ID, AccountID: r.Account.ID, LinkID: p.Link.ID, TokenHash: HashToken(token), From: p.Link.Email, At: now,
 		Link:  ApprovalLink{Email: addr, TokenHash: HashToken(token2), ExpiresAt: r.ExpiresAt},
 		Email: Email{Kind: EmailApprovalRequest, To: addr, Lang: r.CustomerLanguage, AccountID: r.Account.ID, Secret: token2, Data: data},
+		Allow: checkApprovalEmails(now),
 	}
 	err = s.store.Forward(ctx, f)
 	switch {
@@ -398,18 +419,20 @@ func requestEmailData(r Request) EmailData {
 	return EmailData{
 		AccountID: r.Account.ID.String(), AccountName: r.Account.Name, Domain: r.DomainAsTyped,
 		RequesterName: r.RequesterName, RequesterEmail: r.Requester, PartnerName: r.PartnerName,
-		ExpiresAt: r.ExpiresAt,
+		ExpiresAt: r.ExpiresAt, Users: r.UserEmails,
 	}
 }
 
 // approval builds the approval of r by the address by, with admin as the
 // account's Administrator: the request's user emails become Users, each is
 // told, and so is the partner.
-func (s *Service) approval(r Request, by, admin string) Decision {
+func (s *Service) approval(r Request, by, admin string, keep []string) Decision {
 	now := s.clock.Now()
-	d := Decision{RequestID: r.ID, AccountID: r.Account.ID, Outcome: RequestApproved, By: by, At: now}
+	kept, leftOut := UsersToAdd(r.UserEmails, keep)
+	d := Decision{RequestID: r.ID, AccountID: r.Account.ID, Outcome: RequestApproved, By: by, At: now, LeftOut: leftOut}
 	data := requestEmailData(r)
 	data.Actor, data.Admin = by, admin
+	data.Users, data.LeftOut = kept, leftOut
 	member := func(addr string, role Role, kind EmailKind, note string) NewMember {
 		md := data
 		md.Role, md.Note = role, note
@@ -420,7 +443,7 @@ func (s *Service) approval(r Request, by, admin string) Decision {
 		}
 	}
 	d.Members = append(d.Members, member(admin, RoleAdmin, EmailAccountCreatedAdmin, ""))
-	for _, u := range r.UserEmails {
+	for _, u := range kept {
 		if u == admin {
 			continue // Administrator already allows what User does
 		}

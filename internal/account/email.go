@@ -63,21 +63,27 @@ type Email struct {
 
 // EmailData is what any email shows; each kind uses some of it.
 type EmailData struct {
-	AccountID      string    `json:"account_id,omitempty"`
-	AccountName    string    `json:"account_name,omitempty"`
-	Domain         string    `json:"domain,omitempty"`
-	RequesterName  string    `json:"requester_name,omitempty"`
-	RequesterEmail string    `json:"requester_email,omitempty"`
-	PartnerName    string    `json:"partner_name,omitempty"`
-	Note           string    `json:"note,omitempty"`
-	Reason         string    `json:"reason,omitempty"`
-	VirtualAccount string    `json:"virtual_account,omitempty"`
-	Actor          string    `json:"actor,omitempty"`
-	Admin          string    `json:"admin,omitempty"`
-	Role           Role      `json:"role,omitempty"`
-	Approvers      []string  `json:"approvers,omitempty"`
-	ParentAccount  string    `json:"parent_account,omitempty"`
-	ExpiresAt      time.Time `json:"expires_at,omitzero"`
+	AccountID      string   `json:"account_id,omitempty"`
+	AccountName    string   `json:"account_name,omitempty"`
+	Domain         string   `json:"domain,omitempty"`
+	RequesterName  string   `json:"requester_name,omitempty"`
+	RequesterEmail string   `json:"requester_email,omitempty"`
+	PartnerName    string   `json:"partner_name,omitempty"`
+	Note           string   `json:"note,omitempty"`
+	Reason         string   `json:"reason,omitempty"`
+	VirtualAccount string   `json:"virtual_account,omitempty"`
+	Actor          string   `json:"actor,omitempty"`
+	Admin          string   `json:"admin,omitempty"`
+	Role           Role     `json:"role,omitempty"`
+	Approvers      []string `json:"approvers,omitempty"`
+	// Users are the User Emails an approval would add (the approver sees
+	// them before deciding), Held the approvers awaiting an operator's
+	// review, LeftOut the users the approver did not keep.
+	Users         []string  `json:"users,omitempty"`
+	Held          []string  `json:"held,omitempty"`
+	LeftOut       []string  `json:"left_out,omitempty"`
+	ParentAccount string    `json:"parent_account,omitempty"`
+	ExpiresAt     time.Time `json:"expires_at,omitzero"`
 }
 
 // EmailState is where an outbox row stands.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -46,12 +47,68 @@ func DeliveryOf(state EmailState, attempts int) Delivery {
 	}
 }
 
+// DeliveryFailure is a kind of delivery trouble, in words a partner can act
+// on without seeing the mail system's internals.
+type DeliveryFailure string
+
+const (
+	FailureNone        DeliveryFailure = ""
+	FailureMailbox     DeliveryFailure = "mailbox"     // no such mailbox: check the address
+	FailureRejected    DeliveryFailure = "rejected"    // the receiving server refused it for good
+	FailureTemporary   DeliveryFailure = "temporary"   // refused for now; it is tried again
+	FailureUnreachable DeliveryFailure = "unreachable" // the mail server could not be reached
+	FailureOther       DeliveryFailure = "other"
+)
+
+// FailureOf sorts an SMTP error text into a DeliveryFailure by its reply
+// code (RFC 5321) and enhanced status code (RFC 3463): 5.1.x is a bad
+// mailbox or address, any other 5xx a refusal, 4xx a delay; an error with
+// no reply at all is a server that could not be reached.
+func FailureOf(text string) DeliveryFailure {
+	t := strings.ToLower(strings.TrimSpace(text))
+	switch {
+	case t == "":
+		return FailureNone
+	case strings.Contains(t, "5.1.") || strings.Contains(t, "user unknown") || strings.Contains(t, "no such user") ||
+		strings.Contains(t, "mailbox unavailable") || strings.Contains(t, "does not exist"):
+		return FailureMailbox
+	case smtpReply(t, '5'):
+		return FailureRejected
+	case smtpReply(t, '4'):
+		return FailureTemporary
+	case strings.Contains(t, "dial") || strings.Contains(t, "connection") || strings.Contains(t, "timeout") ||
+		strings.Contains(t, "no such host") || strings.Contains(t, "refused") || strings.Contains(t, "eof"):
+		return FailureUnreachable
+	}
+	return FailureOther
+}
+
+// smtpReply reports whether t holds a three-digit SMTP reply code of class c
+// as a word of its own.
+func smtpReply(t string, class byte) bool {
+	for i := 0; i+3 <= len(t); i++ {
+		if t[i] != class || !isDigit(t[i+1]) || !isDigit(t[i+2]) {
+			continue
+		}
+		before := i == 0 || !isDigit(t[i-1]) && t[i-1] != '.'
+		after := i+3 == len(t) || !isDigit(t[i+3]) && t[i+3] != '.'
+		if before && after {
+			return true
+		}
+	}
+	return false
+}
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }
+
 // Approver is one address a pending request waits on, with its latest email.
 type Approver struct {
 	Email    string
 	Delivery Delivery
-	// LastError is the SMTP server's last answer when it did not take the email.
-	LastError string
+	// Failure is what kind of trouble the email met when the SMTP server
+	// did not take it; the server's own words (which name internal relays
+	// and addresses) are for staff, on the outbox page.
+	Failure DeliveryFailure
 	// At is when it was sent, or else when it was written.
 	At time.Time
 }
@@ -92,6 +149,11 @@ type Resending struct {
 	// another resend may go, given when the recent ones went.
 	Allow func(recent []time.Time) error
 	Since time.Time // how far back "recent" reaches
+	// AllowEmails decides, under the same lock, whether another approval
+	// email may go to Email, given when the earlier ones went; Quota counts
+	// it against the partner's day.
+	AllowEmails func(sent map[string][]time.Time) error
+	Quota       EmailQuota
 }
 
 // ApproverChange replaces the approvers a pending request waits on.
@@ -104,10 +166,20 @@ type ApproverChange struct {
 	// Seen is the live approvers the change was computed from; the store
 	// refuses it with ErrApproversChanged when they are no longer those.
 	Seen      []string
+	// SeenHeld is the addresses awaiting review the change was computed
+	// from, refused with ErrApproversChanged like Seen.
+	SeenHeld  []string
 	Approvers []string // the new list, as customer_emails keeps it
 	Remove    []string
 	Add       []ApprovalLink
-	Emails    []Email
+	// Hold are new addresses to keep awaiting an operator's review, Unhold
+	// those awaiting review that the change drops.
+	Hold   []string
+	Unhold []string
+	Emails []Email
+	// AllowEmails and Quota are as in Resending, for Add's addresses.
+	AllowEmails func(sent map[string][]time.Time) error
+	Quota       EmailQuota
 }
 
 // FollowUpStore is what following a request up needs from persistence.
@@ -119,10 +191,12 @@ type FollowUpStore interface {
 	// request is closed (ErrRequestClosed), the address holds no live link
 	// (ErrNotFound) or r.Allow refuses.
 	Resend(ctx context.Context, r Resending) error
-	// ChangeApprovers revokes c.Remove's links, adds c.Add's, keeps
-	// c.Approvers as the request's customer addresses and queues c.Emails,
-	// unless the request is closed (ErrRequestClosed) or its live approvers
-	// are no longer c.Seen (ErrApproversChanged).
+	// ChangeApprovers revokes c.Remove's links, adds c.Add's, holds c.Hold
+	// and drops c.Unhold from review, keeps c.Approvers as the request's
+	// customer addresses and queues c.Emails, unless the request is closed
+	// (ErrRequestClosed), its live or held approvers are no longer c.Seen
+	// and c.SeenHeld (ErrApproversChanged), or c.AllowEmails or c.Quota
+	// refuses (*EmailLimitError).
 	ChangeApprovers(ctx context.Context, c ApproverChange) error
 }
 
@@ -165,7 +239,7 @@ func (s *Service) approvers(ctx context.Context, r Request) ([]Approver, error) 
 	for _, e := range rows {
 		a := Approver{Email: e.Email, Delivery: DeliveryOf(e.State, e.Attempts), At: e.At}
 		if a.Delivery != DeliverySent {
-			a.LastError = e.LastError
+			a.Failure = FailureOf(e.LastError)
 		}
 		out = append(out, a)
 	}
@@ -200,6 +274,8 @@ func (s *Service) Resend(ctx context.Context, u User, id AccountID, approver str
 			return &ResendLimitError{RetryAt: recent[len(recent)-MaxResendsPerWindow].Add(ResendWindow)}
 		},
 	}
+	rs.AllowEmails = checkApprovalEmails(now)
+	rs.Quota = s.quota(u.ID, now, []Email{rs.Mail})
 	err = s.store.Resend(ctx, rs)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -210,10 +286,12 @@ func (s *Service) Resend(ctx context.Context, u User, id AccountID, approver str
 	return nil
 }
 
-// ApproversChanged is what a change of approvers did.
+// ApproversChanged is what a change of approvers did: Held are the new
+// addresses that wait for an operator's review before they get a link.
 type ApproversChanged struct {
-	Added, Removed []string
+	Added, Removed, Held []string
 }
+
 
 // ChangeApprovers makes approvers (one field, parsed as the form's Customer
 // Email addresses and checked by the same rules) the addresses the request
@@ -225,7 +303,12 @@ func (s *Service) ChangeApprovers(ctx context.Context, u User, id AccountID, app
 		return ApproversChanged{}, err
 	}
 	fe := FieldErrors{}
-	list := customerEmails(fe, approvers, EmailDomain(u.Email), r.Account.Domain)
+	list, held := approverEmails(fe, "customer_emails", approvers, EmailDomain(r.Requester), r.Account.Domain)
+	if len(held) > 0 && r.NoteToApprover == "" {
+		// The operator who reviews them decides on the Note to Cisco
+		// Approver, and this request has none.
+		fe.Add("customer_emails", "followup.error.held_needs_note", "Email", held[0], "Domain", DisplayDomain(r.Account.Domain))
+	}
 	if err := fe.Err(); err != nil {
 		return ApproversChanged{}, err
 	}
@@ -239,16 +322,28 @@ func (s *Service) ChangeApprovers(ctx context.Context, u User, id AccountID, app
 	}
 	var out ApproversChanged
 	for _, e := range seen {
-		if !slices.Contains(list, e) {
+		if !slices.Contains(list, e) || slices.Contains(held, e) {
 			out.Removed = append(out.Removed, e)
 		}
 	}
 	now := s.clock.Now()
-	c := ApproverChange{RequestID: r.ID, AccountID: id, By: u.Email, ByUser: u.ID, At: now, Seen: seen, Approvers: list, Remove: out.Removed}
+	c := ApproverChange{RequestID: r.ID, AccountID: id, By: u.Email, ByUser: u.ID, At: now, Seen: seen, SeenHeld: r.Held,
+		Approvers: list, Remove: out.Removed}
+	for _, e := range r.Held {
+		if !slices.Contains(held, e) {
+			c.Unhold = append(c.Unhold, e)
+		}
+	}
+	for _, e := range held {
+		if !slices.Contains(r.Held, e) {
+			c.Hold = append(c.Hold, e)
+			out.Held = append(out.Held, e)
+		}
+	}
 	data := requestEmailData(r)
 	data.Note = r.NoteToCustomer
 	for _, e := range list {
-		if slices.Contains(seen, e) {
+		if slices.Contains(seen, e) || slices.Contains(held, e) {
 			continue
 		}
 		out.Added = append(out.Added, e)
@@ -256,9 +351,11 @@ func (s *Service) ChangeApprovers(ctx context.Context, u User, id AccountID, app
 		c.Add = append(c.Add, ApprovalLink{Email: e, TokenHash: HashToken(token), ExpiresAt: r.ExpiresAt})
 		c.Emails = append(c.Emails, Email{Kind: EmailApprovalRequest, To: e, Lang: r.CustomerLanguage, AccountID: id, Secret: token, Data: data})
 	}
-	if len(out.Added) == 0 && len(out.Removed) == 0 {
+	if len(out.Added) == 0 && len(out.Removed) == 0 && len(c.Hold) == 0 && len(c.Unhold) == 0 {
 		return out, nil
 	}
+	c.AllowEmails = checkApprovalEmails(now)
+	c.Quota = s.quota(u.ID, now, c.Emails)
 	if err := s.store.ChangeApprovers(ctx, c); err != nil {
 		if errors.Is(err, ErrApproversChanged) {
 			return ApproversChanged{}, FieldErrors{"customer_emails": {Msg: "followup.error.changed_meanwhile"}}

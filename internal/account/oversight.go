@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 )
 
 // What happens to a request besides its approvers' decision: the partner
@@ -58,7 +60,7 @@ func (s *Service) requestLostRace(ctx context.Context, id AccountID, err error) 
 // customer's, so its Administrator is a customer approver, never the
 // operator: admin, which must hold a live link, or else the first address
 // that does (the one the partner typed first, unless it was forwarded on).
-func (s *Service) OperatorApprove(ctx context.Context, u User, id AccountID, admin string) (Request, error) {
+func (s *Service) OperatorApprove(ctx context.Context, u User, id AccountID, admin string, keep []string) (Request, error) {
 	if !u.Staff {
 		return Request{}, ErrForbidden
 	}
@@ -71,7 +73,9 @@ func (s *Service) OperatorApprove(ctx context.Context, u User, id AccountID, adm
 		return Request{}, fmt.Errorf("approvers of %s: %w", id, err)
 	}
 	if len(live) == 0 {
-		return Request{}, fmt.Errorf("request for %s has no live approval link", id)
+		// Every approver awaits review: one must be allowed first, since
+		// the Administrator is always a customer's approver.
+		return Request{}, FieldErrors{"admin": {Msg: "ops.requests.error.no_live_approver"}}
 	}
 	chosen := live[0].Email
 	if admin = strings.ToLower(strings.TrimSpace(admin)); admin != "" {
@@ -85,13 +89,61 @@ func (s *Service) OperatorApprove(ctx context.Context, u User, id AccountID, adm
 			return Request{}, FieldErrors{"admin": {Msg: "ops.requests.error.admin"}}
 		}
 	}
-	d := s.approval(r, u.Email, chosen)
+	// The operator stands in for the customer and sees the users on the
+	// queue; keep says which of them stay.
+	d := s.approval(r, u.Email, chosen, keep)
 	d.ByUser = u.ID
 	out, err := s.store.Decide(ctx, d)
 	if err != nil {
 		return Request{}, s.requestLostRace(ctx, id, fmt.Errorf("approve request for %s: %w", id, err))
 	}
 	return out, nil
+}
+
+// Allowance is an operator letting an approver address that awaits review
+// have its link.
+type Allowance struct {
+	RequestID int64
+	AccountID AccountID
+	By        string
+	ByUser    int64
+	At        time.Time
+	Link      ApprovalLink
+	Email     Email
+}
+
+// AllowApprover lets an approver address outside the account's domain,
+// which the partner named and which waits for review, have its approval
+// link: the operator has read the Note to Cisco Approver and vouches that
+// the address speaks for the customer. The history records who allowed it.
+func (s *Service) AllowApprover(ctx context.Context, u User, id AccountID, addr string) error {
+	if !u.Staff {
+		return ErrForbidden
+	}
+	r, err := s.pendingRequest(ctx, id)
+	if err != nil {
+		return err
+	}
+	addr = strings.ToLower(strings.TrimSpace(addr))
+	if !slices.Contains(r.Held, addr) {
+		return FieldErrors{"approver": {Msg: "ops.requests.error.not_held"}}
+	}
+	now := s.clock.Now()
+	token := randomToken(tokenBytes)
+	data := requestEmailData(r)
+	data.Note = r.NoteToCustomer
+	a := Allowance{
+		RequestID: r.ID, AccountID: id, By: u.Email, ByUser: u.ID, At: now,
+		Link:  ApprovalLink{Email: addr, TokenHash: HashToken(token), ExpiresAt: r.ExpiresAt},
+		Email: Email{Kind: EmailApprovalRequest, To: addr, Lang: r.CustomerLanguage, AccountID: id, Secret: token, Data: data},
+	}
+	if err := s.store.AllowApprover(ctx, a); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return FieldErrors{"approver": {Msg: "ops.requests.error.not_held"}}
+		}
+		return s.requestLostRace(ctx, id, fmt.Errorf("allow %s on %s: %w", addr, id, err))
+	}
+	return nil
 }
 
 // OperatorDeny lets a Cisco operator deny a request, with a reason the
@@ -128,6 +180,11 @@ func (s *Service) RequestState(ctx context.Context, u User, id AccountID) (Reque
 		return RequestState{}, err
 	}
 	st := RequestState{Request: r, Status: r.StatusAt(s.clock.Now())}
+	// The Note to Cisco Approver is the partner's word to Cisco, not to the
+	// customer who later administers the account.
+	if u.ID != r.RequestedBy && !u.Staff {
+		st.Request.NoteToApprover = ""
+	}
 	if st.Status == RequestPending {
 		live, err := s.store.LiveLinks(ctx, r.ID)
 		if err != nil {
@@ -141,7 +198,43 @@ func (s *Service) RequestState(ctx context.Context, u User, id AccountID) (Reque
 	if st.History, err = s.store.AccountHistory(ctx, id); err != nil {
 		return RequestState{}, fmt.Errorf("history of %s: %w", id, err)
 	}
+	if !u.Staff && !s.administers(ctx, u, r.Account.ID) {
+		// The partner follows its request, not the customer's account once
+		// it exists: who the customer later gives which role is theirs.
+		st.History = RequestEvents(st.History)
+	}
 	return st, nil
+}
+
+// requestEventKinds are the events of a request's own life, as opposed to
+// what happens to its account afterwards.
+var requestEventKinds = []string{"requested", "emailed", "forwarded", "resent", "reminded", "approvers_changed",
+	"approver_allowed", "approved", "denied", "expired", "withdrawn", "email_failed"}
+
+// RequestEvents is the part of an account's history that belongs to its
+// request.
+func RequestEvents(history []Event) []Event {
+	var out []Event
+	for _, e := range history {
+		if slices.Contains(requestEventKinds, e.Kind) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// administers reports whether u is an Administrator of the Smart Account id.
+func (s *Service) administers(ctx context.Context, u User, id AccountID) bool {
+	access, err := s.store.AccessOf(ctx, u.ID)
+	if err != nil {
+		return false
+	}
+	for _, a := range access {
+		if a.Account.ID == id && a.Role == RoleAdmin {
+			return true
+		}
+	}
+	return false
 }
 
 // canSeeRequest answers ErrNotFound, not ErrForbidden, for a request u may

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -45,6 +46,12 @@ type Request struct {
 	DomainAsTyped  string
 	NoteToApprover string
 	CustomerEmails []string
+	// Held are those of CustomerEmails awaiting an operator's review
+	// (outside the account's domain): they hold no link until an operator
+	// allows them, and the request shows "Awaiting Cisco review" meanwhile.
+	Held []string
+	// UsersLeftOut are those of UserEmails the approver did not keep.
+	UsersLeftOut []string
 	// CustomerLanguage is the language the partner chose for the customer:
 	// every email to the approvers is in it, and so is the sign-in of those
 	// the approval creates.
@@ -81,11 +88,14 @@ type RequestInput struct {
 
 // CheckedRequest is a request that passed every rule, ready to send.
 type CheckedRequest struct {
-	Name             string
-	Domain           string // stored form
-	DomainAsTyped    string
-	NoteToApprover   string
-	CustomerEmails   []string
+	Name           string
+	Domain         string // stored form
+	DomainAsTyped  string
+	NoteToApprover string
+	CustomerEmails []string
+	// Held are those of CustomerEmails outside the account's domain: no
+	// link goes to them until an operator allows it.
+	Held             []string
 	CustomerLanguage string
 	NoteToCustomer   string
 	UserEmails       []string
@@ -115,7 +125,9 @@ type RequestStore interface {
 	// submission key seen before returns ErrDuplicateSubmission with the
 	// earlier request; a live account holding the domain returns a
 	// *DomainTakenError.
-	CreateRequest(ctx context.Context, r Request, links []ApprovalLink, emails []Email) (Request, error)
+	// quota counts the emails against the requester's day (an
+	// *EmailLimitError when over it). r.Held are stored awaiting review.
+	CreateRequest(ctx context.Context, r Request, links []ApprovalLink, emails []Email, quota EmailQuota) (Request, error)
 	RequestBySubmissionKey(ctx context.Context, key string) (Request, error)
 	// SubmissionFacts reads, at once, what SubmitRequest checks a form
 	// against; the domain's facts are left out while domain is "".
@@ -226,7 +238,12 @@ func checkForm(u User, in RequestInput) (CheckedRequest, FieldErrors) {
 		}
 	}
 
-	c.CustomerEmails = customerEmails(fe, in.CustomerEmails, own, c.Domain)
+	c.CustomerEmails, c.Held = approverEmails(fe, "customer_emails", in.CustomerEmails, own, c.Domain)
+	if len(c.Held) > 0 && c.NoteToApprover == "" {
+		// An operator decides whether these addresses may approve; the
+		// note is what they decide on.
+		fe.Add("note_to_approver", "request.error.note_required_held")
+	}
 	switch c.CustomerLanguage = in.CustomerLanguage; {
 	case c.CustomerLanguage == "" && u.Language != "":
 		c.CustomerLanguage = u.Language
@@ -261,23 +278,27 @@ func domainTakenError(held SmartAccount) FieldError {
 		Link: "/clc/accounts/" + held.ID.String() + "/request-access"}
 }
 
-// customerEmails parses the Customer Email addresses of a request for an
-// account at domain ("" while the domain is invalid) by a requester at
-// email domain own, as the form and a change of approvers both do. The
-// customer approves, never the requester's colleagues: one would become
-// Administrator of the customer's account. Only an account under own may be
-// approved from own.
-func customerEmails(fe FieldErrors, raw, own, domain string) []string {
-	list := checkEmails(fe, "customer_emails", raw, MaxCustomerEmails, true)
-	if domain != "" && !Under(domain, own) {
-		for _, e := range list {
-			if Under(EmailDomain(e), own) {
-				fe.Add("customer_emails", "request.error.own_domain", "Email", e, "Domain", DisplayDomain(own))
-				break
-			}
+// approverEmails parses approver addresses (several in one field, as the
+// form's Customer Email addresses) for an account at domain ("" while the
+// domain is invalid) requested by someone at email domain own, and places
+// each (see PlaceApprover): an address at the requester's own domain is
+// refused, one outside the account's domain is returned in held as well.
+// The form, the API and a change of approvers all parse through here.
+func approverEmails(fe FieldErrors, field, raw, own, domain string) (list, held []string) {
+	list = checkEmails(fe, field, raw, MaxCustomerEmails, true)
+	if domain == "" {
+		return list, nil
+	}
+	for _, e := range list {
+		switch PlaceApprover(e, domain, own) {
+		case ApproverRequester:
+			fe.Add(field, "request.error.own_domain", "Email", e, "Domain", DisplayDomain(own))
+			return list, nil
+		case ApproverOutside:
+			held = append(held, e)
 		}
 	}
-	return list
+	return list, held
 }
 
 func checkEmails(fe FieldErrors, field, raw string, max int, required bool) []string {
@@ -359,11 +380,15 @@ func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (R
 	}
 	data := EmailData{
 		AccountName: c.Name, Domain: c.DomainAsTyped, RequesterName: u.Name, RequesterEmail: u.Email,
-		PartnerName: partner, ExpiresAt: r.ExpiresAt, Approvers: c.CustomerEmails,
+		PartnerName: partner, ExpiresAt: r.ExpiresAt, Approvers: c.CustomerEmails, Users: c.UserEmails, Held: c.Held,
 	}
+	r.Held = c.Held
 	var links []ApprovalLink
 	var emails []Email
 	for _, to := range c.CustomerEmails {
+		if slices.Contains(c.Held, to) {
+			continue // no link until an operator allows it
+		}
 		token := randomToken(32)
 		links = append(links, ApprovalLink{Email: to, TokenHash: HashToken(token), ExpiresAt: r.ExpiresAt})
 		d := data
@@ -379,7 +404,7 @@ func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (R
 	}
 	emails = append(emails, Email{Kind: EmailRequestConfirmation, To: u.Email, Lang: u.Language, Data: data})
 
-	created, err := s.store.CreateRequest(ctx, r, links, emails)
+	created, err := s.store.CreateRequest(ctx, r, links, emails, s.quota(u.ID, now, emails))
 	var taken *DomainTakenError
 	switch {
 	case errors.Is(err, ErrDuplicateSubmission) && created.RequestedBy == u.ID:

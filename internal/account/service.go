@@ -73,6 +73,9 @@ type Service struct {
 	dummy     string
 
 	apiRateLimit int
+	// emailsPerDay bounds the emails one user's actions cause in a day; 0
+	// means DefaultUserEmailsPerDay.
+	emailsPerDay int
 }
 
 // NewService wires a Service.

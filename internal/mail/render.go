@@ -109,6 +109,7 @@ func (r *Renderer) content(tr *i18n.Translator, e account.Email) (email.Message,
 			Note:       d.Note,
 			Details: append(details,
 				email.Detail{Label: tr.T("email.detail.requested_by"), Value: requester},
+				usersToAdd(tr, d),
 				email.Detail{Label: tr.T("email.detail.expires"), Value: expires}),
 			Action: &email.Link{Label: tr.T("email.approval.action"), URL: r.Link("/pending/" + e.Secret)},
 			After:  []string{tr.T("email.approval.after")},
@@ -124,7 +125,7 @@ func (r *Renderer) content(tr *i18n.Translator, e account.Email) (email.Message,
 			Footer:     footer,
 		}, nil
 	case account.EmailRequestConfirmation:
-		return email.Message{
+		m := email.Message{
 			Subject:    tr.T("email.confirmation.subject", "Account", d.AccountName),
 			Greeting:   tr.T("email.greeting"),
 			Paragraphs: []string{tr.T("email.confirmation.intro", "Account", d.AccountName)},
@@ -134,7 +135,11 @@ func (r *Renderer) content(tr *i18n.Translator, e account.Email) (email.Message,
 				email.Detail{Label: tr.T("email.detail.expires"), Value: expires}),
 			Action: &email.Link{Label: tr.T("email.confirmation.action"), URL: r.Link("/clc/directory")},
 			Footer: footer,
-		}, nil
+		}
+		if len(d.Held) > 0 {
+			m.Paragraphs = append(m.Paragraphs, tr.T("email.confirmation.held", "Emails", strings.Join(d.Held, ", ")))
+		}
+		return m, nil
 	case account.EmailApprovalReminder:
 		return email.Message{
 			Subject:    tr.T("email.reminder.subject", "Account", d.AccountName),
@@ -144,6 +149,7 @@ func (r *Renderer) content(tr *i18n.Translator, e account.Email) (email.Message,
 			Note:       d.Note,
 			Details: append(details,
 				email.Detail{Label: tr.T("email.detail.requested_by"), Value: requester},
+				usersToAdd(tr, d),
 				email.Detail{Label: tr.T("email.detail.expires"), Value: expires}),
 			Action: &email.Link{Label: tr.T("email.approval.action"), URL: r.Link("/pending/" + e.Secret)},
 			After:  []string{tr.T("email.reminder.after"), tr.T("email.approval.after")},
@@ -161,14 +167,18 @@ func (r *Renderer) content(tr *i18n.Translator, e account.Email) (email.Message,
 			Footer:     footer,
 		}, nil
 	case account.EmailRequestApproved:
-		return email.Message{
+		m := email.Message{
 			Subject:    tr.T("email.approved.subject", "Account", d.AccountName),
 			Greeting:   tr.T("email.greeting"),
 			Paragraphs: []string{tr.T("email.approved.intro", "Actor", d.Actor, "Account", d.AccountName, "VA", account.DefaultVirtualAccount, "Admin", d.Admin)},
 			Details:    withID,
 			Action:     requestPage,
 			Footer:     footer,
-		}, nil
+		}
+		if len(d.LeftOut) > 0 {
+			m.Paragraphs = append(m.Paragraphs, tr.T("email.approved.left_out", "Emails", strings.Join(d.LeftOut, ", ")))
+		}
+		return m, nil
 	case account.EmailAccountCreatedAdmin, account.EmailAddedUserWelcome:
 		m := email.Message{
 			Greeting: tr.T("email.greeting"),
@@ -250,4 +260,15 @@ func (r *Renderer) content(tr *i18n.Translator, e account.Email) (email.Message,
 		return m, nil
 	}
 	return email.Message{}, fmt.Errorf("no template for email kind %q", e.Kind)
+}
+
+// usersToAdd is the approval email's line naming whom the approval would
+// give access: the approver consents to them too, so they see them before
+// opening the link.
+func usersToAdd(tr *i18n.Translator, d account.EmailData) email.Detail {
+	users := tr.T("request.none")
+	if len(d.Users) > 0 {
+		users = strings.Join(d.Users, ", ")
+	}
+	return email.Detail{Label: tr.T("email.detail.users_to_add"), Value: users}
 }

@@ -123,9 +123,10 @@ func (s *Store) Decide(ctx context.Context, d account.Decision) (account.Request
 			byUser = &d.ByUser
 		}
 		tag, err := tx.Exec(ctx, `
-			UPDATE account_requests SET status = $2, decided_at = $3, decided_by = $4, decided_by_user = $5, decision_reason = $6
+			UPDATE account_requests SET status = $2, decided_at = $3, decided_by = $4, decided_by_user = $5, decision_reason = $6,
+				users_left_out = coalesce($7, '{}'::text[])
 			WHERE id = $1 AND status = 'pending' AND expires_at > $3`,
-			d.RequestID, d.Outcome, d.At, d.By, byUser, d.Reason)
+			d.RequestID, d.Outcome, d.At, d.By, byUser, d.Reason, d.LeftOut)
 		if err != nil {
 			return fmt.Errorf("decide: %w", err)
 		}
@@ -148,7 +149,7 @@ func (s *Store) Decide(ctx context.Context, d account.Decision) (account.Request
 			}
 		}
 		if err := addEvent(ctx, tx, account.Event{AccountID: d.AccountID, At: d.At, ActorID: d.ByUser, Actor: d.By,
-			Kind: string(d.Outcome), Params: account.EventParams{Reason: d.Reason}}); err != nil {
+			Kind: string(d.Outcome), Params: account.EventParams{Reason: d.Reason, LeftOut: d.LeftOut}}); err != nil {
 			return err
 		}
 		emails := d.Emails
@@ -245,6 +246,9 @@ func (s *Store) Forward(ctx context.Context, f account.Forwarding) error {
 		}
 		if tag.RowsAffected() == 0 {
 			return account.ErrLinkRevoked
+		}
+		if err := allowApprovalEmails(ctx, tx, f.AccountID, []string{f.Link.Email}, f.Allow); err != nil {
+			return err
 		}
 		// Someone who forwarded their link earlier may be given one again,
 		// and their old link then says it was replaced; an address holding a

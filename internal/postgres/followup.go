@@ -72,6 +72,12 @@ func (s *Store) Resend(ctx context.Context, r account.Resending) error {
 		if err := r.Allow(recent); err != nil {
 			return err
 		}
+		if err := allowApprovalEmails(ctx, tx, r.AccountID, []string{r.Email}, r.AllowEmails); err != nil {
+			return err
+		}
+		if err := countEmails(ctx, tx, r.Quota); err != nil {
+			return err
+		}
 		// The old token is kept as the previous one, so its link says it
 		// was replaced.
 		tag, err := tx.Exec(ctx, `
@@ -104,8 +110,30 @@ func (s *Store) ChangeApprovers(ctx context.Context, c account.ApproverChange) e
 		for _, l := range live {
 			now = append(now, l.Email)
 		}
-		if !slices.Equal(now, c.Seen) {
+		var held []string
+		if err := tx.QueryRow(ctx, `SELECT `+heldColumn+` FROM account_requests r WHERE r.id = $1`, c.RequestID).Scan(&held); err != nil {
+			return fmt.Errorf("held approvers: %w", err)
+		}
+		if !slices.Equal(now, c.Seen) || !slices.Equal(held, c.SeenHeld) {
 			return account.ErrApproversChanged
+		}
+		var adding []string
+		for _, l := range c.Add {
+			adding = append(adding, l.Email)
+		}
+		if err := allowApprovalEmails(ctx, tx, c.AccountID, adding, c.AllowEmails); err != nil {
+			return err
+		}
+		if err := countEmails(ctx, tx, c.Quota); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM held_approvers WHERE request_id = $1 AND email = ANY ($2)`, c.RequestID, c.Unhold); err != nil {
+			return fmt.Errorf("drop held approvers: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO held_approvers (request_id, email, held_at) SELECT $1, unnest($2::text[]), $3
+			ON CONFLICT DO NOTHING`, c.RequestID, c.Hold, c.At); err != nil {
+			return fmt.Errorf("hold approvers: %w", err)
 		}
 		// A removed link is revoked with nobody to forward to: its page says
 		// the partner changed the approvers.
@@ -115,16 +143,8 @@ func (s *Store) ChangeApprovers(ctx context.Context, c account.ApproverChange) e
 			return fmt.Errorf("revoke links: %w", err)
 		}
 		for _, l := range c.Add {
-			// An address removed or forwarded away earlier gets its link back
-			// with a new token.
-			if _, err := tx.Exec(ctx, `
-				INSERT INTO approval_links AS l (request_id, email, token_hash, created_at, expires_at)
-				VALUES ($1, $2, $3, $4, $5)
-				ON CONFLICT (request_id, email) DO UPDATE SET token_hash = excluded.token_hash,
-					previous_token_hash = l.token_hash, rotated_at = excluded.created_at,
-					expires_at = excluded.expires_at, revoked_at = NULL, forwarded_to = ''`,
-				c.RequestID, l.Email, l.TokenHash, c.At, l.ExpiresAt); err != nil {
-				return fmt.Errorf("add link for %s: %w", l.Email, err)
+			if err := upsertLink(ctx, tx, c.RequestID, l, c.At); err != nil {
+				return err
 			}
 		}
 		if _, err := tx.Exec(ctx, `UPDATE account_requests SET customer_emails = $2 WHERE id = $1`, c.RequestID, c.Approvers); err != nil {
@@ -135,7 +155,7 @@ func (s *Store) ChangeApprovers(ctx context.Context, c account.ApproverChange) e
 			added = append(added, l.Email)
 		}
 		if err := addEvent(ctx, tx, account.Event{AccountID: c.AccountID, At: c.At, ActorID: c.ByUser, Actor: c.By,
-			Kind: "approvers_changed", Params: account.EventParams{Added: added, Removed: c.Remove}}); err != nil {
+			Kind: "approvers_changed", Params: account.EventParams{Added: added, Removed: append(c.Remove, c.Unhold...), Held: c.Hold}}); err != nil {
 			return err
 		}
 		return enqueue(ctx, tx, c.At, c.Emails)

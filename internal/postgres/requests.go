@@ -15,7 +15,11 @@ import (
 const requestColumns = `r.id, r.requested_by, u.email, u.name, r.partner_name, r.domain_as_typed, r.note_to_approver,
 	r.customer_emails, r.note_to_customer, r.user_emails, r.note_to_users, r.submission_key, r.status,
 	r.created_at, r.expires_at, r.reminded_at, r.decided_at, r.decided_by, coalesce(r.decided_by_user, 0),
-	r.decision_reason, r.customer_language`
+	r.decision_reason, r.customer_language, ` + heldColumn + `, r.users_left_out`
+
+// heldColumn is a request r's approvers awaiting review, in the order they
+// were held.
+const heldColumn = `ARRAY(SELECT h.email FROM held_approvers h WHERE h.request_id = r.id ORDER BY h.held_at, h.email)`
 
 // requestSelect reads a request with its account and requester; scanRequest
 // reads its rows, then any extra columns.
@@ -31,7 +35,7 @@ func scanRequest(row pgx.Row, extra ...any) (account.Request, error) {
 	var remindedAt, decidedAt *time.Time
 	dest := append([]any{&r.ID, &r.RequestedBy, &r.Requester, &r.RequesterName, &r.PartnerName, &r.DomainAsTyped, &r.NoteToApprover,
 		&r.CustomerEmails, &r.NoteToCustomer, &r.UserEmails, &r.NoteToUsers, &r.SubmissionKey, &r.Status,
-		&r.CreatedAt, &r.ExpiresAt, &remindedAt, &decidedAt, &r.DecidedBy, &r.DecidedByUser, &r.DecisionReason, &r.CustomerLanguage,
+		&r.CreatedAt, &r.ExpiresAt, &remindedAt, &decidedAt, &r.DecidedBy, &r.DecidedByUser, &r.DecisionReason, &r.CustomerLanguage, &r.Held, &r.UsersLeftOut,
 		&r.Account.ID, &r.Account.Name, &r.Account.Domain, &r.Account.Type, &r.Account.Restricted, &r.Account.Status,
 		&r.Account.CreatedBy, &r.Account.CreatedAt, &r.Account.UpdatedAt}, extra...)
 	err := row.Scan(dest...)
@@ -64,7 +68,7 @@ func (s *Store) RequestBySubmissionKey(ctx context.Context, key string) (account
 // however many approvers and emails it has: a submission's cost on both
 // sides was its round trips (a third of the portal's CPU was the write of
 // each), not the work of its statements.
-func (s *Store) CreateRequest(ctx context.Context, r account.Request, links []account.ApprovalLink, emails []account.Email) (account.Request, error) {
+func (s *Store) CreateRequest(ctx context.Context, r account.Request, links []account.ApprovalLink, emails []account.Email, quota account.EmailQuota) (account.Request, error) {
 	var out account.Request
 	err := withTx(ctx, s.pool, func(tx pgx.Tx) error {
 		// Serialise submissions of one form, so a double click waits for the
@@ -129,18 +133,21 @@ func (s *Store) CreateRequest(ctx context.Context, r account.Request, links []ac
 				SELECT req.id, l.email, l.token_hash, $11, l.expires_at
 				FROM req, unnest($14::text[], $15::bytea[], $16::timestamptz[]) WITH ORDINALITY AS l (email, token_hash, expires_at, n)
 				ORDER BY l.n
+			), held AS (
+				INSERT INTO held_approvers (request_id, email, held_at)
+				SELECT req.id, h.email, $11 FROM req, unnest($17::text[]) AS h (email)
 			)
 			SELECT id FROM req`,
 			a.ID, r.RequestedBy, r.PartnerName, r.DomainAsTyped, r.NoteToApprover, r.CustomerEmails,
 			r.NoteToCustomer, r.UserEmails, r.NoteToUsers, r.SubmissionKey, r.CreatedAt, r.ExpiresAt, r.CustomerLanguage,
-			linkEmails, linkHashes, linkExpiries).QueryRow(func(row pgx.Row) error {
+			linkEmails, linkHashes, linkExpiries, r.Held).QueryRow(func(row pgx.Row) error {
 			if err := row.Scan(&r.ID); err != nil {
 				return fmt.Errorf("insert request: %w", err)
 			}
 			return nil
 		})
 		sql, args, err := eventInsert(account.Event{AccountID: a.ID, At: r.CreatedAt, ActorID: r.RequestedBy,
-			Actor: r.Requester, Kind: "requested", Params: account.EventParams{Approvers: r.CustomerEmails}})
+			Actor: r.Requester, Kind: "requested", Params: account.EventParams{Approvers: r.CustomerEmails, Held: r.Held}})
 		if err != nil {
 			return err
 		}
@@ -160,6 +167,8 @@ func (s *Store) CreateRequest(ctx context.Context, r account.Request, links []ac
 			}
 			rest.Queue(sql, args...)
 		}
+		// Last, so the requester's quota row is locked for the shortest time.
+		queueEmailQuota(rest, quota)
 		if err := tx.SendBatch(ctx, rest).Close(); err != nil {
 			return fmt.Errorf("write request for %s: %w", a.Domain, err)
 		}

@@ -91,7 +91,7 @@ func TestCreateRequestWritesItAllInFiveRoundTrips(t *testing.T) {
 	emails = append(emails, account.Email{Kind: account.EmailRequestConfirmation, To: "pat@partner.example"})
 
 	trips.take() // the pool's connecting
-	created, err := s.CreateRequest(ctx, r, links, emails)
+	created, err := s.CreateRequest(ctx, r, links, emails, account.EmailQuota{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,13 +129,13 @@ func TestCreateRequestWritesItAllInFiveRoundTrips(t *testing.T) {
 	}
 
 	// The same form again: the first request, and nothing written.
-	prev, err := s.CreateRequest(ctx, r, links, emails)
+	prev, err := s.CreateRequest(ctx, r, links, emails, account.EmailQuota{})
 	if !errors.Is(err, account.ErrDuplicateSubmission) || prev.ID != created.ID {
 		t.Errorf("the same form again: %+v, %v", prev.ID, err)
 	}
 	// Another form for the same domain: refused, naming its holder.
 	r.SubmissionKey = "form-fedcba9876543210"
-	_, err = s.CreateRequest(ctx, r, nil, nil)
+	_, err = s.CreateRequest(ctx, r, nil, nil, account.EmailQuota{})
 	var taken *account.DomainTakenError
 	if !errors.As(err, &taken) || taken.Account.ID != created.Account.ID {
 		t.Errorf("a second request for the domain: %v", err)

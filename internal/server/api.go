@@ -142,6 +142,7 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	var (
 		fe      account.FieldErrors
 		limited *account.RateLimitedError
+		emails  *account.EmailLimitError
 		reused  *account.IdempotencyMismatchError
 		closed  *account.RequestClosedError
 		badJSON *badJSONError
@@ -155,6 +156,11 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 		secs := int(limited.RetryAfter.Round(time.Second) / time.Second)
 		p.Detail = i18n.T(ctx, "api.error.rate_limited", "Seconds", secs)
 		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+	case errors.As(err, &emails):
+		p.Status, p.Type = http.StatusTooManyRequests, problemRateLimited
+		e := s.emailLimited(r.WithContext(ctx), emails, "form")["form"]
+		p.Detail = i18n.T(ctx, e.Msg, e.Args...)
+		w.Header().Set("Retry-After", strconv.Itoa(max(int(time.Until(emails.RetryAt)/time.Second), 1)))
 	case errors.As(err, &badJSON):
 		p.Status, p.Detail = http.StatusBadRequest, i18n.T(ctx, "api.error.bad_json")
 	case errors.As(err, &fe):

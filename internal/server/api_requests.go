@@ -52,6 +52,11 @@ type apiRequest struct {
 	DecidedAt      *time.Time    `json:"decided_at,omitempty"`
 	DecisionReason string        `json:"decision_reason,omitempty"`
 	Approvers      []apiApprover `json:"approvers"`
+	// AwaitingReview are approver addresses outside the account's domain
+	// that get no link until an operator allows them; UsersLeftOut the
+	// User Emails the approver did not keep.
+	AwaitingReview []string `json:"awaiting_review"`
+	UsersLeftOut   []string `json:"users_left_out"`
 	History        []apiEvent    `json:"history,omitempty"`
 	Links          apiLinks      `json:"links"`
 }
@@ -107,7 +112,11 @@ func (s *Server) apiRequestOf(r account.Request, status account.RequestStatus) a
 		NoteToApprover: r.NoteToApprover, CustomerEmails: nonNil(r.CustomerEmails), NoteToCustomer: r.NoteToCustomer,
 		UserEmails: nonNil(r.UserEmails), NoteToUsers: r.NoteToUsers,
 		DecidedBy: r.DecidedBy, DecisionReason: r.DecisionReason, Approvers: []apiApprover{},
+		AwaitingReview: []string{}, UsersLeftOut: nonNil(r.UsersLeftOut),
 		Links: apiLinks{Self: apiRequestPath(r.Account.ID), Page: requestStatusPath(r.Account.ID)},
+	}
+	if status == account.RequestPending {
+		out.AwaitingReview = nonNil(r.Held)
 	}
 	if !r.DecidedAt.IsZero() {
 		at := r.DecidedAt.UTC()

@@ -38,8 +38,8 @@ func (s *Server) followUpView(r *http.Request, id account.AccountID, change *app
 		switch {
 		case a.Delivery == account.DeliverySent:
 			row.Detail = i18n.T(ctx, "followup.sent_at", "At", i18n.DateTime(ctx, a.At))
-		case a.LastError != "":
-			row.Detail = a.LastError
+		case a.Failure != account.FailureNone:
+			row.Detail = i18n.T(ctx, "followup.failure."+string(a.Failure))
 		}
 		v.Approvers = append(v.Approvers, row)
 		current = append(current, a.Email)
@@ -68,9 +68,13 @@ func (s *Server) resendApproval(w http.ResponseWriter, r *http.Request) error {
 	to := r.PostFormValue("approver")
 	err = s.accounts.Resend(ctx, u, id, to)
 	var limit *account.ResendLimitError
+	var emailLimit *account.EmailLimitError
 	var closed *account.RequestClosedError
 	var fe account.FieldErrors
 	switch {
+	case errors.As(err, &emailLimit):
+		e := s.emailLimited(r, emailLimit, "approver")["approver"]
+		s.flash(r, i18n.T(ctx, e.Msg, e.Args...))
 	case errors.As(err, &limit):
 		s.flash(r, i18n.T(ctx, "followup.resend_limit", "Max", account.MaxResendsPerWindow, "At", i18n.DateTime(ctx, limit.RetryAt)))
 	case errors.As(err, &closed):
@@ -98,6 +102,11 @@ func (s *Server) changeApprovers(w http.ResponseWriter, r *http.Request) error {
 	f := approversForm{CustomerEmails: r.PostFormValue("customer_emails")}
 	changed, err := s.accounts.ChangeApprovers(ctx, u, id, f.CustomerEmails)
 	var closed *account.RequestClosedError
+	var limit *account.EmailLimitError
+	if errors.As(err, &limit) {
+		f.Errors = s.emailLimited(r, limit, "customer_emails")
+		return s.renderRequestStatus(w, r, id, http.StatusTooManyRequests, &f)
+	}
 	switch {
 	case errors.As(err, &f.Errors):
 		return s.renderRequestStatus(w, r, id, http.StatusUnprocessableEntity, &f)
@@ -105,8 +114,13 @@ func (s *Server) changeApprovers(w http.ResponseWriter, r *http.Request) error {
 		s.flashNotPending(r, closed)
 	case err != nil:
 		return err
-	case len(changed.Added) == 0 && len(changed.Removed) == 0:
+	case len(changed.Added) == 0 && len(changed.Removed) == 0 && len(changed.Held) == 0:
 		s.flash(r, i18n.T(ctx, "followup.unchanged"))
+	case len(changed.Held) > 0:
+		s.log.InfoContext(ctx, "approvers changed", "account", id.String(), "user_id", u.ID,
+			"added", len(changed.Added), "removed", len(changed.Removed), "held", len(changed.Held), "request_id", requestIDFrom(ctx))
+		s.flash(r, i18n.T(ctx, "followup.changed_held", "Added", orDash(strings.Join(changed.Added, ", ")),
+			"Removed", orDash(strings.Join(changed.Removed, ", ")), "Held", strings.Join(changed.Held, ", ")))
 	default:
 		s.log.InfoContext(ctx, "approvers changed", "account", id.String(), "user_id", u.ID,
 			"added", len(changed.Added), "removed", len(changed.Removed), "request_id", requestIDFrom(ctx))

@@ -17,8 +17,17 @@ func eventDetail(ctx context.Context, e account.Event) string {
 	}
 	switch e.Kind {
 	case "requested":
+		if len(p.Held) > 0 {
+			return i18n.T(ctx, "event.detail.approvers_held", "Emails", strings.Join(p.Approvers, ", "), "Held", strings.Join(p.Held, ", "))
+		}
 		if len(p.Approvers) > 0 {
 			return i18n.T(ctx, "event.detail.approvers", "Emails", strings.Join(p.Approvers, ", "))
+		}
+	case "approver_allowed":
+		return i18n.T(ctx, "event.detail.to", "Emails", strings.Join(p.To, ", "))
+	case "approved":
+		if len(p.LeftOut) > 0 {
+			return i18n.T(ctx, "event.detail.left_out", "Emails", strings.Join(p.LeftOut, ", "))
 		}
 	case "emailed":
 		if p.Email != "" {
@@ -65,6 +74,9 @@ func eventDetail(ctx context.Context, e account.Event) string {
 		}
 	case "approvers_changed":
 		added, removed := strings.Join(p.Added, ", "), strings.Join(p.Removed, ", ")
+		if len(p.Held) > 0 {
+			return i18n.T(ctx, "event.detail.changed_held", "Added", orDash(added), "Removed", orDash(removed), "Held", strings.Join(p.Held, ", "))
+		}
 		switch {
 		case added != "" && removed != "":
 			return i18n.T(ctx, "event.detail.added_removed", "Added", added, "Removed", removed)

@@ -65,6 +65,9 @@ func (s *Server) renderOpsRequests(w http.ResponseWriter, r *http.Request, statu
 			AdminID: "admin-" + id,
 			Admins:  p.WaitingOn,
 			Outside: p.Outside,
+			Held:    req.Held,
+			Allow:   "/ops/requests/" + id + "/allow",
+			Users:   req.UserEmails,
 			Reason: components.Field{ID: "reason-" + id, Name: "reason", Label: i18n.T(ctx, "pending.reason"), Type: "textarea",
 				Required: true, MaxLength: account.MaxReasonLength, Hint: i18n.T(ctx, "pending.reason_hint")},
 		}
@@ -89,12 +92,35 @@ func (s *Server) opsApprove(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	admin := r.PostFormValue("admin")
-	req, err := s.accounts.OperatorApprove(ctx, u, id, admin)
+	req, err := s.accounts.OperatorApprove(ctx, u, id, admin, r.PostForm["add_user"])
 	if err != nil {
 		return s.opsRefused(w, r, err, opsInput{id: id, admin: admin})
 	}
 	s.log.InfoContext(ctx, "request approved by operator", "account", id.String(), "user_id", u.ID, "request_id", requestIDFrom(ctx))
 	s.flash(r, i18n.T(ctx, "ops.requests.approved", "Account", req.Account.Name))
+	return redirect(w, r, "/ops/requests")
+}
+
+// opsAllow lets an approver address that awaits review have its link.
+func (s *Server) opsAllow(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	u, _ := currentUser(ctx)
+	id, err := accountParam(r)
+	if err != nil {
+		return err
+	}
+	addr := r.PostFormValue("approver")
+	if err := s.accounts.AllowApprover(ctx, u, id, addr); err != nil {
+		var fe account.FieldErrors
+		if errors.As(err, &fe) {
+			// The one field is a hidden one: its message goes with the request.
+			err = account.FieldErrors{"admin": fe["approver"]}
+		}
+		return s.opsRefused(w, r, err, opsInput{id: id})
+	}
+	s.log.WarnContext(ctx, "approver outside the account's domain allowed by operator", "account", id.String(), "approver", addr,
+		"user_id", u.ID, "request_id", requestIDFrom(ctx))
+	s.flash(r, i18n.T(ctx, "ops.requests.allowed", "Email", addr))
 	return redirect(w, r, "/ops/requests")
 }
 

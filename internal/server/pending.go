@@ -46,6 +46,7 @@ func (s *Server) pendingPage(w http.ResponseWriter, r *http.Request) error {
 		ForwardPage: path + "/forward",
 		Deny:        s.denyForm(r, token, "", nil, false),
 		DenyPage:    path + "/deny",
+		Users:       p.Request.UserEmails,
 	}))
 	return nil
 }
@@ -116,7 +117,12 @@ func (s *Server) pendingActionPage(w http.ResponseWriter, r *http.Request, statu
 
 func (s *Server) approve(w http.ResponseWriter, r *http.Request) error {
 	token := chi.URLParam(r, "token")
-	req, err := s.accounts.Approve(r.Context(), token)
+	if err := r.ParseForm(); err != nil {
+		return &httpError{status: http.StatusBadRequest, heading: "error.badrequest.heading", message: "error.badrequest.message"}
+	}
+	// Only the users still ticked get access: a box left out of the form,
+	// by the approver or by whoever crafted it, adds nobody.
+	req, err := s.accounts.Approve(r.Context(), token, r.PostForm["add_user"])
 	if err != nil {
 		return s.linkFailure(w, r, err, true)
 	}
@@ -146,6 +152,13 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request) error {
 	to := r.PostFormValue("forward_to")
 	_, err := s.accounts.Forward(r.Context(), token, to)
 	var fe account.FieldErrors
+	var limit *account.EmailLimitError
+	if errors.As(err, &limit) {
+		fe = s.emailLimited(r, limit, "forward_to")
+		return s.pendingActionPage(w, r, http.StatusTooManyRequests, func(token string) pages.ActionForm {
+			return s.forwardForm(r, token, to, fieldError(r, fe, "forward_to"), true)
+		})
+	}
 	if errors.As(err, &fe) {
 		return s.pendingActionPage(w, r, http.StatusUnprocessableEntity, func(token string) pages.ActionForm {
 			return s.forwardForm(r, token, to, fieldError(r, fe, "forward_to"), true)

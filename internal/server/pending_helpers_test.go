@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/config"
 	"github.com/clc-portal/clc/internal/i18n"
@@ -243,4 +245,25 @@ func linkTo(t *testing.T, msg mailcatch.Message, prefix string) string {
 	}
 	t.Fatalf("email %q has no link to %s: %v", msg.Subject, prefix, msg.Links())
 	return ""
+}
+
+// approveAsShown presses "Approve and Create the Account" as a person does:
+// it opens the link and posts the Approve form with the boxes the page
+// shows ticked, less those in untick.
+func approveAsShown(t *testing.T, b *browser, link string, untick ...string) page {
+	t.Helper()
+	p := b.get(link)
+	wantStatus(t, p, http.StatusOK)
+	form := url.Values{}
+	p.Doc.Find(`input[type="checkbox"][name="add_user"][form="approve-form"]`).Each(func(_ int, s *goquery.Selection) {
+		v, _ := s.Attr("value")
+		if _, ticked := s.Attr("checked"); ticked && !slices.Contains(untick, v) {
+			form.Add("add_user", v)
+		}
+	})
+	action, ok := p.Doc.Find("form#approve-form").Attr("action")
+	if !ok {
+		t.Fatalf("no Approve form on %s", link)
+	}
+	return b.post(action, form)
 }

@@ -91,7 +91,7 @@ func TestApproveCreatesTheAccount(t *testing.T) {
 	hank, cfo := r.link(t, "hank@globex.example"), r.link(t, "cfo@globex.example")
 	approver := r.browser()
 
-	wantRedirect(t, approver.post(hank+"/approve", nil), hank)
+	wantRedirect(t, approveAsShown(t, approver, hank), hank)
 	outbox := r.outbox(t) // before delivery erases the tokens
 	p := approver.get(hank)
 	wantClosed(t, p, http.StatusGone, "This request was approved", "You approved this request")

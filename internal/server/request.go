@@ -143,6 +143,11 @@ func (s *Server) submitRequest(w http.ResponseWriter, r *http.Request) error {
 	f := parseRequestForm(r)
 	req, err := s.accounts.SubmitRequest(ctx, u, f.RequestInput)
 	var fe account.FieldErrors
+	var limit *account.EmailLimitError
+	if errors.As(err, &limit) {
+		s.renderRequestForm(w, r, sh, http.StatusTooManyRequests, f, s.emailLimited(r, limit, "form"))
+		return nil
+	}
 	if errors.As(err, &fe) {
 		s.renderRequestForm(w, r, sh, http.StatusUnprocessableEntity, f, fe)
 		return nil

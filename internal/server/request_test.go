@@ -191,6 +191,7 @@ func TestOwnDomainNeedsNoNote(t *testing.T) {
 	wantRedirect(t, b2.login("bo@free.example", "correct horse"), "/clc")
 	f = validForm()
 	f.Set("domain", "free.example")
+	f.Set("customer_emails", "it@free.example")
 	f.Set("note_to_approver", "")
 	review(t, b2, f)
 }
@@ -202,6 +203,7 @@ func TestSubmitCreatesEverythingOnce(t *testing.T) {
 
 	f := validForm()
 	f.Set("domain", "EMEA.Globex.example") // under an existing account: its admins are told
+	f.Set("customer_emails", "hank@emea.globex.example; CFO@emea.globex.example,\nhank@emea.globex.example")
 	f.Set("type", "partner_holding")       // whatever the request carries
 	hidden := review(t, b, f)
 	if len(hidden.Get("submission_key")) < 16 {
@@ -245,7 +247,7 @@ func TestSubmitCreatesEverythingOnce(t *testing.T) {
 		}
 		kinds[k]++
 	}
-	want := []string{"approval_request hank@globex.example", "approval_request cfo@globex.example",
+	want := []string{"approval_request hank@emea.globex.example", "approval_request cfo@emea.globex.example",
 		"subdomain_notice admin@globex.example", "request_confirmation ada@partner.example"}
 	for _, w := range want {
 		if kinds[w] != 1 {

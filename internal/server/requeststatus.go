@@ -73,6 +73,17 @@ func (s *Server) renderRequestStatus(w http.ResponseWriter, r *http.Request, id 
 			{Label: i18n.T(ctx, "request.user_emails"), Value: orNone(strings.Join(req.UserEmails, "\n"))},
 		},
 	}
+	if len(req.Held) > 0 && st.Status == account.RequestPending {
+		// Outside the account's domain: no link goes until an operator
+		// allows it. With nobody else to wait on, that is the status.
+		v.Rows = append(v.Rows, pages.ReviewRow{Label: i18n.T(ctx, "request.status.review"), Value: strings.Join(req.Held, "\n")})
+		if len(st.WaitingOn) == 0 {
+			v.Status, v.StatusClass = i18n.T(ctx, "request.status.review"), "review"
+		}
+	}
+	if len(req.UsersLeftOut) > 0 {
+		v.Rows = append(v.Rows, pages.ReviewRow{Label: i18n.T(ctx, "requests.users_left_out"), Value: strings.Join(req.UsersLeftOut, "\n")})
+	}
 	switch st.Status {
 	case account.RequestPending:
 		v.Rows = append(v.Rows, pages.ReviewRow{Label: i18n.T(ctx, "email.detail.expires"), Value: i18n.DateTime(ctx, req.ExpiresAt)})

@@ -54,7 +54,12 @@ func (s *Server) respondError(w http.ResponseWriter, r *http.Request, err error)
 	v := pages.ErrorView{NextHref: "/clc", NextLabel: i18n.T(ctx, "error.home")}
 	status := http.StatusInternalServerError
 	var he *httpError
+	var limit *account.EmailLimitError
 	switch {
+	case errors.As(err, &limit):
+		status = http.StatusTooManyRequests
+		e := s.emailLimited(r, limit, "form")["form"]
+		v.Heading, v.Message = i18n.T(ctx, "error.email_limit.heading"), i18n.T(ctx, e.Msg, e.Args...)
 	case errors.As(err, &he):
 		status = he.status
 		v.Heading, v.Message = i18n.T(ctx, he.heading), i18n.T(ctx, he.message, he.args...)
@@ -144,4 +149,22 @@ func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) error 
 func redirect(w http.ResponseWriter, r *http.Request, to string) error {
 	http.Redirect(w, r, to, http.StatusSeeOther)
 	return nil
+}
+
+// emailLimited is the message for an email limit that refused an action,
+// as the field error of field; the refusal is logged as a security event,
+// since whoever reaches a limit is either very busy or using the portal to
+// send mail.
+func (s *Server) emailLimited(r *http.Request, limit *account.EmailLimitError, field string) account.FieldErrors {
+	ctx := r.Context()
+	var userID int64
+	if u, ok := currentUser(ctx); ok {
+		userID = u.ID
+	}
+	s.log.WarnContext(ctx, "email limit reached", "user_id", userID, "to", limit.To, "path", logPath(r), "request_id", requestIDFrom(ctx))
+	at := i18n.DateTime(ctx, limit.RetryAt)
+	if limit.To == "" {
+		return account.FieldErrors{field: {Msg: "error.email_limit.user", Args: []any{"At", at}}}
+	}
+	return account.FieldErrors{field: {Msg: "error.email_limit.address", Args: []any{"Email", limit.To, "Max", account.MaxApprovalEmailsPerDay, "At", at}}}
 }
