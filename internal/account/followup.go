@@ -165,7 +165,7 @@ type ApproverChange struct {
 	At        time.Time
 	// Seen is the live approvers the change was computed from; the store
 	// refuses it with ErrApproversChanged when they are no longer those.
-	Seen      []string
+	Seen []string
 	// SeenHeld is the addresses awaiting review the change was computed
 	// from, refused with ErrApproversChanged like Seen.
 	SeenHeld  []string
@@ -291,7 +291,6 @@ func (s *Service) Resend(ctx context.Context, u User, id AccountID, approver str
 type ApproversChanged struct {
 	Added, Removed, Held []string
 }
-
 
 // ChangeApprovers makes approvers (one field, parsed as the form's Customer
 // Email addresses and checked by the same rules) the addresses the request

@@ -55,10 +55,10 @@ type apiRequest struct {
 	// AwaitingReview are approver addresses outside the account's domain
 	// that get no link until an operator allows them; UsersLeftOut the
 	// User Emails the approver did not keep.
-	AwaitingReview []string `json:"awaiting_review"`
-	UsersLeftOut   []string `json:"users_left_out"`
-	History        []apiEvent    `json:"history,omitempty"`
-	Links          apiLinks      `json:"links"`
+	AwaitingReview []string   `json:"awaiting_review"`
+	UsersLeftOut   []string   `json:"users_left_out"`
+	History        []apiEvent `json:"history,omitempty"`
+	Links          apiLinks   `json:"links"`
 }
 
 // apiApprover is an address the request waits on; Delivery is shown to the

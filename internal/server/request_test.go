@@ -204,7 +204,7 @@ func TestSubmitCreatesEverythingOnce(t *testing.T) {
 	f := validForm()
 	f.Set("domain", "EMEA.Globex.example") // under an existing account: its admins are told
 	f.Set("customer_emails", "hank@emea.globex.example; CFO@emea.globex.example,\nhank@emea.globex.example")
-	f.Set("type", "partner_holding")       // whatever the request carries
+	f.Set("type", "partner_holding") // whatever the request carries
 	hidden := review(t, b, f)
 	if len(hidden.Get("submission_key")) < 16 {
 		t.Fatalf("review carries no submission key: %v", hidden)
