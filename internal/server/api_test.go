@@ -175,7 +175,9 @@ type apiRequest struct {
 	Domain    string `json:"domain"`
 	Status    string `json:"status"`
 	DecidedBy string `json:"decided_by"`
-	Approvers []struct {
+	// NoteToApprover is the requester's and staff's only.
+	NoteToApprover string `json:"note_to_approver"`
+	Approvers      []struct {
 		Email    string `json:"email"`
 		Delivery string `json:"delivery"`
 	} `json:"approvers"`

@@ -57,19 +57,3 @@ func TestRequesterCannotApproveTheirOwnRequest(t *testing.T) {
 	wantRedirect(t, b.post("/clc/accounts/new/submit", review(t, b, f)), "/clc/directory")
 }
 
-// Operators see which requests wait on approvers outside the account's
-// domain: those are the ones where someone other than the customer could
-// become its Administrator.
-func TestOperatorsSeeApproversOutsideTheDomain(t *testing.T) {
-	r := newRequested(t) // globex.example, approved by hank@ and cfo@globex.example
-	outside := submit(t, r.app, r.partner, formFor("Initech", "initech.example", "bill@initech.example, peter@gmail.example"))
-	r.user("olga@clc.example", "Olga Operator", true)
-	p := r.signedIn("olga@clc.example").get("/ops/requests")
-	wantStatus(t, p, http.StatusOK)
-	if w := text(p, "section#"+outside.String()+" .approvers-outside"); !strings.Contains(w, "peter@gmail.example") || strings.Contains(w, "bill@initech.example") {
-		t.Errorf("the request with an outside approver is not flagged with it: %q", w)
-	}
-	if n := p.Doc.Find("section#" + r.id.String() + " .approvers-outside").Length(); n != 0 {
-		t.Errorf("a request whose approvers are all at its domain is flagged")
-	}
-}
