@@ -253,6 +253,17 @@ func checkForm(u User, in RequestInput) (CheckedRequest, FieldErrors) {
 		fe.Add("customer_language", "request.error.language")
 	}
 	c.UserEmails = checkEmails(fe, "user_emails", in.UserEmails, MaxUserEmails, false)
+	if c.Domain != "" {
+		// The users an approval adds get a role on the customer's account,
+		// so they are the customer's people as its approvers are; anyone
+		// else asks for access once the account exists.
+		for _, e := range c.UserEmails {
+			if PlaceApprover(e, c.Domain, own) != ApproverCustomer {
+				fe.Add("user_emails", "request.error.user_outside", "Email", e, "Domain", DisplayDomain(c.Domain))
+				break
+			}
+		}
+	}
 	return c, fe
 }
 
