@@ -31,6 +31,9 @@ func tourPages(t *testing.T, lang language.Tag) {
 	hank, cfo := r.link(t, "hank@globex.example"), r.link(t, "cfo@globex.example")
 	submit(t, r.app, r.partner, formFor("Initrode", "initrode.example", "bill@initrode.example"))
 	bill := r.link(t, "bill@initrode.example")
+	// A request whose second approver is outside its domain: it awaits
+	// Cisco review on the partner's page and in the operators' queue.
+	umbrella := submit(t, r.app, r.partner, formFor("Umbrella", "umbrella.example", "alice@umbrella.example, boss@mailbox.example")).String()
 	// One email failed for good, so the operators' page offers Retry.
 	if _, err := r.db.Pool.Exec(context.Background(),
 		`UPDATE outbox SET state = 'failed', attempts = 1, last_error = '550 no such user' WHERE id = (SELECT min(id) FROM outbox)`); err != nil {
@@ -110,6 +113,7 @@ func tourPages(t *testing.T, lang language.Tag) {
 		{"/clc/search?q=init", "search results"},
 		{"/clc/search?q=zzzzzz", "search, nothing found"},
 		{"/clc/requests/" + globex, "request status"},
+		{"/clc/requests/" + umbrella, "request status, an approver awaiting Cisco review"},
 		{"/clc/accounts/" + globex, "account page"},
 		{"/ops/requests", "operators only (403)"},
 	} {

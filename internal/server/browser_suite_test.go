@@ -288,16 +288,38 @@ func partnerAndApproverPaths(t *testing.T, lang language.Tag) {
 		t.Errorf("the partner's last email lacks the reason: %s\n%s", denied.Subject, denied.Text)
 	}
 
-	// A second request, approved from its email by keyboard.
-	submit(t, a, a.signedIn("ada@partner.example"), formFor("Initrode", "initrode.example", "bill@initrode.example"))
+	// A second request, with users to add and an approver outside its
+	// domain: that one awaits Cisco review on the partner's page, and the
+	// approver unticks one of the users and approves, by keyboard.
+	initrode := formFor("Initrode", "initrode.example", "bill@initrode.example, bill.home@mailbox.example")
+	initrode.Set("user_emails", "it@initrode.example ops@initrode.example")
+	initrodeID := submit(t, a, a.signedIn("ada@partner.example"), initrode)
+	b.visit("/clc/requests/" + initrodeID.String())
+	if main := b.text("main"); !strings.Contains(main, b.T("request.status.review")) || !strings.Contains(main, "bill.home@mailbox.example") {
+		t.Errorf("the request page does not say what awaits Cisco review: %s", main)
+	}
+	b.axe("request awaiting Cisco review")
 	bill := linkTo(t, mb.find("bill@initrode.example", ""), "/pending/")
 	c.visit(bill)
-	c.tabTo(`main form[method=post] button[type=submit]`, 20)
+	if got := c.text("fieldset.users-to-add legend"); got != c.T("pending.users_legend") {
+		t.Errorf("the users to add are under %q", got)
+	}
+	c.axe("pending request with users to add")
+	c.tabTo(`input[name=add_user][value="ops@initrode.example"]`, 20)
+	c.key(" ")
+	if c.is(`document.querySelector('input[value="ops@initrode.example"]').checked`) {
+		t.Fatal("Space did not untick ops@initrode.example")
+	}
+	c.tabTo(`#approve-form button[type=submit]`, 20)
 	c.key("\r")
 	c.do(chromedp.WaitVisible(byName("h1", c.T("pending.closed.approved.heading"))))
 	c.axe("approved")
 	if s := a.str(t, `SELECT status FROM smart_accounts WHERE name = 'Initrode'`); s != "active" {
 		t.Errorf("approved account is %s", s)
+	}
+	if got := a.str(t, `SELECT string_agg(u.email, ',' ORDER BY u.email) FROM memberships m JOIN users u ON u.id = m.user_id
+		JOIN smart_accounts sa ON sa.id = m.smart_account_id WHERE sa.name = 'Initrode'`); got != "bill@initrode.example,it@initrode.example" {
+		t.Errorf("Initrode's members are %s: the unticked user got access, or the ticked one did not", got)
 	}
 
 	// The partner sees both outcomes, then logs out.

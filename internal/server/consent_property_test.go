@@ -3,9 +3,9 @@ package server_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"strconv"
-	"net/url"
 	"strings"
 	"testing"
 

@@ -56,4 +56,3 @@ func TestRequesterCannotApproveTheirOwnRequest(t *testing.T) {
 	f.Set("customer_emails", "bob@partner.example")
 	wantRedirect(t, b.post("/clc/accounts/new/submit", review(t, b, f)), "/clc/directory")
 }
-
