@@ -68,6 +68,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	sessions := server.NewSessions(postgres.NewSessionStore(pool, server.SessionUser), cfg.BaseURL, cfg.SessionLifetime)
 
 	svc := account.NewService(accountStore, account.SystemClock{}, account.NewArgon2id())
+	svc.SetUserEmailsPerDay(cfg.UserEmailsPerDay)
 	var draining atomic.Bool
 	srv := server.New(server.Deps{
 		Log:         log,

@@ -37,6 +37,9 @@ type Config struct {
 	// stops sending before the listener closes: a connection that reaches a
 	// closed listener's queue is reset, whatever the server does.
 	ShutdownDrain time.Duration
+	// UserEmailsPerDay (CLC_USER_EMAILS_PER_DAY) bounds the emails one
+	// user's actions may cause in a UTC day; 0 keeps the portal's default.
+	UserEmailsPerDay int
 }
 
 // SMTP is the parsed SMTP_URL.
@@ -108,6 +111,13 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 	c.BaseURL = u
 	if c.TrustedProxies, err = ParseProxies(getenv("CLC_TRUSTED_PROXIES")); err != nil {
 		return c, err
+	}
+	if raw := getenv("CLC_USER_EMAILS_PER_DAY"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > 1_000_000 {
+			return c, fmt.Errorf("CLC_USER_EMAILS_PER_DAY %q is malformed: want a number from 1 to 1000000", raw)
+		}
+		c.UserEmailsPerDay = n
 	}
 	if raw := getenv("CLC_SHUTDOWN_DRAIN"); raw != "" {
 		d, err := time.ParseDuration(raw)
