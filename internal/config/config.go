@@ -37,6 +37,11 @@ type Config struct {
 	// stops sending before the listener closes: a connection that reaches a
 	// closed listener's queue is reset, whatever the server does.
 	ShutdownDrain time.Duration
+	// OpsAddr (CLC_OPS_ADDR) is where the operators' listener serves the
+	// process's internals (profiles); empty, the default, serves none. A
+	// bare ":port" is on loopback: internals are nobody's business but the
+	// host's unless the operator names another host.
+	OpsAddr string
 }
 
 // SMTP is the parsed SMTP_URL.
@@ -116,6 +121,9 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 		}
 		c.ShutdownDrain = d
 	}
+	if c.OpsAddr, err = parseOpsAddr(getenv("CLC_OPS_ADDR")); err != nil {
+		return c, err
+	}
 	if need.SMTP {
 		raw := getenv("SMTP_URL")
 		if raw == "" {
@@ -136,6 +144,34 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 		}
 	}
 	return c, nil
+}
+
+func parseOpsAddr(raw string) (string, error) {
+	if raw == "" {
+		return "", nil
+	}
+	host, port, err := net.SplitHostPort(raw)
+	if err != nil || port == "" {
+		return "", fmt.Errorf("CLC_OPS_ADDR %q is malformed: want host:port or :port", raw)
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// OpsOnLoopback reports whether the operators' listener is reachable only
+// from this host; serve warns when it is not.
+func (c Config) OpsOnLoopback() bool {
+	host, _, err := net.SplitHostPort(c.OpsAddr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
 }
 
 // ParseProxies parses a comma-separated list of addresses and CIDR ranges.
