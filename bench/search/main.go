@@ -308,9 +308,9 @@ type page struct {
 }
 
 type measurer struct {
-	o       options
-	out     io.Writer
-	clc     *server
+	o   options
+	out io.Writer
+	clc *server
 	// opsURL is the server's operators' listener, where its profiles are.
 	opsURL  string
 	results map[string]result
