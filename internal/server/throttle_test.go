@@ -143,3 +143,43 @@ func TestSuccessesDoNotCountAgainstTheClient(t *testing.T) {
 		t.Errorf("%d failures counted after 25 successes", failures)
 	}
 }
+
+// X-Forwarded-For from a peer that is not a trusted proxy is ignored, and
+// said so in the log, once a minute however many requests carry it: behind
+// a proxy no one listed in CLC_TRUSTED_PROXIES, every visitor shares one
+// sign-in throttle, which should not stay silent. From a trusted proxy the
+// header is expected and nothing is said.
+func TestUntrustedForwardingWarnedOnceAMinute(t *testing.T) {
+	warnings := func(a *app) int {
+		return strings.Count(a.logs.String(), "CLC_TRUSTED_PROXIES may be missing")
+	}
+	forwarded := http.Header{"X-Forwarded-For": {"203.0.113.5"}}
+	a := newApp(t)
+	a.user("ada@partner.example", "Ada", false)
+	wantStatus(t, a.browser().get("/"), http.StatusOK)
+	if n := warnings(a); n != 0 {
+		t.Fatalf("%d warnings without X-Forwarded-For", n)
+	}
+	parallelLogins(a, 30, func(int) url.Values {
+		return url.Values{"email": {"ada@partner.example"}, "password": {"correct horse"}}
+	}, forwarded)
+	if n := warnings(a); n != 1 {
+		t.Fatalf("%d warnings for 30 forwarded requests within a minute, want 1; log:\n%s", n, a.logs)
+	}
+	if !strings.Contains(a.logs.String(), `"peer":"127.0.0.1"`) {
+		t.Errorf("the warning does not name the peer:\n%s", a.logs)
+	}
+	a.clock.Advance(61 * time.Second)
+	parallelLogins(a, 5, func(int) url.Values { return url.Values{"email": {"x@partner.example"}, "password": {"wrong"}} }, forwarded)
+	if n := warnings(a); n != 2 {
+		t.Errorf("%d warnings a minute later, want 2", n)
+	}
+
+	b := newAppWith(t, pgtest.New(t), func(d *server.Deps) {
+		d.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	})
+	parallelLogins(b, 5, func(int) url.Values { return url.Values{"email": {"x@partner.example"}, "password": {"wrong"}} }, forwarded)
+	if n := warnings(b); n != 0 {
+		t.Errorf("%d warnings for a trusted proxy's X-Forwarded-For", n)
+	}
+}
