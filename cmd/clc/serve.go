@@ -69,6 +69,13 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	sessions := server.NewSessions(postgres.NewSessionStore(pool, server.SessionUser), cfg.BaseURL, cfg.SessionLifetime)
 
 	svc := account.NewService(accountStore, account.SystemClock{}, account.NewArgon2id())
+	deviceSecret := cfg.DeviceKey
+	if deviceSecret == nil {
+		if deviceSecret, err = postgres.NewStore(pool).ServerSecret(ctx, "device_cookie", account.DeviceKeyLength); err != nil {
+			return err
+		}
+	}
+	svc.SetDeviceKey(account.NewDeviceKey(deviceSecret))
 	var draining atomic.Bool
 	srv := server.New(server.Deps{
 		Log:         log,

@@ -73,11 +73,12 @@ type Service struct {
 	dummy     string
 
 	apiRateLimit int
+	deviceKey    DeviceKey
 }
 
 // NewService wires a Service.
 func NewService(store Store, clock Clock, hasher PasswordHasher) *Service {
-	return &Service{store: store, clock: clock, hasher: hasher}
+	return &Service{store: store, clock: clock, hasher: hasher, deviceKey: RandomDeviceKey()}
 }
 
 // Clock is the service's clock, for adapters that must agree with it.

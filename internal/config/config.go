@@ -42,6 +42,10 @@ type Config struct {
 	// bare ":port" is on loopback: internals are nobody's business but the
 	// host's unless the operator names another host.
 	OpsAddr string
+	// DeviceKey (CLC_DEVICE_KEY) signs the device cookies that spare a
+	// user's own browsers the sign-in blocks others cause. Unset, serve
+	// makes one and keeps it in the database, shared by every process.
+	DeviceKey []byte
 }
 
 // SMTP is the parsed SMTP_URL.
@@ -124,6 +128,12 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 	if c.OpsAddr, err = parseOpsAddr(getenv("CLC_OPS_ADDR")); err != nil {
 		return c, err
 	}
+	if raw := getenv("CLC_DEVICE_KEY"); raw != "" {
+		if len(raw) < minDeviceKey {
+			return c, fmt.Errorf("CLC_DEVICE_KEY is too short: want at least %d characters, such as the output of `openssl rand -base64 32`", minDeviceKey)
+		}
+		c.DeviceKey = []byte(raw)
+	}
 	if need.SMTP {
 		raw := getenv("SMTP_URL")
 		if raw == "" {
@@ -145,6 +155,10 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 	}
 	return c, nil
 }
+
+// minDeviceKey is the shortest CLC_DEVICE_KEY: 32 characters of base64
+// carry 192 bits, beyond guessing.
+const minDeviceKey = 32
 
 func parseOpsAddr(raw string) (string, error) {
 	if raw == "" {

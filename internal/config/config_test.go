@@ -89,3 +89,22 @@ func TestOpsAddr(t *testing.T) {
 		}
 	}
 }
+
+// CLC_DEVICE_KEY is optional (serve then keeps one in the database) and,
+// when given, long enough not to be guessed; its value is never in an error.
+func TestDeviceKey(t *testing.T) {
+	load := func(v string) (Config, error) {
+		m := map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1/db", "CLC_DEVICE_KEY": v}
+		return Load(func(k string) string { return m[k] }, Need{Web: true})
+	}
+	if c, err := load(""); err != nil || c.DeviceKey != nil {
+		t.Errorf("unset: %q %v", c.DeviceKey, err)
+	}
+	key := "q2Y0Zq8dJ3m1x8vB5uR6wN9tK4pL7sA0cE2fG3hI5jM="
+	if c, err := load(key); err != nil || string(c.DeviceKey) != key {
+		t.Errorf("set: %q %v", c.DeviceKey, err)
+	}
+	if _, err := load("hunter2"); err == nil || !strings.Contains(err.Error(), "CLC_DEVICE_KEY") || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("short key: %v, want a refusal naming the setting and not the value", err)
+	}
+}
