@@ -12,7 +12,8 @@
 // the same run, its same-work baseline (the page's own domain call and SQL,
 // rendered with no session or middleware) and, once, the one-query
 // baseline. It samples the server's RSS, takes a CPU profile of the server
-// under each page's load (.tmp/bench/*.pprof, from /debug/pprof), times
+// under each page's load (.tmp/bench/*.pprof, from /debug/pprof on its
+// operators' listener, CLC_OPS_ADDR), times
 // email delivery to a local SMTP server and the server's start, prints the
 // table and writes bench/RESULTS.md.
 //
@@ -174,12 +175,12 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 
-	clcAddr, baseAddr := freeAddr(), freeAddr()
-	step(out, "start clc serve on %s and the baseline on %s", clcAddr, baseAddr)
+	clcAddr, opsAddr, baseAddr := freeAddr(), freeAddr(), freeAddr()
+	step(out, "start clc serve on %s (ops on %s) and the baseline on %s", clcAddr, opsAddr, baseAddr)
 	began := time.Now()
 	// One bench partner submits tens of thousands of requests: the daily
 	// email quota a real partner meets would stop it after a few hundred.
-	clc, err := startServer(ctx, filepath.Join(work, "clc.log"), append(env, "CLC_ADDR="+clcAddr, "SMTP_URL=smtp://127.0.0.1:1",
+	clc, err := startServer(ctx, filepath.Join(work, "clc.log"), append(env, "CLC_ADDR="+clcAddr, "CLC_OPS_ADDR="+opsAddr, "SMTP_URL=smtp://127.0.0.1:1",
 		"CLC_USER_EMAILS_PER_DAY=1000000"),
 		filepath.Join(work, "clc"), "serve")
 	if err != nil {
@@ -205,7 +206,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	clcURL, baseURL := "http://"+clcAddr, "http://"+baseAddr
-	m := &measurer{o: o, out: out, clc: clc, clcURL: clcURL, results: map[string]result{}}
+	m := &measurer{o: o, out: out, clc: clc, opsURL: "http://" + opsAddr, results: map[string]result{}}
 
 	seqBefore, err := sequentialScans(ctx, conn)
 	if err != nil {
@@ -310,10 +311,11 @@ type page struct {
 }
 
 type measurer struct {
-	o       options
-	out     io.Writer
-	clc     *server
-	clcURL  string
+	o   options
+	out io.Writer
+	clc *server
+	// opsURL is the server's operators' listener, where its profiles are.
+	opsURL  string
 	results map[string]result
 	rss     map[string]int64 // the server's largest RSS under each page's load, in KiB
 	order   []string
@@ -374,7 +376,7 @@ func (m *measurer) profile(ctx context.Context, name string) <-chan struct{} {
 			return
 		}
 		secs := max(1, int(m.o.duration.Seconds())-1)
-		resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", m.clcURL, secs))
+		resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", m.opsURL, secs))
 		if err != nil {
 			return
 		}

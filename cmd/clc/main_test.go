@@ -247,3 +247,70 @@ func TestRequestEmailArrivesWithWorkingLink(t *testing.T) {
 		t.Fatalf("the link opens %d:\n%s", resp.StatusCode, page)
 	}
 }
+
+// TestProfilesOnlyOnTheOpsListener starts the real program with
+// CLC_OPS_ADDR as a bare port: profiles are served there, on loopback, and
+// the portal's listener answers 404 for them although this client connects
+// from loopback, as every visitor does behind a reverse proxy on the host.
+func TestProfilesOnlyOnTheOpsListener(t *testing.T) {
+	db := pgtest.New(t)
+	env := map[string]string{"DATABASE_URL": db.URL, "SMTP_URL": "smtp://127.0.0.1:1", "CLC_ADDR": "127.0.0.1:0", "CLC_OPS_ADDR": ":0"}
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, strings.NewReader(""), pw, io.Discard)
+		pw.Close()
+	}()
+	lines := bufio.NewReader(pr)
+	urlOn := func(prefix string) string {
+		t.Helper()
+		line, err := lines.ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, prefix) {
+			t.Fatalf("serve printed %q (%v), want %q…", line, err, prefix)
+		}
+		return strings.TrimSpace(strings.TrimPrefix(line, prefix))
+	}
+	portal := urlOn("CLC Portal serving on ")
+	ops := urlOn("CLC Portal ops on ")
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	if !strings.HasPrefix(ops, "http://127.0.0.1:") {
+		t.Errorf("ops listener on %s, want loopback for a bare port", ops)
+	}
+	get := func(u string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	for _, path := range []string{"/debug/pprof/", "/debug/pprof/goroutine?debug=2", "/debug/pprof/heap?debug=1", "/debug/pprof/profile?seconds=1"} {
+		if code, body := get(portal + path); code != http.StatusNotFound {
+			t.Errorf("portal %s: %d, want 404\n%.300s", path, code, body)
+		}
+	}
+	if code, body := get(ops + "/debug/pprof/goroutine?debug=2"); code != http.StatusOK || !strings.Contains(body, "goroutine ") {
+		t.Errorf("ops goroutine dump: %d\n%.300s", code, body)
+	}
+	if code, body := get(ops + "/debug/pprof/profile?seconds=1"); code != http.StatusOK || len(body) == 0 {
+		t.Errorf("ops CPU profile: %d, %d bytes", code, len(body))
+	}
+	if code, _ := get(ops + "/"); code != http.StatusNotFound {
+		t.Errorf("ops listener serves %d at /, want 404: it serves internals only", code)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve after shutdown: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	if _, err := http.Get(ops + "/debug/pprof/"); err == nil {
+		t.Error("ops listener still answers after shutdown")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync/atomic"
@@ -69,6 +70,13 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 
 	svc := account.NewService(accountStore, account.SystemClock{}, account.NewArgon2id())
 	svc.SetUserEmailsPerDay(cfg.UserEmailsPerDay)
+	deviceSecret := cfg.DeviceKey
+	if deviceSecret == nil {
+		if deviceSecret, err = postgres.NewStore(pool).ServerSecret(ctx, "device_cookie", account.DeviceKeyLength); err != nil {
+			return err
+		}
+	}
+	svc.SetDeviceKey(account.NewDeviceKey(deviceSecret))
 	var draining atomic.Bool
 	srv := server.New(server.Deps{
 		Log:         log,
@@ -113,10 +121,14 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    1 << 20,
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- httpServer.Serve(ln) }()
 	log.Info("serving", "url", "http://"+ln.Addr().String())
 	fmt.Fprintf(c.stdout, "CLC Portal serving on http://%s\n", ln.Addr())
+	opsServer, err := c.serveOps(cfg, log, errc)
+	if err != nil {
+		return err
+	}
 
 	select {
 	case err := <-errc:
@@ -135,5 +147,44 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	if err := httpServer.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	if opsServer != nil {
+		// A profile being taken runs for as long as it was asked to: past
+		// the deadline it is cut short, which costs nothing but the profile.
+		if err := opsServer.Shutdown(shutdownCtx); err != nil {
+			log.Warn("ops listener closed before its requests finished", "err", err)
+			_ = opsServer.Close()
+		}
+	}
 	return nil
+}
+
+// serveOps starts the operators' listener when CLC_OPS_ADDR is set, and
+// reports its failure on errc like the portal's.
+func (c *cli) serveOps(cfg config.Config, log *slog.Logger, errc chan<- error) (*http.Server, error) {
+	if cfg.OpsAddr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", cfg.OpsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on CLC_OPS_ADDR %s: %w", cfg.OpsAddr, err)
+	}
+	if !cfg.OpsOnLoopback() {
+		log.Warn("CLC_OPS_ADDR is not a loopback address: profiles of this process are served, without sign-in, to whoever reaches it", "ops_addr", cfg.OpsAddr)
+	}
+	ops := &http.Server{
+		Handler:           server.Ops(log.With("component", "ops")),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    1 << 20,
+		// No write timeout: a CPU profile or trace answers after the
+		// seconds it was asked to record.
+	}
+	go func() {
+		if err := ops.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("ops: %w", err)
+		}
+	}()
+	log.Info("serving ops", "url", "http://"+ln.Addr().String())
+	fmt.Fprintf(c.stdout, "CLC Portal ops on http://%s\n", ln.Addr())
+	return ops, nil
 }

@@ -23,8 +23,12 @@ const (
 	APITokenPrefix  = "clc_"
 	MaxAPITokens    = 20
 	MaxAPIKeyLength = 200
-	// DefaultAPIRateLimit is how many calls one token makes per
-	// APIRateWindow.
+	// MaxAPITokensPerDay is how many tokens one user makes in any 24
+	// hours: enough to replace every script's token in a day, and a bound
+	// on what a stolen session can mint before its owner notices.
+	MaxAPITokensPerDay = 10
+	// DefaultAPIRateLimit is how many calls one user makes per
+	// APIRateWindow, whichever of their tokens makes them.
 	DefaultAPIRateLimit = 120
 	APIRateWindow       = time.Minute
 	// MaxAPIPageSize bounds a page of the API's lists.
@@ -39,6 +43,31 @@ type RateLimitedError struct{ RetryAfter time.Duration }
 
 func (e *RateLimitedError) Error() string {
 	return fmt.Sprintf("too many calls; retry in %s", e.RetryAfter.Round(time.Second))
+}
+
+// ErrAPITokenQuota is the store's answer when the user made quota.PerDay
+// tokens since quota.Since.
+var ErrAPITokenQuota = errors.New("too many API tokens made in a day")
+
+// APITokenQuotaError says u made MaxAPITokensPerDay tokens in the last day.
+type APITokenQuotaError struct{ Max int }
+
+func (e *APITokenQuotaError) Error() string {
+	return fmt.Sprintf("made %d API tokens in the last 24 hours", e.Max)
+}
+func (e *APITokenQuotaError) Unwrap() error { return ErrAPITokenQuota }
+
+// Fields is what the API tokens form says about it.
+func (e *APITokenQuotaError) Fields() FieldErrors {
+	return FieldErrors{"name": {Msg: "tokens.error.too_many_today", Args: []any{"Max", e.Max}}}
+}
+
+// APITokenQuota bounds a user's tokens: Live held at once, and PerDay made
+// since Since (revoked ones too).
+type APITokenQuota struct {
+	Live   int
+	PerDay int
+	Since  time.Time
 }
 
 // IdempotencyMismatchError says an Idempotency-Key was used before for a
@@ -62,23 +91,25 @@ type APIToken struct {
 
 // APIStore is what the API needs from persistence.
 type APIStore interface {
-	// CreateAPIToken stores a token unless its user already holds max live
-	// ones (ErrConflict).
-	CreateAPIToken(ctx context.Context, t APIToken, hash []byte, max int) (APIToken, error)
+	// CreateAPIToken stores a token unless its user already holds q.Live
+	// live ones (ErrConflict) or made q.PerDay since q.Since
+	// (ErrAPITokenQuota).
+	CreateAPIToken(ctx context.Context, t APIToken, hash []byte, q APITokenQuota) (APIToken, error)
 	// APITokens lists a user's tokens, newest first.
 	APITokens(ctx context.Context, userID int64) ([]APIToken, error)
 	// RevokeAPIToken revokes a live token of the user's, or returns ErrNotFound.
 	RevokeAPIToken(ctx context.Context, userID, id int64, at time.Time) error
 	// UseAPIToken finds the user of a live token, records its use at now and
-	// counts it in the window starting at window, returning the window's
-	// count so far; an unknown or revoked token is ErrNotFound.
+	// counts the call against the user in the window starting at window,
+	// returning the user's count in the window so far; an unknown or
+	// revoked token is ErrNotFound.
 	UseAPIToken(ctx context.Context, hash []byte, now, window time.Time) (User, int, error)
 	// RequestsBy lists the requests a user sent, newest account first,
 	// those before account id before when it is set.
 	RequestsBy(ctx context.Context, userID int64, before AccountID, limit int) ([]Request, error)
 }
 
-// SetAPIRateLimit sets how many calls a token makes per APIRateWindow.
+// SetAPIRateLimit sets how many calls a user makes per APIRateWindow.
 func (s *Service) SetAPIRateLimit(n int) { s.apiRateLimit = n }
 
 // CreateAPIToken makes a token for u, named so its owner can tell it apart;
@@ -92,9 +123,14 @@ func (s *Service) CreateAPIToken(ctx context.Context, u User, name string) (APIT
 		return APIToken{}, "", FieldErrors{"name": {Msg: "request.error.too_long", Args: []any{"Max", MaxNameLength}}}
 	}
 	secret := APITokenPrefix + randomToken(tokenBytes)
-	t, err := s.store.CreateAPIToken(ctx, APIToken{UserID: u.ID, Name: name, CreatedAt: s.clock.Now()}, HashToken(secret), MaxAPITokens)
-	if errors.Is(err, ErrConflict) {
+	now := s.clock.Now()
+	quota := APITokenQuota{Live: MaxAPITokens, PerDay: MaxAPITokensPerDay, Since: now.Add(-24 * time.Hour)}
+	t, err := s.store.CreateAPIToken(ctx, APIToken{UserID: u.ID, Name: name, CreatedAt: now}, HashToken(secret), quota)
+	switch {
+	case errors.Is(err, ErrConflict):
 		return APIToken{}, "", FieldErrors{"name": {Msg: "tokens.error.too_many", Args: []any{"Max", MaxAPITokens}}}
+	case errors.Is(err, ErrAPITokenQuota):
+		return APIToken{}, "", &APITokenQuotaError{Max: MaxAPITokensPerDay}
 	}
 	if err != nil {
 		return APIToken{}, "", fmt.Errorf("create API token for user %d: %w", u.ID, err)
@@ -116,7 +152,8 @@ func (s *Service) RevokeAPIToken(ctx context.Context, u User, id int64) error {
 }
 
 // AuthenticateAPI finds the user a bearer token acts for and counts the call
-// against the token's rate limit.
+// against the user's rate limit: per user, not per token, or making another
+// token would buy another window's worth of calls.
 func (s *Service) AuthenticateAPI(ctx context.Context, secret string) (User, error) {
 	if !strings.HasPrefix(secret, APITokenPrefix) || !wellFormedToken(strings.TrimPrefix(secret, APITokenPrefix)) {
 		return User{}, ErrUnauthorized

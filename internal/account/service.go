@@ -76,11 +76,12 @@ type Service struct {
 	// emailsPerDay bounds the emails one user's actions cause in a day; 0
 	// means DefaultUserEmailsPerDay.
 	emailsPerDay int
+	deviceKey    DeviceKey
 }
 
 // NewService wires a Service.
 func NewService(store Store, clock Clock, hasher PasswordHasher) *Service {
-	return &Service{store: store, clock: clock, hasher: hasher}
+	return &Service{store: store, clock: clock, hasher: hasher, deviceKey: RandomDeviceKey()}
 }
 
 // Clock is the service's clock, for adapters that must agree with it.

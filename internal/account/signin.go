@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -37,17 +39,64 @@ func (p ThrottlePolicy) Block(n int) time.Duration {
 	return time.Duration(d)
 }
 
-// Policies for one account and for one client address. A client gets more
-// room because many people can share an address.
+// Policies for one account at one client address, for one client address
+// (many people can share one, so it gets more room), and for one device
+// token.
 var (
 	AccountThrottle = ThrottlePolicy{Free: 5, Base: time.Second, Max: 15 * time.Minute, Window: time.Hour}
 	ClientThrottle  = ThrottlePolicy{Free: 20, Base: time.Second, Max: 15 * time.Minute, Window: time.Hour}
+	DeviceThrottle  = AccountThrottle
 )
 
-// ThrottleKey is what failures are counted by, under which policy.
+// ThrottleKey is what failures are counted by, under which policy. A shared
+// key counts many people's attempts (a client address): a success there
+// takes back only its own attempt, where on a key of one person's it
+// forgets every failure.
 type ThrottleKey struct {
 	Key    string
 	Policy ThrottlePolicy
+	Shared bool
+}
+
+// LoginAttempt is one try at the sign-in form: the credentials, the
+// client's address, and the device token the browser carried, if any.
+type LoginAttempt struct {
+	Email, Password string
+	Client          string
+	DeviceToken     string
+}
+
+// SignInThrottleKeys is what an attempt to sign in as email (user userID,
+// 0 when no such user) is counted by. A device that signed in as this very
+// user before answers for itself alone: failures from elsewhere cannot
+// block it, and its own block it earns by guessing. Any other attempt is
+// counted for the account at this client address, so an attacker blocks
+// only their own address for it, and for the address, so one address
+// cannot spray many accounts. A device token of another user counts for
+// nothing.
+func SignInThrottleKeys(email string, userID int64, client string, device Device, deviceOK bool) []ThrottleKey {
+	if deviceOK && userID != 0 && device.UserID == userID {
+		return []ThrottleKey{{Key: "device:" + strconv.FormatInt(userID, 10) + ":" + device.Nonce, Policy: DeviceThrottle}}
+	}
+	addr := throttleAddr(client)
+	return []ThrottleKey{
+		// The address first: it has no space, so no email can make two
+		// keys meet.
+		{Key: "client:" + addr + " email:" + email, Policy: AccountThrottle},
+		{Key: "client:" + addr, Policy: ClientThrottle, Shared: true},
+	}
+}
+
+// throttleAddr is the part of a client address one party holds: an IPv6
+// client commonly holds a whole /64 and could walk through it to escape a
+// block on one address.
+func throttleAddr(client string) string {
+	a, err := netip.ParseAddr(client)
+	if err != nil || a.Unmap().Is4() {
+		return client
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
 }
 
 // LogIn checks an email and password. Unknown emails and wrong passwords give
@@ -55,47 +104,61 @@ type ThrottleKey struct {
 // whether an address has an account. Each attempt is counted as a failure
 // before the password is checked, in the same step that checks the block,
 // so parallel guesses cannot all pass it; a success is refunded.
-func (s *Service) LogIn(ctx context.Context, email, password, client string) (User, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
-	accountKey := ThrottleKey{Key: "email:" + email, Policy: AccountThrottle}
-	clientKey := ThrottleKey{Key: "client:" + client, Policy: ClientThrottle}
+func (s *Service) LogIn(ctx context.Context, in LoginAttempt) (User, error) {
+	email := strings.ToLower(strings.TrimSpace(in.Email))
+	// The user is looked up first, to know whether the device token is
+	// theirs; that answer costs the same whether or not they exist.
+	u, err := s.store.UserByEmail(ctx, email)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return User{}, fmt.Errorf("find user: %w", err)
+	}
+	device, deviceOK := s.deviceKey.Check(in.DeviceToken)
+	keys := SignInThrottleKeys(email, u.ID, in.Client, device, deviceOK)
 	now := s.clock.Now()
-	until, err := s.store.CountLoginAttempt(ctx, []ThrottleKey{accountKey, clientKey}, now)
+	until, err := s.store.CountLoginAttempt(ctx, keys, now)
 	if err != nil {
 		return User{}, fmt.Errorf("check throttle: %w", err)
 	}
 	if until.After(now) {
 		return User{}, &ThrottledError{RetryAfter: until.Sub(now)}
 	}
-	u, err := s.store.UserByEmail(ctx, email)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return User{}, fmt.Errorf("find user: %w", err)
-	}
 	hash := u.PasswordHash
 	if hash == "" {
 		hash = s.dummyHash()
 	}
-	ok, err := s.hasher.Verify(password, hash)
+	ok, err := s.hasher.Verify(in.Password, hash)
 	if err != nil {
 		return User{}, fmt.Errorf("verify password: %w", err)
 	}
 	if !ok || u.ID == 0 || u.PasswordHash == "" {
 		return User{}, ErrInvalidCredentials // already counted
 	}
-	if err := s.store.ClearLoginFailures(ctx, accountKey.Key); err != nil {
-		return User{}, fmt.Errorf("clear failures: %w", err)
-	}
-	if err := s.store.RefundLoginAttempt(ctx, clientKey); err != nil {
-		return User{}, fmt.Errorf("refund attempt: %w", err)
+	for _, k := range keys {
+		if k.Shared {
+			err = s.store.RefundLoginAttempt(ctx, k)
+		} else {
+			err = s.store.ClearLoginFailures(ctx, k.Key)
+		}
+		if err != nil {
+			return User{}, fmt.Errorf("refund attempt: %w", err)
+		}
 	}
 	return u, nil
 }
+
+// IssueDevice makes a new device token for u, once u completed a sign-in on
+// that browser.
+func (s *Service) IssueDevice(u User) string { return s.deviceKey.Issue(u.ID) }
+
+// SetDeviceKey sets the key device tokens are signed with; without one,
+// each process signs with a random key of its own.
+func (s *Service) SetDeviceKey(k DeviceKey) { s.deviceKey = k }
 
 // PruneLoginThrottle forgets the failures no policy counts any more, for the
 // worker's jobs.
 func (s *Service) PruneLoginThrottle(ctx context.Context) (int, error) {
 	now := s.clock.Now()
-	n, err := s.store.PruneLoginThrottle(ctx, now.Add(-max(AccountThrottle.Window, ClientThrottle.Window)), now)
+	n, err := s.store.PruneLoginThrottle(ctx, now.Add(-max(AccountThrottle.Window, ClientThrottle.Window, DeviceThrottle.Window)), now)
 	if err != nil {
 		return 0, fmt.Errorf("prune sign-in throttle: %w", err)
 	}

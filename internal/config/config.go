@@ -40,6 +40,15 @@ type Config struct {
 	// UserEmailsPerDay (CLC_USER_EMAILS_PER_DAY) bounds the emails one
 	// user's actions may cause in a UTC day; 0 keeps the portal's default.
 	UserEmailsPerDay int
+	// OpsAddr (CLC_OPS_ADDR) is where the operators' listener serves the
+	// process's internals (profiles); empty, the default, serves none. A
+	// bare ":port" is on loopback: internals are nobody's business but the
+	// host's unless the operator names another host.
+	OpsAddr string
+	// DeviceKey (CLC_DEVICE_KEY) signs the device cookies that spare a
+	// user's own browsers the sign-in blocks others cause. Unset, serve
+	// makes one and keeps it in the database, shared by every process.
+	DeviceKey []byte
 }
 
 // SMTP is the parsed SMTP_URL.
@@ -126,6 +135,15 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 		}
 		c.ShutdownDrain = d
 	}
+	if c.OpsAddr, err = parseOpsAddr(getenv("CLC_OPS_ADDR")); err != nil {
+		return c, err
+	}
+	if raw := getenv("CLC_DEVICE_KEY"); raw != "" {
+		if len(raw) < minDeviceKey {
+			return c, fmt.Errorf("CLC_DEVICE_KEY is too short: want at least %d characters, such as the output of `openssl rand -base64 32`", minDeviceKey)
+		}
+		c.DeviceKey = []byte(raw)
+	}
 	if need.SMTP {
 		raw := getenv("SMTP_URL")
 		if raw == "" {
@@ -146,6 +164,38 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// minDeviceKey is the shortest CLC_DEVICE_KEY: 32 characters of base64
+// carry 192 bits, beyond guessing.
+const minDeviceKey = 32
+
+func parseOpsAddr(raw string) (string, error) {
+	if raw == "" {
+		return "", nil
+	}
+	host, port, err := net.SplitHostPort(raw)
+	if err != nil || port == "" {
+		return "", fmt.Errorf("CLC_OPS_ADDR %q is malformed: want host:port or :port", raw)
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// OpsOnLoopback reports whether the operators' listener is reachable only
+// from this host; serve warns when it is not.
+func (c Config) OpsOnLoopback() bool {
+	host, _, err := net.SplitHostPort(c.OpsAddr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
 }
 
 // ParseProxies parses a comma-separated list of addresses and CIDR ranges.

@@ -57,3 +57,54 @@ func TestFaultSettings(t *testing.T) {
 		}
 	}
 }
+
+// The operators' listener is off unless set, and on loopback unless a host
+// is named; a named host that is not loopback is the operator's choice, which
+// serve warns about.
+func TestOpsAddr(t *testing.T) {
+	load := func(v string) (Config, error) {
+		m := map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1/db", "CLC_OPS_ADDR": v}
+		return Load(func(k string) string { return m[k] }, Need{Web: true})
+	}
+	for _, c := range []struct {
+		in, want string
+		loopback bool
+	}{
+		{"", "", false},
+		{":6060", "127.0.0.1:6060", true},
+		{"127.0.0.1:0", "127.0.0.1:0", true},
+		{"[::1]:6060", "[::1]:6060", true},
+		{"localhost:6060", "localhost:6060", true},
+		{"0.0.0.0:6060", "0.0.0.0:6060", false},
+		{"10.1.2.3:6060", "10.1.2.3:6060", false},
+	} {
+		got, err := load(c.in)
+		if err != nil || got.OpsAddr != c.want || got.OpsOnLoopback() != c.loopback {
+			t.Errorf("CLC_OPS_ADDR=%q: addr %q loopback %v (%v), want %q %v", c.in, got.OpsAddr, got.OpsOnLoopback(), err, c.want, c.loopback)
+		}
+	}
+	for _, bad := range []string{"6060", "host:", "::"} {
+		if _, err := load(bad); err == nil || !strings.Contains(err.Error(), "CLC_OPS_ADDR") {
+			t.Errorf("CLC_OPS_ADDR=%q: %v, want a refusal naming it", bad, err)
+		}
+	}
+}
+
+// CLC_DEVICE_KEY is optional (serve then keeps one in the database) and,
+// when given, long enough not to be guessed; its value is never in an error.
+func TestDeviceKey(t *testing.T) {
+	load := func(v string) (Config, error) {
+		m := map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1/db", "CLC_DEVICE_KEY": v}
+		return Load(func(k string) string { return m[k] }, Need{Web: true})
+	}
+	if c, err := load(""); err != nil || c.DeviceKey != nil {
+		t.Errorf("unset: %q %v", c.DeviceKey, err)
+	}
+	key := "q2Y0Zq8dJ3m1x8vB5uR6wN9tK4pL7sA0cE2fG3hI5jM="
+	if c, err := load(key); err != nil || string(c.DeviceKey) != key {
+		t.Errorf("set: %q %v", c.DeviceKey, err)
+	}
+	if _, err := load("hunter2"); err == nil || !strings.Contains(err.Error(), "CLC_DEVICE_KEY") || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("short key: %v, want a refusal naming the setting and not the value", err)
+	}
+}

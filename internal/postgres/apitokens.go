@@ -21,7 +21,7 @@ func scanAPIToken(row pgx.Row) (account.APIToken, error) {
 	return t, err
 }
 
-func (s *Store) CreateAPIToken(ctx context.Context, t account.APIToken, hash []byte, max int) (account.APIToken, error) {
+func (s *Store) CreateAPIToken(ctx context.Context, t account.APIToken, hash []byte, q account.APITokenQuota) (account.APIToken, error) {
 	var out account.APIToken
 	err := withTx(ctx, s.pool, func(tx pgx.Tx) error {
 		// The user's row serialises their token creations, so the cap holds
@@ -29,12 +29,17 @@ func (s *Store) CreateAPIToken(ctx context.Context, t account.APIToken, hash []b
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, t.UserID); err != nil {
 			return fmt.Errorf("lock user: %w", err)
 		}
-		var live int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL`, t.UserID).Scan(&live); err != nil {
+		var live, made int
+		if err := tx.QueryRow(ctx, `
+			SELECT count(*) FILTER (WHERE revoked_at IS NULL), count(*) FILTER (WHERE created_at > $2)
+			FROM api_tokens WHERE user_id = $1`, t.UserID, q.Since).Scan(&live, &made); err != nil {
 			return fmt.Errorf("count tokens: %w", err)
 		}
-		if live >= max {
+		if live >= q.Live {
 			return &account.ConflictError{What: fmt.Sprintf("%d live API tokens", live)}
+		}
+		if made >= q.PerDay {
+			return account.ErrAPITokenQuota
 		}
 		var err error
 		out, err = scanAPIToken(tx.QueryRow(ctx, `
@@ -68,25 +73,24 @@ func (s *Store) UseAPIToken(ctx context.Context, hash []byte, now, window time.T
 	var u account.User
 	var hits int
 	err := withTx(ctx, s.pool, func(tx pgx.Tx) error {
-		var tokenID int64
 		err := tx.QueryRow(ctx, `
 			UPDATE api_tokens SET last_used_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL
-			RETURNING id, user_id`, hash, now).Scan(&tokenID, &u.ID)
+			RETURNING user_id`, hash, now).Scan(&u.ID)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return account.ErrNotFound
 		}
 		if err != nil {
 			return fmt.Errorf("find token: %w", err)
 		}
-		// One row per token and window, counted by an upsert: every process
-		// serving the API shares the count.
+		// One row per user and window, counted by an upsert: every process
+		// serving the API, and every token of the user, shares the count.
 		if err := tx.QueryRow(ctx, `
-			INSERT INTO api_rate_windows AS w (token_id, window_start, hits) VALUES ($1, $2, 1)
-			ON CONFLICT (token_id, window_start) DO UPDATE SET hits = w.hits + 1
-			RETURNING hits`, tokenID, window).Scan(&hits); err != nil {
+			INSERT INTO api_user_rate_windows AS w (user_id, window_start, hits) VALUES ($1, $2, 1)
+			ON CONFLICT (user_id, window_start) DO UPDATE SET hits = w.hits + 1
+			RETURNING hits`, u.ID, window).Scan(&hits); err != nil {
 			return fmt.Errorf("count call: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM api_rate_windows WHERE token_id = $1 AND window_start < $2`, tokenID, window); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM api_user_rate_windows WHERE user_id = $1 AND window_start < $2`, u.ID, window); err != nil {
 			return fmt.Errorf("forget old windows: %w", err)
 		}
 		u, err = scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, u.ID))

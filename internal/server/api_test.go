@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 
+	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/server"
 )
 
@@ -536,10 +538,11 @@ func TestAPIRateLimitHoldsAcrossProcesses(t *testing.T) {
 		}
 		ans.problem(t)
 	}
-	// Another token has its own count; the next window starts afresh.
-	other := a.api(t, spec, b.newToken("other"))
+	// Another user has their own count; the next window starts afresh.
+	a.user("eve@elsewhere.example", "Eve", false)
+	other := a.api(t, spec, a.signedIn("eve@elsewhere.example").newToken("other"))
 	if ans := other.do("GET", "/api/v1/account-requests", nil); ans.Status != http.StatusOK {
-		t.Errorf("another token answers %d", ans.Status)
+		t.Errorf("another user's token answers %d", ans.Status)
 	}
 	for _, x := range []*app{a, a2} {
 		x.clock.Advance(time.Minute)
@@ -547,9 +550,72 @@ func TestAPIRateLimitHoldsAcrossProcesses(t *testing.T) {
 	if ans := two.do("GET", "/api/v1/account-requests", nil); ans.Status != http.StatusOK {
 		t.Errorf("next window answers %d", ans.Status)
 	}
-	if n := a.count(t, `SELECT count(*) FROM api_rate_windows w JOIN api_tokens t ON t.id = w.token_id WHERE t.name = 'script'`); n != 1 {
-		t.Errorf("%d windows kept for one token", n)
+	if n := a.count(t, `SELECT count(*) FROM api_user_rate_windows w JOIN users u ON u.id = w.user_id WHERE u.email = 'ada@partner.example'`); n != 1 {
+		t.Errorf("%d windows kept for one user", n)
 	}
+}
+
+// TestAPIRateLimitIsPerUser: a user with five tokens makes as many calls a
+// window as with one; making tokens buys no calls.
+func TestAPIRateLimitIsPerUser(t *testing.T) {
+	a, b := requester(t)
+	spec := a.openAPI(t)
+	a.clock.Advance(a.clock.Now().Truncate(time.Minute).Add(time.Minute + time.Second).Sub(a.clock.Now()))
+	a.svc.SetAPIRateLimit(4)
+	var clients []*apiClient
+	for i := range 5 {
+		clients = append(clients, a.api(t, spec, b.newToken(fmt.Sprintf("script %d", i))))
+	}
+	ok := 0
+	for round := range 2 {
+		for i, c := range clients {
+			switch ans := c.do("GET", "/api/v1/account-requests", nil); ans.Status {
+			case http.StatusOK:
+				ok++
+			case http.StatusTooManyRequests:
+				ans.problem(t)
+			default:
+				t.Fatalf("round %d, token %d answers %d", round, i, ans.Status)
+			}
+		}
+	}
+	if ok != 4 {
+		t.Errorf("10 calls over 5 tokens in one window: %d answered, want the limit, 4", ok)
+	}
+}
+
+// TestAPITokensLimitedPerDay: a user makes at most MaxAPITokensPerDay
+// tokens in 24 hours, revoked ones included; the page says so, in the
+// user's language, and the log records it as a security event.
+func TestAPITokensLimitedPerDay(t *testing.T) {
+	a, b := requester(t)
+	for i := range account.MaxAPITokensPerDay {
+		b.newToken(fmt.Sprintf("script %d", i))
+		if i%2 == 0 { // revoking does not give a token back to the day's count
+			id, _ := b.get("/clc/api-tokens").Doc.Find("#tokens tr[data-token-id]").First().Attr("data-token-id")
+			wantRedirect(t, b.post("/clc/api-tokens/"+id+"/revoke", nil), "/clc/api-tokens")
+		}
+	}
+	p := b.post("/clc/api-tokens", url.Values{"name": {"one more"}})
+	wantStatus(t, p, http.StatusTooManyRequests)
+	if msg := text(p, "main"); !strings.Contains(msg, fmt.Sprintf("You have made %d tokens in the last 24 hours", account.MaxAPITokensPerDay)) {
+		t.Errorf("over the daily limit the page says: %s", msg)
+	}
+	if v, _ := p.Doc.Find("input#name").Attr("value"); v != "one more" {
+		t.Errorf("name not kept: %q", v)
+	}
+	if n := a.count(t, `SELECT count(*) FROM api_tokens WHERE name = 'one more'`); n != 0 {
+		t.Errorf("%d tokens made over the limit", n)
+	}
+	if !strings.Contains(a.logs.String(), `"msg":"API token refused: daily limit"`) {
+		t.Errorf("no security event logged:\n%s", a.logs)
+	}
+	wantStatus(t, b.post("/language", url.Values{"lang": {"de"}}), http.StatusSeeOther)
+	if msg := text(b.post("/clc/api-tokens", url.Values{"name": {"noch eins"}}), "main"); !strings.Contains(msg, "in den letzten 24 Stunden") {
+		t.Errorf("in German the page says: %s", msg)
+	}
+	a.clock.Advance(24*time.Hour + time.Minute)
+	a.signedIn("ada@partner.example").newToken("the next day")
 }
 
 // TestEveryAPIRouteIsDocumented holds the router and the document to each

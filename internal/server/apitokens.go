@@ -29,7 +29,13 @@ func (s *Server) createAPIToken(w http.ResponseWriter, r *http.Request) error {
 	name := r.PostFormValue("name")
 	t, secret, err := s.accounts.CreateAPIToken(ctx, u, name)
 	var fe account.FieldErrors
+	var quota *account.APITokenQuotaError
 	switch {
+	case errors.As(err, &quota):
+		// Many tokens in a day is what a stolen session minting its own
+		// credentials looks like.
+		s.log.WarnContext(ctx, "API token refused: daily limit", "user_id", u.ID, "max", quota.Max, "request_id", requestIDFrom(ctx))
+		return s.renderAPITokens(w, r, http.StatusTooManyRequests, name, quota.Fields(), "", "")
 	case errors.As(err, &fe):
 		return s.renderAPITokens(w, r, http.StatusUnprocessableEntity, name, fe, "", "")
 	case err != nil:

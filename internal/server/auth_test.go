@@ -131,7 +131,8 @@ func TestLoginThrottlesPerAccount(t *testing.T) {
 	for i := 0; i < 6; i++ {
 		wantStatus(t, b.login("ada@partner.example", "wrong"), http.StatusUnauthorized)
 	}
-	// Blocked now, even with the right password, and from another client.
+	// Blocked now, even with the right password, and from another browser at
+	// this address that has no device cookie of Ada's.
 	p := a.browser().login("ada@partner.example", "correct horse")
 	wantStatus(t, p, http.StatusTooManyRequests)
 	if p.Header.Get("Retry-After") == "" || !strings.Contains(text(p, "#login-error"), "Too many failed attempts") {

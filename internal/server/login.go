@@ -36,17 +36,18 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		s.renderLogin(w, r, http.StatusUnprocessableEntity, v)
 		return nil
 	}
-	u, err := s.accounts.LogIn(ctx, email, password, s.clientAddr(r))
+	client := s.clientAddr(r)
+	u, err := s.accounts.LogIn(ctx, account.LoginAttempt{Email: email, Password: password, Client: client, DeviceToken: s.deviceToken(r)})
 	var throttled *account.ThrottledError
 	switch {
 	case errors.As(err, &throttled):
 		secs := retryAfter(w, throttled)
-		s.log.WarnContext(ctx, "login throttled", "request_id", requestIDFrom(ctx), "remote", s.clientAddr(r), "retry_after_s", secs)
+		s.log.WarnContext(ctx, "login throttled", "request_id", requestIDFrom(ctx), "remote", client, "retry_after_s", secs)
 		v.Error = i18n.T(ctx, "login.throttled", "Seconds", secs)
 		s.renderLogin(w, r, http.StatusTooManyRequests, v)
 		return nil
 	case errors.Is(err, account.ErrInvalidCredentials):
-		s.log.InfoContext(ctx, "login failed", "request_id", requestIDFrom(ctx), "remote", s.clientAddr(r))
+		s.log.InfoContext(ctx, "login failed", "request_id", requestIDFrom(ctx), "remote", client)
 		v.Error = i18n.T(ctx, "login.invalid")
 		s.renderLogin(w, r, http.StatusUnauthorized, v)
 		return nil

@@ -12,7 +12,7 @@ import (
 // routes is the whole route table.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.requestID, s.accessLog, s.recoverer, securityHeaders(s.baseURL.Scheme == "https"), s.crossOriginProtection)
+	r.Use(s.requestID, s.accessLog, s.recoverer, s.warnUntrustedForwarding, securityHeaders(s.baseURL.Scheme == "https"), s.crossOriginProtection)
 
 	static, _ := fs.Sub(web.Static, "static")
 	r.Get("/static/*", s.staticFiles(static))
@@ -56,7 +56,6 @@ func (s *Server) routes() http.Handler {
 		r.Post("/two-factor/setup", s.h(s.twoFactorSetup))
 		r.Get("/two-factor/qr.png", s.h(s.twoFactorQR))
 		r.Get("/two-factor/recovery-codes", s.h(s.recoveryCodes))
-		r.Group(s.profiles)
 
 		// An emailed link is its own credential: no sign-in. HEAD is a GET
 		// without the body, for the mail scanners that probe links.

@@ -45,6 +45,8 @@ type Server struct {
 	proxies  []netip.Prefix
 	writes   ReadYourWrites
 	handler  http.Handler
+	// forwarded rate-limits the warning about an ignored X-Forwarded-For.
+	forwarded forwardedWarning
 }
 
 // New builds the server and its route table.

@@ -143,3 +143,148 @@ func TestSuccessesDoNotCountAgainstTheClient(t *testing.T) {
 		t.Errorf("%d failures counted after 25 successes", failures)
 	}
 }
+
+// X-Forwarded-For from a peer that is not a trusted proxy is ignored, and
+// said so in the log, once a minute however many requests carry it: behind
+// a proxy no one listed in CLC_TRUSTED_PROXIES, every visitor shares one
+// sign-in throttle, which should not stay silent. From a trusted proxy the
+// header is expected and nothing is said.
+func TestUntrustedForwardingWarnedOnceAMinute(t *testing.T) {
+	warnings := func(a *app) int {
+		return strings.Count(a.logs.String(), "CLC_TRUSTED_PROXIES may be missing")
+	}
+	forwarded := http.Header{"X-Forwarded-For": {"203.0.113.5"}}
+	a := newApp(t)
+	a.user("ada@partner.example", "Ada", false)
+	wantStatus(t, a.browser().get("/"), http.StatusOK)
+	if n := warnings(a); n != 0 {
+		t.Fatalf("%d warnings without X-Forwarded-For", n)
+	}
+	parallelLogins(a, 30, func(int) url.Values {
+		return url.Values{"email": {"ada@partner.example"}, "password": {"correct horse"}}
+	}, forwarded)
+	if n := warnings(a); n != 1 {
+		t.Fatalf("%d warnings for 30 forwarded requests within a minute, want 1; log:\n%s", n, a.logs)
+	}
+	if !strings.Contains(a.logs.String(), `"peer":"127.0.0.1"`) {
+		t.Errorf("the warning does not name the peer:\n%s", a.logs)
+	}
+	a.clock.Advance(61 * time.Second)
+	parallelLogins(a, 5, func(int) url.Values { return url.Values{"email": {"x@partner.example"}, "password": {"wrong"}} }, forwarded)
+	if n := warnings(a); n != 2 {
+		t.Errorf("%d warnings a minute later, want 2", n)
+	}
+
+	b := newAppWith(t, pgtest.New(t), func(d *server.Deps) {
+		d.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	})
+	parallelLogins(b, 5, func(int) url.Values { return url.Values{"email": {"x@partner.example"}, "password": {"wrong"}} }, forwarded)
+	if n := warnings(b); n != 0 {
+		t.Errorf("%d warnings for a trusted proxy's X-Forwarded-For", n)
+	}
+}
+
+// forwardedFor is a transport whose requests a trusted proxy forwarded
+// from addr.
+type forwardedFor string
+
+func (f forwardedFor) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("X-Forwarded-For", string(f))
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// behindProxy is a portal behind a reverse proxy on its host, which names
+// each client in X-Forwarded-For.
+func behindProxy(t *testing.T) *app {
+	return newAppWith(t, pgtest.New(t), func(d *server.Deps) {
+		d.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	})
+}
+
+// from is a new browser at addr.
+func (a *app) from(addr string) *browser {
+	b := a.browser()
+	b.client.Transport = forwardedFor(addr)
+	return b
+}
+
+// An attacker who knows Ada's email cannot keep her out: 50 wrong passwords
+// from address A block A for her account, not Ada at address B, nor Ada at
+// A in the browser she signed in with before (it carries a device cookie).
+// The attacker at A stays blocked, even with the right password, and a
+// forged device cookie, or another user's, exempts nobody.
+func TestAttackerCannotLockOutTheUser(t *testing.T) {
+	a := behindProxy(t)
+	a.user("ada@partner.example", "Ada", false)
+	a.user("bob@partner.example", "Bob", false)
+	const attacker, other = "203.0.113.5", "198.51.100.9"
+
+	adasLaptop := a.from(attacker) // the same café as the attacker
+	wantStatus(t, adasLaptop.login("ada@partner.example", "correct horse"), http.StatusSeeOther)
+	wantStatus(t, adasLaptop.post("/logout", nil), http.StatusSeeOther)
+	bobsLaptop := a.from(attacker)
+	wantStatus(t, bobsLaptop.login("bob@partner.example", "correct horse"), http.StatusSeeOther)
+
+	thief := a.from(attacker)
+	for i := range 50 {
+		p := thief.login("ada@partner.example", fmt.Sprintf("guess %d", i))
+		if p.StatusCode != http.StatusUnauthorized && p.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("guess %d: status %d", i, p.StatusCode)
+		}
+	}
+	wantStatus(t, thief.login("ada@partner.example", "correct horse"), http.StatusTooManyRequests)
+
+	wantRedirect(t, a.from(other).login("ada@partner.example", "correct horse"), "/clc")
+	device := adasLaptop.cookie("clc_device")
+	if device == nil {
+		t.Fatal("no device cookie after a sign-in")
+	}
+	wantRedirect(t, adasLaptop.login("ada@partner.example", "correct horse"), "/clc")
+
+	// A cookie jar holding a device cookie the server did not sign for Ada.
+	withCookie := func(value string) *browser {
+		b := a.from(attacker)
+		b.client.Jar.SetCookies(a.base, []*http.Cookie{{Name: "clc_device", Value: value}})
+		return b
+	}
+	parts := strings.Split(device.Value, ".")
+	if len(parts) != 3 {
+		t.Fatalf("device cookie %q is not id.nonce.signature", device.Value)
+	}
+	bobs := bobsLaptop.cookie("clc_device")
+	if bobs == nil {
+		t.Fatal("Bob has no device cookie")
+	}
+	for name, forged := range map[string]string{
+		"unsigned":                   parts[0] + "." + parts[1] + ".",
+		"signature of another nonce": parts[0] + ".AAAAAAAAAAAAAAAAAAAAAA." + parts[2],
+		"Bob's":                      bobs.Value,
+		"garbage":                    "1.x.y",
+	} {
+		if p := withCookie(forged).login("ada@partner.example", "correct horse"); p.StatusCode != http.StatusTooManyRequests {
+			t.Errorf("%s device cookie: status %d, want 429 (no exemption)", name, p.StatusCode)
+		}
+	}
+}
+
+// A device cookie that guesses is blocked by itself: stolen, it buys the
+// thief Ada's device's five free failures and no more, and blocks no one
+// else.
+func TestAbusedDeviceCookieIsBlocked(t *testing.T) {
+	a := behindProxy(t)
+	a.user("ada@partner.example", "Ada", false)
+	laptop := a.from("203.0.113.5")
+	wantStatus(t, laptop.login("ada@partner.example", "correct horse"), http.StatusSeeOther)
+	stolen := laptop.cookie("clc_device")
+
+	thief := a.from("192.0.2.77")
+	thief.client.Jar.SetCookies(a.base, []*http.Cookie{stolen})
+	for range 6 {
+		wantStatus(t, thief.login("ada@partner.example", "wrong"), http.StatusUnauthorized)
+	}
+	wantStatus(t, thief.login("ada@partner.example", "correct horse"), http.StatusTooManyRequests)
+	wantStatus(t, laptop.post("/logout", nil), http.StatusSeeOther)
+	wantStatus(t, laptop.login("ada@partner.example", "correct horse"), http.StatusTooManyRequests)
+	wantRedirect(t, a.from("198.51.100.9").login("ada@partner.example", "correct horse"), "/clc")
+}

@@ -46,6 +46,7 @@ func (s *Server) afterPassword(w http.ResponseWriter, r *http.Request, u account
 		if err := s.signIn(r, u); err != nil {
 			return err
 		}
+		s.rememberDevice(w, u)
 		s.log.InfoContext(ctx, "login", "user_id", u.ID, "request_id", requestIDFrom(ctx))
 		return redirect(w, r, localPath(next))
 	}
@@ -84,6 +85,7 @@ func (s *Server) completeSignIn(w http.ResponseWriter, r *http.Request, u accoun
 	if err := s.signIn(r, u); err != nil {
 		return err
 	}
+	s.rememberDevice(w, u)
 	s.log.InfoContext(ctx, "login", "user_id", u.ID, "second_factor", true, "request_id", requestIDFrom(ctx))
 	if then != "" {
 		return redirect(w, r, then)
