@@ -44,6 +44,10 @@ var (
 	ClientThrottle  = ThrottlePolicy{Free: 20, Base: time.Second, Max: 15 * time.Minute, Window: time.Hour}
 )
 
+// maxPasswordBytes is the longest password's bytes: MaxPasswordLength
+// characters of four bytes each.
+const maxPasswordBytes = 4 * MaxPasswordLength
+
 // ThrottleKey is what failures are counted by, under which policy.
 type ThrottleKey struct {
 	Key    string
@@ -57,6 +61,13 @@ type ThrottleKey struct {
 // so parallel guesses cannot all pass it; a success is refunded.
 func (s *Service) LogIn(ctx context.Context, email, password, client string) (User, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
+	// No account has an address or password this long, so the answer needs
+	// no lookup; and none is made, since the throttle's key would not fit
+	// its index (a btree row holds about 2,700 bytes) and the hash would
+	// read all of a long password.
+	if len(email) > MaxEmailLength || len(password) > maxPasswordBytes {
+		return User{}, ErrInvalidCredentials
+	}
 	accountKey := ThrottleKey{Key: "email:" + email, Policy: AccountThrottle}
 	clientKey := ThrottleKey{Key: "client:" + client, Policy: ClientThrottle}
 	now := s.clock.Now()
