@@ -1,10 +1,12 @@
 package account
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -53,10 +55,13 @@ type Request struct {
 	UserEmails       []string
 	NoteToUsers      string
 	SubmissionKey    string
-	Status           RequestStatus
-	CreatedAt        time.Time
-	ExpiresAt        time.Time
-	RemindedAt       time.Time
+	// InputHash is the fingerprint of what an API call sent with an
+	// Idempotency-Key (see InputFingerprint); nil for the form.
+	InputHash  []byte
+	Status     RequestStatus
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	RemindedAt time.Time
 	// DecidedAt, DecidedBy (an address) and DecidedByUser (an operator's
 	// user id, or 0) say who approved, denied or withdrew the request, and when.
 	DecidedAt      time.Time
@@ -325,6 +330,19 @@ func NewSubmissionKey() string { return randomToken(SubmissionKeyBytes) }
 // causes, in one transaction. Sending the same submission twice returns the
 // first request.
 func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (Request, error) {
+	return s.submit(ctx, u, in, nil)
+}
+
+// submit is SubmitRequest; a submission whose key was seen before is that
+// earlier request only if its fingerprint is hash (nil for the form, whose
+// key is the review page's own and cannot carry another body).
+func (s *Service) submit(ctx context.Context, u User, in RequestInput, hash []byte) (Request, error) {
+	earlier := func(prev Request) (Request, error) {
+		if hash != nil && !bytes.Equal(prev.InputHash, hash) {
+			return Request{}, &IdempotencyMismatchError{Request: prev}
+		}
+		return prev, nil
+	}
 	c, fe := checkForm(u, in)
 	// One round trip reads everything the checks below need.
 	facts, err := s.store.SubmissionFacts(ctx, u.ID, in.SubmissionKey, c.Domain)
@@ -343,7 +361,7 @@ func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (R
 	// rules find the domain taken by that very request.
 	switch prev := facts.Earlier; {
 	case prev != nil && prev.RequestedBy == u.ID:
-		return *prev, nil
+		return earlier(*prev)
 	case prev != nil:
 		return Request{}, FieldErrors{"form": {Msg: "request.error.stale_form"}}
 	}
@@ -352,7 +370,7 @@ func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (R
 		// committed between the lookup above and the domain's, taking the
 		// domain itself. Then this submission is that request, not a refusal.
 		if prev, perr := s.store.RequestBySubmissionKey(ctx, in.SubmissionKey); perr == nil && prev.RequestedBy == u.ID {
-			return prev, nil
+			return earlier(prev)
 		}
 		fe["domain"] = domainTakenError(*facts.Holder)
 	}
@@ -366,7 +384,7 @@ func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (R
 		// whatever the form carried.
 		RequestedBy: u.ID, Requester: u.Email, RequesterName: u.Name, PartnerName: partner, DomainAsTyped: c.DomainAsTyped,
 		NoteToApprover: c.NoteToApprover, CustomerEmails: c.CustomerEmails, CustomerLanguage: c.CustomerLanguage, NoteToCustomer: c.NoteToCustomer,
-		UserEmails: c.UserEmails, NoteToUsers: c.NoteToUsers, SubmissionKey: in.SubmissionKey,
+		UserEmails: c.UserEmails, NoteToUsers: c.NoteToUsers, SubmissionKey: in.SubmissionKey, InputHash: hash,
 		Status: RequestPending, CreatedAt: now, ExpiresAt: now.Add(RequestLifetime),
 	}
 	data := EmailData{
@@ -395,7 +413,7 @@ func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (R
 	var taken *DomainTakenError
 	switch {
 	case errors.Is(err, ErrDuplicateSubmission) && created.RequestedBy == u.ID:
-		return created, nil
+		return earlier(created)
 	case errors.Is(err, ErrDuplicateSubmission):
 		return Request{}, FieldErrors{"form": {Msg: "request.error.stale_form"}}
 	case errors.As(err, &taken):
@@ -405,6 +423,17 @@ func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (R
 		return Request{}, fmt.Errorf("submit request for %s: %w", c.Domain, err)
 	}
 	return created, nil
+}
+
+// InputFingerprint is the SHA-256 of everything in asks for, its key
+// aside: two API calls with one Idempotency-Key are one request only if
+// their fingerprints match, whichever member differs.
+func InputFingerprint(in RequestInput) []byte {
+	in.SubmissionKey = ""
+	// A struct of strings always encodes, in field order.
+	b, _ := json.Marshal(in)
+	h := sha256.Sum256(b)
+	return h[:]
 }
 
 // randomToken is n random bytes, URL-safe.
