@@ -106,6 +106,7 @@ func TestUnusableTextIsRefusedBeforeTheDatabase(t *testing.T) {
 		{"escape in an approver", `{"name":"Globex","domain":"globex.example","note_to_approver":"x","customer_emails":["hank@globex.example","\u001b[2J@globex.example"]}`, "/customer_emails/1"},
 		{"invalid UTF-8 in the name", "{\"name\":\"Glob\xffex\",\"domain\":\"globex.example\",\"note_to_approver\":\"x\",\"customer_emails\":[\"hank@globex.example\"]}", "/name"},
 		{"NUL in a member's name", `{"name":"Globex","na\u0000me":"x"}`, "/na\x00me"},
+		{"a member named with / and ~", `{"name":"Globex","a/b~c":{"d":["ok","\u0007"]}}`, "/a~1b~0c/d/1"},
 	} {
 		ans := api.do("POST", "/api/v1/account-requests", c.body)
 		if ans.Status != http.StatusUnprocessableEntity {
