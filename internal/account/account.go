@@ -28,6 +28,17 @@ func ParseAccountID(s string) (AccountID, error) {
 	return AccountID(n), nil
 }
 
+// ParseShownAccountID accepts an id only as String writes it ("SA-000123"):
+// the one form the API documents, so that "123", "sa-123" or "SA-0000123"
+// name nothing rather than a second spelling of an account.
+func ParseShownAccountID(s string) (AccountID, error) {
+	id, err := ParseAccountID(s)
+	if err != nil || id.String() != s {
+		return 0, fmt.Errorf("%q is not a Smart Account id as shown (want SA-000123)", s)
+	}
+	return id, nil
+}
+
 // Status is where a Smart Account stands in its life.
 type Status string
 

@@ -2,6 +2,9 @@ package account
 
 import (
 	"errors"
+	"fmt"
+	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -50,7 +53,7 @@ func TestNormalizeDomain(t *testing.T) {
 }
 
 func TestSplitEmails(t *testing.T) {
-	got := SplitEmails("a@x.example, b@x.example;c@x.example\nA@X.example  d@x.example\r\n;;")
+	got := SplitEmails("a@x.example, b@x.example;c@x.example\nA@X.example  d@x.example\r\n;;", 10)
 	want := []string{"a@x.example", "b@x.example", "c@x.example", "d@x.example"}
 	if len(got) != len(want) {
 		t.Fatalf("got %v", got)
@@ -59,6 +62,33 @@ func TestSplitEmails(t *testing.T) {
 		if got[i] != want[i] {
 			t.Fatalf("got %v, want %v", got, want)
 		}
+	}
+}
+
+// A field far over its limit is read only up to the address past the
+// limit: the rest costs nothing, however long it is.
+func TestSplitEmailsStopsPastTheLimit(t *testing.T) {
+	got := SplitEmails("a@x.example,A@x.example,b@x.example,c@x.example,d@x.example", 2)
+	if want := []string{"a@x.example", "b@x.example", "c@x.example"}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("SplitEmails(…, 2) = %q, want %q (the limit and one more, repeats not counted)", got, want)
+	}
+
+	var head []string
+	for i := range MaxCustomerEmails + 1 {
+		head = append(head, fmt.Sprintf("approver%d@globex.example", i))
+	}
+	// Ten megabytes of upper case after the addresses: lowering it to look
+	// for a repeat, or splitting it, would allocate megabytes.
+	huge := strings.Join(head, ",") + "," + strings.Repeat("X@Y.EXAMPLE,", 10<<20/12)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	got = SplitEmails(huge, MaxCustomerEmails)
+	runtime.ReadMemStats(&after)
+	if len(got) != MaxCustomerEmails+1 {
+		t.Fatalf("got %d addresses, want %d (the limit and one more)", len(got), MaxCustomerEmails+1)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 64<<10 {
+		t.Fatalf("splitting allocated %d bytes: the part past the limit was read", n)
 	}
 }
 

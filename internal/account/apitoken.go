@@ -1,6 +1,7 @@
 package account
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -182,6 +183,7 @@ func (s *Service) AuthenticateAPI(ctx context.Context, secret string) (User, err
 // so a retry returns the request the first call made (created is then
 // false), and the same key with a different request is refused.
 func (s *Service) SubmitRequestOnce(ctx context.Context, u User, key string, in RequestInput) (r Request, created bool, err error) {
+	var hash []byte
 	switch {
 	case key == "":
 		in.SubmissionKey = NewSubmissionKey()
@@ -191,9 +193,10 @@ func (s *Service) SubmitRequestOnce(ctx context.Context, u User, key string, in 
 		// Per user, so two users' keys never meet.
 		h := sha256.Sum256([]byte(strconv.FormatInt(u.ID, 10) + "\x00" + key))
 		in.SubmissionKey = "api-" + base64.RawURLEncoding.EncodeToString(h[:])
+		hash = InputFingerprint(in)
 		prev, err := s.store.RequestBySubmissionKey(ctx, in.SubmissionKey)
 		switch {
-		case err == nil && sameRequest(u, prev, in):
+		case err == nil && sameRequest(u, prev, in, hash):
 			return prev, false, nil
 		case err == nil:
 			return Request{}, false, &IdempotencyMismatchError{Request: prev}
@@ -201,18 +204,26 @@ func (s *Service) SubmitRequestOnce(ctx context.Context, u User, key string, in 
 			return Request{}, false, fmt.Errorf("find earlier submission: %w", err)
 		}
 	}
-	r, err = s.SubmitRequest(ctx, u, in)
+	r, err = s.submit(ctx, u, in, hash)
 	return r, err == nil, err
 }
 
-// sameRequest reports whether in asks for the account prev is.
-func sameRequest(u User, prev Request, in RequestInput) bool {
+// sameRequest reports whether in, whose fingerprint is hash, is what made
+// prev. A request stored before fingerprints were is compared by what it
+// asked for: its name and domain.
+func sameRequest(u User, prev Request, in RequestInput, hash []byte) bool {
+	if prev.RequestedBy != u.ID {
+		return false
+	}
+	if prev.InputHash != nil {
+		return bytes.Equal(prev.InputHash, hash)
+	}
 	domain := strings.TrimSpace(in.Domain)
 	if domain == "" {
 		domain = EmailDomain(u.Email)
 	}
 	d, err := NormalizeDomain(domain)
-	return prev.RequestedBy == u.ID && err == nil && d == prev.Account.Domain && strings.TrimSpace(in.Name) == prev.Account.Name
+	return err == nil && d == prev.Account.Domain && strings.TrimSpace(in.Name) == prev.Account.Name
 }
 
 // MyRequests is one page of the requests u sent, newest first, and the

@@ -1,10 +1,12 @@
 package account
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -60,10 +62,13 @@ type Request struct {
 	UserEmails       []string
 	NoteToUsers      string
 	SubmissionKey    string
-	Status           RequestStatus
-	CreatedAt        time.Time
-	ExpiresAt        time.Time
-	RemindedAt       time.Time
+	// InputHash is the fingerprint of what an API call sent with an
+	// Idempotency-Key (see InputFingerprint); nil for the form.
+	InputHash  []byte
+	Status     RequestStatus
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	RemindedAt time.Time
 	// DecidedAt, DecidedBy (an address) and DecidedByUser (an operator's
 	// user id, or 0) say who approved, denied or withdrew the request, and when.
 	DecidedAt      time.Time
@@ -170,20 +175,32 @@ func (e *DomainTakenError) Error() string {
 
 // SplitEmails splits a field of several addresses on commas, semicolons,
 // spaces and new lines, dropping empties and repeats (case-insensitively).
-func SplitEmails(s string) []string {
-	fields := strings.FieldsFunc(s, func(r rune) bool {
-		return r == ',' || r == ';' || r == ' ' || r == '\t' || r == '\n' || r == '\r'
-	})
-	seen := map[string]bool{}
+// It stops once it holds limit+1 addresses: that is enough to say "too
+// many", and a field of ten megabytes then costs no more than a full one.
+func SplitEmails(s string, limit int) []string {
 	var out []string
-	for _, f := range fields {
-		k := strings.ToLower(f)
-		if !seen[k] {
+	seen := map[string]bool{}
+	for len(s) > 0 && len(out) <= limit {
+		i := strings.IndexFunc(s, isEmailSeparator)
+		f := s
+		if i >= 0 {
+			f, s = s[:i], s[i+1:]
+		} else {
+			s = ""
+		}
+		if f == "" {
+			continue
+		}
+		if k := strings.ToLower(f); !seen[k] {
 			seen[k] = true
 			out = append(out, f)
 		}
 	}
 	return out
+}
+
+func isEmailSeparator(r rune) bool {
+	return r == ',' || r == ';' || r == ' ' || r == '\t' || r == '\n' || r == '\r'
 }
 
 // CheckRequest applies every rule of the form for requester u; the errors
@@ -313,7 +330,7 @@ func approverEmails(fe FieldErrors, field, raw, own, domain string) (list, held 
 }
 
 func checkEmails(fe FieldErrors, field, raw string, max int, required bool) []string {
-	list := SplitEmails(raw)
+	list := SplitEmails(raw, max)
 	if len(list) == 0 {
 		if required {
 			fe.Add(field, "request.error.emails_required")
@@ -345,6 +362,19 @@ func NewSubmissionKey() string { return randomToken(SubmissionKeyBytes) }
 // causes, in one transaction. Sending the same submission twice returns the
 // first request.
 func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (Request, error) {
+	return s.submit(ctx, u, in, nil)
+}
+
+// submit is SubmitRequest; a submission whose key was seen before is that
+// earlier request only if its fingerprint is hash (nil for the form, whose
+// key is the review page's own and cannot carry another body).
+func (s *Service) submit(ctx context.Context, u User, in RequestInput, hash []byte) (Request, error) {
+	earlier := func(prev Request) (Request, error) {
+		if hash != nil && !bytes.Equal(prev.InputHash, hash) {
+			return Request{}, &IdempotencyMismatchError{Request: prev}
+		}
+		return prev, nil
+	}
 	c, fe := checkForm(u, in)
 	// One round trip reads everything the checks below need.
 	facts, err := s.store.SubmissionFacts(ctx, u.ID, in.SubmissionKey, c.Domain)
@@ -363,7 +393,7 @@ func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (R
 	// rules find the domain taken by that very request.
 	switch prev := facts.Earlier; {
 	case prev != nil && prev.RequestedBy == u.ID:
-		return *prev, nil
+		return earlier(*prev)
 	case prev != nil:
 		return Request{}, FieldErrors{"form": {Msg: "request.error.stale_form"}}
 	}
@@ -372,7 +402,7 @@ func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (R
 		// committed between the lookup above and the domain's, taking the
 		// domain itself. Then this submission is that request, not a refusal.
 		if prev, perr := s.store.RequestBySubmissionKey(ctx, in.SubmissionKey); perr == nil && prev.RequestedBy == u.ID {
-			return prev, nil
+			return earlier(prev)
 		}
 		fe["domain"] = domainTakenError(*facts.Holder)
 	}
@@ -386,7 +416,7 @@ func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (R
 		// whatever the form carried.
 		RequestedBy: u.ID, Requester: u.Email, RequesterName: u.Name, PartnerName: partner, DomainAsTyped: c.DomainAsTyped,
 		NoteToApprover: c.NoteToApprover, CustomerEmails: c.CustomerEmails, CustomerLanguage: c.CustomerLanguage, NoteToCustomer: c.NoteToCustomer,
-		UserEmails: c.UserEmails, NoteToUsers: c.NoteToUsers, SubmissionKey: in.SubmissionKey,
+		UserEmails: c.UserEmails, NoteToUsers: c.NoteToUsers, SubmissionKey: in.SubmissionKey, InputHash: hash,
 		Status: RequestPending, CreatedAt: now, ExpiresAt: now.Add(RequestLifetime),
 	}
 	data := EmailData{
@@ -419,7 +449,7 @@ func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (R
 	var taken *DomainTakenError
 	switch {
 	case errors.Is(err, ErrDuplicateSubmission) && created.RequestedBy == u.ID:
-		return created, nil
+		return earlier(created)
 	case errors.Is(err, ErrDuplicateSubmission):
 		return Request{}, FieldErrors{"form": {Msg: "request.error.stale_form"}}
 	case errors.As(err, &taken):
@@ -429,6 +459,17 @@ func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (R
 		return Request{}, fmt.Errorf("submit request for %s: %w", c.Domain, err)
 	}
 	return created, nil
+}
+
+// InputFingerprint is the SHA-256 of everything in asks for, its key
+// aside: two API calls with one Idempotency-Key are one request only if
+// their fingerprints match, whichever member differs.
+func InputFingerprint(in RequestInput) []byte {
+	in.SubmissionKey = ""
+	// A struct of strings always encodes, in field order.
+	b, _ := json.Marshal(in)
+	h := sha256.Sum256(b)
+	return h[:]
 }
 
 // randomToken is n random bytes, URL-safe.

@@ -48,6 +48,10 @@ var (
 	DeviceThrottle  = AccountThrottle
 )
 
+// maxPasswordBytes is the longest password's bytes: MaxPasswordLength
+// characters of four bytes each.
+const maxPasswordBytes = 4 * MaxPasswordLength
+
 // ThrottleKey is what failures are counted by, under which policy. A shared
 // key counts many people's attempts (a client address): a success there
 // takes back only its own attempt, where on a key of one person's it
@@ -106,6 +110,13 @@ func throttleAddr(client string) string {
 // so parallel guesses cannot all pass it; a success is refunded.
 func (s *Service) LogIn(ctx context.Context, in LoginAttempt) (User, error) {
 	email := strings.ToLower(strings.TrimSpace(in.Email))
+	// No account has an address or password this long, so the answer needs
+	// no lookup; and none is made, since the throttle's key would not fit
+	// its index (a btree row holds about 2,700 bytes) and the hash would
+	// read all of a long password.
+	if len(email) > MaxEmailLength || len(in.Password) > maxPasswordBytes {
+		return User{}, ErrInvalidCredentials
+	}
 	// The user is looked up first, to know whether the device token is
 	// theirs; that answer costs the same whether or not they exist.
 	u, err := s.store.UserByEmail(ctx, email)

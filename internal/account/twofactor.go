@@ -135,6 +135,11 @@ func (s *Service) EnrollTOTP(ctx context.Context, userID int64, secret, code str
 // CheckSecondFactor checks the code (or recovery code) of a user whose
 // password was right, and returns the user to sign in.
 func (s *Service) CheckSecondFactor(ctx context.Context, userID int64, code string) (User, error) {
+	if len(code) > maxCodeInput {
+		// Neither a TOTP code nor a recovery code, however spaced: wrong
+		// before anything is read or counted.
+		return User{}, ErrInvalidCode
+	}
 	now := s.clock.Now()
 	t, until, ok, err := s.store.BeginSecondFactor(ctx, userID, now, SecondFactorThrottle)
 	if err != nil {
@@ -221,6 +226,9 @@ func matchTOTP(secret, code string, now time.Time) (int64, bool) {
 const (
 	recoveryCodeBytes  = 15
 	recoveryCodeLength = 24
+	// maxCodeInput bounds what the code field may hold: a recovery code
+	// with a space or dash between each character, and room to spare.
+	maxCodeInput = 64
 )
 
 var recoveryEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)

@@ -15,7 +15,7 @@ import (
 const requestColumns = `r.id, r.requested_by, u.email, u.name, r.partner_name, r.domain_as_typed, r.note_to_approver,
 	r.customer_emails, r.note_to_customer, r.user_emails, r.note_to_users, r.submission_key, r.status,
 	r.created_at, r.expires_at, r.reminded_at, r.decided_at, r.decided_by, coalesce(r.decided_by_user, 0),
-	r.decision_reason, r.customer_language, ` + heldColumn + `, r.users_left_out`
+	r.decision_reason, r.customer_language, r.input_hash, ` + heldColumn + `, r.users_left_out`
 
 // heldColumn is a request r's approvers awaiting review, in the order they
 // were held.
@@ -35,7 +35,7 @@ func scanRequest(row pgx.Row, extra ...any) (account.Request, error) {
 	var remindedAt, decidedAt *time.Time
 	dest := append([]any{&r.ID, &r.RequestedBy, &r.Requester, &r.RequesterName, &r.PartnerName, &r.DomainAsTyped, &r.NoteToApprover,
 		&r.CustomerEmails, &r.NoteToCustomer, &r.UserEmails, &r.NoteToUsers, &r.SubmissionKey, &r.Status,
-		&r.CreatedAt, &r.ExpiresAt, &remindedAt, &decidedAt, &r.DecidedBy, &r.DecidedByUser, &r.DecisionReason, &r.CustomerLanguage, &r.Held, &r.UsersLeftOut,
+		&r.CreatedAt, &r.ExpiresAt, &remindedAt, &decidedAt, &r.DecidedBy, &r.DecidedByUser, &r.DecisionReason, &r.CustomerLanguage, &r.InputHash, &r.Held, &r.UsersLeftOut,
 		&r.Account.ID, &r.Account.Name, &r.Account.Domain, &r.Account.Type, &r.Account.Restricted, &r.Account.Status,
 		&r.Account.CreatedBy, &r.Account.CreatedAt, &r.Account.UpdatedAt}, extra...)
 	err := row.Scan(dest...)
@@ -125,8 +125,8 @@ func (s *Store) CreateRequest(ctx context.Context, r account.Request, links []ac
 			WITH req AS (
 				INSERT INTO account_requests (smart_account_id, requested_by, partner_name, domain_as_typed,
 					note_to_approver, customer_emails, note_to_customer, user_emails, note_to_users,
-					submission_key, status, created_at, expires_at, customer_language)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8, '{}'::text[]), $9, $10, 'pending', $11, $12, $13)
+					submission_key, status, created_at, expires_at, customer_language, input_hash)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8, '{}'::text[]), $9, $10, 'pending', $11, $12, $13, $17)
 				RETURNING id
 			), link AS (
 				INSERT INTO approval_links (request_id, email, token_hash, created_at, expires_at)
@@ -135,12 +135,12 @@ func (s *Store) CreateRequest(ctx context.Context, r account.Request, links []ac
 				ORDER BY l.n
 			), held AS (
 				INSERT INTO held_approvers (request_id, email, held_at)
-				SELECT req.id, h.email, $11 FROM req, unnest($17::text[]) AS h (email)
+				SELECT req.id, h.email, $11 FROM req, unnest($18::text[]) AS h (email)
 			)
 			SELECT id FROM req`,
 			a.ID, r.RequestedBy, r.PartnerName, r.DomainAsTyped, r.NoteToApprover, r.CustomerEmails,
 			r.NoteToCustomer, r.UserEmails, r.NoteToUsers, r.SubmissionKey, r.CreatedAt, r.ExpiresAt, r.CustomerLanguage,
-			linkEmails, linkHashes, linkExpiries, r.Held).QueryRow(func(row pgx.Row) error {
+			linkEmails, linkHashes, linkExpiries, r.InputHash, r.Held).QueryRow(func(row pgx.Row) error {
 			if err := row.Scan(&r.ID); err != nil {
 				return fmt.Errorf("insert request: %w", err)
 			}

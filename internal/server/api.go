@@ -140,14 +140,25 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	p := Problem{Type: "about:blank", Instance: r.URL.Path, RequestID: requestIDFrom(ctx)}
 	var (
-		fe      account.FieldErrors
-		limited *account.RateLimitedError
-		emails  *account.EmailLimitError
-		reused  *account.IdempotencyMismatchError
-		closed  *account.RequestClosedError
-		badJSON *badJSONError
+		fe       account.FieldErrors
+		limited  *account.RateLimitedError
+		emails   *account.EmailLimitError
+		reused   *account.IdempotencyMismatchError
+		closed   *account.RequestClosedError
+		badJSON  *badJSONError
+		badText  *badTextError
+		tooLarge *tooLargeError
+		badBody  *unsupportedBodyError
 	)
 	switch {
+	case errors.As(err, &badText):
+		p.Status, p.Type, p.Detail = http.StatusUnprocessableEntity, problemInvalidInput, i18n.T(ctx, "api.error.invalid")
+		p.Errors = []ProblemField{{Name: badText.name, In: badText.in, Pointer: badText.pointer,
+			Detail: i18n.T(ctx, apiTextProblemMessage(badText.problem))}}
+	case errors.As(err, &tooLarge):
+		p.Status, p.Detail = http.StatusRequestEntityTooLarge, i18n.T(ctx, "api.error.too_large", "KB", tooLarge.limit>>10)
+	case errors.As(err, &badBody):
+		p.Status, p.Detail = http.StatusUnsupportedMediaType, i18n.T(ctx, "api.error.media_type")
 	case errors.Is(err, account.ErrUnauthorized):
 		p.Status, p.Detail = http.StatusUnauthorized, i18n.T(ctx, "api.error.unauthorized")
 		w.Header().Set("WWW-Authenticate", `Bearer realm="clc"`)
@@ -167,7 +178,9 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 		p.Status, p.Type, p.Detail = http.StatusUnprocessableEntity, problemInvalidInput, i18n.T(ctx, "api.error.invalid")
 		p.Errors = problemFields(ctx, fe)
 	case errors.As(err, &reused):
-		p.Status, p.Type = http.StatusConflict, problemKeyReused
+		// The IETF Idempotency-Key draft: a key reused with another body is
+		// 422, not a retry.
+		p.Status, p.Type = http.StatusUnprocessableEntity, problemKeyReused
 		p.Detail = i18n.T(ctx, "api.error.key_reused", "ID", reused.Request.Account.ID.String())
 	case errors.As(err, &closed):
 		p.Status, p.Type = http.StatusConflict, problemNotPending
@@ -216,6 +229,14 @@ func problemFields(ctx context.Context, fe account.FieldErrors) []ProblemField {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// apiTextProblemMessage says what to take out of one input.
+func apiTextProblemMessage(p account.TextProblem) string {
+	if p == account.TextInvalidUTF8 {
+		return "api.error.invalid_utf8"
+	}
+	return "api.error.control"
 }
 
 func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) error {

@@ -18,10 +18,6 @@ import (
 // The API's account requests and search. Every answer is built from what
 // account.Service returns, as the pages are.
 
-// maxAPIBody bounds a request body: the form's fields at their longest fit
-// many times over.
-const maxAPIBody = 64 << 10
-
 // apiRequestInput is the body of POST /api/v1/account-requests: the fields of
 // "Request a Smart Account for a Customer".
 type apiRequestInput struct {
@@ -161,7 +157,7 @@ func (s *Server) requestAnswer(r *http.Request, u account.User, id account.Accou
 }
 
 func apiAccountParam(r *http.Request) (account.AccountID, error) {
-	id, err := account.ParseAccountID(chi.URLParam(r, "id"))
+	id, err := account.ParseShownAccountID(chi.URLParam(r, "id"))
 	if err != nil {
 		return 0, account.ErrNotFound
 	}
@@ -175,7 +171,8 @@ func (s *Server) apiCreateRequest(w http.ResponseWriter, r *http.Request) error 
 	ctx := r.Context()
 	u := apiUser(ctx)
 	var in apiRequestInput
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAPIBody))
+	// apiInput bounded and checked the body already.
+	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
 		return &badJSONError{err: err}
@@ -233,7 +230,7 @@ func (s *Server) apiListRequests(w http.ResponseWriter, r *http.Request) error {
 	}
 	var before account.AccountID
 	if v := q.Get("before"); v != "" {
-		id, err := account.ParseAccountID(v)
+		id, err := account.ParseShownAccountID(v)
 		if err != nil {
 			fe.Add("before", "api.error.before")
 		}

@@ -337,7 +337,7 @@ func TestAPIRequestsLikeTheForm(t *testing.T) {
 	other := globexBody()
 	other["name"] = "Globex Two"
 	other["domain"] = "two.globex.example"
-	if ans := api.do("POST", "/api/v1/account-requests", other, "Idempotency-Key", "globex-1"); ans.Status != http.StatusConflict {
+	if ans := api.do("POST", "/api/v1/account-requests", other, "Idempotency-Key", "globex-1"); ans.Status != http.StatusUnprocessableEntity {
 		t.Errorf("a reused key for another request answers %d", ans.Status)
 	} else if p := ans.problem(t); !strings.Contains(p.Detail, created.ID) {
 		t.Errorf("reused key: %q", p.Detail)

@@ -19,8 +19,9 @@ const emailsPerPage = 50
 func (s *Server) emails(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	u, _ := currentUser(ctx)
-	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
-	page = max(page, 1)
+	// A page past the cap, or a number too large for an int, is the last
+	// page the cap allows: (page-1)*emailsPerPage must never overflow.
+	page := pageParam(r.URL.Query(), "page")
 	// One more than a page tells whether an older page exists, without a count.
 	list, err := s.accounts.RecentEmails(ctx, u, emailsPerPage+1, (page-1)*emailsPerPage)
 	if err != nil {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"strconv"
 
@@ -93,12 +94,15 @@ func contacts(cs []account.Contact) []components.Contact {
 	return out
 }
 
-// pageParam reads a page number; anything unreadable is the first page.
+// pageParam reads a page number, capped to [1, account.MaxPage]: a number
+// too large even for an int is the last page allowed, anything else
+// unreadable is the first.
 func pageParam(q url.Values, name string) int {
 	n, err := strconv.Atoi(q.Get(name))
-	if err != nil {
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
 		return 1
 	}
+	// On ErrRange, n is the largest or smallest int, which the clamp takes.
 	return account.ClampPage(n)
 }
 

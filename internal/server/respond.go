@@ -53,13 +53,34 @@ func (s *Server) respondError(w http.ResponseWriter, r *http.Request, err error)
 	ctx := r.Context()
 	v := pages.ErrorView{NextHref: "/clc", NextLabel: i18n.T(ctx, "error.home")}
 	status := http.StatusInternalServerError
-	var he *httpError
-	var limit *account.EmailLimitError
+	var (
+		he       *httpError
+		limit    *account.EmailLimitError
+		badText  *badTextError
+		tooLarge *tooLargeError
+		badBody  *unsupportedBodyError
+	)
 	switch {
 	case errors.As(err, &limit):
 		status = http.StatusTooManyRequests
 		e := s.emailLimited(r, limit, "form")["form"]
 		v.Heading, v.Message = i18n.T(ctx, "error.email_limit.heading"), i18n.T(ctx, e.Msg, e.Args...)
+	case errors.As(err, &badText):
+		// Nothing was stored: the page says which field and what to take out.
+		status = http.StatusUnprocessableEntity
+		field := badText.name
+		if id := fieldLabel(field); id != "" {
+			field = i18n.T(ctx, id)
+		}
+		v.Heading = i18n.T(ctx, "input.error.text.heading")
+		v.Message = i18n.T(ctx, textProblemMessage(badText.problem), "Field", field)
+	case errors.As(err, &tooLarge):
+		status = http.StatusRequestEntityTooLarge
+		v.Heading = i18n.T(ctx, "input.error.too_large.heading")
+		v.Message = i18n.T(ctx, "input.error.too_large.message", "KB", tooLarge.limit>>10)
+	case errors.As(err, &badBody):
+		status = http.StatusUnsupportedMediaType
+		v.Heading, v.Message = i18n.T(ctx, "error.badrequest.heading"), i18n.T(ctx, "error.badrequest.message")
 	case errors.As(err, &he):
 		status = he.status
 		v.Heading, v.Message = i18n.T(ctx, he.heading), i18n.T(ctx, he.message, he.args...)

@@ -28,7 +28,8 @@ func (s *Server) routes() http.Handler {
 		r.MethodNotAllowed(s.apiMethodNotAllowed)
 		r.Get("/openapi.json", s.openAPI)
 		r.Group(func(r chi.Router) {
-			r.Use(s.apiAuth)
+			// Bodies are read only for a known token.
+			r.Use(s.apiAuth, s.apiInput)
 			r.Post("/account-requests", s.api(s.apiCreateRequest))
 			r.Get("/account-requests", s.api(s.apiListRequests))
 			r.Get("/account-requests/{id}", s.api(s.apiGetRequest))
@@ -39,7 +40,7 @@ func (s *Server) routes() http.Handler {
 
 	// Everything below has a session and a language.
 	r.Group(func(r chi.Router) {
-		r.Use(s.openSession, s.sessions.LoadAndSave, s.loadUser, s.readYourWrites, s.language)
+		r.Use(s.openSession, s.sessions.LoadAndSave, s.loadUser, s.readYourWrites, s.language, s.formInput)
 		r.NotFound(s.h(s.notFound))
 		r.MethodNotAllowed(s.h(s.methodNotAllowed))
 
