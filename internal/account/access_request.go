@@ -241,7 +241,7 @@ func (s *Service) RequestAccess(ctx context.Context, viewer User, id AccountID, 
 			}})
 		}
 	}
-	created, err := s.store.CreateAccessRequest(ctx, req, viewer.Email, emails, auto)
+	created, err := s.store.CreateAccessRequest(ctx, req, viewer.Email, emails, auto, s.quota(viewer.ID, req.CreatedAt, emails))
 	switch {
 	case errors.Is(err, ErrNoSuchVirtualAccount):
 		return AccessRequest{}, FieldErrors{"virtual_accounts": {Msg: "access.error.va_unknown"}}

@@ -51,7 +51,9 @@ type DirectoryStore interface {
 	// emails it causes; a second pending one for the same user and account
 	// is ErrConflict, an unknown Virtual Account ErrNoSuchVirtualAccount.
 	// With auto, a rule's decision, it is decided in the same transaction.
-	CreateAccessRequest(ctx context.Context, r AccessRequest, actor string, emails []Email, auto *AccessDecision) (AccessRequest, error)
+	// quota counts emails against the requester's day (*EmailLimitError
+	// when over it).
+	CreateAccessRequest(ctx context.Context, r AccessRequest, actor string, emails []Email, auto *AccessDecision, quota EmailQuota) (AccessRequest, error)
 	PendingAccessRequest(ctx context.Context, userID int64, id AccountID) (AccessRequest, error)
 }
 

@@ -62,8 +62,11 @@ func virtualAccountIDs(ctx context.Context, q querier, id account.AccountID, nam
 	return ids, nil
 }
 
-func (s *Store) CreateAccessRequest(ctx context.Context, r account.AccessRequest, actor string, emails []account.Email, auto *account.AccessDecision) (account.AccessRequest, error) {
+func (s *Store) CreateAccessRequest(ctx context.Context, r account.AccessRequest, actor string, emails []account.Email, auto *account.AccessDecision, quota account.EmailQuota) (account.AccessRequest, error) {
 	err := withTx(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := countEmails(ctx, tx, quota); err != nil {
+			return err
+		}
 		vaIDs, err := virtualAccountIDs(ctx, tx, r.AccountID, r.VirtualAccounts)
 		if err != nil {
 			return err

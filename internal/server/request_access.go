@@ -73,7 +73,12 @@ func (s *Server) requestAccess(w http.ResponseWriter, r *http.Request) error {
 	_, err = s.accounts.RequestAccess(ctx, u, id, query, in)
 	var status int
 	var fe account.FieldErrors
+	var limit *account.EmailLimitError
 	switch {
+	case errors.As(err, &limit):
+		status = http.StatusTooManyRequests
+		e := s.emailLimited(r, limit, "form")["form"]
+		v.Error = i18n.T(ctx, e.Msg, e.Args...)
 	case err == nil:
 		s.flash(r, i18n.T(ctx, "access.requested", "Account", l.Account.Name))
 		return redirect(w, r, "/clc/directory#section-"+string(account.SectionRequested))
