@@ -242,3 +242,21 @@ func TestTheNoteAndTheHistoryStayWithTheirReaders(t *testing.T) {
 		t.Error("the account's Administrator no longer sees its account's history")
 	}
 }
+
+// Partners saw the SMTP server's own words (internal relay names and
+// addresses); now they see what kind of trouble it was, in their language.
+func TestPartnersSeeTheKindOfDeliveryFailureNotTheSMTPText(t *testing.T) {
+	r := newRequested(t)
+	if _, err := r.db.Pool.Exec(t.Context(), `UPDATE outbox SET state = 'failed', attempts = 1,
+		last_error = '550 5.1.1 <hank@globex.example> rejected by relay-7.corp.internal [10.2.3.4]'
+		WHERE kind = 'approval_request' AND to_address = 'hank@globex.example'`); err != nil {
+		t.Fatal(err)
+	}
+	page := text(r.partner.get("/clc/requests/"+r.id.String()), "main")
+	if strings.Contains(page, "relay-7.corp.internal") || strings.Contains(page, "10.2.3.4") {
+		t.Errorf("the partner reads the SMTP server's text: %s", page)
+	}
+	if !strings.Contains(page, "this mailbox does not exist") {
+		t.Errorf("the partner is not told what kind of failure it was: %s", page)
+	}
+}
