@@ -337,6 +337,9 @@ func TestAPIRequestsLikeTheForm(t *testing.T) {
 	other := globexBody()
 	other["name"] = "Globex Two"
 	other["domain"] = "two.globex.example"
+	// Approvers and users at the account's own domain, as the rules want.
+	other["customer_emails"] = []string{"hank@two.globex.example"}
+	other["user_emails"] = []string{"it@two.globex.example"}
 	if ans := api.do("POST", "/api/v1/account-requests", other, "Idempotency-Key", "globex-1"); ans.Status != http.StatusUnprocessableEntity {
 		t.Errorf("a reused key for another request answers %d", ans.Status)
 	} else if p := ans.problem(t); !strings.Contains(p.Detail, created.ID) {

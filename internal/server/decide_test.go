@@ -37,7 +37,7 @@ func TestConcurrentDecisionsMakeOne(t *testing.T) {
 			if i%3 == 0 {
 				statuses[i] = b.post(link+"/deny", url.Values{"reason": {"no thanks"}}).StatusCode
 			} else {
-				statuses[i] = b.post(link+"/approve", nil).StatusCode
+				statuses[i] = b.post(link+"/approve", url.Values{"add_user": {"it@globex.example", "ops@globex.example"}}).StatusCode
 			}
 		}()
 	}

@@ -54,5 +54,6 @@ func TestRequesterCannotApproveTheirOwnRequest(t *testing.T) {
 	f.Set("name", "Northwind EMEA")
 	f.Set("domain", "emea.partner.example")
 	f.Set("customer_emails", "bob@partner.example")
+	f.Set("user_emails", "carol@partner.example")
 	wantRedirect(t, b.post("/clc/accounts/new/submit", review(t, b, f)), "/clc/directory")
 }

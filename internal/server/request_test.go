@@ -192,6 +192,7 @@ func TestOwnDomainNeedsNoNote(t *testing.T) {
 	f = validForm()
 	f.Set("domain", "free.example")
 	f.Set("customer_emails", "it@free.example")
+	f.Set("user_emails", "")
 	f.Set("note_to_approver", "")
 	review(t, b2, f)
 }
@@ -204,6 +205,7 @@ func TestSubmitCreatesEverythingOnce(t *testing.T) {
 	f := validForm()
 	f.Set("domain", "EMEA.Globex.example") // under an existing account: its admins are told
 	f.Set("customer_emails", "hank@emea.globex.example; CFO@emea.globex.example,\nhank@emea.globex.example")
+	f.Set("user_emails", "it@emea.globex.example ops@emea.globex.example")
 	f.Set("type", "partner_holding") // whatever the request carries
 	hidden := review(t, b, f)
 	if len(hidden.Get("submission_key")) < 16 {

@@ -229,7 +229,7 @@ func (a *app) tableHashes(t *testing.T) map[string]string {
 	t.Helper()
 	ctx := context.Background()
 	rows, err := a.db.Pool.Query(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = 'public'
-		AND tablename NOT IN ('sessions', 'login_throttle', 'api_tokens', 'api_rate_windows', 'schema_version') ORDER BY tablename`)
+		AND tablename NOT IN ('sessions', 'login_throttle', 'api_tokens', 'api_rate_windows', 'api_user_rate_windows', 'schema_version') ORDER BY tablename`)
 	if err != nil {
 		t.Fatal(err)
 	}
