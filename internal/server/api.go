@@ -14,6 +14,7 @@ import (
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/internal/logctx"
 )
 
 // The JSON API under /api/v1, for partners who script their requests. It
@@ -71,6 +72,7 @@ func (s *Server) apiAuth(next http.Handler) http.Handler {
 		if err != nil {
 			return err
 		}
+		logctx.SetUser(r.Context(), u.ID)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), apiUserKey{}, u)))
 		return nil
 	})
@@ -194,13 +196,13 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, account.ErrConflict):
 		p.Status, p.Detail = http.StatusConflict, i18n.T(ctx, "api.error.conflict")
 	case databaseUnavailable(err):
-		s.log.ErrorContext(ctx, "database unavailable", "err", err, "request_id", p.RequestID)
+		s.log.ErrorContext(ctx, "database unavailable", "err", err)
 		p.Status, p.Detail = http.StatusServiceUnavailable, i18n.T(ctx, "api.error.unavailable")
 		w.Header().Set("Retry-After", "30")
 	case errors.Is(err, context.Canceled):
 		return
 	default:
-		s.log.ErrorContext(ctx, "internal error", "err", err, "method", r.Method, "path", r.URL.Path, "request_id", p.RequestID)
+		s.log.ErrorContext(ctx, "internal error", "err", err, "method", r.Method, "path", r.URL.Path)
 		p.Status, p.Detail = http.StatusInternalServerError, i18n.T(ctx, "api.error.internal", "RequestID", p.RequestID)
 	}
 	p.Title = http.StatusText(p.Status)

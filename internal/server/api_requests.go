@@ -195,7 +195,7 @@ func (s *Server) apiCreateRequest(w http.ResponseWriter, r *http.Request) error 
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
-		s.log.InfoContext(ctx, "account requested", "account", req.Account.ID.String(), "user_id", u.ID, "via", "api", "request_id", requestIDFrom(ctx))
+		s.log.InfoContext(ctx, "account requested", "account", req.Account.ID.String(), "via", "api")
 	}
 	w.Header().Set("Location", out.Links.Self)
 	return s.writeJSON(w, r, status, out)
@@ -264,7 +264,7 @@ func (s *Server) apiWithdrawRequest(w http.ResponseWriter, r *http.Request) erro
 	if _, err := s.accounts.Withdraw(ctx, u, id); err != nil {
 		return err
 	}
-	s.log.InfoContext(ctx, "request withdrawn", "account", id.String(), "user_id", u.ID, "via", "api", "request_id", requestIDFrom(ctx))
+	s.log.InfoContext(ctx, "request withdrawn", "account", id.String(), "via", "api")
 	out, err := s.requestAnswer(r, u, id)
 	if err != nil {
 		return err

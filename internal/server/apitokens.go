@@ -34,14 +34,14 @@ func (s *Server) createAPIToken(w http.ResponseWriter, r *http.Request) error {
 	case errors.As(err, &quota):
 		// Many tokens in a day is what a stolen session minting its own
 		// credentials looks like.
-		s.log.WarnContext(ctx, "API token refused: daily limit", "user_id", u.ID, "max", quota.Max, "request_id", requestIDFrom(ctx))
+		s.log.WarnContext(ctx, "API token refused: daily limit", "max", quota.Max)
 		return s.renderAPITokens(w, r, http.StatusTooManyRequests, name, quota.Fields(), "", "")
 	case errors.As(err, &fe):
 		return s.renderAPITokens(w, r, http.StatusUnprocessableEntity, name, fe, "", "")
 	case err != nil:
 		return err
 	}
-	s.log.InfoContext(ctx, "API token created", "token_id", t.ID, "user_id", u.ID, "request_id", requestIDFrom(ctx))
+	s.log.InfoContext(ctx, "API token created", "token_id", t.ID)
 	return s.renderAPITokens(w, r, http.StatusCreated, "", nil, t.Name, secret)
 }
 
@@ -55,7 +55,7 @@ func (s *Server) revokeAPIToken(w http.ResponseWriter, r *http.Request) error {
 	if err := s.accounts.RevokeAPIToken(ctx, u, id); err != nil {
 		return err
 	}
-	s.log.InfoContext(ctx, "API token revoked", "token_id", id, "user_id", u.ID, "request_id", requestIDFrom(ctx))
+	s.log.InfoContext(ctx, "API token revoked", "token_id", id)
 	s.flash(r, i18n.T(ctx, "tokens.revoked"))
 	return redirect(w, r, "/clc/api-tokens")
 }

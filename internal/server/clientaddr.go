@@ -79,7 +79,7 @@ func (s *Server) warnUntrustedForwarding(next http.Handler) http.Handler {
 			addr, err := netip.ParseAddr(host)
 			if (err != nil || !s.trusted(addr)) && s.forwarded.due(s.accounts.Clock().Now()) {
 				s.log.WarnContext(r.Context(), "X-Forwarded-For from a peer that is not a trusted proxy was ignored; if this peer is your reverse proxy, CLC_TRUSTED_PROXIES may be missing it",
-					"peer", host, "request_id", requestIDFrom(r.Context()))
+					"peer", host)
 			}
 		}
 		next.ServeHTTP(w, r)

@@ -84,7 +84,7 @@ func (s *Server) resendApproval(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return err
 	default:
-		s.log.InfoContext(ctx, "approval email resent", "account", id.String(), "user_id", u.ID, "request_id", requestIDFrom(ctx))
+		s.log.InfoContext(ctx, "approval email resent", "account", id.String())
 		s.flash(r, i18n.T(ctx, "followup.resent", "Email", strings.ToLower(strings.TrimSpace(to))))
 	}
 	return redirect(w, r, requestStatusPath(id))
@@ -117,13 +117,13 @@ func (s *Server) changeApprovers(w http.ResponseWriter, r *http.Request) error {
 	case len(changed.Added) == 0 && len(changed.Removed) == 0 && len(changed.Held) == 0:
 		s.flash(r, i18n.T(ctx, "followup.unchanged"))
 	case len(changed.Held) > 0:
-		s.log.InfoContext(ctx, "approvers changed", "account", id.String(), "user_id", u.ID,
-			"added", len(changed.Added), "removed", len(changed.Removed), "held", len(changed.Held), "request_id", requestIDFrom(ctx))
+		s.log.InfoContext(ctx, "approvers changed", "account", id.String(),
+			"added", len(changed.Added), "removed", len(changed.Removed), "held", len(changed.Held))
 		s.flash(r, i18n.T(ctx, "followup.changed_held", "Added", orDash(strings.Join(changed.Added, ", ")),
 			"Removed", orDash(strings.Join(changed.Removed, ", ")), "Held", strings.Join(changed.Held, ", ")))
 	default:
-		s.log.InfoContext(ctx, "approvers changed", "account", id.String(), "user_id", u.ID,
-			"added", len(changed.Added), "removed", len(changed.Removed), "request_id", requestIDFrom(ctx))
+		s.log.InfoContext(ctx, "approvers changed", "account", id.String(),
+			"added", len(changed.Added), "removed", len(changed.Removed))
 		s.flash(r, i18n.T(ctx, "followup.changed", "Added", orDash(strings.Join(changed.Added, ", ")),
 			"Removed", orDash(strings.Join(changed.Removed, ", "))))
 	}

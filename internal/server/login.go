@@ -42,12 +42,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case errors.As(err, &throttled):
 		secs := retryAfter(w, throttled)
-		s.log.WarnContext(ctx, "login throttled", "request_id", requestIDFrom(ctx), "remote", client, "retry_after_s", secs)
+		s.log.WarnContext(ctx, "login throttled", "remote", client, "retry_after_s", secs)
 		v.Error = i18n.T(ctx, "login.throttled", "Seconds", secs)
 		s.renderLogin(w, r, http.StatusTooManyRequests, v)
 		return nil
 	case errors.Is(err, account.ErrInvalidCredentials):
-		s.log.InfoContext(ctx, "login failed", "request_id", requestIDFrom(ctx), "remote", client)
+		s.log.InfoContext(ctx, "login failed", "remote", client)
 		v.Error = i18n.T(ctx, "login.invalid")
 		s.renderLogin(w, r, http.StatusUnauthorized, v)
 		return nil
@@ -59,8 +59,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	if u, ok := currentUser(ctx); ok {
-		s.log.InfoContext(ctx, "logout", "user_id", u.ID, "request_id", requestIDFrom(ctx))
+	if _, ok := currentUser(ctx); ok {
+		s.log.InfoContext(ctx, "logout")
 	}
 	if err := s.sessions.RenewToken(ctx); err != nil {
 		return err

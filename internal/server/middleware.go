@@ -16,9 +16,9 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
-)
 
-type requestIDKey struct{}
+	"github.com/clc-portal/clc/internal/logctx"
+)
 
 // requestID gives every request an id, returned in X-Request-Id and logged,
 // so a person quoting it on an error page can be found in the log.
@@ -28,14 +28,11 @@ func (s *Server) requestID(next http.Handler) http.Handler {
 		_, _ = rand.Read(b)
 		id := hex.EncodeToString(b)
 		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+		next.ServeHTTP(w, r.WithContext(logctx.WithRequest(r.Context(), id)))
 	})
 }
 
-func requestIDFrom(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}
+func requestIDFrom(ctx context.Context) string { return logctx.RequestID(ctx) }
 
 func (s *Server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -43,7 +40,6 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		next.ServeHTTP(ww, r)
 		s.log.LogAttrs(r.Context(), accessLevel(ww.Status()), "request",
-			slog.String("request_id", requestIDFrom(r.Context())),
 			slog.String("method", r.Method),
 			slog.String("path", logPath(r)),
 			slog.Int("status", ww.Status()),

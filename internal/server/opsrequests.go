@@ -96,7 +96,7 @@ func (s *Server) opsApprove(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.opsRefused(w, r, err, opsInput{id: id, admin: admin})
 	}
-	s.log.InfoContext(ctx, "request approved by operator", "account", id.String(), "user_id", u.ID, "request_id", requestIDFrom(ctx))
+	s.log.InfoContext(ctx, "request approved by operator", "account", id.String())
 	s.flash(r, i18n.T(ctx, "ops.requests.approved", "Account", req.Account.Name))
 	return redirect(w, r, "/ops/requests")
 }
@@ -118,8 +118,7 @@ func (s *Server) opsAllow(w http.ResponseWriter, r *http.Request) error {
 		}
 		return s.opsRefused(w, r, err, opsInput{id: id})
 	}
-	s.log.WarnContext(ctx, "approver outside the account's domain allowed by operator", "account", id.String(), "approver", addr,
-		"user_id", u.ID, "request_id", requestIDFrom(ctx))
+	s.log.WarnContext(ctx, "approver outside the account's domain allowed by operator", "account", id.String(), "approver", addr)
 	s.flash(r, i18n.T(ctx, "ops.requests.allowed", "Email", addr))
 	return redirect(w, r, "/ops/requests")
 }
@@ -136,7 +135,7 @@ func (s *Server) opsDeny(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.opsRefused(w, r, err, opsInput{id: id, reason: reason})
 	}
-	s.log.InfoContext(ctx, "request denied by operator", "account", id.String(), "user_id", u.ID, "request_id", requestIDFrom(ctx))
+	s.log.InfoContext(ctx, "request denied by operator", "account", id.String())
 	s.flash(r, i18n.T(ctx, "ops.requests.denied", "Account", req.Account.Name))
 	return redirect(w, r, "/ops/requests")
 }

@@ -126,7 +126,7 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.linkFailure(w, r, err, true)
 	}
-	s.log.InfoContext(r.Context(), "request approved", "account", req.Account.ID.String(), "request_id", requestIDFrom(r.Context()))
+	s.log.InfoContext(r.Context(), "request approved", "account", req.Account.ID.String())
 	return redirect(w, r, pendingPath(token))
 }
 
@@ -143,7 +143,7 @@ func (s *Server) deny(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.linkFailure(w, r, err, true)
 	}
-	s.log.InfoContext(r.Context(), "request denied", "account", req.Account.ID.String(), "request_id", requestIDFrom(r.Context()))
+	s.log.InfoContext(r.Context(), "request denied", "account", req.Account.ID.String())
 	return redirect(w, r, pendingPath(token))
 }
 
@@ -167,7 +167,7 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.linkFailure(w, r, err, true)
 	}
-	s.log.InfoContext(r.Context(), "request forwarded", "request_id", requestIDFrom(r.Context()))
+	s.log.InfoContext(r.Context(), "request forwarded")
 	return redirect(w, r, pendingPath(token))
 }
 

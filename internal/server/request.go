@@ -155,7 +155,7 @@ func (s *Server) submitRequest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.log.InfoContext(ctx, "account requested", "account", req.Account.ID.String(), "user_id", u.ID, "request_id", requestIDFrom(ctx))
+	s.log.InfoContext(ctx, "account requested", "account", req.Account.ID.String())
 	s.flash(r, i18n.T(ctx, "request.complete"))
 	return redirect(w, r, "/clc/directory")
 }

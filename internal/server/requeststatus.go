@@ -129,7 +129,7 @@ func (s *Server) withdrawRequest(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return err
 	default:
-		s.log.InfoContext(ctx, "request withdrawn", "account", id.String(), "user_id", u.ID, "request_id", requestIDFrom(ctx))
+		s.log.InfoContext(ctx, "request withdrawn", "account", id.String())
 		s.flash(r, i18n.T(ctx, "requests.withdrawn"))
 	}
 	return redirect(w, r, requestStatusPath(id))

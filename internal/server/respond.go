@@ -95,7 +95,7 @@ func (s *Server) respondError(w http.ResponseWriter, r *http.Request, err error)
 		v.Heading, v.Message = i18n.T(ctx, "error.notfound.heading"), i18n.T(ctx, "error.notfound.message")
 	case databaseUnavailable(err):
 		status = http.StatusServiceUnavailable
-		s.log.ErrorContext(ctx, "database unavailable", "err", err, "request_id", requestIDFrom(ctx))
+		s.log.ErrorContext(ctx, "database unavailable", "err", err)
 		v.Heading = i18n.T(ctx, "error.unavailable.heading")
 		v.Message = i18n.T(ctx, "error.unavailable.message", "RequestID", requestIDFrom(ctx))
 		w.Header().Set("Retry-After", "30")
@@ -103,18 +103,14 @@ func (s *Server) respondError(w http.ResponseWriter, r *http.Request, err error)
 		// The client went away; there is nobody to answer.
 		return
 	default:
-		s.log.ErrorContext(ctx, "internal error", "err", err, "method", r.Method, "path", logPath(r), "request_id", requestIDFrom(ctx))
+		s.log.ErrorContext(ctx, "internal error", "err", err, "method", r.Method, "path", logPath(r))
 		v.Heading = i18n.T(ctx, "error.internal.heading")
 		v.Message = i18n.T(ctx, "error.internal.message", "RequestID", requestIDFrom(ctx))
 	}
 	if status == http.StatusForbidden {
 		// A refused authorization is a security event (ASVS 16.3.2); the
 		// 404 for someone else's record is in the access log with the rest.
-		var userID int64
-		if u, ok := currentUser(ctx); ok {
-			userID = u.ID
-		}
-		s.log.WarnContext(ctx, "access refused", "user_id", userID, "method", r.Method, "path", logPath(r), "request_id", requestIDFrom(ctx))
+		s.log.WarnContext(ctx, "access refused", "method", r.Method, "path", logPath(r))
 	}
 	v.Page = layout.Page{Title: v.Heading, Shell: s.shell(r, "")}
 	s.render(w, r, status, pages.Error(v))
@@ -148,7 +144,7 @@ func databaseUnavailable(err error) bool {
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
 	var buf bytes.Buffer
 	if err := c.Render(r.Context(), &buf); err != nil {
-		s.log.ErrorContext(r.Context(), "render page", "err", err, "request_id", requestIDFrom(r.Context()))
+		s.log.ErrorContext(r.Context(), "render page", "err", err)
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return
 	}
@@ -178,11 +174,7 @@ func redirect(w http.ResponseWriter, r *http.Request, to string) error {
 // send mail.
 func (s *Server) emailLimited(r *http.Request, limit *account.EmailLimitError, field string) account.FieldErrors {
 	ctx := r.Context()
-	var userID int64
-	if u, ok := currentUser(ctx); ok {
-		userID = u.ID
-	}
-	s.log.WarnContext(ctx, "email limit reached", "user_id", userID, "to", limit.To, "path", logPath(r), "request_id", requestIDFrom(ctx))
+	s.log.WarnContext(ctx, "email limit reached", "to", limit.To, "path", logPath(r))
 	at := i18n.DateTime(ctx, limit.RetryAt)
 	if limit.To == "" {
 		return account.FieldErrors{field: {Msg: "error.email_limit.user", Args: []any{"At", at}}}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/internal/logctx"
 )
 
 // Deps is what the server needs, wired by main.
@@ -52,7 +53,9 @@ type Server struct {
 // New builds the server and its route table.
 func New(d Deps) *Server {
 	s := &Server{
-		log:      d.Log,
+		// Every line says which request and user it is about, from the
+		// context: no call writes them.
+		log:      slog.New(logctx.NewHandler(d.Log.Handler())),
 		accounts: d.Accounts,
 		sessions: d.Sessions,
 		catalog:  d.Catalog,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/internal/logctx"
 	"github.com/clc-portal/clc/web/layout"
 )
 
@@ -60,6 +61,7 @@ func (s *Server) loadUser(next http.Handler) http.Handler {
 			return err
 		}
 		ctx := context.WithValue(r.Context(), userKey{}, f.User)
+		logctx.SetUser(ctx, f.User.ID)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, frameKey{}, &f)))
 		return nil
 	})
@@ -92,6 +94,7 @@ func (s *Server) signIn(r *http.Request, u account.User) error {
 		return err
 	}
 	s.sessions.Put(ctx, sessionUserID, u.ID)
+	logctx.SetUser(ctx, u.ID)
 	s.sessions.Put(ctx, sessionSeen, s.accounts.Clock().Now().Unix())
 	// The language saved on the user wins over one chosen while signed out;
 	// a choice made before a first sign-in is kept for the user's emails.

@@ -49,7 +49,7 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request) error {
 	if err := s.signIn(r, u); err != nil {
 		return err
 	}
-	s.log.InfoContext(ctx, "password set", "user_id", u.ID, "request_id", requestIDFrom(ctx))
+	s.log.InfoContext(ctx, "password set")
 	s.flash(r, i18n.T(ctx, "setpassword.done"))
 	return redirect(w, r, "/clc")
 }

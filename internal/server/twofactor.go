@@ -12,6 +12,7 @@ import (
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/internal/logctx"
 	"github.com/clc-portal/clc/web/layout"
 	"github.com/clc-portal/clc/web/pages"
 )
@@ -47,7 +48,7 @@ func (s *Server) afterPassword(w http.ResponseWriter, r *http.Request, u account
 			return err
 		}
 		s.rememberDevice(w, u)
-		s.log.InfoContext(ctx, "login", "user_id", u.ID, "request_id", requestIDFrom(ctx))
+		s.log.InfoContext(ctx, "login")
 		return redirect(w, r, localPath(next))
 	}
 	if err := s.sessions.RenewToken(ctx); err != nil {
@@ -86,7 +87,7 @@ func (s *Server) completeSignIn(w http.ResponseWriter, r *http.Request, u accoun
 		return err
 	}
 	s.rememberDevice(w, u)
-	s.log.InfoContext(ctx, "login", "user_id", u.ID, "second_factor", true, "request_id", requestIDFrom(ctx))
+	s.log.InfoContext(ctx, "login", "second_factor", true)
 	if then != "" {
 		return redirect(w, r, then)
 	}
@@ -123,7 +124,8 @@ func (s *Server) secondFactor(w http.ResponseWriter, r *http.Request) error {
 		s.renderSecondFactor(w, r, http.StatusTooManyRequests, i18n.T(ctx, "login.throttled", "Seconds", secs))
 		return nil
 	case errors.Is(err, account.ErrInvalidCode):
-		s.log.InfoContext(ctx, "second factor refused", "user_id", id, "request_id", requestIDFrom(ctx))
+		logctx.SetUser(ctx, id) // half signed in: the line is about them all the same
+		s.log.InfoContext(ctx, "second factor refused")
 		s.renderSecondFactor(w, r, http.StatusUnprocessableEntity, i18n.T(ctx, "twofactor.error.code"))
 		return nil
 	case err != nil:
@@ -229,7 +231,7 @@ func (s *Server) twoFactorSetup(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.sessions.Remove(ctx, sessionEnrollURL)
 	s.sessions.Put(ctx, sessionRecovery, strings.Join(codes, " "))
-	s.log.InfoContext(ctx, "two-factor enabled", "user_id", u.ID, "request_id", requestIDFrom(ctx))
+	s.log.InfoContext(ctx, "two-factor enabled")
 	if pending {
 		return s.completeSignIn(w, r, u, "/two-factor/recovery-codes")
 	}
@@ -319,7 +321,7 @@ func (s *Server) disableTwoFactor(w http.ResponseWriter, r *http.Request) error 
 	case err != nil:
 		return err
 	}
-	s.log.InfoContext(ctx, "two-factor disabled", "user_id", u.ID, "request_id", requestIDFrom(ctx))
+	s.log.InfoContext(ctx, "two-factor disabled")
 	s.flash(r, i18n.T(ctx, "twofactor.settings.disabled"))
 	return redirect(w, r, "/settings/two-factor")
 }
