@@ -5,29 +5,17 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
 	"github.com/clc-portal/clc/web/layout"
 	"github.com/clc-portal/clc/web/pages"
 )
 
-// accountID reads the {id} of an account's URL; one that cannot be an id is
-// a page that does not exist.
-func accountID(r *http.Request) (account.AccountID, error) {
-	id, err := account.ParseAccountID(chi.URLParam(r, "id"))
-	if err != nil {
-		return 0, &httpError{status: http.StatusNotFound, heading: "error.notfound.heading", message: "error.notfound.message"}
-	}
-	return id, nil
-}
-
 // accountPage shows a Smart Account, as much of it as the viewer may see.
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	u, _ := currentUser(ctx)
-	id, err := accountID(r)
+	id, err := accountParam(r)
 	if err != nil {
 		return err
 	}

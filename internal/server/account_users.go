@@ -20,7 +20,7 @@ func (s *Server) accountUsers(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) renderUsers(w http.ResponseWriter, r *http.Request, status int, v pages.UsersView) error {
 	ctx := r.Context()
 	u, _ := currentUser(ctx)
-	id, err := accountID(r)
+	id, err := accountParam(r)
 	if err != nil {
 		return err
 	}
@@ -105,7 +105,7 @@ func (s *Server) afterRoleChange(w http.ResponseWriter, r *http.Request, err err
 	switch {
 	case err == nil:
 		s.flash(r, i18n.T(ctx, done))
-		id, _ := accountID(r)
+		id, _ := accountParam(r)
 		return redirect(w, r, managePath(id, "users"))
 	case errors.As(err, &fe):
 		v.Errors = fieldMessages(r, fe)
@@ -128,7 +128,7 @@ func (s *Server) automation(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) renderAutomation(w http.ResponseWriter, r *http.Request, status int, in *account.AutomationInput, errs map[string]string) error {
 	ctx := r.Context()
 	u, _ := currentUser(ctx)
-	id, err := accountID(r)
+	id, err := accountParam(r)
 	if err != nil {
 		return err
 	}

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/clc-portal/clc/internal/account"
 )
 
@@ -156,14 +154,6 @@ func (s *Server) requestAnswer(r *http.Request, u account.User, id account.Accou
 	return out, nil
 }
 
-func apiAccountParam(r *http.Request) (account.AccountID, error) {
-	id, err := account.ParseShownAccountID(chi.URLParam(r, "id"))
-	if err != nil {
-		return 0, account.ErrNotFound
-	}
-	return id, nil
-}
-
 // apiCreateRequest sends a request as the form's Submit Request does. With
 // an Idempotency-Key, a retry answers 200 with the request the first call
 // made.
@@ -202,7 +192,7 @@ func (s *Server) apiCreateRequest(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) apiGetRequest(w http.ResponseWriter, r *http.Request) error {
-	id, err := apiAccountParam(r)
+	id, err := accountParam(r)
 	if err != nil {
 		return err
 	}
@@ -257,7 +247,7 @@ func (s *Server) apiListRequests(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) apiWithdrawRequest(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	u := apiUser(ctx)
-	id, err := apiAccountParam(r)
+	id, err := accountParam(r)
 	if err != nil {
 		return err
 	}

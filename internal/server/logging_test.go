@@ -37,3 +37,16 @@ func TestLogLinesNameTheirRequestAndUser(t *testing.T) {
 		t.Errorf("%d lines for request %s, want the access line and the refusal:\n%s", lines, id, a.logs.String())
 	}
 }
+
+// An account's id is read from one route parameter by one parser, in the
+// one form pages and emails write it: a second spelling names nothing.
+func TestPagesTakeAccountIdsOnlyAsShown(t *testing.T) {
+	r := newRequested(t)
+	id := r.id.String() // SA-00000n
+	bare := strings.TrimLeft(strings.TrimPrefix(id, "SA-"), "0")
+	for _, path := range []string{"/clc/requests/" + bare, "/clc/requests/" + strings.ToLower(id), "/clc/accounts/" + bare,
+		"/clc/accounts/SA-0" + strings.TrimPrefix(id, "SA-")} {
+		wantStatus(t, r.partner.get(path), 404)
+	}
+	wantStatus(t, r.partner.get("/clc/requests/"+id), 200)
+}

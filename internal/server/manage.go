@@ -27,7 +27,7 @@ func manageMenu(m account.ManagementMenu) *layout.Manage {
 // posts it, to which account, with the form parsed.
 func postedToAccount(r *http.Request) (account.User, account.AccountID, error) {
 	u, _ := currentUser(r.Context())
-	id, err := accountID(r)
+	id, err := accountParam(r)
 	if err != nil {
 		return account.User{}, 0, err
 	}
@@ -89,7 +89,7 @@ func (s *Server) accountAccessRequests(w http.ResponseWriter, r *http.Request) e
 func (s *Server) renderAccountRequests(w http.ResponseWriter, r *http.Request, status int, errs map[string]string) error {
 	ctx := r.Context()
 	u, _ := currentUser(ctx)
-	id, err := accountID(r)
+	id, err := accountParam(r)
 	if err != nil {
 		return err
 	}
@@ -144,7 +144,7 @@ func accessRequestRow(r *http.Request, p account.PendingAccess) pages.AccessRequ
 func requestIDParam(r *http.Request) (int64, error) {
 	n, err := strconv.ParseInt(chi.URLParam(r, "request"), 10, 64)
 	if err != nil || n <= 0 {
-		return 0, &httpError{status: http.StatusNotFound, heading: "error.notfound.heading", message: "error.notfound.message"}
+		return 0, account.ErrNotFound
 	}
 	return n, nil
 }
@@ -154,7 +154,7 @@ func requestIDParam(r *http.Request) (int64, error) {
 func (s *Server) accessRequestPage(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	u, _ := currentUser(ctx)
-	id, err := accountID(r)
+	id, err := accountParam(r)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/logctx"
 )
 
@@ -138,7 +139,7 @@ func (s *Server) staticFiles(static fs.FS) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimPrefix(r.URL.Path, "/static/")
 		if info, err := fs.Stat(static, path.Clean(name)); err != nil || info.IsDir() || strings.HasSuffix(name, "/") {
-			s.respondError(w, r, &httpError{status: http.StatusNotFound, heading: "error.notfound.heading", message: "error.notfound.message"})
+			s.respondError(w, r, account.ErrNotFound)
 			return
 		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")

@@ -16,7 +16,7 @@ import (
 func (s *Server) requestAccessForm(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	u, _ := currentUser(ctx)
-	id, err := accountID(r)
+	id, err := accountParam(r)
 	if err != nil {
 		return err
 	}

@@ -19,10 +19,12 @@ import (
 
 func requestStatusPath(id account.AccountID) string { return "/clc/requests/" + id.String() }
 
-// accountParam is the {accountID} of the route; a malformed one is a page
-// that does not exist.
+// accountParam is the {accountID} of a route, the one name every route
+// gives an account's id, in the one form pages and emails write it
+// (SA-000123): any other spelling, a bare number included, names nothing
+// and is a page (or an API answer) that does not exist.
 func accountParam(r *http.Request) (account.AccountID, error) {
-	id, err := account.ParseAccountID(chi.URLParam(r, "accountID"))
+	id, err := account.ParseShownAccountID(chi.URLParam(r, "accountID"))
 	if err != nil {
 		return 0, account.ErrNotFound
 	}

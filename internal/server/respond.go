@@ -155,7 +155,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) error {
-	return &httpError{status: http.StatusNotFound, heading: "error.notfound.heading", message: "error.notfound.message"}
+	return account.ErrNotFound
 }
 
 func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) error {

@@ -158,29 +158,29 @@ func (s *walkSeed) cases() map[string]walkCase {
 		"POST /ops/requests/{accountID}/allow": {as: "olga", path: "/ops/requests/" + pending + "/allow", fields: []string{"approver"}},
 		"POST /ops/emails/{id}/retry":          {as: "olga", path: "/ops/emails/" + s.emailID + "/retry"},
 		// Without a role nothing can be requested; the step is "submit".
-		"POST /clc/accounts/{id}/request-access": {as: "ada", path: "/clc/accounts/" + denied + "/request-access",
+		"POST /clc/accounts/{accountID}/request-access": {as: "ada", path: "/clc/accounts/" + denied + "/request-access",
 			fields: []string{"q", "scope", "va", "role", "reason", "step"}, base: vals("scope", "account", "reason", "x")},
 		// No decision: neither approve nor decline can happen.
-		"POST /clc/accounts/{id}/access-requests/bulk": {as: "ada", path: "/clc/accounts/" + north + "/access-requests/bulk",
+		"POST /clc/accounts/{accountID}/access-requests/bulk": {as: "ada", path: "/clc/accounts/" + north + "/access-requests/bulk",
 			fields: []string{"request", "decision", "scope", "va", "role", "reason"}, base: vals("request", access, "scope", "account", "role", "user")},
 		// No role: an approval is incomplete.
-		"POST /clc/accounts/{id}/access-requests/{request}/approve": {as: "ada",
+		"POST /clc/accounts/{accountID}/access-requests/{request}/approve": {as: "ada",
 			path: "/clc/accounts/" + north + "/access-requests/" + access + "/approve", fields: []string{"scope", "va", "role", "reason"},
 			base: vals("scope", "account")},
 		// A decline's reason is optional, so an empty one would decline: the
 		// request is one declined already, which nothing can decide again.
-		"POST /clc/accounts/{id}/access-requests/{request}/decline": {as: "ada",
+		"POST /clc/accounts/{accountID}/access-requests/{request}/decline": {as: "ada",
 			path:   "/clc/accounts/" + north + "/access-requests/" + strconv.FormatInt(s.declined, 10) + "/decline",
 			fields: []string{"reason"}},
 		// No role: nobody can be added or changed.
-		"POST /clc/accounts/{id}/users": {as: "ada", path: "/clc/accounts/" + north + "/users", fields: []string{"email", "va", "role"},
+		"POST /clc/accounts/{accountID}/users": {as: "ada", path: "/clc/accounts/" + north + "/users", fields: []string{"email", "va", "role"},
 			base: vals("email", "bob@partner.example")},
-		"POST /clc/accounts/{id}/users/role": {as: "ada", path: "/clc/accounts/" + north + "/users/role", fields: []string{"user", "va", "role"},
+		"POST /clc/accounts/{accountID}/users/role": {as: "ada", path: "/clc/accounts/" + north + "/users/role", fields: []string{"user", "va", "role"},
 			base: vals("user", "1")},
 		// No user: nobody can be removed (an empty va means the whole account).
-		"POST /clc/accounts/{id}/users/remove": {as: "ada", path: "/clc/accounts/" + north + "/users/remove", fields: []string{"user", "va"}},
+		"POST /clc/accounts/{accountID}/users/remove": {as: "ada", path: "/clc/accounts/" + north + "/users/remove", fields: []string{"user", "va"}},
 		// No action for the same domain: the rules cannot be saved.
-		"POST /clc/accounts/{id}/automation": {as: "ada", path: "/clc/accounts/" + north + "/automation",
+		"POST /clc/accounts/{accountID}/automation": {as: "ada", path: "/clc/accounts/" + north + "/automation",
 			fields: []string{"same_domain", "same_domain_role", "same_domain_va", "other_domain"}, base: vals("other_domain", "manual")},
 
 		// The API. A create without a name cannot succeed.
@@ -188,9 +188,9 @@ func (s *walkSeed) cases() map[string]walkCase {
 			fields: []string{"name", "domain", "note_to_approver", "customer_emails", "note_to_customer", "user_emails", "note_to_users"},
 			base:   vals("domain", "globex.example", "customer_emails", "hank@globex.example")},
 		"GET /api/v1/account-requests":      {as: "api", path: "/api/v1/account-requests", fields: []string{"limit", "before"}, query: true},
-		"GET /api/v1/account-requests/{id}": {as: "api", path: "/api/v1/account-requests/" + pending, query: true},
+		"GET /api/v1/account-requests/{accountID}": {as: "api", path: "/api/v1/account-requests/" + pending, query: true},
 		// Withdraw reads nothing: a member of any name must not reach it.
-		"POST /api/v1/account-requests/{id}/withdraw": {as: "api", path: "/api/v1/account-requests/" + pending + "/withdraw"},
+		"POST /api/v1/account-requests/{accountID}/withdraw": {as: "api", path: "/api/v1/account-requests/" + pending + "/withdraw"},
 		"GET /api/v1/smart-accounts":                  {as: "api", path: "/api/v1/smart-accounts", fields: []string{"q", "page"}, query: true},
 	}
 }
