@@ -36,12 +36,24 @@ func (e *ConflictError) Error() string { return e.What + " already exists" }
 func (e *ConflictError) Unwrap() error { return ErrConflict }
 
 // FieldError is what is wrong with one form field: a message id, its
-// template data as key/value pairs, and optionally a link the message offers.
+// template data as key/value pairs, and optionally a way on that the message
+// offers (the view links it; the domain writes no path).
 type FieldError struct {
-	Msg  string
-	Args []any
-	Link string
+	Msg   string
+	Args  []any
+	Offer Offer
+	// Account is the account Offer is about, for OfferRequestAccess.
+	Account AccountID
 }
+
+// Offer is a way on that a field's message proposes.
+type Offer string
+
+const (
+	OfferNone          Offer = ""
+	OfferSearch        Offer = "search"         // search the Smart Accounts
+	OfferRequestAccess Offer = "request_access" // request access to FieldError.Account
+)
 
 // FieldErrors maps a form field to what is wrong with it.
 type FieldErrors map[string]FieldError

@@ -300,10 +300,10 @@ func (s *Service) checkDomainFree(ctx context.Context, domain string, fe FieldEr
 
 func domainTakenError(held SmartAccount) FieldError {
 	if held.Restricted {
-		return FieldError{Msg: "request.error.domain_taken_restricted", Link: "/clc/search"}
+		return FieldError{Msg: "request.error.domain_taken_restricted", Offer: OfferSearch}
 	}
 	return FieldError{Msg: "request.error.domain_taken", Args: []any{"Name", held.Name, "ID", held.ID.String()},
-		Link: "/clc/accounts/" + held.ID.String() + "/request-access"}
+		Offer: OfferRequestAccess, Account: held.ID}
 }
 
 // approverEmails parses approver addresses (several in one field, as the

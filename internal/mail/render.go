@@ -13,6 +13,7 @@ import (
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/internal/paths"
 	"github.com/clc-portal/clc/web/email"
 )
 
@@ -88,8 +89,12 @@ func (r *Renderer) content(tr *i18n.Translator, e account.Email) (email.Message,
 	}
 	footer := tr.T("email.footer")
 	expires := tr.Date(d.ExpiresAt)
+	accountID := e.AccountID
+	if accountID == 0 {
+		accountID, _ = account.ParseAccountID(d.AccountID) // written before emails carried the id
+	}
 	withID := append(details, email.Detail{Label: tr.T("email.detail.account_id"), Value: d.AccountID})
-	requestPage := &email.Link{Label: tr.T("email.partner.action"), URL: r.Link("/clc/requests/" + d.AccountID)}
+	requestPage := &email.Link{Label: tr.T("email.partner.action"), URL: r.Link(paths.RequestStatus(accountID))}
 	if (e.Kind == account.EmailApprovalRequest || e.Kind == account.EmailApprovalReminder) && e.Secret == "" {
 		// Its token was erased (sent, or failed and not yet retried): a link
 		// without it would open nothing.
@@ -111,7 +116,7 @@ func (r *Renderer) content(tr *i18n.Translator, e account.Email) (email.Message,
 				email.Detail{Label: tr.T("email.detail.requested_by"), Value: requester},
 				usersToAdd(tr, d),
 				email.Detail{Label: tr.T("email.detail.expires"), Value: expires}),
-			Action: &email.Link{Label: tr.T("email.approval.action"), URL: r.Link("/pending/" + e.Secret)},
+			Action: &email.Link{Label: tr.T("email.approval.action"), URL: r.Link(paths.Pending(e.Secret))},
 			After:  []string{tr.T("email.approval.after")},
 			Footer: footer,
 		}, nil
@@ -121,7 +126,7 @@ func (r *Renderer) content(tr *i18n.Translator, e account.Email) (email.Message,
 			Greeting:   tr.T("email.greeting"),
 			Paragraphs: []string{tr.T("email.subdomain.intro", "Requester", requester, "Account", d.AccountName, "Parent", d.ParentAccount)},
 			Details:    append(details, email.Detail{Label: tr.T("email.detail.requested_by"), Value: requester}),
-			Action:     &email.Link{Label: tr.T("email.subdomain.action"), URL: r.Link("/clc/directory")},
+			Action:     &email.Link{Label: tr.T("email.subdomain.action"), URL: r.Link(paths.Directory)},
 			Footer:     footer,
 		}, nil
 	case account.EmailRequestConfirmation:
@@ -133,7 +138,7 @@ func (r *Renderer) content(tr *i18n.Translator, e account.Email) (email.Message,
 				email.Detail{Label: tr.T("email.detail.account_id"), Value: d.AccountID},
 				email.Detail{Label: tr.T("email.detail.approvers"), Value: strings.Join(d.Approvers, ", ")},
 				email.Detail{Label: tr.T("email.detail.expires"), Value: expires}),
-			Action: &email.Link{Label: tr.T("email.confirmation.action"), URL: r.Link("/clc/directory")},
+			Action: &email.Link{Label: tr.T("email.confirmation.action"), URL: r.Link(paths.Directory)},
 			Footer: footer,
 		}
 		if len(d.Held) > 0 {
@@ -151,7 +156,7 @@ func (r *Renderer) content(tr *i18n.Translator, e account.Email) (email.Message,
 				email.Detail{Label: tr.T("email.detail.requested_by"), Value: requester},
 				usersToAdd(tr, d),
 				email.Detail{Label: tr.T("email.detail.expires"), Value: expires}),
-			Action: &email.Link{Label: tr.T("email.approval.action"), URL: r.Link("/pending/" + e.Secret)},
+			Action: &email.Link{Label: tr.T("email.approval.action"), URL: r.Link(paths.Pending(e.Secret))},
 			After:  []string{tr.T("email.reminder.after"), tr.T("email.approval.after")},
 			Footer: footer,
 		}, nil
@@ -196,10 +201,10 @@ func (r *Renderer) content(tr *i18n.Translator, e account.Email) (email.Message,
 		// Someone who has never signed in gets a link to set a first
 		// password; everyone else signs in as usual.
 		if e.Secret != "" {
-			m.Action = &email.Link{Label: tr.T("email.setpassword.action"), URL: r.Link("/set-password/" + e.Secret)}
+			m.Action = &email.Link{Label: tr.T("email.setpassword.action"), URL: r.Link(paths.SetPassword(e.Secret))}
 			m.After = []string{tr.T("email.setpassword.after", "Days", int(account.SetPasswordLifetime.Hours()/24))}
 		} else {
-			m.Action = &email.Link{Label: tr.T("email.subdomain.action"), URL: r.Link("/clc")}
+			m.Action = &email.Link{Label: tr.T("email.subdomain.action"), URL: r.Link(paths.CLC)}
 		}
 		return m, nil
 	case account.EmailRequestExpired:
@@ -230,7 +235,7 @@ func (r *Renderer) content(tr *i18n.Translator, e account.Email) (email.Message,
 			NoteLabel:  tr.T("email.access.reason"),
 			Note:       d.Reason,
 			Details:    append(details, email.Detail{Label: tr.T("email.detail.account_id"), Value: d.AccountID}),
-			Action:     &email.Link{Label: tr.T("email.access.action"), URL: r.Link("/clc/accounts/" + d.AccountID + "/access-requests")},
+			Action:     &email.Link{Label: tr.T("email.access.action"), URL: r.Link(paths.AccountPart(accountID, "access-requests"))},
 			Footer:     footer,
 		}, nil
 	case account.EmailAccessApproved, account.EmailAccessDeclined:
@@ -243,7 +248,7 @@ func (r *Renderer) content(tr *i18n.Translator, e account.Email) (email.Message,
 		m := email.Message{
 			Greeting: tr.T("email.greeting"),
 			Details:  withID,
-			Action:   &email.Link{Label: tr.T("email.access.action_directory"), URL: r.Link("/clc/directory")},
+			Action:   &email.Link{Label: tr.T("email.access.action_directory"), URL: r.Link(paths.Directory)},
 			Footer:   footer,
 		}
 		if e.Kind == account.EmailAccessApproved {

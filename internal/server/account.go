@@ -7,6 +7,7 @@ import (
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/internal/paths"
 	"github.com/clc-portal/clc/web/layout"
 	"github.com/clc-portal/clc/web/pages"
 )
@@ -51,7 +52,7 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) error {
 			base.Set(k, q.Get(k))
 		}
 	}
-	path := "/clc/accounts/" + a.ID.String()
+	path := paths.Account(a.ID)
 	if d.Sight.RoleHolders {
 		v.Holders = []pages.HolderRow{}
 		for _, h := range d.Holders.Items {

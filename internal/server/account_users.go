@@ -8,6 +8,7 @@ import (
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/internal/paths"
 	"github.com/clc-portal/clc/web/layout"
 	"github.com/clc-portal/clc/web/pages"
 )
@@ -29,7 +30,7 @@ func (s *Server) renderUsers(w http.ResponseWriter, r *http.Request, status int,
 		return err
 	}
 	v.Account = au.Account.Name + " (" + au.Account.ID.String() + ")"
-	v.Action = managePath(id, "users")
+	v.Action = paths.AccountPart(id, "users")
 	v.Roles = append(roleOptions(r), pages.Option{Value: string(account.RoleApprover), Label: i18n.T(ctx, "role.approver")})
 	v.Scopes = scopeOptions(r, au.VirtualAccounts)
 	for _, h := range au.Holders.Items {
@@ -106,7 +107,7 @@ func (s *Server) afterRoleChange(w http.ResponseWriter, r *http.Request, err err
 	case err == nil:
 		s.flash(r, i18n.T(ctx, done))
 		id, _ := accountParam(r)
-		return redirect(w, r, managePath(id, "users"))
+		return redirect(w, r, paths.AccountPart(id, "users"))
 	case errors.As(err, &fe):
 		v.Errors = fieldMessages(r, fe)
 		if msg, ok := v.Errors["role"]; ok && v.Add.Email == "" {
@@ -137,7 +138,7 @@ func (s *Server) renderAutomation(w http.ResponseWriter, r *http.Request, status
 		return err
 	}
 	v := pages.AutomationView{
-		Account: a.Name + " (" + a.ID.String() + ")", Action: managePath(id, "automation"), Domain: account.DisplayDomain(a.Domain),
+		Account: a.Name + " (" + a.ID.String() + ")", Action: paths.AccountPart(id, "automation"), Domain: account.DisplayDomain(a.Domain),
 		SameDomain: rules.SameDomain, Role: string(rules.SameDomainRole), VA: rules.SameDomainVA, OtherDomain: rules.OtherDomain,
 		Roles: roleOptions(r), Scopes: scopeOptions(r, vas), Errors: errs,
 	}
@@ -168,7 +169,7 @@ func (s *Server) saveAutomation(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case err == nil:
 		s.flash(r, i18n.T(ctx, "automation.saved"))
-		return redirect(w, r, managePath(id, "automation"))
+		return redirect(w, r, paths.AccountPart(id, "automation"))
 	case errors.As(err, &fe):
 		return s.renderAutomation(w, r, http.StatusUnprocessableEntity, &in, fieldMessages(r, fe))
 	}

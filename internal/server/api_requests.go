@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/clc-portal/clc/internal/account"
+	"github.com/clc-portal/clc/internal/paths"
 )
 
 // The API's account requests and search. Every answer is built from what
@@ -97,8 +98,6 @@ type apiAccountList struct {
 	Next  *string      `json:"next"`
 }
 
-func apiRequestPath(id account.AccountID) string { return "/api/v1/account-requests/" + id.String() }
-
 func (s *Server) apiRequestOf(r account.Request, status account.RequestStatus) apiRequest {
 	out := apiRequest{
 		ID: r.Account.ID.String(), Name: r.Account.Name, Domain: r.Account.Domain, Status: string(status),
@@ -107,7 +106,7 @@ func (s *Server) apiRequestOf(r account.Request, status account.RequestStatus) a
 		UserEmails: nonNil(r.UserEmails), NoteToUsers: r.NoteToUsers,
 		DecidedBy: r.DecidedBy, DecisionReason: r.DecisionReason, Approvers: []apiApprover{},
 		AwaitingReview: []string{}, UsersLeftOut: nonNil(r.UsersLeftOut),
-		Links: apiLinks{Self: apiRequestPath(r.Account.ID), Page: requestStatusPath(r.Account.ID)},
+		Links: apiLinks{Self: paths.APIRequest(r.Account.ID), Page: paths.RequestStatus(r.Account.ID)},
 	}
 	if status == account.RequestPending {
 		out.AwaitingReview = nonNil(r.Held)
@@ -238,7 +237,7 @@ func (s *Server) apiListRequests(w http.ResponseWriter, r *http.Request) error {
 		out.Items = append(out.Items, s.apiRequestOf(req, req.Status))
 	}
 	if next != 0 {
-		n := "/api/v1/account-requests?" + url.Values{"before": {next.String()}, "limit": {strconv.Itoa(limit)}}.Encode()
+		n := paths.APIRequests + "?" + url.Values{"before": {next.String()}, "limit": {strconv.Itoa(limit)}}.Encode()
 		out.Next = &n
 	}
 	return s.writeJSON(w, r, http.StatusOK, out)
@@ -294,7 +293,7 @@ func (s *Server) apiSearchAccounts(w http.ResponseWriter, r *http.Request) error
 		out.Items = append(out.Items, a)
 	}
 	if res.HasNext {
-		n := "/api/v1/smart-accounts?" + url.Values{"q": {q.Get("q")}, "page": {strconv.Itoa(page + 1)}}.Encode()
+		n := paths.APISmartAccounts + "?" + url.Values{"q": {q.Get("q")}, "page": {strconv.Itoa(page + 1)}}.Encode()
 		out.Next = &n
 	}
 	return s.writeJSON(w, r, http.StatusOK, out)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/internal/paths"
 	"github.com/clc-portal/clc/web/components"
 	"github.com/clc-portal/clc/web/layout"
 	"github.com/clc-portal/clc/web/pages"
@@ -57,7 +58,7 @@ func (s *Server) revokeAPIToken(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.log.InfoContext(ctx, "API token revoked", "token_id", id)
 	s.flash(r, i18n.T(ctx, "tokens.revoked"))
-	return redirect(w, r, "/clc/api-tokens")
+	return redirect(w, r, paths.APITokens)
 }
 
 func (s *Server) renderAPITokens(w http.ResponseWriter, r *http.Request, status int, name string, fe account.FieldErrors, newName, secret string) error {
@@ -73,9 +74,7 @@ func (s *Server) renderAPITokens(w http.ResponseWriter, r *http.Request, status 
 		Name: components.Field{ID: "name", Label: i18n.T(ctx, "tokens.name"), Value: name, Type: "text",
 			Required: true, MaxLength: account.MaxNameLength, Hint: i18n.T(ctx, "tokens.name_hint")},
 	}
-	if e, ok := fe["name"]; ok {
-		v.Name.Error = &components.FieldMessage{Text: i18n.T(ctx, e.Msg, e.Args...)}
-	}
+	v.Name.Error = fieldError(r, fe, "name")
 	never := i18n.T(ctx, "tokens.never_used")
 	for _, t := range tokens {
 		row := pages.APITokenRow{ID: t.ID, Name: t.Name, Created: i18n.DateTime(ctx, t.CreatedAt), LastUsed: never}

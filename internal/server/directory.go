@@ -8,6 +8,7 @@ import (
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/internal/paths"
 	"github.com/clc-portal/clc/web/components"
 	"github.com/clc-portal/clc/web/layout"
 	"github.com/clc-portal/clc/web/pages"
@@ -53,7 +54,7 @@ func (s *Server) directory(w http.ResponseWriter, r *http.Request) error {
 			Heading:     heading,
 			RoleHeading: i18n.T(ctx, "directory."+string(sec.Section)+".role"),
 			Empty:       i18n.T(ctx, "directory."+string(sec.Section)+".empty"),
-			Pager:       pager(heading, "/clc/directory", base, directoryPageParam(sec.Section), sec.Number, sec.HasNext, id),
+			Pager:       pager(heading, paths.Directory, base, directoryPageParam(sec.Section), sec.Number, sec.HasNext, id),
 		}
 		if dq.Filter != "" {
 			ds.Empty = i18n.T(ctx, "directory.filter_none")
@@ -81,7 +82,7 @@ func directoryRow(ctx context.Context, sec account.Section, l account.Listing) c
 	// An account the viewer asked to have created opens on its request:
 	// where it stands, whom it waits on and what happened, until it is active.
 	if sec == account.SectionCreated && l.Account.Status != account.StatusActive {
-		row.Href = requestStatusPath(l.Account.ID)
+		row.Href = paths.RequestStatus(l.Account.ID)
 	}
 	return row
 }

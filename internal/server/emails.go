@@ -8,6 +8,7 @@ import (
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/internal/paths"
 	"github.com/clc-portal/clc/web/layout"
 	"github.com/clc-portal/clc/web/pages"
 )
@@ -31,10 +32,10 @@ func (s *Server) emails(w http.ResponseWriter, r *http.Request) error {
 	v := pages.EmailsView{Page: layout.Page{Title: i18n.T(ctx, "ops.emails.title"), Shell: sh, Flash: s.popFlash(r)}}
 	if len(list) > emailsPerPage {
 		list = list[:emailsPerPage]
-		v.Older = "/ops/emails?page=" + strconv.Itoa(page+1)
+		v.Older = paths.OpsEmailsPage(page + 1)
 	}
 	if page > 1 {
-		v.Newer = "/ops/emails?page=" + strconv.Itoa(page-1)
+		v.Newer = paths.OpsEmailsPage(page - 1)
 	}
 	for _, e := range list {
 		v.Rows = append(v.Rows, pages.EmailRow{
@@ -58,5 +59,5 @@ func (s *Server) retryEmail(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.flash(r, i18n.T(ctx, "ops.emails.retried"))
-	return redirect(w, r, "/ops/emails")
+	return redirect(w, r, paths.OpsEmails)
 }

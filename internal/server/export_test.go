@@ -16,3 +16,9 @@ func Routes(s *Server) ([]string, error) {
 	})
 	return out, err
 }
+
+// Routed reports whether the server's router has a route for method and
+// path, whatever that route then answers.
+func Routed(s *Server, method, path string) bool {
+	return s.handler.(chi.Routes).Match(chi.NewRouteContext(), method, path)
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/internal/paths"
 	"github.com/clc-portal/clc/web/components"
 	"github.com/clc-portal/clc/web/pages"
 )
@@ -29,8 +30,8 @@ func (s *Server) followUpView(r *http.Request, id account.AccountID, change *app
 		return nil, err
 	}
 	v := &pages.FollowUpView{
-		ResendAction: requestStatusPath(id) + "/resend",
-		ChangeAction: requestStatusPath(id) + "/approvers",
+		ResendAction: paths.RequestAction(id, "resend"),
+		ChangeAction: paths.RequestAction(id, "approvers"),
 	}
 	var current []string
 	for _, a := range approvers {
@@ -48,9 +49,7 @@ func (s *Server) followUpView(r *http.Request, id account.AccountID, change *app
 		Value: strings.Join(current, "\n"), Type: "textarea", Required: true, Hint: i18n.T(ctx, "followup.change_hint")}
 	if change != nil {
 		v.Change.Value = change.CustomerEmails
-		if e, ok := change.Errors["customer_emails"]; ok {
-			v.Change.Error = &components.FieldMessage{Text: i18n.T(ctx, e.Msg, e.Args...)}
-		}
+		v.Change.Error = fieldError(r, change.Errors, "customer_emails")
 	}
 	return v, nil
 }
@@ -87,7 +86,7 @@ func (s *Server) resendApproval(w http.ResponseWriter, r *http.Request) error {
 		s.log.InfoContext(ctx, "approval email resent", "account", id.String())
 		s.flash(r, i18n.T(ctx, "followup.resent", "Email", strings.ToLower(strings.TrimSpace(to))))
 	}
-	return redirect(w, r, requestStatusPath(id))
+	return redirect(w, r, paths.RequestStatus(id))
 }
 
 // changeApprovers is "Change approvers"; a refused list re-renders the page
@@ -127,7 +126,7 @@ func (s *Server) changeApprovers(w http.ResponseWriter, r *http.Request) error {
 		s.flash(r, i18n.T(ctx, "followup.changed", "Added", orDash(strings.Join(changed.Added, ", ")),
 			"Removed", orDash(strings.Join(changed.Removed, ", "))))
 	}
-	return redirect(w, r, requestStatusPath(id))
+	return redirect(w, r, paths.RequestStatus(id))
 }
 
 func orDash(s string) string {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/internal/paths"
 	"github.com/clc-portal/clc/web/components"
 )
 
@@ -15,7 +16,7 @@ import (
 // it, needed only where the page would otherwise not show: a restricted
 // account the viewer holds no role on.
 func accountHref(l account.Listing, query string) string {
-	href := "/clc/accounts/" + l.Account.ID.String()
+	href := paths.Account(l.Account.ID)
 	if l.Account.Restricted && !l.Relation.HasRole() && query != "" {
 		href += "?" + url.Values{"q": {query}}.Encode()
 	}
@@ -24,7 +25,7 @@ func accountHref(l account.Listing, query string) string {
 
 // requestAccessHref links to "Request Access", carrying the query the same way.
 func requestAccessHref(l account.Listing, query string) string {
-	href := "/clc/accounts/" + l.Account.ID.String() + "/request-access"
+	href := paths.AccountPart(l.Account.ID, "request-access")
 	if l.Account.Restricted && query != "" {
 		href += "?" + url.Values{"q": {query}}.Encode()
 	}

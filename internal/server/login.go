@@ -9,6 +9,7 @@ import (
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/internal/paths"
 	"github.com/clc-portal/clc/web/layout"
 	"github.com/clc-portal/clc/web/pages"
 )
@@ -67,7 +68,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.sessions.Remove(ctx, sessionUserID)
 	s.flash(r, i18n.T(ctx, "logout.done"))
-	return redirect(w, r, "/")
+	return redirect(w, r, paths.Home)
 }
 
 // retryAfter tells a throttled client, in Retry-After, how many whole

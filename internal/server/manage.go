@@ -10,6 +10,7 @@ import (
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/internal/paths"
 	"github.com/clc-portal/clc/web/layout"
 	"github.com/clc-portal/clc/web/pages"
 )
@@ -37,10 +38,6 @@ func postedToAccount(r *http.Request) (account.User, account.AccountID, error) {
 	return u, id, nil
 }
 
-func managePath(id account.AccountID, page string) string {
-	return "/clc/accounts/" + id.String() + "/" + page
-}
-
 // manage is "Account Management": the accounts the viewer administers.
 func (s *Server) manage(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
@@ -53,9 +50,9 @@ func (s *Server) manage(w http.ResponseWriter, r *http.Request) error {
 	for _, m := range ms {
 		v.Accounts = append(v.Accounts, pages.ManagedRow{
 			Name: m.Account.Name, ID: m.Account.ID.String(), Domain: account.DisplayDomain(m.Account.Domain), Pending: m.Pending,
-			RequestsHref:   managePath(m.Account.ID, "access-requests"),
-			UsersHref:      managePath(m.Account.ID, "users"),
-			AutomationHref: managePath(m.Account.ID, "automation"),
+			RequestsHref:   paths.AccountPart(m.Account.ID, "access-requests"),
+			UsersHref:      paths.AccountPart(m.Account.ID, "users"),
+			AutomationHref: paths.AccountPart(m.Account.ID, "automation"),
 		})
 	}
 	s.render(w, r, http.StatusOK, pages.Manage(v))
@@ -104,7 +101,7 @@ func (s *Server) renderAccountRequests(w http.ResponseWriter, r *http.Request, s
 	v := pages.AccessRequestsView{
 		Account: a.Name + " (" + a.ID.String() + ")",
 		Capped:  len(rows) == account.MaxListedAccessRequests,
-		Bulk:    &pages.BulkForm{Action: managePath(id, "access-requests/bulk"), Roles: roleOptions(r), Available: options(vas), Errors: errs},
+		Bulk:    &pages.BulkForm{Action: paths.AccountPart(id, "access-requests/bulk"), Roles: roleOptions(r), Available: options(vas), Errors: errs},
 	}
 	for _, p := range rows {
 		v.Rows = append(v.Rows, accessRequestRow(r, p))
@@ -127,7 +124,7 @@ func accessRequestRow(r *http.Request, p account.PendingAccess) pages.AccessRequ
 	req := p.Request
 	return pages.AccessRequestRow{
 		ID:              strconv.FormatInt(req.ID, 10),
-		Href:            managePath(p.Account.ID, "access-requests/"+strconv.FormatInt(req.ID, 10)),
+		Href:            paths.AccessRequest(p.Account.ID, req.ID),
 		Requester:       req.RequesterName,
 		RequesterEmail:  req.RequesterEmail,
 		RequesterDomain: account.DisplayDomain(account.EmailDomain(req.RequesterEmail)),
@@ -176,7 +173,7 @@ func (s *Server) accessRequestPage(w http.ResponseWriter, r *http.Request) error
 
 func (s *Server) renderAccessRequest(w http.ResponseWriter, r *http.Request, status int, d account.AccessRequestToDecide, v pages.AccessRequestView) error {
 	ctx := r.Context()
-	base := managePath(d.Account.ID, "access-requests/"+strconv.FormatInt(d.Request.ID, 10))
+	base := paths.AccessRequest(d.Account.ID, d.Request.ID)
 	v.Row = accessRequestRow(r, d.PendingAccess)
 	v.NextHref, v.BackHref = base+"?step=approve", base
 	v.Approve, v.Decline = base+"/approve", base+"/decline"
@@ -229,7 +226,7 @@ func (s *Server) decideAccess(approve bool) handler {
 		decided, err := s.accounts.DecideAccess(ctx, u, id, rid, approve, in)
 		if err == nil {
 			s.flash(r, decidedWords(r, decided))
-			return redirect(w, r, managePath(id, "access-requests"))
+			return redirect(w, r, paths.AccountPart(id, "access-requests"))
 		}
 		// Refused: the page again, with the input and why, or with how
 		// the request was decided meanwhile.
@@ -284,5 +281,5 @@ func (s *Server) bulkDecide(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.flash(r, i18n.T(ctx, "manage.bulk.done", "Decided", res.Decided, "Already", res.AlreadyDecided))
-	return redirect(w, r, managePath(id, "access-requests"))
+	return redirect(w, r, paths.AccountPart(id, "access-requests"))
 }

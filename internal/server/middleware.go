@@ -19,6 +19,7 @@ import (
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/logctx"
+	"github.com/clc-portal/clc/internal/paths"
 )
 
 // requestID gives every request an id, returned in X-Request-Id and logged,
@@ -59,7 +60,7 @@ func logPath(r *http.Request) string {
 			return p
 		}
 	}
-	if strings.HasPrefix(r.URL.Path, "/pending/") || strings.HasPrefix(r.URL.Path, "/set-password/") {
+	if strings.HasPrefix(r.URL.Path, paths.Pending("")) || strings.HasPrefix(r.URL.Path, paths.SetPassword("")) {
 		// Unrouted (a 405, say): no pattern to show, so no path either.
 		return "/[token link]"
 	}
@@ -124,7 +125,7 @@ func (s *Server) crossOriginProtection(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	// The API takes no cookies, only a bearer token, which a forged
 	// cross-site request cannot carry (see api.go).
-	cop.AddInsecureBypassPattern("/api/v1/")
+	cop.AddInsecureBypassPattern(paths.API)
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.respondError(w, r, &httpError{status: http.StatusForbidden, heading: "error.forbidden.heading",
 			message: "error.crossorigin.message"})

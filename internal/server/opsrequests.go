@@ -7,6 +7,7 @@ import (
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/internal/paths"
 	"github.com/clc-portal/clc/web/components"
 	"github.com/clc-portal/clc/web/layout"
 	"github.com/clc-portal/clc/web/pages"
@@ -60,13 +61,13 @@ func (s *Server) renderOpsRequests(w http.ResponseWriter, r *http.Request, statu
 				{Label: i18n.T(ctx, "request.note_to_customer"), Value: orNone(req.NoteToCustomer)},
 				{Label: i18n.T(ctx, "request.user_emails"), Value: orNone(strings.Join(req.UserEmails, "\n"))},
 			},
-			Approve: "/ops/requests/" + id + "/approve",
-			Deny:    "/ops/requests/" + id + "/deny",
+			Approve: paths.OpsRequestAction(req.Account.ID, "approve"),
+			Deny:    paths.OpsRequestAction(req.Account.ID, "deny"),
 			AdminID: "admin-" + id,
 			Admins:  p.WaitingOn,
 			Outside: p.Outside,
 			Held:    req.Held,
-			Allow:   "/ops/requests/" + id + "/allow",
+			Allow:   paths.OpsRequestAction(req.Account.ID, "allow"),
 			Users:   req.UserEmails,
 			Reason: components.Field{ID: "reason-" + id, Name: "reason", Label: i18n.T(ctx, "pending.reason"), Type: "textarea",
 				Required: true, MaxLength: account.MaxReasonLength, Hint: i18n.T(ctx, "pending.reason_hint")},
@@ -98,7 +99,7 @@ func (s *Server) opsApprove(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.log.InfoContext(ctx, "request approved by operator", "account", id.String())
 	s.flash(r, i18n.T(ctx, "ops.requests.approved", "Account", req.Account.Name))
-	return redirect(w, r, "/ops/requests")
+	return redirect(w, r, paths.OpsRequests)
 }
 
 // opsAllow lets an approver address that awaits review have its link.
@@ -120,7 +121,7 @@ func (s *Server) opsAllow(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.log.WarnContext(ctx, "approver outside the account's domain allowed by operator", "account", id.String(), "approver", addr)
 	s.flash(r, i18n.T(ctx, "ops.requests.allowed", "Email", addr))
-	return redirect(w, r, "/ops/requests")
+	return redirect(w, r, paths.OpsRequests)
 }
 
 func (s *Server) opsDeny(w http.ResponseWriter, r *http.Request) error {
@@ -137,7 +138,7 @@ func (s *Server) opsDeny(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.log.InfoContext(ctx, "request denied by operator", "account", id.String())
 	s.flash(r, i18n.T(ctx, "ops.requests.denied", "Account", req.Account.Name))
-	return redirect(w, r, "/ops/requests")
+	return redirect(w, r, paths.OpsRequests)
 }
 
 // opsRefused answers an operator's decision that did not happen: the queue
@@ -155,7 +156,7 @@ func (s *Server) opsRefused(w http.ResponseWriter, r *http.Request, err error, i
 		req := closed.Request
 		st := i18n.T(ctx, "request.status."+string(req.StatusAt(s.accounts.Clock().Now())))
 		he := &httpError{status: http.StatusConflict, heading: "ops.requests.closed.heading", message: "ops.requests.closed.message",
-			args: []any{"Account", req.Account.Name, "Status", st}, nextHref: "/ops/requests", nextLabel: i18n.T(ctx, "ops.requests.title")}
+			args: []any{"Account", req.Account.Name, "Status", st}, nextHref: paths.OpsRequests, nextLabel: i18n.T(ctx, "ops.requests.title")}
 		if req.DecidedBy != "" {
 			he.message = "ops.requests.closed.by"
 			he.args = append(he.args, "By", req.DecidedBy, "At", i18n.DateTime(ctx, req.DecidedAt))

@@ -8,6 +8,7 @@ import (
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/internal/paths"
 	"github.com/clc-portal/clc/web/components"
 	"github.com/clc-portal/clc/web/layout"
 	"github.com/clc-portal/clc/web/pages"
@@ -20,8 +21,6 @@ import (
 // scanners open links too: not even a pending flash message is taken); each
 // action is a POST from the page. After an action the page answers 303 to
 // the link, which then shows what happened.
-
-func pendingPath(token string) string { return "/pending/" + token }
 
 // pendingPage shows the request and its four actions, or why the link can
 // no longer act.
@@ -36,16 +35,15 @@ func (s *Server) pendingPage(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	ctx := r.Context()
-	path := pendingPath(token)
 	s.render(w, r, http.StatusOK, pages.Pending(pages.PendingView{
 		Page:        layout.Page{Title: i18n.T(ctx, "pending.title")},
 		Intro:       i18n.T(ctx, "pending.intro", "Requester", requesterLine(p.Request)),
 		Rows:        s.pendingRows(r, p),
-		Approve:     path + "/approve",
+		Approve:     paths.PendingAction(token, "approve"),
 		Forward:     s.forwardForm(r, token, "", nil, false),
-		ForwardPage: path + "/forward",
+		ForwardPage: paths.PendingAction(token, "forward"),
 		Deny:        s.denyForm(r, token, "", nil, false),
-		DenyPage:    path + "/deny",
+		DenyPage:    paths.PendingAction(token, "deny"),
 		Users:       p.Request.UserEmails,
 	}))
 	return nil
@@ -54,7 +52,7 @@ func (s *Server) pendingPage(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) forwardForm(r *http.Request, token, value string, fe *components.FieldMessage, ownPage bool) pages.ActionForm {
 	ctx := r.Context()
 	f := pages.ActionForm{
-		Action: pendingPath(token) + "/forward", Heading: i18n.T(ctx, "pending.forward"),
+		Action: paths.PendingAction(token, "forward"), Heading: i18n.T(ctx, "pending.forward"),
 		Intro: i18n.T(ctx, "pending.forward_intro"),
 		Field: components.Field{ID: "forward_to", Label: i18n.T(ctx, "pending.forward_to"), Value: value, Type: "email",
 			Required: true, MaxLength: account.MaxEmailLength, Autocomplete: "email", Error: fe},
@@ -62,7 +60,7 @@ func (s *Server) forwardForm(r *http.Request, token, value string, fe *component
 		Cancel: i18n.T(ctx, "pending.cancel"),
 	}
 	if ownPage {
-		f.CancelHref = pendingPath(token)
+		f.CancelHref = paths.Pending(token)
 	}
 	return f
 }
@@ -70,14 +68,14 @@ func (s *Server) forwardForm(r *http.Request, token, value string, fe *component
 func (s *Server) denyForm(r *http.Request, token, value string, fe *components.FieldMessage, ownPage bool) pages.ActionForm {
 	ctx := r.Context()
 	f := pages.ActionForm{
-		Action: pendingPath(token) + "/deny", Heading: i18n.T(ctx, "pending.deny"),
+		Action: paths.PendingAction(token, "deny"), Heading: i18n.T(ctx, "pending.deny"),
 		Field: components.Field{ID: "reason", Label: i18n.T(ctx, "pending.reason"), Value: value, Type: "textarea",
 			Required: true, MaxLength: account.MaxReasonLength, Hint: i18n.T(ctx, "pending.reason_hint"), Error: fe},
 		Submit: i18n.T(ctx, "pending.deny"), Danger: true, EmptyMessage: i18n.T(ctx, "pending.error.reason_required"),
 		Cancel: i18n.T(ctx, "pending.cancel"),
 	}
 	if ownPage {
-		f.CancelHref = pendingPath(token)
+		f.CancelHref = paths.Pending(token)
 	}
 	return f
 }
@@ -127,7 +125,7 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request) error {
 		return s.linkFailure(w, r, err, true)
 	}
 	s.log.InfoContext(r.Context(), "request approved", "account", req.Account.ID.String())
-	return redirect(w, r, pendingPath(token))
+	return redirect(w, r, paths.Pending(token))
 }
 
 func (s *Server) deny(w http.ResponseWriter, r *http.Request) error {
@@ -144,7 +142,7 @@ func (s *Server) deny(w http.ResponseWriter, r *http.Request) error {
 		return s.linkFailure(w, r, err, true)
 	}
 	s.log.InfoContext(r.Context(), "request denied", "account", req.Account.ID.String())
-	return redirect(w, r, pendingPath(token))
+	return redirect(w, r, paths.Pending(token))
 }
 
 func (s *Server) forward(w http.ResponseWriter, r *http.Request) error {
@@ -168,16 +166,7 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request) error {
 		return s.linkFailure(w, r, err, true)
 	}
 	s.log.InfoContext(r.Context(), "request forwarded")
-	return redirect(w, r, pendingPath(token))
-}
-
-// fieldError is one field's message from FieldErrors, translated.
-func fieldError(r *http.Request, fe account.FieldErrors, field string) *components.FieldMessage {
-	e, ok := fe[field]
-	if !ok {
-		return nil
-	}
-	return &components.FieldMessage{Text: i18n.T(r.Context(), e.Msg, e.Args...)}
+	return redirect(w, r, paths.Pending(token))
 }
 
 // linkFailure answers a link that cannot act: the page saying why, or an
@@ -190,7 +179,7 @@ func (s *Server) linkFailure(w http.ResponseWriter, r *http.Request, err error, 
 		return nil
 	case errors.Is(err, account.ErrNotFound):
 		return &httpError{status: http.StatusNotFound, heading: "pending.unknown.heading", message: "pending.unknown.message",
-			nextHref: "/", nextLabel: i18n.T(r.Context(), "pending.home")}
+			nextHref: paths.Home, nextLabel: i18n.T(r.Context(), "pending.home")}
 	}
 	return err
 }
@@ -204,7 +193,7 @@ func (s *Server) renderLinkClosed(w http.ResponseWriter, r *http.Request, p acco
 	status := http.StatusGone
 	v := pages.LinkClosedView{
 		Rows:      s.pendingRows(r, p),
-		NextHref:  "/",
+		NextHref:  paths.Home,
 		NextLabel: i18n.T(ctx, "pending.home"),
 	}
 	self := req.DecidedBy == p.Link.Email
@@ -223,7 +212,7 @@ func (s *Server) renderLinkClosed(w http.ResponseWriter, r *http.Request, p acco
 		if req.Status == account.RequestDenied {
 			v.Rows = append(v.Rows, pages.ReviewRow{Label: i18n.T(ctx, "pending.reason"), Value: req.DecisionReason})
 		} else {
-			v.NextHref, v.NextLabel = "/clc", i18n.T(ctx, "error.home")
+			v.NextHref, v.NextLabel = paths.CLC, i18n.T(ctx, "error.home")
 		}
 	case account.LinkWithdrawn:
 		v.Heading = i18n.T(ctx, "pending.closed.withdrawn.heading")

@@ -7,6 +7,7 @@ import (
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/internal/paths"
 	"github.com/clc-portal/clc/web/components"
 	"github.com/clc-portal/clc/web/layout"
 	"github.com/clc-portal/clc/web/pages"
@@ -157,22 +158,12 @@ func (s *Server) submitRequest(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.log.InfoContext(ctx, "account requested", "account", req.Account.ID.String())
 	s.flash(r, i18n.T(ctx, "request.complete"))
-	return redirect(w, r, "/clc/directory")
+	return redirect(w, r, paths.Directory)
 }
 
 func (s *Server) renderRequestForm(w http.ResponseWriter, r *http.Request, sh *layout.Shell, status int, f requestForm, fe account.FieldErrors) {
 	ctx := r.Context()
-	fieldErr := func(name string) *components.FieldMessage {
-		e, ok := fe[name]
-		if !ok {
-			return nil
-		}
-		out := &components.FieldMessage{Text: i18n.T(ctx, e.Msg, e.Args...)}
-		if e.Link != "" {
-			out.LinkHref, out.LinkText = e.Link, i18n.T(ctx, "request.error.domain_taken_link")
-		}
-		return out
-	}
+	fieldErr := func(name string) *components.FieldMessage { return fieldError(r, fe, name) }
 	// A refused domain stays editable so the person can change it.
 	editable := f.DomainEditable || fe["domain"].Msg != ""
 	v := pages.RequestFormView{

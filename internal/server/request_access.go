@@ -7,6 +7,7 @@ import (
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/internal/paths"
 	"github.com/clc-portal/clc/web/layout"
 	"github.com/clc-portal/clc/web/pages"
 )
@@ -81,7 +82,7 @@ func (s *Server) requestAccess(w http.ResponseWriter, r *http.Request) error {
 		v.Error = i18n.T(ctx, e.Msg, e.Args...)
 	case err == nil:
 		s.flash(r, i18n.T(ctx, "access.requested", "Account", l.Account.Name))
-		return redirect(w, r, "/clc/directory#section-"+string(account.SectionRequested))
+		return redirect(w, r, paths.DirectorySection(string(account.SectionRequested)))
 	case errors.As(err, &fe):
 		status = http.StatusUnprocessableEntity
 		v.Errors = fieldMessages(r, fe)
@@ -103,15 +104,6 @@ func (s *Server) requestAccess(w http.ResponseWriter, r *http.Request) error {
 	return s.renderRequestAccess(w, r, status, l, vas, query, v)
 }
 
-// fieldMessages words each field's error in the request's language.
-func fieldMessages(r *http.Request, fe account.FieldErrors) map[string]string {
-	out := map[string]string{}
-	for field, e := range fe {
-		out[field] = i18n.T(r.Context(), e.Msg, e.Args...)
-	}
-	return out
-}
-
 // scopeSummary says a role and scope: "User on the entire Smart Account",
 // "Viewer on Engineering, Sales".
 func scopeSummary(r *http.Request, role, scope string, vas []string) string {
@@ -129,7 +121,7 @@ func (s *Server) renderRequestAccess(w http.ResponseWriter, r *http.Request, sta
 	v.Page = layout.Page{Title: i18n.T(ctx, "access.title", "Account", l.Account.Name), Shell: sh, Flash: s.popFlash(r)}
 	v.Account = accountRow(ctx, l, query)
 	v.Query = query
-	v.Action = "/clc/accounts/" + l.Account.ID.String() + "/request-access"
+	v.Action = paths.AccountPart(l.Account.ID, "request-access")
 	v.Roles = roleOptions(r)
 	for _, va := range vas {
 		v.Available = append(v.Available, pages.Option{Value: va, Label: va})

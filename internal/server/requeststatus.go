@@ -9,6 +9,7 @@ import (
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/internal/paths"
 	"github.com/clc-portal/clc/web/layout"
 	"github.com/clc-portal/clc/web/pages"
 )
@@ -16,8 +17,6 @@ import (
 // The partner's view of a request: where it stands, when it expires, whom it
 // waits on and its history, with "Withdraw request" while nobody has decided.
 // Its own page, so the directory and the account page can link to it.
-
-func requestStatusPath(id account.AccountID) string { return "/clc/requests/" + id.String() }
 
 // accountParam is the {accountID} of a route, the one name every route
 // gives an account's id, in the one form pages and emails write it
@@ -100,7 +99,7 @@ func (s *Server) renderRequestStatus(w http.ResponseWriter, r *http.Request, id 
 		v.Rows = append(v.Rows, pages.ReviewRow{Label: i18n.T(ctx, "pending.reason"), Value: req.DecisionReason})
 	}
 	if st.CanWithdraw {
-		v.Withdraw = requestStatusPath(id) + "/withdraw"
+		v.Withdraw = paths.RequestAction(id, "withdraw")
 		if v.FollowUp, err = s.followUpView(r, id, change); err != nil {
 			return err
 		}
@@ -134,7 +133,7 @@ func (s *Server) withdrawRequest(w http.ResponseWriter, r *http.Request) error {
 		s.log.InfoContext(ctx, "request withdrawn", "account", id.String())
 		s.flash(r, i18n.T(ctx, "requests.withdrawn"))
 	}
-	return redirect(w, r, requestStatusPath(id))
+	return redirect(w, r, paths.RequestStatus(id))
 }
 
 // flashNotPending says why a partner's action on a request did nothing: it

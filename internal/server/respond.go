@@ -14,6 +14,7 @@ import (
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/internal/paths"
 	"github.com/clc-portal/clc/web/layout"
 	"github.com/clc-portal/clc/web/pages"
 )
@@ -51,7 +52,7 @@ func (s *Server) respondError(w http.ResponseWriter, r *http.Request, err error)
 		r = r.WithContext(i18n.With(r.Context(), s.catalog.Translator(tag)))
 	}
 	ctx := r.Context()
-	v := pages.ErrorView{NextHref: "/clc", NextLabel: i18n.T(ctx, "error.home")}
+	v := pages.ErrorView{NextHref: paths.CLC, NextLabel: i18n.T(ctx, "error.home")}
 	status := http.StatusInternalServerError
 	var (
 		he       *httpError

@@ -187,11 +187,11 @@ func (s *walkSeed) cases() map[string]walkCase {
 		"POST /api/v1/account-requests": {as: "api", path: "/api/v1/account-requests",
 			fields: []string{"name", "domain", "note_to_approver", "customer_emails", "note_to_customer", "user_emails", "note_to_users"},
 			base:   vals("domain", "globex.example", "customer_emails", "hank@globex.example")},
-		"GET /api/v1/account-requests":      {as: "api", path: "/api/v1/account-requests", fields: []string{"limit", "before"}, query: true},
+		"GET /api/v1/account-requests":             {as: "api", path: "/api/v1/account-requests", fields: []string{"limit", "before"}, query: true},
 		"GET /api/v1/account-requests/{accountID}": {as: "api", path: "/api/v1/account-requests/" + pending, query: true},
 		// Withdraw reads nothing: a member of any name must not reach it.
 		"POST /api/v1/account-requests/{accountID}/withdraw": {as: "api", path: "/api/v1/account-requests/" + pending + "/withdraw"},
-		"GET /api/v1/smart-accounts":                  {as: "api", path: "/api/v1/smart-accounts", fields: []string{"q", "page"}, query: true},
+		"GET /api/v1/smart-accounts":                         {as: "api", path: "/api/v1/smart-accounts", fields: []string{"q", "page"}, query: true},
 	}
 }
 

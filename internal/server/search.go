@@ -8,6 +8,7 @@ import (
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/internal/paths"
 	"github.com/clc-portal/clc/web/layout"
 	"github.com/clc-portal/clc/web/pages"
 )
@@ -37,7 +38,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 			for _, l := range res.Items {
 				v.Rows = append(v.Rows, accountRow(ctx, l, query))
 			}
-			v.Pager = pager(i18n.T(ctx, "search.results"), "/clc/search", url.Values{"q": {query}}, "page", res.Number, res.HasNext, "")
+			v.Pager = pager(i18n.T(ctx, "search.results"), paths.Search, url.Values{"q": {query}}, "page", res.Number, res.HasNext, "")
 		}
 	}
 	s.render(w, r, http.StatusOK, pages.Search(v))

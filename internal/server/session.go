@@ -11,6 +11,7 @@ import (
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
 	"github.com/clc-portal/clc/internal/logctx"
+	"github.com/clc-portal/clc/internal/paths"
 	"github.com/clc-portal/clc/web/layout"
 )
 
@@ -119,7 +120,7 @@ func currentUser(ctx context.Context) (account.User, bool) {
 func (s *Server) requireUser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := currentUser(r.Context()); !ok {
-			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			http.Redirect(w, r, paths.LoginThen(r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -173,11 +174,11 @@ func (s *Server) popFlash(r *http.Request) string {
 // "//evil.example" or an absolute URL.
 func localPath(next string) string {
 	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/clc"
+		return paths.CLC
 	}
 	u, err := url.Parse(next)
 	if err != nil || u.Scheme != "" || u.Host != "" {
-		return "/clc"
+		return paths.CLC
 	}
 	return next
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/internal/paths"
 	"github.com/clc-portal/clc/web/components"
 	"github.com/clc-portal/clc/web/layout"
 	"github.com/clc-portal/clc/web/pages"
@@ -16,8 +17,6 @@ import (
 // The set-password page is what the emailed link of someone an approval
 // added opens, when they had no password: like an approval link, the token
 // is the credential and opening it changes nothing.
-
-func setPasswordPath(token string) string { return "/set-password/" + token }
 
 func (s *Server) setPasswordForm(w http.ResponseWriter, r *http.Request) error {
 	token := chi.URLParam(r, "token")
@@ -51,7 +50,7 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.log.InfoContext(ctx, "password set")
 	s.flash(r, i18n.T(ctx, "setpassword.done"))
-	return redirect(w, r, "/clc")
+	return redirect(w, r, paths.CLC)
 }
 
 func (s *Server) setPasswordFailure(r *http.Request, err error) error {
@@ -59,13 +58,13 @@ func (s *Server) setPasswordFailure(r *http.Request, err error) error {
 	switch {
 	case errors.Is(err, account.ErrNotFound):
 		return &httpError{status: http.StatusNotFound, heading: "setpassword.unknown.heading", message: "setpassword.unknown.message",
-			nextHref: "/login", nextLabel: logIn}
+			nextHref: paths.Login, nextLabel: logIn}
 	case errors.Is(err, account.ErrTokenUsed):
 		return &httpError{status: http.StatusGone, heading: "setpassword.used.heading", message: "setpassword.used.message",
-			nextHref: "/login", nextLabel: logIn}
+			nextHref: paths.Login, nextLabel: logIn}
 	case errors.Is(err, account.ErrTokenExpired):
 		return &httpError{status: http.StatusGone, heading: "setpassword.expired.heading", message: "setpassword.expired.message",
-			nextHref: "/login", nextLabel: logIn}
+			nextHref: paths.Login, nextLabel: logIn}
 	}
 	return err
 }
@@ -74,7 +73,7 @@ func (s *Server) renderSetPassword(w http.ResponseWriter, r *http.Request, statu
 	ctx := r.Context()
 	v := pages.SetPasswordView{
 		Page:   layout.Page{Title: i18n.T(ctx, "setpassword.title")},
-		Action: setPasswordPath(token),
+		Action: paths.SetPassword(token),
 		Email:  u.Email,
 		Password: components.Field{ID: "password", Label: i18n.T(ctx, "login.password"), Type: "password", Required: true,
 			MaxLength: account.MaxPasswordLength, Autocomplete: "new-password",

@@ -13,6 +13,7 @@ import (
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
 	"github.com/clc-portal/clc/internal/logctx"
+	"github.com/clc-portal/clc/internal/paths"
 	"github.com/clc-portal/clc/web/layout"
 	"github.com/clc-portal/clc/web/pages"
 )
@@ -59,9 +60,9 @@ func (s *Server) afterPassword(w http.ResponseWriter, r *http.Request, u account
 	s.sessions.Put(ctx, sessionPendingNext, next)
 	s.sessions.Put(ctx, sessionPendingAt, s.accounts.Clock().Now().Unix())
 	if step == account.SignInEnroll {
-		return redirect(w, r, "/two-factor/setup")
+		return redirect(w, r, paths.TwoFactorSetup)
 	}
-	return redirect(w, r, "/login/code")
+	return redirect(w, r, paths.LoginCode)
 }
 
 // pendingSignIn is the sign-in waiting for its second factor, if any and
@@ -96,7 +97,7 @@ func (s *Server) completeSignIn(w http.ResponseWriter, r *http.Request, u accoun
 
 func (s *Server) secondFactorForm(w http.ResponseWriter, r *http.Request) error {
 	if _, step, ok := s.pendingSignIn(r); !ok || step != account.SignInCode {
-		return redirect(w, r, "/login")
+		return redirect(w, r, paths.Login)
 	}
 	s.renderSecondFactor(w, r, http.StatusOK, "")
 	return nil
@@ -114,7 +115,7 @@ func (s *Server) secondFactor(w http.ResponseWriter, r *http.Request) error {
 	id, step, ok := s.pendingSignIn(r)
 	if !ok || step != account.SignInCode {
 		s.flash(r, i18n.T(ctx, "twofactor.error.expired"))
-		return redirect(w, r, "/login")
+		return redirect(w, r, paths.Login)
 	}
 	u, err := s.accounts.CheckSecondFactor(ctx, id, r.PostFormValue("code"))
 	var throttled *account.ThrottledError
@@ -168,7 +169,7 @@ func (s *Server) enrollment(r *http.Request, u account.User) (*otp.Key, error) {
 func (s *Server) twoFactorSetupForm(w http.ResponseWriter, r *http.Request) error {
 	u, pending, err := s.enrollingUser(r)
 	if errors.Is(err, account.ErrNotFound) {
-		return redirect(w, r, "/login")
+		return redirect(w, r, paths.Login)
 	}
 	if err != nil {
 		return err
@@ -177,7 +178,7 @@ func (s *Server) twoFactorSetupForm(w http.ResponseWriter, r *http.Request) erro
 		if st, err := s.accounts.TwoFactorOf(r.Context(), u); err != nil {
 			return err
 		} else if st.Enabled {
-			return redirect(w, r, "/settings/two-factor")
+			return redirect(w, r, paths.TwoFactorSettings)
 		}
 	}
 	return s.renderTwoFactorSetup(w, r, http.StatusOK, u, pending, "")
@@ -196,7 +197,7 @@ func (s *Server) renderTwoFactorSetup(w http.ResponseWriter, r *http.Request, st
 		Page:     layout.Page{Title: i18n.T(r.Context(), "twofactor.setup.heading"), Shell: shell},
 		Required: pending,
 		Secret:   groupsOf(key.Secret(), 4),
-		QR:       "/two-factor/qr.png",
+		QR:       paths.TwoFactorQR,
 		Error:    errMsg,
 	}))
 	return nil
@@ -207,7 +208,7 @@ func (s *Server) twoFactorSetup(w http.ResponseWriter, r *http.Request) error {
 	u, pending, err := s.enrollingUser(r)
 	if errors.Is(err, account.ErrNotFound) {
 		s.flash(r, i18n.T(ctx, "twofactor.error.expired"))
-		return redirect(w, r, "/login")
+		return redirect(w, r, paths.Login)
 	}
 	if err != nil {
 		return err
@@ -225,7 +226,7 @@ func (s *Server) twoFactorSetup(w http.ResponseWriter, r *http.Request) error {
 		// Set up in another tab meanwhile: this secret is not the one kept.
 		s.sessions.Remove(ctx, sessionEnrollURL)
 		s.flash(r, i18n.T(ctx, "twofactor.error.already_on"))
-		return redirect(w, r, "/settings/two-factor")
+		return redirect(w, r, paths.TwoFactorSettings)
 	case err != nil:
 		return err
 	}
@@ -233,9 +234,9 @@ func (s *Server) twoFactorSetup(w http.ResponseWriter, r *http.Request) error {
 	s.sessions.Put(ctx, sessionRecovery, strings.Join(codes, " "))
 	s.log.InfoContext(ctx, "two-factor enabled")
 	if pending {
-		return s.completeSignIn(w, r, u, "/two-factor/recovery-codes")
+		return s.completeSignIn(w, r, u, paths.RecoveryCodes)
 	}
-	return redirect(w, r, "/two-factor/recovery-codes")
+	return redirect(w, r, paths.RecoveryCodes)
 }
 
 // twoFactorQR draws the authenticator being set up as a QR code. It is
@@ -270,11 +271,11 @@ func (s *Server) twoFactorQR(w http.ResponseWriter, r *http.Request) error {
 // settings instead.
 func (s *Server) recoveryCodes(w http.ResponseWriter, r *http.Request) error {
 	if _, ok := currentUser(r.Context()); !ok {
-		return redirect(w, r, "/login")
+		return redirect(w, r, paths.Login)
 	}
 	codes := strings.Fields(s.sessions.PopString(r.Context(), sessionRecovery))
 	if len(codes) == 0 {
-		return redirect(w, r, "/settings/two-factor")
+		return redirect(w, r, paths.TwoFactorSettings)
 	}
 	s.render(w, r, http.StatusOK, pages.RecoveryCodes(pages.RecoveryCodesView{
 		Page:  layout.Page{Title: i18n.T(r.Context(), "twofactor.recovery.heading"), Shell: s.shell(r, "")},
@@ -317,13 +318,13 @@ func (s *Server) disableTwoFactor(w http.ResponseWriter, r *http.Request) error 
 	case errors.Is(err, account.ErrForbidden):
 		return s.renderTwoFactorSettings(w, r, http.StatusForbidden, i18n.T(ctx, "twofactor.settings.required"))
 	case errors.Is(err, account.ErrNotFound): // already off
-		return redirect(w, r, "/settings/two-factor")
+		return redirect(w, r, paths.TwoFactorSettings)
 	case err != nil:
 		return err
 	}
 	s.log.InfoContext(ctx, "two-factor disabled")
 	s.flash(r, i18n.T(ctx, "twofactor.settings.disabled"))
-	return redirect(w, r, "/settings/two-factor")
+	return redirect(w, r, paths.TwoFactorSettings)
 }
 
 // groupsOf splits s into groups of n, for reading a secret aloud or typing it.

@@ -1,0 +1,91 @@
+// Package paths writes every path of the portal, for the handlers, the
+// templates and the mail renderer alike; the route table
+// (internal/server/routes.go) serves them, and a test there checks that
+// each path written here reaches a route. The domain writes none.
+package paths
+
+import (
+	"net/url"
+	"strconv"
+
+	"github.com/clc-portal/clc/internal/account"
+)
+
+// Pages without parameters.
+const (
+	Home              = "/"
+	Login             = "/login"
+	LoginCode         = "/login/code"
+	Logout            = "/logout"
+	Language          = "/language"
+	CLC               = "/clc"
+	Directory         = "/clc/directory"
+	Search            = "/clc/search"
+	NewRequest        = "/clc/accounts/new"
+	SubmitRequest     = "/clc/accounts/new/submit"
+	APITokens         = "/clc/api-tokens"
+	Manage            = "/clc/manage"
+	AllAccessRequests = "/clc/manage/access-requests"
+	OpsRequests       = "/ops/requests"
+	OpsEmails         = "/ops/emails"
+	TwoFactorSettings = "/settings/two-factor"
+	TwoFactorDisable  = "/settings/two-factor/disable"
+	TwoFactorSetup    = "/two-factor/setup"
+	TwoFactorQR       = "/two-factor/qr.png"
+	RecoveryCodes     = "/two-factor/recovery-codes"
+	API               = "/api/v1/"
+)
+
+// Pending is the Pending Request page an approval token opens, and
+// PendingAction one of its actions ("approve", "deny", "forward").
+func Pending(token string) string               { return "/pending/" + token }
+func PendingAction(token, action string) string { return Pending(token) + "/" + action }
+
+// SetPassword is the page a set-password token opens.
+func SetPassword(token string) string { return "/set-password/" + token }
+
+// LoginThen is Log In, going on to next afterwards.
+func LoginThen(next string) string { return Login + "?next=" + url.QueryEscape(next) }
+
+// RequestStatus is the partner's page of the request for account id, and
+// RequestAction one of its actions ("withdraw", "resend", "approvers").
+func RequestStatus(id account.AccountID) string { return "/clc/requests/" + id.String() }
+func RequestAction(id account.AccountID, action string) string {
+	return RequestStatus(id) + "/" + action
+}
+
+// Account is a Smart Account's page, and AccountPart one of the pages
+// under it ("users", "automation", "access-requests", "request-access").
+func Account(id account.AccountID) string { return "/clc/accounts/" + id.String() }
+func AccountPart(id account.AccountID, part string) string {
+	return Account(id) + "/" + part
+}
+
+// AccessRequest is one access request to account id, and AccessRequestAction
+// an action on it ("approve", "decline").
+func AccessRequest(id account.AccountID, request int64) string {
+	return AccountPart(id, "access-requests") + "/" + strconv.FormatInt(request, 10)
+}
+func AccessRequestAction(id account.AccountID, request int64, action string) string {
+	return AccessRequest(id, request) + "/" + action
+}
+
+// OpsRequestAction is an operator's action on the request for account id
+// ("approve", "deny", "allow").
+func OpsRequestAction(id account.AccountID, action string) string {
+	return OpsRequests + "/" + id.String() + "/" + action
+}
+
+// OpsEmailsPage is a page of the outbox, RetryEmail an email's Retry.
+func OpsEmailsPage(page int) string    { return OpsEmails + "?page=" + strconv.Itoa(page) }
+func RetryEmail(id int64) string       { return OpsEmails + "/" + strconv.FormatInt(id, 10) + "/retry" }
+func RevokeAPIToken(id int64) string   { return APITokens + "/" + strconv.FormatInt(id, 10) + "/revoke" }
+func DirectorySection(s string) string { return Directory + "#section-" + s }
+
+// The JSON API's collections, and an account request in it.
+const (
+	APIRequests      = "/api/v1/account-requests"
+	APISmartAccounts = "/api/v1/smart-accounts"
+)
+
+func APIRequest(id account.AccountID) string { return APIRequests + "/" + id.String() }
