@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"strings"
 
 	gomail "github.com/wneessen/go-mail"
 
