@@ -10,11 +10,12 @@ import (
 )
 
 // Deciding on a request: the Pending Request page's actions (approve, deny,
-// forward), the operator's, the partner's withdrawal, and the jobs that remind
-// and expire. Every decision is one conditional update of a pending request
-// in the transaction that does everything it causes, so two approvers, a
-// double click or a replayed form never decide twice or send two sets of
-// emails.
+// forward) and the types every decision shares; the operator's decisions and
+// the partner's withdrawal are in oversight.go, the jobs that remind and
+// expire in expiry.go. Every decision is one conditional update of a pending
+// request in the transaction that does everything it causes, so two
+// approvers, a double click or a replayed form never decide twice or send
+// two sets of emails.
 
 // Bounds and lifetimes of decisions.
 const (

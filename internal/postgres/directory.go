@@ -32,7 +32,7 @@ const (
 )
 
 // listingColumns are an account, the viewer's relation to it and its
-// administrators, read from the account's own row (migration 006 keeps them
+// administrators, read from the account's own row (migration 014 keeps them
 // there, the first account.MaxShownAdmins by name).
 const listingColumns = accountColumns + `,` + relationColumns + `, sa.admin_names, sa.admin_emails`
 
