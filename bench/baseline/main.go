@@ -163,7 +163,7 @@ func run(ctx context.Context, addr, db, email string) error {
 		})
 	}
 	act("POST /same/submit", func(r *http.Request) error {
-		_, err := svc.SubmitRequest(r.Context(), viewer, account.RequestInput{
+		_, err := svc.SubmitRequest(r.Context(), viewer, account.AccountRequestInput{
 			Name: r.PostFormValue("name"), Domain: r.PostFormValue("domain"),
 			NoteToApprover: r.PostFormValue("note_to_approver"), CustomerEmails: r.PostFormValue("customer_emails"),
 			NoteToCustomer: r.PostFormValue("note_to_customer"), UserEmails: r.PostFormValue("user_emails"),

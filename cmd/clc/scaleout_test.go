@@ -261,7 +261,7 @@ func TestTwoServesShareOneDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range requests {
-		_, err := svc.SubmitRequest(ctx, partner, account.RequestInput{
+		_, err := svc.SubmitRequest(ctx, partner, account.AccountRequestInput{
 			Name: fmt.Sprintf("Moved Clock %02d", i), Domain: fmt.Sprintf("moved-clock-%02d.example", i),
 			NoteToApprover: "Long ago", CustomerEmails: fmt.Sprintf("buyer@moved-clock-%02d.example", i),
 			SubmissionKey: account.NewSubmissionKey(),

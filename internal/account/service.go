@@ -50,7 +50,7 @@ type Store interface {
 	ClearLoginFailures(ctx context.Context, key string) error
 	PruneLoginThrottle(ctx context.Context, before, now time.Time) (int, error)
 
-	RequestStore
+	AccountRequestStore
 	TwoFactorStore
 	FollowUpStore
 	APIStore

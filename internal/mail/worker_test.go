@@ -83,7 +83,7 @@ func (r *rig) worker() *mail.Worker {
 
 // request has a partner ask for an account, queueing three emails: two
 // customers and the partner's confirmation.
-func (r *rig) request(domain string) account.Request {
+func (r *rig) request(domain string) account.AccountRequest {
 	r.t.Helper()
 	ctx := context.Background()
 	email := "ada@" + strings.TrimPrefix(domain, "c-") + ".partner.example"
@@ -94,7 +94,7 @@ func (r *rig) request(domain string) account.Request {
 	if _, err := r.svc.AddAccount(ctx, account.NewAccount{Name: "Partner " + domain, Domain: strings.TrimPrefix(domain, "c-") + ".partner.example", Type: account.TypePartnerHolding, AdminEmails: []string{email}}, "test"); err != nil {
 		r.t.Fatal(err)
 	}
-	req, err := r.svc.SubmitRequest(ctx, u, account.RequestInput{
+	req, err := r.svc.SubmitRequest(ctx, u, account.AccountRequestInput{
 		Name: "Globex Zürich", Domain: domain + ".example", NoteToApprover: "our customer",
 		CustomerEmails: "hank@" + domain + ".example, cfo@" + domain + ".example", NoteToCustomer: "Please approve <b>soon</b>.",
 		SubmissionKey: account.NewSubmissionKey(),

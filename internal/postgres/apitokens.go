@@ -99,12 +99,12 @@ func (s *Store) UseAPIToken(ctx context.Context, hash []byte, now, window time.T
 	return u, hits, err
 }
 
-func (s *Store) RequestsBy(ctx context.Context, userID int64, before account.AccountID, limit int) ([]account.Request, error) {
+func (s *Store) RequestsBy(ctx context.Context, userID int64, before account.AccountID, limit int) ([]account.AccountRequest, error) {
 	rows, err := s.pool.Query(ctx, requestSelect+`
 		WHERE r.requested_by = $1 AND ($2 = 0 OR r.smart_account_id < $2)
 		ORDER BY r.smart_account_id DESC LIMIT $3`, userID, int64(before), limit)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.Request, error) { return scanRequest(row) })
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.AccountRequest, error) { return scanRequest(row) })
 }

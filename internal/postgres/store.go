@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -185,49 +184,6 @@ func (s *Store) AccessOf(ctx context.Context, userID int64) ([]account.Access, e
 }
 
 const eventColumns = `id, smart_account_id, at, coalesce(actor_user_id, 0), actor, kind, params`
-
-func scanEvent(row pgx.CollectableRow) (account.Event, error) {
-	var e account.Event
-	var params []byte
-	if err := row.Scan(&e.ID, &e.AccountID, &e.At, &e.ActorID, &e.Actor, &e.Kind, &params); err != nil {
-		return e, err
-	}
-	if err := json.Unmarshal(params, &e.Params); err != nil {
-		return e, fmt.Errorf("event %d parameters: %w", e.ID, err)
-	}
-	return e, nil
-}
-
-func addEvent(ctx context.Context, q querier, e account.Event) error {
-	sql, args, err := eventInsert(e)
-	if err != nil {
-		return err
-	}
-	if _, err := q.Exec(ctx, sql, args...); err != nil {
-		return fmt.Errorf("record event %s: %w", e.Kind, err)
-	}
-	return nil
-}
-
-// eventInsert is the statement that records e, for addEvent or for a batch
-// that records it in the same round trip as other writes.
-func eventInsert(e account.Event) (string, []any, error) {
-	var actorID *int64
-	if e.ActorID != 0 {
-		actorID = &e.ActorID
-	}
-	if e.At.IsZero() {
-		// Every change is dated by the domain's clock, which tests move.
-		return "", nil, fmt.Errorf("record event %s: no time given", e.Kind)
-	}
-	params, err := json.Marshal(e.Params)
-	if err != nil {
-		return "", nil, fmt.Errorf("record event %s: %w", e.Kind, err)
-	}
-	return `
-		INSERT INTO events (smart_account_id, at, actor_user_id, actor, kind, params)
-		VALUES ($1, $2, $3, $4, $5, $6)`, []any{e.AccountID, e.At, actorID, e.Actor, e.Kind, params}, nil
-}
 
 // liveAccountByDomainSQL finds the live (pending or active) account holding
 // domain $1: at most one, by smart_accounts_live_domain_key.

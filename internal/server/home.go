@@ -19,19 +19,3 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 	}))
 	return nil
 }
-
-// setLanguage records the person's language choice for this session and,
-// when signed in, for their account.
-func (s *Server) setLanguage(w http.ResponseWriter, r *http.Request) error {
-	lang := r.PostFormValue("lang")
-	if !s.catalog.Supported(lang) {
-		lang = ""
-	}
-	s.sessions.Put(r.Context(), sessionLang, lang)
-	if u, ok := currentUser(r.Context()); ok {
-		if err := s.accounts.SetLanguage(r.Context(), u.ID, lang); err != nil {
-			return err
-		}
-	}
-	return redirect(w, r, localPath(r.PostFormValue("next")))
-}

@@ -259,7 +259,7 @@ func (s *Server) pendingRows(r *http.Request, p account.PendingLink) []pages.Rev
 }
 
 // requesterLine names who asked: "Ada Lovelace <ada@partner.example>".
-func requesterLine(r account.Request) string {
+func requesterLine(r account.AccountRequest) string {
 	if r.RequesterName == "" {
 		return r.Requester
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/clc-portal/clc/internal/account"
-	"github.com/clc-portal/clc/internal/i18n"
 	"github.com/clc-portal/clc/internal/logctx"
 	"github.com/clc-portal/clc/internal/paths"
 	"github.com/clc-portal/clc/web/layout"
@@ -124,27 +123,6 @@ func (s *Server) requireUser(next http.Handler) http.Handler {
 			return
 		}
 		next.ServeHTTP(w, r)
-	})
-}
-
-// language picks the request's language: the choice made in this session,
-// then the user's saved choice, then the browser's Accept-Language.
-func (s *Server) language(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		choice := s.sessions.GetString(r.Context(), sessionLang)
-		if u, ok := currentUser(r.Context()); ok && choice == "" {
-			choice = u.Language
-		}
-		tag := s.catalog.Match(choice, r.Header.Get("Accept-Language"))
-		w.Header().Set("Content-Language", tag.String())
-		w.Header().Add("Vary", "Accept-Language")
-		ctx := i18n.With(r.Context(), s.catalog.Translator(tag))
-		// A page answering a POST (a form shown again) cannot be fetched
-		// again by its address; its switcher returns to the default page.
-		if r.Method == http.MethodGet {
-			ctx = layout.WithReturnPath(ctx, r.URL.RequestURI())
-		}
-		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

@@ -15,7 +15,7 @@ import (
 func TestSubmitRequestRefusesNoRole(t *testing.T) {
 	a := newApp(t)
 	u := a.user("new@partner.example", "New", false)
-	_, err := a.svc.SubmitRequest(context.Background(), u, account.RequestInput{
+	_, err := a.svc.SubmitRequest(context.Background(), u, account.AccountRequestInput{
 		Name: "Globex", Domain: "globex.example", NoteToApprover: "our customer",
 		CustomerEmails: "hank@globex.example", SubmissionKey: account.NewSubmissionKey(),
 	})

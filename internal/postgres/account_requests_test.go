@@ -75,7 +75,7 @@ func TestCreateRequestWritesItAllInFiveRoundTrips(t *testing.T) {
 
 	now := time.Now().UTC().Truncate(time.Second)
 	approvers := []string{"cfo@globex.example", "it@globex.example", "ceo@globex.example"}
-	r := account.Request{
+	r := account.AccountRequest{
 		Account:     account.SmartAccount{Name: "Globex", Domain: "globex.example", Type: account.TypeCustomer},
 		RequestedBy: requester, Requester: "pat@partner.example", PartnerName: "Partner", DomainAsTyped: "globex.example",
 		CustomerEmails: approvers, SubmissionKey: "form-0123456789abcdef", Status: account.RequestPending,

@@ -32,13 +32,13 @@ func (s *Service) PendingQueue(ctx context.Context, u User) ([]PendingRequest, e
 }
 
 // pendingRequest finds the request for an account and checks it still waits.
-func (s *Service) pendingRequest(ctx context.Context, id AccountID) (Request, error) {
+func (s *Service) pendingRequest(ctx context.Context, id AccountID) (AccountRequest, error) {
 	r, err := s.store.RequestByAccount(ctx, id)
 	if err != nil {
-		return Request{}, fmt.Errorf("request for %s: %w", id, err)
+		return AccountRequest{}, fmt.Errorf("request for %s: %w", id, err)
 	}
 	if r.StatusAt(s.clock.Now()) != RequestPending {
-		return Request{}, &RequestClosedError{Request: r}
+		return AccountRequest{}, &RequestClosedError{Request: r}
 	}
 	return r, nil
 }
@@ -60,22 +60,22 @@ func (s *Service) requestLostRace(ctx context.Context, id AccountID, err error) 
 // customer's, so its Administrator is a customer approver, never the
 // operator: admin, which must hold a live link, or else the first address
 // that does (the one the partner typed first, unless it was forwarded on).
-func (s *Service) OperatorApprove(ctx context.Context, u User, id AccountID, admin string, keep []string) (Request, error) {
+func (s *Service) OperatorApprove(ctx context.Context, u User, id AccountID, admin string, keep []string) (AccountRequest, error) {
 	if !u.Staff {
-		return Request{}, ErrForbidden
+		return AccountRequest{}, ErrForbidden
 	}
 	r, err := s.pendingRequest(ctx, id)
 	if err != nil {
-		return Request{}, err
+		return AccountRequest{}, err
 	}
 	live, err := s.store.LiveLinks(ctx, r.ID)
 	if err != nil {
-		return Request{}, fmt.Errorf("approvers of %s: %w", id, err)
+		return AccountRequest{}, fmt.Errorf("approvers of %s: %w", id, err)
 	}
 	if len(live) == 0 {
 		// Every approver awaits review: one must be allowed first, since
 		// the Administrator is always a customer's approver.
-		return Request{}, FieldErrors{"admin": {Msg: "ops.requests.error.no_live_approver"}}
+		return AccountRequest{}, FieldErrors{"admin": {Msg: "ops.requests.error.no_live_approver"}}
 	}
 	chosen := live[0].Email
 	if admin = strings.ToLower(strings.TrimSpace(admin)); admin != "" {
@@ -86,7 +86,7 @@ func (s *Service) OperatorApprove(ctx context.Context, u User, id AccountID, adm
 			}
 		}
 		if chosen == "" {
-			return Request{}, FieldErrors{"admin": {Msg: "ops.requests.error.admin"}}
+			return AccountRequest{}, FieldErrors{"admin": {Msg: "ops.requests.error.admin"}}
 		}
 	}
 	// The operator stands in for the customer and sees the users on the
@@ -95,7 +95,7 @@ func (s *Service) OperatorApprove(ctx context.Context, u User, id AccountID, adm
 	d.ByUser = u.ID
 	out, err := s.store.Decide(ctx, d)
 	if err != nil {
-		return Request{}, s.requestLostRace(ctx, id, fmt.Errorf("approve request for %s: %w", id, err))
+		return AccountRequest{}, s.requestLostRace(ctx, id, fmt.Errorf("approve request for %s: %w", id, err))
 	}
 	return out, nil
 }
@@ -148,38 +148,38 @@ func (s *Service) AllowApprover(ctx context.Context, u User, id AccountID, addr 
 
 // OperatorDeny lets a Cisco operator deny a request, with a reason the
 // partner is told.
-func (s *Service) OperatorDeny(ctx context.Context, u User, id AccountID, reason string) (Request, error) {
+func (s *Service) OperatorDeny(ctx context.Context, u User, id AccountID, reason string) (AccountRequest, error) {
 	if !u.Staff {
-		return Request{}, ErrForbidden
+		return AccountRequest{}, ErrForbidden
 	}
 	r, err := s.pendingRequest(ctx, id)
 	if err != nil {
-		return Request{}, err
+		return AccountRequest{}, err
 	}
 	reason, err = checkReason(reason)
 	if err != nil {
-		return Request{}, err
+		return AccountRequest{}, err
 	}
 	d := s.denial(r, u.Email, reason)
 	d.ByUser = u.ID
 	out, err := s.store.Decide(ctx, d)
 	if err != nil {
-		return Request{}, s.requestLostRace(ctx, id, fmt.Errorf("deny request for %s: %w", id, err))
+		return AccountRequest{}, s.requestLostRace(ctx, id, fmt.Errorf("deny request for %s: %w", id, err))
 	}
 	return out, nil
 }
 
 // RequestState is where a request stands, for the partner who sent it, the
 // operators, and the administrators of its account.
-func (s *Service) RequestState(ctx context.Context, u User, id AccountID) (RequestState, error) {
+func (s *Service) RequestState(ctx context.Context, u User, id AccountID) (AccountRequestState, error) {
 	r, err := s.store.RequestByAccount(ctx, id)
 	if err != nil {
-		return RequestState{}, fmt.Errorf("request for %s: %w", id, err)
+		return AccountRequestState{}, fmt.Errorf("request for %s: %w", id, err)
 	}
 	if err := s.canSeeRequest(ctx, u, r); err != nil {
-		return RequestState{}, err
+		return AccountRequestState{}, err
 	}
-	st := RequestState{Request: r, Status: r.StatusAt(s.clock.Now())}
+	st := AccountRequestState{Request: r, Status: r.StatusAt(s.clock.Now())}
 	// The Note to Cisco Approver is the partner's word to Cisco, not to the
 	// customer who later administers the account.
 	if u.ID != r.RequestedBy && !u.Staff {
@@ -188,7 +188,7 @@ func (s *Service) RequestState(ctx context.Context, u User, id AccountID) (Reque
 	if st.Status == RequestPending {
 		live, err := s.store.LiveLinks(ctx, r.ID)
 		if err != nil {
-			return RequestState{}, fmt.Errorf("approvers of %s: %w", id, err)
+			return AccountRequestState{}, fmt.Errorf("approvers of %s: %w", id, err)
 		}
 		for _, l := range live {
 			st.WaitingOn = append(st.WaitingOn, l.Email)
@@ -196,7 +196,7 @@ func (s *Service) RequestState(ctx context.Context, u User, id AccountID) (Reque
 		st.CanWithdraw = u.ID == r.RequestedBy
 	}
 	if st.History, err = s.store.AccountHistory(ctx, id); err != nil {
-		return RequestState{}, fmt.Errorf("history of %s: %w", id, err)
+		return AccountRequestState{}, fmt.Errorf("history of %s: %w", id, err)
 	}
 	if !u.Staff && !s.administers(ctx, u, r.Account.ID) {
 		// The partner follows its request, not the customer's account once
@@ -239,7 +239,7 @@ func (s *Service) administers(ctx context.Context, u User, id AccountID) bool {
 
 // canSeeRequest answers ErrNotFound, not ErrForbidden, for a request u may
 // not see, so its id cannot be probed for.
-func (s *Service) canSeeRequest(ctx context.Context, u User, r Request) error {
+func (s *Service) canSeeRequest(ctx context.Context, u User, r AccountRequest) error {
 	if u.ID == r.RequestedBy || u.Staff {
 		return nil
 	}
@@ -261,10 +261,10 @@ func (s *Service) canSeeRequest(ctx context.Context, u User, r Request) error {
 // the domain: no account ever existed for the customer, so "denied" would
 // blame them, while "expired" already means "ended without being created"
 // everywhere accounts are listed, and the request says why.
-func (s *Service) Withdraw(ctx context.Context, u User, id AccountID) (Request, error) {
+func (s *Service) Withdraw(ctx context.Context, u User, id AccountID) (AccountRequest, error) {
 	r, err := s.ownPendingRequest(ctx, u, id)
 	if err != nil {
-		return Request{}, err
+		return AccountRequest{}, err
 	}
 	w := Withdrawal{RequestID: r.ID, AccountID: id, By: u.Email, ByUser: u.ID, At: s.clock.Now()}
 	out, err := s.store.Withdraw(ctx, w, func(live []ApprovalLink) []Email {
@@ -277,7 +277,7 @@ func (s *Service) Withdraw(ctx context.Context, u User, id AccountID) (Request, 
 		return emails
 	})
 	if err != nil {
-		return Request{}, s.requestLostRace(ctx, id, fmt.Errorf("withdraw request for %s: %w", id, err))
+		return AccountRequest{}, s.requestLostRace(ctx, id, fmt.Errorf("withdraw request for %s: %w", id, err))
 	}
 	return out, nil
 }

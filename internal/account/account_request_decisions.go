@@ -63,7 +63,7 @@ const (
 // page shows.
 type PendingLink struct {
 	Link    ApprovalLink
-	Request Request
+	Request AccountRequest
 	// Replaced is set when the token opened is one a reminder replaced.
 	Replaced bool
 	State    LinkState
@@ -76,13 +76,13 @@ type LinkClosedError struct{ Link PendingLink }
 func (e *LinkClosedError) Error() string { return "approval link is " + string(e.Link.State) }
 
 // RequestClosedError says a request is no longer pending, as it stands now.
-type RequestClosedError struct{ Request Request }
+type RequestClosedError struct{ Request AccountRequest }
 
 func (e *RequestClosedError) Error() string { return "request is " + string(e.Request.Status) }
 
 // StatusAt is the request's status at now: a pending request past its expiry
 // is expired even before the job has recorded it.
-func (r Request) StatusAt(now time.Time) RequestStatus {
+func (r AccountRequest) StatusAt(now time.Time) RequestStatus {
 	if r.Status == RequestPending && !now.Before(r.ExpiresAt) {
 		return RequestExpired
 	}
@@ -90,7 +90,9 @@ func (r Request) StatusAt(now time.Time) RequestStatus {
 }
 
 // Decided reports whether someone approved or denied the request.
-func (r Request) Decided() bool { return r.Status == RequestApproved || r.Status == RequestDenied }
+func (r AccountRequest) Decided() bool {
+	return r.Status == RequestApproved || r.Status == RequestDenied
+}
 
 // Decision is an approval or a denial, ready for the store to apply.
 type Decision struct {
@@ -172,7 +174,7 @@ type RotatedToken struct {
 
 // PendingRequest is a request in the operator's queue, with whom it waits on.
 type PendingRequest struct {
-	Request   Request
+	Request   AccountRequest
 	WaitingOn []string
 	// Outside are those of WaitingOn whose address is not at the account's
 	// domain, so operators can look twice at who would become its
@@ -180,10 +182,10 @@ type PendingRequest struct {
 	Outside []string
 }
 
-// RequestState is the partner's view of a request: where it stands, whom it
+// AccountRequestState is the partner's view of a request: where it stands, whom it
 // waits on, and its account's history.
-type RequestState struct {
-	Request     Request
+type AccountRequestState struct {
+	Request     AccountRequest
 	Status      RequestStatus // as of now
 	WaitingOn   []string
 	History     []Event
@@ -196,8 +198,8 @@ type RequestState struct {
 type DecisionStore interface {
 	// LinkByTokenHash finds the link a token opens, with its request; a
 	// token a reminder replaced finds its link with replaced set.
-	LinkByTokenHash(ctx context.Context, hash []byte) (l ApprovalLink, r Request, replaced bool, err error)
-	RequestByAccount(ctx context.Context, id AccountID) (Request, error)
+	LinkByTokenHash(ctx context.Context, hash []byte) (l ApprovalLink, r AccountRequest, replaced bool, err error)
+	RequestByAccount(ctx context.Context, id AccountID) (AccountRequest, error)
 	// LiveLinks lists the links a request waits on, oldest first.
 	LiveLinks(ctx context.Context, requestID int64) ([]ApprovalLink, error)
 	// PendingRequests lists the requests still pending and unexpired at now,
@@ -211,7 +213,7 @@ type DecisionStore interface {
 	// returns ErrRequestClosed or ErrLinkRevoked. An approval activates the
 	// account with its DEFAULT Virtual Account and its members; a denial
 	// denies it. Either records events and queues d's emails.
-	Decide(ctx context.Context, d Decision) (Request, error)
+	Decide(ctx context.Context, d Decision) (AccountRequest, error)
 	// Forward revokes f.LinkID and adds f.Link, unless the request is closed
 	// (ErrRequestClosed), the link already forwarded (ErrLinkRevoked) or the
 	// new address already holds a live link (ErrConflict).
@@ -223,15 +225,15 @@ type DecisionStore interface {
 	AllowApprover(ctx context.Context, a Allowance) error
 	// Withdraw closes a pending request as withdrawn and its account as
 	// expired, queueing emails(the live links), or returns ErrRequestClosed.
-	Withdraw(ctx context.Context, w Withdrawal, emails func(live []ApprovalLink) []Email) (Request, error)
+	Withdraw(ctx context.Context, w Withdrawal, emails func(live []ApprovalLink) []Email) (AccountRequest, error)
 	// ExpireNext expires one pending request whose expiry has passed at now,
 	// queueing expire(request, every link it had); several processes may run
 	// it at once. ok is false when none is due.
-	ExpireNext(ctx context.Context, now time.Time, expire func(Request, []ApprovalLink) []Email) (ok bool, err error)
+	ExpireNext(ctx context.Context, now time.Time, expire func(AccountRequest, []ApprovalLink) []Email) (ok bool, err error)
 	// RemindNext marks reminded one pending request, not reminded before,
 	// expiring after now and by dueBy, applies remind(request, its live
 	// links) and queues its emails. ok is false when none is due.
-	RemindNext(ctx context.Context, now, dueBy time.Time, remind func(Request, []ApprovalLink) Reminder) (ok bool, err error)
+	RemindNext(ctx context.Context, now, dueBy time.Time, remind func(AccountRequest, []ApprovalLink) Reminder) (ok bool, err error)
 
 	SetPasswordLinkByHash(ctx context.Context, hash []byte) (SetPasswordLink, User, error)
 	// UseSetPasswordLink spends an unused, unexpired link (and every other
@@ -317,36 +319,36 @@ func (s *Service) lostRace(ctx context.Context, token string, err error) error {
 // with a DEFAULT Virtual Account, the link's address its Administrator and
 // those of the request's User Emails that the approver kept ticked (keep)
 // its Users; the history names those left out.
-func (s *Service) Approve(ctx context.Context, token string, keep []string) (Request, error) {
+func (s *Service) Approve(ctx context.Context, token string, keep []string) (AccountRequest, error) {
 	p, err := s.liveLink(ctx, token)
 	if err != nil {
-		return Request{}, err
+		return AccountRequest{}, err
 	}
 	d := s.approval(p.Request, p.Link.Email, p.Link.Email, keep)
 	d.LinkID, d.TokenHash = p.Link.ID, HashToken(token)
 	r, err := s.store.Decide(ctx, d)
 	if err != nil {
-		return Request{}, s.lostRace(ctx, token, fmt.Errorf("approve request for %s: %w", p.Request.Account.ID, err))
+		return AccountRequest{}, s.lostRace(ctx, token, fmt.Errorf("approve request for %s: %w", p.Request.Account.ID, err))
 	}
 	return r, nil
 }
 
 // Deny is "Deny Request": the account becomes denied and the partner is
 // told the reason, which is required.
-func (s *Service) Deny(ctx context.Context, token, reason string) (Request, error) {
+func (s *Service) Deny(ctx context.Context, token, reason string) (AccountRequest, error) {
 	p, err := s.liveLink(ctx, token)
 	if err != nil {
-		return Request{}, err
+		return AccountRequest{}, err
 	}
 	reason, err = checkReason(reason)
 	if err != nil {
-		return Request{}, err
+		return AccountRequest{}, err
 	}
 	d := s.denial(p.Request, p.Link.Email, reason)
 	d.LinkID, d.TokenHash = p.Link.ID, HashToken(token)
 	r, err := s.store.Decide(ctx, d)
 	if err != nil {
-		return Request{}, s.lostRace(ctx, token, fmt.Errorf("deny request for %s: %w", p.Request.Account.ID, err))
+		return AccountRequest{}, s.lostRace(ctx, token, fmt.Errorf("deny request for %s: %w", p.Request.Account.ID, err))
 	}
 	return r, nil
 }
@@ -416,7 +418,7 @@ func checkReason(reason string) (string, error) {
 }
 
 // requestEmailData is what every email about a request shows.
-func requestEmailData(r Request) EmailData {
+func requestEmailData(r AccountRequest) EmailData {
 	return EmailData{
 		AccountID: r.Account.ID.String(), AccountName: r.Account.Name, Domain: r.DomainAsTyped,
 		RequesterName: r.RequesterName, RequesterEmail: r.Requester, PartnerName: r.PartnerName,
@@ -427,7 +429,7 @@ func requestEmailData(r Request) EmailData {
 // approval builds the approval of r by the address by, with admin as the
 // account's Administrator: the request's user emails become Users, each is
 // told, and so is the partner.
-func (s *Service) approval(r Request, by, admin string, keep []string) Decision {
+func (s *Service) approval(r AccountRequest, by, admin string, keep []string) Decision {
 	now := s.clock.Now()
 	kept, leftOut := UsersToAdd(r.UserEmails, keep)
 	d := Decision{RequestID: r.ID, AccountID: r.Account.ID, Outcome: RequestApproved, By: by, At: now, LeftOut: leftOut}
@@ -455,7 +457,7 @@ func (s *Service) approval(r Request, by, admin string, keep []string) Decision 
 }
 
 // denial builds the denial of r by the address by, telling the partner why.
-func (s *Service) denial(r Request, by, reason string) Decision {
+func (s *Service) denial(r AccountRequest, by, reason string) Decision {
 	data := requestEmailData(r)
 	data.Actor, data.Reason = by, reason
 	return Decision{

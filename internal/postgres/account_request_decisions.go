@@ -35,13 +35,13 @@ func scanLink(row pgx.Row, extra ...any) (account.ApprovalLink, error) {
 
 // LinkByTokenHash reads a link and its request in one statement: every
 // Pending Request page and every decision starts here.
-func (s *Store) LinkByTokenHash(ctx context.Context, hash []byte) (account.ApprovalLink, account.Request, bool, error) {
+func (s *Store) LinkByTokenHash(ctx context.Context, hash []byte) (account.ApprovalLink, account.AccountRequest, bool, error) {
 	row := s.pool.QueryRow(ctx, `
 		SELECT `+linkColumns+`, coalesce(l.previous_token_hash = $1, false), `+requestColumns+`, `+accountColumns+requestFrom+`
 		JOIN approval_links l ON l.request_id = r.id
 		WHERE l.token_hash = $1 OR l.previous_token_hash = $1`, hash)
 	var replaced bool
-	var r account.Request
+	var r account.AccountRequest
 	// scanLink reads the link's columns and replaced, scanRequest the rest.
 	l, err := scanLink(rowFunc(func(linkDest ...any) error {
 		var err error
@@ -51,7 +51,7 @@ func (s *Store) LinkByTokenHash(ctx context.Context, hash []byte) (account.Appro
 		return err
 	}), &replaced)
 	if err != nil {
-		return account.ApprovalLink{}, account.Request{}, false, mapErr(err, "")
+		return account.ApprovalLink{}, account.AccountRequest{}, false, mapErr(err, "")
 	}
 	return l, r, replaced, nil
 }
@@ -62,12 +62,12 @@ type rowFunc func(dest ...any) error
 
 func (f rowFunc) Scan(dest ...any) error { return f(dest...) }
 
-func requestByID(ctx context.Context, q querier, id int64) (account.Request, error) {
+func requestByID(ctx context.Context, q querier, id int64) (account.AccountRequest, error) {
 	r, err := scanRequest(q.QueryRow(ctx, requestSelect+`WHERE r.id = $1`, id))
 	return r, mapErr(err, "")
 }
 
-func (s *Store) RequestByAccount(ctx context.Context, id account.AccountID) (account.Request, error) {
+func (s *Store) RequestByAccount(ctx context.Context, id account.AccountID) (account.AccountRequest, error) {
 	r, err := scanRequest(s.pool.QueryRow(ctx, requestSelect+`WHERE r.smart_account_id = $1`, id))
 	return r, mapErr(err, "")
 }
@@ -113,8 +113,8 @@ func (s *Store) AccountHistory(ctx context.Context, id account.AccountID) ([]acc
 	return pgx.CollectRows(rows, scanEvent)
 }
 
-func (s *Store) Decide(ctx context.Context, d account.Decision) (account.Request, error) {
-	var out account.Request
+func (s *Store) Decide(ctx context.Context, d account.Decision) (account.AccountRequest, error) {
+	var out account.AccountRequest
 	err := withTx(ctx, s.pool, func(tx pgx.Tx) error {
 		// The one decision: whoever updates the pending row first wins, and
 		// everyone after finds it no longer pending.
@@ -275,8 +275,8 @@ func (s *Store) Forward(ctx context.Context, f account.Forwarding) error {
 	})
 }
 
-func (s *Store) Withdraw(ctx context.Context, w account.Withdrawal, emails func(live []account.ApprovalLink) []account.Email) (account.Request, error) {
-	var out account.Request
+func (s *Store) Withdraw(ctx context.Context, w account.Withdrawal, emails func(live []account.ApprovalLink) []account.Email) (account.AccountRequest, error) {
+	var out account.AccountRequest
 	err := withTx(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `
 			UPDATE account_requests SET status = 'withdrawn', decided_at = $2, decided_by = $3, decided_by_user = $4
@@ -309,21 +309,21 @@ func (s *Store) Withdraw(ctx context.Context, w account.Withdrawal, emails func(
 // claimRequest locks one request matching where (with its arguments), the
 // soonest to expire first; rows another process holds are skipped, so
 // several workers share the jobs. ok is false when none matches.
-func claimRequest(ctx context.Context, tx pgx.Tx, where string, args ...any) (account.Request, bool, error) {
+func claimRequest(ctx context.Context, tx pgx.Tx, where string, args ...any) (account.AccountRequest, bool, error) {
 	var id int64
 	err := tx.QueryRow(ctx, `SELECT id FROM account_requests WHERE `+where+`
 		ORDER BY expires_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`, args...).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return account.Request{}, false, nil
+		return account.AccountRequest{}, false, nil
 	}
 	if err != nil {
-		return account.Request{}, false, err
+		return account.AccountRequest{}, false, err
 	}
 	r, err := requestByID(ctx, tx, id)
 	return r, err == nil, err
 }
 
-func (s *Store) ExpireNext(ctx context.Context, now time.Time, expire func(account.Request, []account.ApprovalLink) []account.Email) (bool, error) {
+func (s *Store) ExpireNext(ctx context.Context, now time.Time, expire func(account.AccountRequest, []account.ApprovalLink) []account.Email) (bool, error) {
 	var found bool
 	err := withTx(ctx, s.pool, func(tx pgx.Tx) error {
 		r, ok, err := claimRequest(ctx, tx, `status = 'pending' AND expires_at <= $1`, now)
@@ -353,7 +353,7 @@ func (s *Store) ExpireNext(ctx context.Context, now time.Time, expire func(accou
 	return found, err
 }
 
-func (s *Store) RemindNext(ctx context.Context, now, dueBy time.Time, remind func(account.Request, []account.ApprovalLink) account.Reminder) (bool, error) {
+func (s *Store) RemindNext(ctx context.Context, now, dueBy time.Time, remind func(account.AccountRequest, []account.ApprovalLink) account.Reminder) (bool, error) {
 	var found bool
 	err := withTx(ctx, s.pool, func(tx pgx.Tx) error {
 		r, ok, err := claimRequest(ctx, tx, `status = 'pending' AND reminded_at IS NULL AND expires_at > $1 AND expires_at <= $2`, now, dueBy)
@@ -386,44 +386,6 @@ func (s *Store) RemindNext(ctx context.Context, now, dueBy time.Time, remind fun
 		return enqueue(ctx, tx, now, rem.Emails)
 	})
 	return found, err
-}
-
-func (s *Store) SetPasswordLinkByHash(ctx context.Context, hash []byte) (account.SetPasswordLink, account.User, error) {
-	var l account.SetPasswordLink
-	var usedAt *time.Time
-	row := s.pool.QueryRow(ctx, `
-		SELECT p.id, p.user_id, p.created_at, p.expires_at, p.used_at, `+prefixed("u", userColumns)+`
-		FROM set_password_links p JOIN users u ON u.id = p.user_id WHERE p.token_hash = $1`, hash)
-	var u account.User
-	err := row.Scan(&l.ID, &l.UserID, &l.CreatedAt, &l.ExpiresAt, &usedAt,
-		&u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.Staff, &u.Language, &u.CreatedAt)
-	l.UsedAt = deref(usedAt)
-	return l, u, mapErr(err, "")
-}
-
-func (s *Store) UseSetPasswordLink(ctx context.Context, hash []byte, now time.Time, passwordHash string) (account.User, error) {
-	var u account.User
-	err := withTx(ctx, s.pool, func(tx pgx.Tx) error {
-		var userID int64
-		err := tx.QueryRow(ctx, `
-			UPDATE set_password_links SET used_at = $2
-			WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
-			RETURNING user_id`, hash, now).Scan(&userID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return account.ErrTokenUsed
-		}
-		if err != nil {
-			return err
-		}
-		// Every other link of this user existed only to set this first
-		// password: none may set it again.
-		if _, err := tx.Exec(ctx, `UPDATE set_password_links SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL`, userID, now); err != nil {
-			return err
-		}
-		u, err = scanUser(tx.QueryRow(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1 RETURNING `+userColumns, userID, passwordHash))
-		return err
-	})
-	return u, err
 }
 
 // prefixed qualifies each of a column list's names with a table alias.

@@ -203,19 +203,19 @@ type FollowUpStore interface {
 // ownPendingRequest is the request for id when u sent it and it still waits;
 // anyone else who may see it is forbidden to change it, and whoever may not
 // see it finds no request (ErrNotFound).
-func (s *Service) ownPendingRequest(ctx context.Context, u User, id AccountID) (Request, error) {
+func (s *Service) ownPendingRequest(ctx context.Context, u User, id AccountID) (AccountRequest, error) {
 	r, err := s.store.RequestByAccount(ctx, id)
 	if err != nil {
-		return Request{}, fmt.Errorf("request for %s: %w", id, err)
+		return AccountRequest{}, fmt.Errorf("request for %s: %w", id, err)
 	}
 	if err := s.canSeeRequest(ctx, u, r); err != nil {
-		return Request{}, err
+		return AccountRequest{}, err
 	}
 	if r.RequestedBy != u.ID {
-		return Request{}, ErrForbidden
+		return AccountRequest{}, ErrForbidden
 	}
 	if r.StatusAt(s.clock.Now()) != RequestPending {
-		return Request{}, &RequestClosedError{Request: r}
+		return AccountRequest{}, &RequestClosedError{Request: r}
 	}
 	return r, nil
 }
@@ -230,7 +230,7 @@ func (s *Service) Approvers(ctx context.Context, u User, id AccountID) ([]Approv
 	return s.approvers(ctx, r)
 }
 
-func (s *Service) approvers(ctx context.Context, r Request) ([]Approver, error) {
+func (s *Service) approvers(ctx context.Context, r AccountRequest) ([]Approver, error) {
 	rows, err := s.store.ApproverEmails(ctx, r.ID)
 	if err != nil {
 		return nil, fmt.Errorf("approvers of %s: %w", r.Account.ID, err)

@@ -98,7 +98,7 @@ type apiAccountList struct {
 	Next  *string      `json:"next"`
 }
 
-func (s *Server) apiRequestOf(r account.Request, status account.RequestStatus) apiRequest {
+func (s *Server) apiRequestOf(r account.AccountRequest, status account.RequestStatus) apiRequest {
 	out := apiRequest{
 		ID: r.Account.ID.String(), Name: r.Account.Name, Domain: r.Account.Domain, Status: string(status),
 		RequestedBy: r.Requester, CreatedAt: r.CreatedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(),
@@ -169,7 +169,7 @@ func (s *Server) apiCreateRequest(w http.ResponseWriter, r *http.Request) error 
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return &badJSONError{err: errors.New("more than one JSON value")}
 	}
-	req, created, err := s.accounts.SubmitRequestOnce(ctx, u, r.Header.Get("Idempotency-Key"), account.RequestInput{
+	req, created, err := s.accounts.SubmitRequestOnce(ctx, u, r.Header.Get("Idempotency-Key"), account.AccountRequestInput{
 		Name: in.Name, Domain: in.Domain, NoteToApprover: in.NoteToApprover,
 		CustomerEmails: strings.Join(in.CustomerEmails, "\n"), NoteToCustomer: in.NoteToCustomer,
 		UserEmails: strings.Join(in.UserEmails, "\n"), NoteToUsers: in.NoteToUsers,

@@ -13,7 +13,7 @@ import (
 // becomes expired, which frees its domain, and every customer who held a
 // link and the partner are told. It returns how many it expired.
 func (s *Service) ExpireRequests(ctx context.Context) (int, error) {
-	expire := func(r Request, links []ApprovalLink) []Email {
+	expire := func(r AccountRequest, links []ApprovalLink) []Email {
 		data := requestEmailData(r)
 		seen := map[string]bool{}
 		var emails []Email
@@ -35,7 +35,7 @@ func (s *Service) ExpireRequests(ctx context.Context) (int, error) {
 // first token was never stored in clear and its email's copy was erased once
 // sent, so the old link is replaced and then says so.
 func (s *Service) RemindApprovers(ctx context.Context) (int, error) {
-	remind := func(r Request, live []ApprovalLink) Reminder {
+	remind := func(r AccountRequest, live []ApprovalLink) Reminder {
 		var rem Reminder
 		for _, l := range live {
 			token := randomToken(tokenBytes)

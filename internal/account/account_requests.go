@@ -37,8 +37,8 @@ const (
 	SubmissionKeyBytes = 16
 )
 
-// Request is a partner's request for a customer's Smart Account.
-type Request struct {
+// AccountRequest is a partner's request for a customer's Smart Account.
+type AccountRequest struct {
 	ID             int64
 	Account        SmartAccount
 	RequestedBy    int64
@@ -77,8 +77,8 @@ type Request struct {
 	DecisionReason string
 }
 
-// RequestInput is what the "Request a Smart Account for a Customer" form carried.
-type RequestInput struct {
+// AccountRequestInput is what the "Request a Smart Account for a Customer" form carried.
+type AccountRequestInput struct {
 	Name           string
 	Domain         string // as typed; "" means the requester's own domain
 	NoteToApprover string
@@ -123,8 +123,8 @@ type ApprovalLink struct {
 	RotatedAt time.Time
 }
 
-// RequestStore is what requests need from persistence.
-type RequestStore interface {
+// AccountRequestStore is what requests need from persistence.
+type AccountRequestStore interface {
 	// CreateRequest stores, in one transaction, the pending Smart Account, its
 	// request, its approval links, a "requested" event and the emails. A
 	// submission key seen before returns ErrDuplicateSubmission with the
@@ -132,8 +132,8 @@ type RequestStore interface {
 	// *DomainTakenError.
 	// quota counts the emails against the requester's day (an
 	// *EmailLimitError when over it). r.Held are stored awaiting review.
-	CreateRequest(ctx context.Context, r Request, links []ApprovalLink, emails []Email, quota EmailQuota) (Request, error)
-	RequestBySubmissionKey(ctx context.Context, key string) (Request, error)
+	CreateRequest(ctx context.Context, r AccountRequest, links []ApprovalLink, emails []Email, quota EmailQuota) (AccountRequest, error)
+	RequestBySubmissionKey(ctx context.Context, key string) (AccountRequest, error)
 	// SubmissionFacts reads, at once, what SubmitRequest checks a form
 	// against; the domain's facts are left out while domain is "".
 	SubmissionFacts(ctx context.Context, userID int64, key, domain string) (SubmissionFacts, error)
@@ -148,7 +148,7 @@ type SubmissionFacts struct {
 	// DirectoryStore.MenuAccount): a user with none holds no role.
 	Partner *SmartAccount
 	// Earlier is the request an earlier submission of this form made.
-	Earlier *Request
+	Earlier *AccountRequest
 	// Holder is the live (pending or active) account holding the domain.
 	Holder *SmartAccount
 	// Parents are the active accounts whose domain the domain falls under
@@ -205,7 +205,7 @@ func isEmailSeparator(r rune) bool {
 
 // CheckRequest applies every rule of the form for requester u; the errors
 // are FieldErrors, one per field.
-func (s *Service) CheckRequest(ctx context.Context, u User, in RequestInput) (CheckedRequest, error) {
+func (s *Service) CheckRequest(ctx context.Context, u User, in AccountRequestInput) (CheckedRequest, error) {
 	c, fe := checkForm(u, in)
 	if c.Domain != "" {
 		if err := s.checkDomainFree(ctx, c.Domain, fe); err != nil {
@@ -217,7 +217,7 @@ func (s *Service) CheckRequest(ctx context.Context, u User, in RequestInput) (Ch
 
 // checkForm applies the rules that need nothing stored; c.Domain is ""
 // while the domain is invalid.
-func checkForm(u User, in RequestInput) (CheckedRequest, FieldErrors) {
+func checkForm(u User, in AccountRequestInput) (CheckedRequest, FieldErrors) {
 	fe := FieldErrors{}
 	c := CheckedRequest{
 		Name:           strings.TrimSpace(in.Name),
@@ -361,17 +361,17 @@ func NewSubmissionKey() string { return randomToken(SubmissionKeyBytes) }
 // its request, one approval link per customer address and every email it
 // causes, in one transaction. Sending the same submission twice returns the
 // first request.
-func (s *Service) SubmitRequest(ctx context.Context, u User, in RequestInput) (Request, error) {
+func (s *Service) SubmitRequest(ctx context.Context, u User, in AccountRequestInput) (AccountRequest, error) {
 	return s.submit(ctx, u, in, nil)
 }
 
 // submit is SubmitRequest; a submission whose key was seen before is that
 // earlier request only if its fingerprint is hash (nil for the form, whose
 // key is the review page's own and cannot carry another body).
-func (s *Service) submit(ctx context.Context, u User, in RequestInput, hash []byte) (Request, error) {
-	earlier := func(prev Request) (Request, error) {
+func (s *Service) submit(ctx context.Context, u User, in AccountRequestInput, hash []byte) (AccountRequest, error) {
+	earlier := func(prev AccountRequest) (AccountRequest, error) {
 		if hash != nil && !bytes.Equal(prev.InputHash, hash) {
-			return Request{}, &IdempotencyMismatchError{Request: prev}
+			return AccountRequest{}, &IdempotencyMismatchError{Request: prev}
 		}
 		return prev, nil
 	}
@@ -379,15 +379,15 @@ func (s *Service) submit(ctx context.Context, u User, in RequestInput, hash []by
 	// One round trip reads everything the checks below need.
 	facts, err := s.store.SubmissionFacts(ctx, u.ID, in.SubmissionKey, c.Domain)
 	if err != nil {
-		return Request{}, err
+		return AccountRequest{}, err
 	}
 	// Only a user with a role may open CLC, so only they may request.
 	if facts.Partner == nil {
-		return Request{}, ErrForbidden
+		return AccountRequest{}, ErrForbidden
 	}
 	partner := facts.Partner.Name
 	if len(in.SubmissionKey) < 16 || len(in.SubmissionKey) > 64 {
-		return Request{}, FieldErrors{"form": {Msg: "request.error.stale_form"}}
+		return AccountRequest{}, FieldErrors{"form": {Msg: "request.error.stale_form"}}
 	}
 	// A submission seen before is answered with its request, before the
 	// rules find the domain taken by that very request.
@@ -395,7 +395,7 @@ func (s *Service) submit(ctx context.Context, u User, in RequestInput, hash []by
 	case prev != nil && prev.RequestedBy == u.ID:
 		return earlier(*prev)
 	case prev != nil:
-		return Request{}, FieldErrors{"form": {Msg: "request.error.stale_form"}}
+		return AccountRequest{}, FieldErrors{"form": {Msg: "request.error.stale_form"}}
 	}
 	if facts.Holder != nil {
 		// A double click: the other submission of this very form may have
@@ -407,10 +407,10 @@ func (s *Service) submit(ctx context.Context, u User, in RequestInput, hash []by
 		fe["domain"] = domainTakenError(*facts.Holder)
 	}
 	if err := fe.Err(); err != nil {
-		return Request{}, err
+		return AccountRequest{}, err
 	}
 	now := s.clock.Now()
-	r := Request{
+	r := AccountRequest{
 		Account: SmartAccount{Name: c.Name, Domain: c.Domain, Type: TypeCustomer, Status: StatusPending, CreatedBy: u.ID},
 		// No Partner Holding account can be requested here: the type is fixed,
 		// whatever the form carried.
@@ -451,12 +451,12 @@ func (s *Service) submit(ctx context.Context, u User, in RequestInput, hash []by
 	case errors.Is(err, ErrDuplicateSubmission) && created.RequestedBy == u.ID:
 		return earlier(created)
 	case errors.Is(err, ErrDuplicateSubmission):
-		return Request{}, FieldErrors{"form": {Msg: "request.error.stale_form"}}
+		return AccountRequest{}, FieldErrors{"form": {Msg: "request.error.stale_form"}}
 	case errors.As(err, &taken):
 		// Another request took the domain between the check and the insert.
-		return Request{}, FieldErrors{"domain": domainTakenError(taken.Account)}
+		return AccountRequest{}, FieldErrors{"domain": domainTakenError(taken.Account)}
 	case err != nil:
-		return Request{}, fmt.Errorf("submit request for %s: %w", c.Domain, err)
+		return AccountRequest{}, fmt.Errorf("submit request for %s: %w", c.Domain, err)
 	}
 	return created, nil
 }
@@ -464,7 +464,7 @@ func (s *Service) submit(ctx context.Context, u User, in RequestInput, hash []by
 // InputFingerprint is the SHA-256 of everything in asks for, its key
 // aside: two API calls with one Idempotency-Key are one request only if
 // their fingerprints match, whichever member differs.
-func InputFingerprint(in RequestInput) []byte {
+func InputFingerprint(in AccountRequestInput) []byte {
 	in.SubmissionKey = ""
 	// A struct of strings always encodes, in field order.
 	b, _ := json.Marshal(in)

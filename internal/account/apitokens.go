@@ -73,7 +73,7 @@ type APITokenQuota struct {
 
 // IdempotencyMismatchError says an Idempotency-Key was used before for a
 // different request, which it names.
-type IdempotencyMismatchError struct{ Request Request }
+type IdempotencyMismatchError struct{ Request AccountRequest }
 
 func (e *IdempotencyMismatchError) Error() string {
 	return "idempotency key already used for " + e.Request.Account.ID.String()
@@ -107,7 +107,7 @@ type APIStore interface {
 	UseAPIToken(ctx context.Context, hash []byte, now, window time.Time) (User, int, error)
 	// RequestsBy lists the requests a user sent, newest account first,
 	// those before account id before when it is set.
-	RequestsBy(ctx context.Context, userID int64, before AccountID, limit int) ([]Request, error)
+	RequestsBy(ctx context.Context, userID int64, before AccountID, limit int) ([]AccountRequest, error)
 }
 
 // SetAPIRateLimit sets how many calls a user makes per APIRateWindow.
@@ -182,13 +182,13 @@ func (s *Service) AuthenticateAPI(ctx context.Context, secret string) (User, err
 // Idempotency-Key, when given, stands for the review form's submission key,
 // so a retry returns the request the first call made (created is then
 // false), and the same key with a different request is refused.
-func (s *Service) SubmitRequestOnce(ctx context.Context, u User, key string, in RequestInput) (r Request, created bool, err error) {
+func (s *Service) SubmitRequestOnce(ctx context.Context, u User, key string, in AccountRequestInput) (r AccountRequest, created bool, err error) {
 	var hash []byte
 	switch {
 	case key == "":
 		in.SubmissionKey = NewSubmissionKey()
 	case len(key) > MaxAPIKeyLength:
-		return Request{}, false, FieldErrors{"Idempotency-Key": {Msg: "api.error.key_too_long", Args: []any{"Max", MaxAPIKeyLength}}}
+		return AccountRequest{}, false, FieldErrors{"Idempotency-Key": {Msg: "api.error.key_too_long", Args: []any{"Max", MaxAPIKeyLength}}}
 	default:
 		// Per user, so two users' keys never meet.
 		h := sha256.Sum256([]byte(strconv.FormatInt(u.ID, 10) + "\x00" + key))
@@ -199,9 +199,9 @@ func (s *Service) SubmitRequestOnce(ctx context.Context, u User, key string, in 
 		case err == nil && sameRequest(u, prev, in, hash):
 			return prev, false, nil
 		case err == nil:
-			return Request{}, false, &IdempotencyMismatchError{Request: prev}
+			return AccountRequest{}, false, &IdempotencyMismatchError{Request: prev}
 		case !errors.Is(err, ErrNotFound):
-			return Request{}, false, fmt.Errorf("find earlier submission: %w", err)
+			return AccountRequest{}, false, fmt.Errorf("find earlier submission: %w", err)
 		}
 	}
 	r, err = s.submit(ctx, u, in, hash)
@@ -211,7 +211,7 @@ func (s *Service) SubmitRequestOnce(ctx context.Context, u User, key string, in 
 // sameRequest reports whether in, whose fingerprint is hash, is what made
 // prev. A request stored before fingerprints were is compared by what it
 // asked for: its name and domain.
-func sameRequest(u User, prev Request, in RequestInput, hash []byte) bool {
+func sameRequest(u User, prev AccountRequest, in AccountRequestInput, hash []byte) bool {
 	if prev.RequestedBy != u.ID {
 		return false
 	}
@@ -228,7 +228,7 @@ func sameRequest(u User, prev Request, in RequestInput, hash []byte) bool {
 
 // MyRequests is one page of the requests u sent, newest first, and the
 // account to continue before (0 when this is the last page).
-func (s *Service) MyRequests(ctx context.Context, u User, before AccountID, limit int) ([]Request, AccountID, error) {
+func (s *Service) MyRequests(ctx context.Context, u User, before AccountID, limit int) ([]AccountRequest, AccountID, error) {
 	if limit <= 0 || limit > MaxAPIPageSize {
 		limit = MaxAPIPageSize
 	}

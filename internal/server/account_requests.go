@@ -15,13 +15,13 @@ import (
 
 // requestForm is what the request form and its review carry between steps.
 type requestForm struct {
-	account.RequestInput
+	account.AccountRequestInput
 	DomainEditable bool
 }
 
 func parseRequestForm(r *http.Request) requestForm {
 	return requestForm{
-		RequestInput: account.RequestInput{
+		AccountRequestInput: account.AccountRequestInput{
 			Name:             r.PostFormValue("name"),
 			Domain:           r.PostFormValue("domain"),
 			NoteToApprover:   r.PostFormValue("note_to_approver"),
@@ -72,7 +72,7 @@ func (s *Server) newRequest(w http.ResponseWriter, r *http.Request) error {
 	}
 	u, _ := currentUser(r.Context())
 	// The customer's language starts as the one the partner reads.
-	f := requestForm{RequestInput: account.RequestInput{Domain: account.DisplayDomain(account.EmailDomain(u.Email)),
+	f := requestForm{AccountRequestInput: account.AccountRequestInput{Domain: account.DisplayDomain(account.EmailDomain(u.Email)),
 		CustomerLanguage: i18n.Lang(r.Context())}}
 	s.renderRequestForm(w, r, sh, http.StatusOK, f, nil)
 	return nil
@@ -97,7 +97,7 @@ func (s *Server) requestStep(w http.ResponseWriter, r *http.Request) error {
 		s.renderRequestForm(w, r, sh, http.StatusOK, f, nil)
 		return nil
 	}
-	checked, err := s.accounts.CheckRequest(ctx, u, f.RequestInput)
+	checked, err := s.accounts.CheckRequest(ctx, u, f.AccountRequestInput)
 	var fe account.FieldErrors
 	if errors.As(err, &fe) {
 		s.renderRequestForm(w, r, sh, http.StatusUnprocessableEntity, f, fe)
@@ -142,7 +142,7 @@ func (s *Server) submitRequest(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	u, _ := currentUser(ctx)
 	f := parseRequestForm(r)
-	req, err := s.accounts.SubmitRequest(ctx, u, f.RequestInput)
+	req, err := s.accounts.SubmitRequest(ctx, u, f.AccountRequestInput)
 	var fe account.FieldErrors
 	var limit *account.EmailLimitError
 	if errors.As(err, &limit) {

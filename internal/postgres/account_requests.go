@@ -30,8 +30,8 @@ const requestFrom = `
 	JOIN smart_accounts sa ON sa.id = r.smart_account_id
 	JOIN users u ON u.id = r.requested_by `
 
-func scanRequest(row pgx.Row, extra ...any) (account.Request, error) {
-	var r account.Request
+func scanRequest(row pgx.Row, extra ...any) (account.AccountRequest, error) {
+	var r account.AccountRequest
 	var remindedAt, decidedAt *time.Time
 	dest := append([]any{&r.ID, &r.RequestedBy, &r.Requester, &r.RequesterName, &r.PartnerName, &r.DomainAsTyped, &r.NoteToApprover,
 		&r.CustomerEmails, &r.NoteToCustomer, &r.UserEmails, &r.NoteToUsers, &r.SubmissionKey, &r.Status,
@@ -55,12 +55,12 @@ func deref(t *time.Time) time.Time {
 // requestByKeySQL finds the request a submission key $1 made.
 const requestByKeySQL = requestSelect + `WHERE r.submission_key = $1`
 
-func requestByKey(ctx context.Context, q querier, key string) (account.Request, error) {
+func requestByKey(ctx context.Context, q querier, key string) (account.AccountRequest, error) {
 	r, err := scanRequest(q.QueryRow(ctx, requestByKeySQL, key))
 	return r, mapErr(err, "")
 }
 
-func (s *Store) RequestBySubmissionKey(ctx context.Context, key string) (account.Request, error) {
+func (s *Store) RequestBySubmissionKey(ctx context.Context, key string) (account.AccountRequest, error) {
 	return requestByKey(ctx, s.pool, key)
 }
 
@@ -68,14 +68,14 @@ func (s *Store) RequestBySubmissionKey(ctx context.Context, key string) (account
 // however many approvers and emails it has: a submission's cost on both
 // sides was its round trips (a third of the portal's CPU was the write of
 // each), not the work of its statements.
-func (s *Store) CreateRequest(ctx context.Context, r account.Request, links []account.ApprovalLink, emails []account.Email, quota account.EmailQuota) (account.Request, error) {
-	var out account.Request
+func (s *Store) CreateRequest(ctx context.Context, r account.AccountRequest, links []account.ApprovalLink, emails []account.Email, quota account.EmailQuota) (account.AccountRequest, error) {
+	var out account.AccountRequest
 	err := withTx(ctx, s.pool, func(tx pgx.Tx) error {
 		// Serialise submissions of one form, so a double click waits for the
 		// first and then finds it rather than racing it for the domain. The
 		// lookup's snapshot is taken after the lock is held: the server binds
 		// a batch's second statement only once its first has run.
-		var prev account.Request
+		var prev account.AccountRequest
 		var prevErr error
 		first := &pgx.Batch{}
 		first.Queue(`SELECT pg_advisory_xact_lock(hashtextextended($1, 1))`, r.SubmissionKey)
