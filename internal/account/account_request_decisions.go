@@ -235,11 +235,7 @@ type DecisionStore interface {
 	// links) and queues its emails. ok is false when none is due.
 	RemindNext(ctx context.Context, now, dueBy time.Time, remind func(AccountRequest, []ApprovalLink) Reminder) (ok bool, err error)
 
-	SetPasswordLinkByHash(ctx context.Context, hash []byte) (SetPasswordLink, User, error)
-	// UseSetPasswordLink spends an unused, unexpired link (and every other
-	// unused link of its user) and sets the user's password hash, or
-	// returns ErrTokenUsed.
-	UseSetPasswordLink(ctx context.Context, hash []byte, now time.Time, passwordHash string) (User, error)
+	SetPasswordStore
 }
 
 // wellFormedToken rejects what no token of ours can be before any lookup.

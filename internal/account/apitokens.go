@@ -92,6 +92,14 @@ type APIToken struct {
 
 // APIStore is what the API needs from persistence.
 type APIStore interface {
+	APITokenStore
+	// RequestsBy lists the requests a user sent, newest account first,
+	// those before account id before when it is set.
+	RequestsBy(ctx context.Context, userID int64, before AccountID, limit int) ([]AccountRequest, error)
+}
+
+// APITokenStore is what Tokens needs from persistence.
+type APITokenStore interface {
 	// CreateAPIToken stores a token unless its user already holds q.Live
 	// live ones (ErrConflict) or made q.PerDay since q.Since
 	// (ErrAPITokenQuota).
@@ -105,17 +113,26 @@ type APIStore interface {
 	// returning the user's count in the window so far; an unknown or
 	// revoked token is ErrNotFound.
 	UseAPIToken(ctx context.Context, hash []byte, now, window time.Time) (User, int, error)
-	// RequestsBy lists the requests a user sent, newest account first,
-	// those before account id before when it is set.
-	RequestsBy(ctx context.Context, userID int64, before AccountID, limit int) ([]AccountRequest, error)
 }
 
+// Tokens are the API's credentials: made, listed and revoked by their
+// owner on the API tokens page, and checked (with the owner's rate limit)
+// on every call. It touches nothing but tokens and their counters.
+type Tokens struct {
+	store     APITokenStore
+	clock     Clock
+	rateLimit int
+}
+
+// NewTokens wires Tokens.
+func NewTokens(store APITokenStore, clock Clock) *Tokens { return &Tokens{store: store, clock: clock} }
+
 // SetAPIRateLimit sets how many calls a user makes per APIRateWindow.
-func (s *Service) SetAPIRateLimit(n int) { s.apiRateLimit = n }
+func (s *Tokens) SetAPIRateLimit(n int) { s.rateLimit = n }
 
 // CreateAPIToken makes a token for u, named so its owner can tell it apart;
 // the token itself is returned only now.
-func (s *Service) CreateAPIToken(ctx context.Context, u User, name string) (APIToken, string, error) {
+func (s *Tokens) CreateAPIToken(ctx context.Context, u User, name string) (APIToken, string, error) {
 	name = strings.TrimSpace(name)
 	switch n := utf8.RuneCountInString(name); {
 	case n == 0:
@@ -140,12 +157,12 @@ func (s *Service) CreateAPIToken(ctx context.Context, u User, name string) (APIT
 }
 
 // APITokens lists u's tokens.
-func (s *Service) APITokens(ctx context.Context, u User) ([]APIToken, error) {
+func (s *Tokens) APITokens(ctx context.Context, u User) ([]APIToken, error) {
 	return s.store.APITokens(ctx, u.ID)
 }
 
 // RevokeAPIToken revokes one of u's tokens: it is refused from then on.
-func (s *Service) RevokeAPIToken(ctx context.Context, u User, id int64) error {
+func (s *Tokens) RevokeAPIToken(ctx context.Context, u User, id int64) error {
 	if err := s.store.RevokeAPIToken(ctx, u.ID, id, s.clock.Now()); err != nil {
 		return fmt.Errorf("revoke API token %d: %w", id, err)
 	}
@@ -155,7 +172,7 @@ func (s *Service) RevokeAPIToken(ctx context.Context, u User, id int64) error {
 // AuthenticateAPI finds the user a bearer token acts for and counts the call
 // against the user's rate limit: per user, not per token, or making another
 // token would buy another window's worth of calls.
-func (s *Service) AuthenticateAPI(ctx context.Context, secret string) (User, error) {
+func (s *Tokens) AuthenticateAPI(ctx context.Context, secret string) (User, error) {
 	if !strings.HasPrefix(secret, APITokenPrefix) || !wellFormedToken(strings.TrimPrefix(secret, APITokenPrefix)) {
 		return User{}, ErrUnauthorized
 	}
@@ -168,7 +185,7 @@ func (s *Service) AuthenticateAPI(ctx context.Context, secret string) (User, err
 	if err != nil {
 		return User{}, fmt.Errorf("use API token: %w", err)
 	}
-	limit := s.apiRateLimit
+	limit := s.rateLimit
 	if limit == 0 {
 		limit = DefaultAPIRateLimit
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -65,23 +64,23 @@ type Store interface {
 
 // Service carries out the portal's use cases over a Store.
 type Service struct {
+	// The use cases split out along their seams so far, each over the
+	// narrow store it needs; their methods are the Service's.
+	*Tokens
+	*SignIn
+
 	store  Store
 	clock  Clock
 	hasher PasswordHasher
 
-	dummyOnce sync.Once
-	dummy     string
-
-	apiRateLimit int
 	// emailsPerDay bounds the emails one user's actions cause in a day; 0
 	// means DefaultUserEmailsPerDay.
 	emailsPerDay int
-	deviceKey    DeviceKey
 }
 
 // NewService wires a Service.
 func NewService(store Store, clock Clock, hasher PasswordHasher) *Service {
-	return &Service{store: store, clock: clock, hasher: hasher, deviceKey: RandomDeviceKey()}
+	return &Service{Tokens: NewTokens(store, clock), SignIn: NewSignIn(store, clock, hasher), store: store, clock: clock, hasher: hasher}
 }
 
 // Clock is the service's clock, for adapters that must agree with it.

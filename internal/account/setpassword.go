@@ -7,6 +7,16 @@ import (
 	"unicode/utf8"
 )
 
+// SetPasswordStore keeps the links an approval leaves for the people it
+// added who have no password yet.
+type SetPasswordStore interface {
+	SetPasswordLinkByHash(ctx context.Context, hash []byte) (SetPasswordLink, User, error)
+	// UseSetPasswordLink spends an unused, unexpired link (and every other
+	// unused link of its user) and sets the user's password hash, or
+	// returns ErrTokenUsed.
+	UseSetPasswordLink(ctx context.Context, hash []byte, now time.Time, passwordHash string) (User, error)
+}
+
 // SetPasswordLink is a single-use link to set a first password.
 type SetPasswordLink struct {
 	ID        int64
@@ -18,7 +28,7 @@ type SetPasswordLink struct {
 
 // OpenSetPassword finds whose password a set-password token sets. It only
 // reads, like every link a mail scanner may open.
-func (s *Service) OpenSetPassword(ctx context.Context, token string) (User, error) {
+func (s *SignIn) OpenSetPassword(ctx context.Context, token string) (User, error) {
 	if !wellFormedToken(token) {
 		return User{}, ErrNotFound
 	}
@@ -37,7 +47,7 @@ func (s *Service) OpenSetPassword(ctx context.Context, token string) (User, erro
 // SetPassword sets a first password with a set-password link, which it
 // spends; the errors are FieldErrors for the password, or what OpenSetPassword
 // returns.
-func (s *Service) SetPassword(ctx context.Context, token, password, confirm string) (User, error) {
+func (s *SignIn) SetPassword(ctx context.Context, token, password, confirm string) (User, error) {
 	u, err := s.OpenSetPassword(ctx, token)
 	if err != nil {
 		return User{}, err

@@ -8,8 +8,46 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
+
+// SignIn is signing in and its second factor, first passwords from an
+// emailed link, and the throttles and device cookies that guard them. It
+// touches users' credentials and the throttle, nothing of accounts.
+type SignIn struct {
+	store  SignInStore
+	clock  Clock
+	hasher PasswordHasher
+
+	dummyOnce sync.Once
+	dummy     string
+	deviceKey DeviceKey
+}
+
+// SignInStore is what SignIn needs from persistence.
+type SignInStore interface {
+	UserByEmail(ctx context.Context, email string) (User, error)
+	UserByID(ctx context.Context, id int64) (User, error)
+	// Sign-in throttling. CountLoginAttempt returns the latest block over
+	// keys and, when none holds at now, counts the attempt as a failure
+	// under each key's policy, atomically; RefundLoginAttempt takes back an
+	// attempt that succeeded. PruneLoginThrottle forgets keys with no
+	// failure since before and no block at now.
+	CountLoginAttempt(ctx context.Context, keys []ThrottleKey, now time.Time) (time.Time, error)
+	RefundLoginAttempt(ctx context.Context, key ThrottleKey) error
+	ClearLoginFailures(ctx context.Context, key string) error
+	PruneLoginThrottle(ctx context.Context, before, now time.Time) (int, error)
+	// DeleteExpiredSessions deletes the sessions whose expiry is before now.
+	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
+	TwoFactorStore
+	SetPasswordStore
+}
+
+// NewSignIn wires SignIn, with a device key of its own until SetDeviceKey.
+func NewSignIn(store SignInStore, clock Clock, hasher PasswordHasher) *SignIn {
+	return &SignIn{store: store, clock: clock, hasher: hasher, deviceKey: RandomDeviceKey()}
+}
 
 // PasswordHasher hashes and checks passwords.
 type PasswordHasher interface {
@@ -108,7 +146,7 @@ func throttleAddr(client string) string {
 // whether an address has an account. Each attempt is counted as a failure
 // before the password is checked, in the same step that checks the block,
 // so parallel guesses cannot all pass it; a success is refunded.
-func (s *Service) LogIn(ctx context.Context, in LoginAttempt) (User, error) {
+func (s *SignIn) LogIn(ctx context.Context, in LoginAttempt) (User, error) {
 	email := strings.ToLower(strings.TrimSpace(in.Email))
 	// No account has an address or password this long, so the answer needs
 	// no lookup; and none is made, since the throttle's key would not fit
@@ -159,15 +197,15 @@ func (s *Service) LogIn(ctx context.Context, in LoginAttempt) (User, error) {
 
 // IssueDevice makes a new device token for u, once u completed a sign-in on
 // that browser.
-func (s *Service) IssueDevice(u User) string { return s.deviceKey.Issue(u.ID) }
+func (s *SignIn) IssueDevice(u User) string { return s.deviceKey.Issue(u.ID) }
 
 // SetDeviceKey sets the key device tokens are signed with; without one,
 // each process signs with a random key of its own.
-func (s *Service) SetDeviceKey(k DeviceKey) { s.deviceKey = k }
+func (s *SignIn) SetDeviceKey(k DeviceKey) { s.deviceKey = k }
 
 // PruneLoginThrottle forgets the failures no policy counts any more, for the
 // worker's jobs.
-func (s *Service) PruneLoginThrottle(ctx context.Context) (int, error) {
+func (s *SignIn) PruneLoginThrottle(ctx context.Context) (int, error) {
 	now := s.clock.Now()
 	n, err := s.store.PruneLoginThrottle(ctx, now.Add(-max(AccountThrottle.Window, ClientThrottle.Window, DeviceThrottle.Window)), now)
 	if err != nil {
@@ -178,7 +216,7 @@ func (s *Service) PruneLoginThrottle(ctx context.Context) (int, error) {
 
 // PruneSessions deletes the sign-in sessions past their expiry, for the
 // worker's jobs; an expired one is never read, only kept.
-func (s *Service) PruneSessions(ctx context.Context) (int, error) {
+func (s *SignIn) PruneSessions(ctx context.Context) (int, error) {
 	n, err := s.store.DeleteExpiredSessions(ctx, s.clock.Now())
 	if err != nil {
 		return 0, fmt.Errorf("prune sessions: %w", err)
@@ -188,7 +226,7 @@ func (s *Service) PruneSessions(ctx context.Context) (int, error) {
 
 // dummyHash is a valid hash of a password nobody knows, checked when the
 // email is unknown so that answer costs as much as a wrong password.
-func (s *Service) dummyHash() string {
+func (s *SignIn) dummyHash() string {
 	s.dummyOnce.Do(func() {
 		s.dummy, _ = s.hasher.Hash("no user has this password: timing equaliser")
 	})

@@ -81,7 +81,7 @@ const (
 )
 
 // NextSignInStep decides what u, whose password was right, still owes.
-func (s *Service) NextSignInStep(ctx context.Context, u User) (SignInStep, error) {
+func (s *SignIn) NextSignInStep(ctx context.Context, u User) (SignInStep, error) {
 	has, err := s.store.HasTOTP(ctx, u.ID)
 	if err != nil {
 		return 0, fmt.Errorf("two-factor state of user %d: %w", u.ID, err)
@@ -104,7 +104,7 @@ type TOTPEnrollment struct {
 }
 
 // NewTOTPEnrollment makes a fresh authenticator secret for u.
-func (s *Service) NewTOTPEnrollment(u User) (TOTPEnrollment, error) {
+func (s *SignIn) NewTOTPEnrollment(u User) (TOTPEnrollment, error) {
 	key, err := totp.Generate(totp.GenerateOpts{Issuer: totpIssuer, AccountName: u.Email, Period: totpPeriod, SecretSize: 20})
 	if err != nil {
 		return TOTPEnrollment{}, fmt.Errorf("generate authenticator secret: %w", err)
@@ -115,7 +115,7 @@ func (s *Service) NewTOTPEnrollment(u User) (TOTPEnrollment, error) {
 // EnrollTOTP confirms an authenticator with a code it shows and returns the
 // recovery codes, which are never shown again. A wrong code is a FieldErrors
 // on "code".
-func (s *Service) EnrollTOTP(ctx context.Context, userID int64, secret, code string) ([]string, error) {
+func (s *SignIn) EnrollTOTP(ctx context.Context, userID int64, secret, code string) ([]string, error) {
 	step, ok := matchTOTP(secret, code, s.clock.Now())
 	if !ok {
 		return nil, FieldErrors{"code": {Msg: "twofactor.error.code"}}
@@ -134,7 +134,7 @@ func (s *Service) EnrollTOTP(ctx context.Context, userID int64, secret, code str
 
 // CheckSecondFactor checks the code (or recovery code) of a user whose
 // password was right, and returns the user to sign in.
-func (s *Service) CheckSecondFactor(ctx context.Context, userID int64, code string) (User, error) {
+func (s *SignIn) CheckSecondFactor(ctx context.Context, userID int64, code string) (User, error) {
 	if len(code) > maxCodeInput {
 		// Neither a TOTP code nor a recovery code, however spaced: wrong
 		// before anything is read or counted.
@@ -175,7 +175,7 @@ type TwoFactorStatus struct {
 }
 
 // TwoFactorOf is u's two-factor state.
-func (s *Service) TwoFactorOf(ctx context.Context, u User) (TwoFactorStatus, error) {
+func (s *SignIn) TwoFactorOf(ctx context.Context, u User) (TwoFactorStatus, error) {
 	has, err := s.store.HasTOTP(ctx, u.ID)
 	if err != nil {
 		return TwoFactorStatus{}, fmt.Errorf("two-factor state of user %d: %w", u.ID, err)
@@ -192,7 +192,7 @@ func (s *Service) TwoFactorOf(ctx context.Context, u User) (TwoFactorStatus, err
 // DisableTOTP turns two-factor sign-in off for a partner who proves they
 // still hold the authenticator (or a recovery code). Staff cannot: it is
 // required for them.
-func (s *Service) DisableTOTP(ctx context.Context, u User, code string) error {
+func (s *SignIn) DisableTOTP(ctx context.Context, u User, code string) error {
 	if u.Staff {
 		return ErrForbidden
 	}

@@ -8,11 +8,13 @@ import (
 	"testing"
 )
 
+type deeperKey struct{}
+
 func TestHandlerWritesTheRequestAndItsUser(t *testing.T) {
 	var buf bytes.Buffer
 	log := slog.New(NewHandler(slog.NewJSONHandler(&buf, nil))).With("component", "test")
 	outer := WithRequest(context.Background(), "abc123")
-	inner := context.WithValue(outer, struct{}{}, 1) // deeper in the request
+	inner := context.WithValue(outer, deeperKey{}, 1) // deeper in the request
 	log.InfoContext(outer, "before sign-in")
 	SetUser(inner, 42)
 	log.InfoContext(outer, "after, from the outer context")
