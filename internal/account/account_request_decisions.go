@@ -261,28 +261,30 @@ func (s *Service) OpenLink(ctx context.Context, token string) (PendingLink, erro
 	if err != nil {
 		return PendingLink{}, err
 	}
-	p := PendingLink{Link: l, Request: r, Replaced: replaced}
-	now := s.clock.Now()
+	return PendingLink{Link: l, Request: r, Replaced: replaced, State: LinkStateAt(l, r, replaced, s.clock.Now())}, nil
+}
+
+// LinkStateAt is what link l of request r can still do at now; replaced says
+// the token opened is one a reminder or a resend replaced.
+func LinkStateAt(l ApprovalLink, r AccountRequest, replaced bool, now time.Time) LinkState {
 	// What ended the request comes first: it is the news, whatever became
 	// of this one link.
 	switch st := r.StatusAt(now); {
 	case r.Decided():
-		p.State = LinkDecided
+		return LinkDecided
 	case st == RequestWithdrawn:
-		p.State = LinkWithdrawn
+		return LinkWithdrawn
 	case st == RequestExpired:
-		p.State = LinkExpired
+		return LinkExpired
 	case !l.RevokedAt.IsZero() && l.ForwardedTo == "":
 		// Revoked without being passed on: the partner removed the address.
-		p.State = LinkRemoved
+		return LinkRemoved
 	case !l.RevokedAt.IsZero():
-		p.State = LinkForwarded
+		return LinkForwarded
 	case replaced:
-		p.State = LinkReplaced
-	default:
-		p.State = LinkLive
+		return LinkReplaced
 	}
-	return p, nil
+	return LinkLive
 }
 
 // liveLink opens a token for an action; a link that cannot act is a

@@ -247,12 +247,24 @@ func (s *Service) canSeeRequest(ctx context.Context, u User, r AccountRequest) e
 	if err != nil {
 		return fmt.Errorf("access of user %d: %w", u.ID, err)
 	}
+	if !MaySeeRequest(u, r, access) {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// MaySeeRequest is who may see a request: the partner who sent it, staff,
+// and the Administrators of its account (access is all u holds).
+func MaySeeRequest(u User, r AccountRequest, access []Access) bool {
+	if u.ID == r.RequestedBy || u.Staff {
+		return true
+	}
 	for _, a := range access {
 		if a.Account.ID == r.Account.ID && a.Role == RoleAdmin {
-			return nil
+			return true
 		}
 	}
-	return ErrNotFound
+	return false
 }
 
 // Withdraw is the partner taking back a request nobody has decided on. Every
