@@ -253,7 +253,7 @@ func wellFormedToken(token string) bool {
 
 // OpenLink finds what an approval token opens. It only reads: mail scanners
 // open links too, and opening one must never decide anything.
-func (s *Service) OpenLink(ctx context.Context, token string) (PendingLink, error) {
+func (s *AccountRequests) OpenLink(ctx context.Context, token string) (PendingLink, error) {
 	if !wellFormedToken(token) {
 		return PendingLink{}, ErrNotFound
 	}
@@ -289,7 +289,7 @@ func LinkStateAt(l ApprovalLink, r AccountRequest, replaced bool, now time.Time)
 
 // liveLink opens a token for an action; a link that cannot act is a
 // *LinkClosedError saying why.
-func (s *Service) liveLink(ctx context.Context, token string) (PendingLink, error) {
+func (s *AccountRequests) liveLink(ctx context.Context, token string) (PendingLink, error) {
 	p, err := s.OpenLink(ctx, token)
 	if err != nil {
 		return p, err
@@ -302,7 +302,7 @@ func (s *Service) liveLink(ctx context.Context, token string) (PendingLink, erro
 
 // lostRace turns the store's "someone else acted first" into what the link
 // shows now.
-func (s *Service) lostRace(ctx context.Context, token string, err error) error {
+func (s *AccountRequests) lostRace(ctx context.Context, token string, err error) error {
 	if !errors.Is(err, ErrRequestClosed) && !errors.Is(err, ErrLinkRevoked) {
 		return err
 	}
@@ -317,7 +317,7 @@ func (s *Service) lostRace(ctx context.Context, token string, err error) error {
 // with a DEFAULT Virtual Account, the link's address its Administrator and
 // those of the request's User Emails that the approver kept ticked (keep)
 // its Users; the history names those left out.
-func (s *Service) Approve(ctx context.Context, token string, keep []string) (AccountRequest, error) {
+func (s *AccountRequests) Approve(ctx context.Context, token string, keep []string) (AccountRequest, error) {
 	p, err := s.liveLink(ctx, token)
 	if err != nil {
 		return AccountRequest{}, err
@@ -333,7 +333,7 @@ func (s *Service) Approve(ctx context.Context, token string, keep []string) (Acc
 
 // Deny is "Deny Request": the account becomes denied and the partner is
 // told the reason, which is required.
-func (s *Service) Deny(ctx context.Context, token, reason string) (AccountRequest, error) {
+func (s *AccountRequests) Deny(ctx context.Context, token, reason string) (AccountRequest, error) {
 	p, err := s.liveLink(ctx, token)
 	if err != nil {
 		return AccountRequest{}, err
@@ -354,7 +354,7 @@ func (s *Service) Deny(ctx context.Context, token, reason string) (AccountReques
 // Forward passes a live link to another address: that person is emailed a
 // new link of their own, and this one stops working. It returns the address
 // forwarded to.
-func (s *Service) Forward(ctx context.Context, token, to string) (string, error) {
+func (s *AccountRequests) Forward(ctx context.Context, token, to string) (string, error) {
 	p, err := s.liveLink(ctx, token)
 	if err != nil {
 		return "", err
@@ -427,7 +427,7 @@ func requestEmailData(r AccountRequest) EmailData {
 // approval builds the approval of r by the address by, with admin as the
 // account's Administrator: the request's user emails become Users, each is
 // told, and so is the partner.
-func (s *Service) approval(r AccountRequest, by, admin string, keep []string) Decision {
+func (s *AccountRequests) approval(r AccountRequest, by, admin string, keep []string) Decision {
 	now := s.clock.Now()
 	kept, leftOut := UsersToAdd(r.UserEmails, keep)
 	d := Decision{RequestID: r.ID, AccountID: r.Account.ID, Outcome: RequestApproved, By: by, At: now, LeftOut: leftOut}
@@ -455,7 +455,7 @@ func (s *Service) approval(r AccountRequest, by, admin string, keep []string) De
 }
 
 // denial builds the denial of r by the address by, telling the partner why.
-func (s *Service) denial(r AccountRequest, by, reason string) Decision {
+func (s *AccountRequests) denial(r AccountRequest, by, reason string) Decision {
 	data := requestEmailData(r)
 	data.Actor, data.Reason = by, reason
 	return Decision{

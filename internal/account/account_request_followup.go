@@ -203,7 +203,7 @@ type FollowUpStore interface {
 // ownPendingRequest is the request for id when u sent it and it still waits;
 // anyone else who may see it is forbidden to change it, and whoever may not
 // see it finds no request (ErrNotFound).
-func (s *Service) ownPendingRequest(ctx context.Context, u User, id AccountID) (AccountRequest, error) {
+func (s *AccountRequests) ownPendingRequest(ctx context.Context, u User, id AccountID) (AccountRequest, error) {
 	r, err := s.store.RequestByAccount(ctx, id)
 	if err != nil {
 		return AccountRequest{}, fmt.Errorf("request for %s: %w", id, err)
@@ -222,7 +222,7 @@ func (s *Service) ownPendingRequest(ctx context.Context, u User, id AccountID) (
 
 // Approvers lists whom a pending request waits on and how each one's email
 // fared, for the partner who sent it.
-func (s *Service) Approvers(ctx context.Context, u User, id AccountID) ([]Approver, error) {
+func (s *AccountRequests) Approvers(ctx context.Context, u User, id AccountID) ([]Approver, error) {
 	r, err := s.ownPendingRequest(ctx, u, id)
 	if err != nil {
 		return nil, err
@@ -230,7 +230,7 @@ func (s *Service) Approvers(ctx context.Context, u User, id AccountID) ([]Approv
 	return s.approvers(ctx, r)
 }
 
-func (s *Service) approvers(ctx context.Context, r AccountRequest) ([]Approver, error) {
+func (s *AccountRequests) approvers(ctx context.Context, r AccountRequest) ([]Approver, error) {
 	rows, err := s.store.ApproverEmails(ctx, r.ID)
 	if err != nil {
 		return nil, fmt.Errorf("approvers of %s: %w", r.Account.ID, err)
@@ -249,7 +249,7 @@ func (s *Service) approvers(ctx context.Context, r AccountRequest) ([]Approver, 
 // Resend emails one approver their request again with a new link; the link
 // they held stops working (it says it was replaced). At most
 // MaxResendsPerWindow go per request per ResendWindow.
-func (s *Service) Resend(ctx context.Context, u User, id AccountID, approver string) error {
+func (s *AccountRequests) Resend(ctx context.Context, u User, id AccountID, approver string) error {
 	r, err := s.ownPendingRequest(ctx, u, id)
 	if err != nil {
 		return err
@@ -296,7 +296,7 @@ type ApproversChanged struct {
 // Email addresses and checked by the same rules) the addresses the request
 // waits on: removed addresses' links stop working, new addresses are
 // emailed a link, addresses kept keep theirs.
-func (s *Service) ChangeApprovers(ctx context.Context, u User, id AccountID, approvers string) (ApproversChanged, error) {
+func (s *AccountRequests) ChangeApprovers(ctx context.Context, u User, id AccountID, approvers string) (ApproversChanged, error) {
 	r, err := s.ownPendingRequest(ctx, u, id)
 	if err != nil {
 		return ApproversChanged{}, err

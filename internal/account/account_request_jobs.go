@@ -12,7 +12,7 @@ import (
 // ExpireRequests ends the requests nobody decided on in time: each account
 // becomes expired, which frees its domain, and every customer who held a
 // link and the partner are told. It returns how many it expired.
-func (s *Service) ExpireRequests(ctx context.Context) (int, error) {
+func (s *AccountRequests) ExpireRequests(ctx context.Context) (int, error) {
 	expire := func(r AccountRequest, links []ApprovalLink) []Email {
 		data := requestEmailData(r)
 		seen := map[string]bool{}
@@ -34,7 +34,7 @@ func (s *Service) ExpireRequests(ctx context.Context) (int, error) {
 // approver whose link still works. The reminder carries a new link: the
 // first token was never stored in clear and its email's copy was erased once
 // sent, so the old link is replaced and then says so.
-func (s *Service) RemindApprovers(ctx context.Context) (int, error) {
+func (s *AccountRequests) RemindApprovers(ctx context.Context) (int, error) {
 	remind := func(r AccountRequest, live []ApprovalLink) Reminder {
 		var rem Reminder
 		for _, l := range live {
@@ -53,7 +53,7 @@ func (s *Service) RemindApprovers(ctx context.Context) (int, error) {
 }
 
 // runJob repeats one step of a job until nothing is due, up to jobBatch.
-func (s *Service) runJob(ctx context.Context, name string, step func() (bool, error)) (int, error) {
+func (s *AccountRequests) runJob(ctx context.Context, name string, step func() (bool, error)) (int, error) {
 	n := 0
 	for n < jobBatch {
 		ok, err := step()

@@ -13,7 +13,7 @@ import (
 // follows and may withdraw it, and Cisco operators may decide on it.
 
 // PendingQueue is every request still waiting for a decision, for operators.
-func (s *Service) PendingQueue(ctx context.Context, u User) ([]PendingRequest, error) {
+func (s *AccountRequests) PendingQueue(ctx context.Context, u User) ([]PendingRequest, error) {
 	if !u.Staff {
 		return nil, ErrForbidden
 	}
@@ -32,7 +32,7 @@ func (s *Service) PendingQueue(ctx context.Context, u User) ([]PendingRequest, e
 }
 
 // pendingRequest finds the request for an account and checks it still waits.
-func (s *Service) pendingRequest(ctx context.Context, id AccountID) (AccountRequest, error) {
+func (s *AccountRequests) pendingRequest(ctx context.Context, id AccountID) (AccountRequest, error) {
 	r, err := s.store.RequestByAccount(ctx, id)
 	if err != nil {
 		return AccountRequest{}, fmt.Errorf("request for %s: %w", id, err)
@@ -45,7 +45,7 @@ func (s *Service) pendingRequest(ctx context.Context, id AccountID) (AccountRequ
 
 // requestLostRace turns the store's "someone else acted first" into the
 // request as it stands now.
-func (s *Service) requestLostRace(ctx context.Context, id AccountID, err error) error {
+func (s *AccountRequests) requestLostRace(ctx context.Context, id AccountID, err error) error {
 	if !errors.Is(err, ErrRequestClosed) {
 		return err
 	}
@@ -60,7 +60,7 @@ func (s *Service) requestLostRace(ctx context.Context, id AccountID, err error) 
 // customer's, so its Administrator is a customer approver, never the
 // operator: admin, which must hold a live link, or else the first address
 // that does (the one the partner typed first, unless it was forwarded on).
-func (s *Service) OperatorApprove(ctx context.Context, u User, id AccountID, admin string, keep []string) (AccountRequest, error) {
+func (s *AccountRequests) OperatorApprove(ctx context.Context, u User, id AccountID, admin string, keep []string) (AccountRequest, error) {
 	if !u.Staff {
 		return AccountRequest{}, ErrForbidden
 	}
@@ -116,7 +116,7 @@ type Allowance struct {
 // which the partner named and which waits for review, have its approval
 // link: the operator has read the Note to Cisco Approver and vouches that
 // the address speaks for the customer. The history records who allowed it.
-func (s *Service) AllowApprover(ctx context.Context, u User, id AccountID, addr string) error {
+func (s *AccountRequests) AllowApprover(ctx context.Context, u User, id AccountID, addr string) error {
 	if !u.Staff {
 		return ErrForbidden
 	}
@@ -148,7 +148,7 @@ func (s *Service) AllowApprover(ctx context.Context, u User, id AccountID, addr 
 
 // OperatorDeny lets a Cisco operator deny a request, with a reason the
 // partner is told.
-func (s *Service) OperatorDeny(ctx context.Context, u User, id AccountID, reason string) (AccountRequest, error) {
+func (s *AccountRequests) OperatorDeny(ctx context.Context, u User, id AccountID, reason string) (AccountRequest, error) {
 	if !u.Staff {
 		return AccountRequest{}, ErrForbidden
 	}
@@ -171,7 +171,7 @@ func (s *Service) OperatorDeny(ctx context.Context, u User, id AccountID, reason
 
 // RequestState is where a request stands, for the partner who sent it, the
 // operators, and the administrators of its account.
-func (s *Service) RequestState(ctx context.Context, u User, id AccountID) (AccountRequestState, error) {
+func (s *AccountRequests) RequestState(ctx context.Context, u User, id AccountID) (AccountRequestState, error) {
 	r, err := s.store.RequestByAccount(ctx, id)
 	if err != nil {
 		return AccountRequestState{}, fmt.Errorf("request for %s: %w", id, err)
@@ -224,7 +224,7 @@ func RequestEvents(history []Event) []Event {
 }
 
 // administers reports whether u is an Administrator of the Smart Account id.
-func (s *Service) administers(ctx context.Context, u User, id AccountID) bool {
+func (s *AccountRequests) administers(ctx context.Context, u User, id AccountID) bool {
 	access, err := s.store.AccessOf(ctx, u.ID)
 	if err != nil {
 		return false
@@ -239,7 +239,7 @@ func (s *Service) administers(ctx context.Context, u User, id AccountID) bool {
 
 // canSeeRequest answers ErrNotFound, not ErrForbidden, for a request u may
 // not see, so its id cannot be probed for.
-func (s *Service) canSeeRequest(ctx context.Context, u User, r AccountRequest) error {
+func (s *AccountRequests) canSeeRequest(ctx context.Context, u User, r AccountRequest) error {
 	if u.ID == r.RequestedBy || u.Staff {
 		return nil
 	}
@@ -273,7 +273,7 @@ func MaySeeRequest(u User, r AccountRequest, access []Access) bool {
 // the domain: no account ever existed for the customer, so "denied" would
 // blame them, while "expired" already means "ended without being created"
 // everywhere accounts are listed, and the request says why.
-func (s *Service) Withdraw(ctx context.Context, u User, id AccountID) (AccountRequest, error) {
+func (s *AccountRequests) Withdraw(ctx context.Context, u User, id AccountID) (AccountRequest, error) {
 	r, err := s.ownPendingRequest(ctx, u, id)
 	if err != nil {
 		return AccountRequest{}, err

@@ -15,6 +15,35 @@ import (
 	"unicode/utf8"
 )
 
+// AccountRequests is the life of a partner's request for a customer's
+// Smart Account: the form and its submission, the approver's link and
+// decision, the partner's follow-up and withdrawal, the operators' queue,
+// and the jobs that remind and expire. It touches requests, their links,
+// the account they create and the emails they cause.
+type AccountRequests struct {
+	store AccountRequestsStore
+	clock Clock
+	// emailsPerDay bounds the emails one user's actions cause in a day; 0
+	// means DefaultUserEmailsPerDay.
+	emailsPerDay int
+}
+
+// AccountRequestsStore is what AccountRequests needs from persistence.
+type AccountRequestsStore interface {
+	AccountRequestStore
+	FollowUpStore
+	// AccessOf and AccountByDomain answer who administers an account and
+	// who holds a domain; RequestsBy lists a partner's requests.
+	AccessOf(ctx context.Context, userID int64) ([]Access, error)
+	AccountByDomain(ctx context.Context, domain string) (SmartAccount, error)
+	RequestsBy(ctx context.Context, userID int64, before AccountID, limit int) ([]AccountRequest, error)
+}
+
+// NewAccountRequests wires AccountRequests.
+func NewAccountRequests(store AccountRequestsStore, clock Clock) *AccountRequests {
+	return &AccountRequests{store: store, clock: clock}
+}
+
 // RequestStatus is where a request for a customer's Smart Account stands.
 type RequestStatus string
 
@@ -205,7 +234,7 @@ func isEmailSeparator(r rune) bool {
 
 // CheckRequest applies every rule of the form for requester u; the errors
 // are FieldErrors, one per field.
-func (s *Service) CheckRequest(ctx context.Context, u User, in AccountRequestInput) (CheckedRequest, error) {
+func (s *AccountRequests) CheckRequest(ctx context.Context, u User, in AccountRequestInput) (CheckedRequest, error) {
 	c, fe := checkForm(u, in)
 	if c.Domain != "" {
 		if err := s.checkDomainFree(ctx, c.Domain, fe); err != nil {
@@ -286,7 +315,7 @@ func checkForm(u User, in AccountRequestInput) (CheckedRequest, FieldErrors) {
 
 // checkDomainFree refuses a domain a live account already holds, naming the
 // account unless it is restricted. A subdomain of a held domain is allowed.
-func (s *Service) checkDomainFree(ctx context.Context, domain string, fe FieldErrors) error {
+func (s *AccountRequests) checkDomainFree(ctx context.Context, domain string, fe FieldErrors) error {
 	held, err := s.store.AccountByDomain(ctx, domain)
 	if errors.Is(err, ErrNotFound) {
 		return nil
@@ -361,14 +390,14 @@ func NewSubmissionKey() string { return randomToken(SubmissionKeyBytes) }
 // its request, one approval link per customer address and every email it
 // causes, in one transaction. Sending the same submission twice returns the
 // first request.
-func (s *Service) SubmitRequest(ctx context.Context, u User, in AccountRequestInput) (AccountRequest, error) {
+func (s *AccountRequests) SubmitRequest(ctx context.Context, u User, in AccountRequestInput) (AccountRequest, error) {
 	return s.submit(ctx, u, in, nil)
 }
 
 // submit is SubmitRequest; a submission whose key was seen before is that
 // earlier request only if its fingerprint is hash (nil for the form, whose
 // key is the review page's own and cannot carry another body).
-func (s *Service) submit(ctx context.Context, u User, in AccountRequestInput, hash []byte) (AccountRequest, error) {
+func (s *AccountRequests) submit(ctx context.Context, u User, in AccountRequestInput, hash []byte) (AccountRequest, error) {
 	earlier := func(prev AccountRequest) (AccountRequest, error) {
 		if hash != nil && !bytes.Equal(prev.InputHash, hash) {
 			return AccountRequest{}, &IdempotencyMismatchError{Request: prev}

@@ -199,7 +199,7 @@ func (s *Tokens) AuthenticateAPI(ctx context.Context, secret string) (User, erro
 // Idempotency-Key, when given, stands for the review form's submission key,
 // so a retry returns the request the first call made (created is then
 // false), and the same key with a different request is refused.
-func (s *Service) SubmitRequestOnce(ctx context.Context, u User, key string, in AccountRequestInput) (r AccountRequest, created bool, err error) {
+func (s *AccountRequests) SubmitRequestOnce(ctx context.Context, u User, key string, in AccountRequestInput) (r AccountRequest, created bool, err error) {
 	var hash []byte
 	switch {
 	case key == "":
@@ -245,7 +245,7 @@ func sameRequest(u User, prev AccountRequest, in AccountRequestInput, hash []byt
 
 // MyRequests is one page of the requests u sent, newest first, and the
 // account to continue before (0 when this is the last page).
-func (s *Service) MyRequests(ctx context.Context, u User, before AccountID, limit int) ([]AccountRequest, AccountID, error) {
+func (s *AccountRequests) MyRequests(ctx context.Context, u User, before AccountID, limit int) ([]AccountRequest, AccountID, error) {
 	if limit <= 0 || limit > MaxAPIPageSize {
 		limit = MaxAPIPageSize
 	}

@@ -131,11 +131,11 @@ type EmailQuota struct {
 
 // quota is the EmailQuota of emails caused by user u at now; a user id of 0
 // (an approver, a job) is not counted.
-func (s *Service) quota(u int64, now time.Time, emails []Email) EmailQuota {
+func (s *AccountRequests) quota(u int64, now time.Time, emails []Email) EmailQuota {
 	return EmailQuota{UserID: u, Day: now.UTC().Truncate(24 * time.Hour), Count: len(emails), Limit: s.userEmailsPerDay()}
 }
 
-func (s *Service) userEmailsPerDay() int {
+func (s *AccountRequests) userEmailsPerDay() int {
 	if s.emailsPerDay > 0 {
 		return s.emailsPerDay
 	}
@@ -144,7 +144,7 @@ func (s *Service) userEmailsPerDay() int {
 
 // SetUserEmailsPerDay sets how many emails one user's actions may cause in a
 // day.
-func (s *Service) SetUserEmailsPerDay(n int) { s.emailsPerDay = n }
+func (s *AccountRequests) SetUserEmailsPerDay(n int) { s.emailsPerDay = n }
 
 // UsersToAdd is the part of a request's User Emails that the approver kept
 // ticked: keep lists the addresses ticked, and anything not in the request

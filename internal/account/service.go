@@ -66,21 +66,18 @@ type Store interface {
 type Service struct {
 	// The use cases split out along their seams so far, each over the
 	// narrow store it needs; their methods are the Service's.
+	*AccountRequests
 	*Tokens
 	*SignIn
 
 	store  Store
 	clock  Clock
 	hasher PasswordHasher
-
-	// emailsPerDay bounds the emails one user's actions cause in a day; 0
-	// means DefaultUserEmailsPerDay.
-	emailsPerDay int
 }
 
 // NewService wires a Service.
 func NewService(store Store, clock Clock, hasher PasswordHasher) *Service {
-	return &Service{Tokens: NewTokens(store, clock), SignIn: NewSignIn(store, clock, hasher), store: store, clock: clock, hasher: hasher}
+	return &Service{AccountRequests: NewAccountRequests(store, clock), Tokens: NewTokens(store, clock), SignIn: NewSignIn(store, clock, hasher), store: store, clock: clock, hasher: hasher}
 }
 
 // Clock is the service's clock, for adapters that must agree with it.
