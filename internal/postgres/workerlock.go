@@ -65,18 +65,6 @@ func NewWorkerLock(url string, pool *pgxpool.Pool, log *slog.Logger) (*WorkerLoc
 	if err != nil {
 		return nil, fmt.Errorf("parse the worker lock's database URL: %w", err)
 	}
-	// A machine that dies sends no FIN: without keepalives its session, and
-	// the lock, would outlive it by the kernel's two hours, longer than the
-	// lease the lock is there to beat. Probes after 5 s of silence, 5 of
-	// them a second apart, end the session about 10 s after the machine.
-	for k, v := range map[string]string{"tcp_keepalives_idle": "5", "tcp_keepalives_interval": "1", "tcp_keepalives_count": "5"} {
-		if _, set := cfg.RuntimeParams[k]; !set {
-			cfg.RuntimeParams[k] = v
-		}
-	}
-	if _, set := cfg.RuntimeParams["application_name"]; !set {
-		cfg.RuntimeParams["application_name"] = "clc worker lock"
-	}
 	return &WorkerLock{cfg: cfg, pool: pool, log: log}, nil
 }
 
@@ -133,6 +121,16 @@ func (l *WorkerLock) take(ctx context.Context) (int64, error) {
 	}
 	if backend != conn.PgConn().PID() {
 		return fail(fmt.Errorf("%w: the server process %d is not the one the connection started with (%d)", ErrLockNotDirect, backend, conn.PgConn().PID()))
+	}
+	// A machine that dies sends no FIN: without keepalives its session, and
+	// the lock, would outlive it by the kernel's two hours, longer than the
+	// lease the lock is there to beat. Probes after 5 s of silence, 5 of
+	// them a second apart, end the session about 10 s after the machine.
+	// Set here rather than as startup parameters, which a pooler refuses
+	// before the check above could say what is wrong.
+	if _, err := conn.Exec(ctx, `SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 1; SET tcp_keepalives_count = 5;
+		SET application_name = 'clc worker lock'`); err != nil {
+		return fail(err)
 	}
 	var id int64
 	for {
