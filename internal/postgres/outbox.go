@@ -108,18 +108,28 @@ func scanQueued(row pgx.Row) (account.QueuedEmail, error) {
 // lock is free (it died, or its lock's connection dropped), at once, or
 // once the lease ran out (it lives but is stuck, or took no lock). A worker
 // whose own lock is gone claims nothing: its claims would look abandoned to
-// every other worker the moment they were made. The due emails are taken in the order of the index
-// on next_attempt_at alone: with id in that ORDER BY too, every email due at
-// the same moment was sorted before any was taken (a request's emails share
-// one; a backlog made due at once, as in bench/search, shares one), 50 ms a
-// claim with 15,000 of them. The batch still comes back in (next_attempt_at,
-// id) order.
+// every other worker the moment they were made.
+//
+// The due emails are taken in the order of the index on next_attempt_at
+// alone: with id in that ORDER BY too, every email due at the same moment
+// was sorted before any was taken (a request's emails share one; a backlog
+// made due at once, as in bench/search, shares one), 50 ms a claim with
+// 15,000 of them. The batch still comes back in (next_attempt_at, id) order.
 //
 // pg_locks is read once a claim (live, materialized), not once a row; only
 // rows of the partial due index are tested against it.
 func (s *Store) ClaimEmails(ctx context.Context, worker int64, now time.Time, limit int, lease time.Duration) ([]account.QueuedEmail, error) {
-	rows, err := s.pool.Query(ctx, `
-		WITH live AS MATERIALIZED (`+liveWorkers+`
+	rows, err := s.pool.Query(ctx, claimEmailsSQL, now, limit, lease, worker)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.QueuedEmail, error) { return scanQueued(row) })
+}
+
+// claimEmailsSQL is ClaimEmails' statement: $1 now, $2 limit, $3 lease,
+// $4 worker.
+var claimEmailsSQL = `
+		WITH live AS MATERIALIZED (` + liveWorkers + `
 		), due AS (
 			SELECT id FROM outbox
 			WHERE state IN ('pending', 'sending') AND next_attempt_at <= $1
@@ -135,12 +145,7 @@ func (s *Store) ClaimEmails(ctx context.Context, worker int64, now time.Time, li
 			FROM due WHERE o.id = due.id
 			RETURNING o.*
 		)
-		SELECT `+queuedColumns("coalesce(secret, '')")+` FROM claimed ORDER BY next_attempt_at, id`, now, limit, lease, worker)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.QueuedEmail, error) { return scanQueued(row) })
-}
+		SELECT ` + queuedColumns("coalesce(secret, '')") + ` FROM claimed ORDER BY next_attempt_at, id`
 
 // The worker's updates are fenced by its claim: attempts counts claims, so
 // a worker that overran its lease, or lost its lock, and lost its email to
