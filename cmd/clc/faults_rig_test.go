@@ -637,7 +637,7 @@ func startWorker(t *testing.T, bin string, env ...string) *workerProcess {
 	t.Cleanup(func() {
 		if w.cmd != nil {
 			_ = w.cmd.Process.Signal(syscall.SIGKILL)
-			<-w.exited
+			<-w.exited //nolint:errcheck // killed at cleanup: its exit status says only that
 		}
 		if t.Failed() {
 			b, _ := os.ReadFile(w.logf)

@@ -243,9 +243,10 @@ func claims(batch []account.QueuedEmail) []account.EmailClaim {
 
 // untilStored records an outcome, trying again while the database is away:
 // the emails have gone out (or been tried), and an outcome left unrecorded
-// has them sent again once the lease runs out. It gives up when the lease is
-// half gone or the worker is stopping; the lease then hands the emails back,
-// and a resend carries the same Message-ID.
+// has them sent again once another worker claims them (at once if this
+// one's lock is lost, else when the lease runs out). It gives up when the
+// lease is half gone or the worker is stopping; the lease then hands the
+// emails back, and a resend carries the same Message-ID.
 func (w *Worker) untilStored(ctx context.Context, store func(context.Context) error) error {
 	giveUp := time.Now().Add(w.Lease / 2)
 	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
