@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/clc-portal/clc/internal/mailcatch"
@@ -424,9 +426,24 @@ type inbox struct {
 
 func newInbox(c *mailcatch.Server) *inbox { return &inbox{c: c, got: map[int]mailcatch.Message{}} }
 
-func (b *inbox) harvest() {
+// harvest gathers what arrived and says the newest message's id.
+func (b *inbox) harvest() int {
+	newest := 0
 	for _, m := range b.c.Messages() {
 		b.got[m.ID] = m
+		newest = max(newest, m.ID)
+	}
+	return newest
+}
+
+// waitArrival waits until a message newer than after arrives, or within
+// passes. It asks for that one message, so that waiting a millisecond at a
+// time copies nothing.
+func waitArrival(c *mailcatch.Server, after int, within time.Duration) {
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if _, ok := c.Message(after + 1); ok {
+			return
+		}
 	}
 }
 
@@ -504,4 +521,249 @@ func (t *tally) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return fmt.Sprint(t.n)
+}
+
+// heldClaims are the emails a killed worker had claimed and not recorded,
+// and the moment their wait is counted from: the restart, or the kill when
+// another worker was running.
+type heldClaims struct {
+	messageIDs []string
+	killedAt   time.Time
+	from       time.Time
+}
+
+// settled waits until no server process of the database but the caller's
+// is running a statement or holds a transaction open: a killed client's
+// last statement is run to its end by its server process, and may record
+// claims the moment after the kill.
+func settled(t *testing.T, pool *pgxpool.Pool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		var busy int
+		if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'`).Scan(&busy); err != nil {
+			t.Fatal(err)
+		}
+		if busy == 0 || time.Now().After(deadline) {
+			return
+		}
+	}
+}
+
+// claimedBy is the Message-IDs of the emails claimed by worker (any worker
+// when 0) and not yet recorded.
+func claimedBy(t *testing.T, pool *pgxpool.Pool, worker int64) []string {
+	t.Helper()
+	sql, args := `SELECT message_id FROM outbox WHERE state = 'sending' ORDER BY id`, []any{}
+	if worker != 0 {
+		sql, args = `SELECT message_id FROM outbox WHERE state = 'sending' AND claimed_by = $1 ORDER BY id`, []any{worker}
+	}
+	rows, err := pool.Query(context.Background(), sql, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+// messageID is the local part of m's Message-ID, as the outbox keeps it.
+func messageID(m mailcatch.Message) string {
+	id, _, _ := strings.Cut(strings.Trim(m.Header.Get("Message-Id"), "<>"), "@")
+	return id
+}
+
+// waits are, for each kill that caught claims, how long after its from
+// the last of them arrived.
+type waits struct {
+	d      []time.Duration
+	emails int
+	// posthumous counts the claimed emails that arrived before the kill
+	// and were recorded after it, by the statement the dead process had
+	// sent: its server process runs it to the end. Nothing waited for them.
+	posthumous int
+}
+
+// claimWaits measures each kill's wait in the messages that arrived: an
+// email's first arrival after the kill is its delivery by another worker.
+func claimWaits(t *testing.T, held []heldClaims, arrived []mailcatch.Message) waits {
+	t.Helper()
+	var w waits
+	for _, h := range held {
+		var last time.Duration
+		resent := 0
+		for _, id := range h.messageIDs {
+			var at time.Time
+			before := false
+			for _, m := range arrived {
+				if messageID(m) != id {
+					continue
+				}
+				if m.Received.After(h.killedAt) {
+					at = m.Received
+					break
+				}
+				before = true
+			}
+			switch {
+			case at.IsZero() && before:
+				w.posthumous++
+			case at.IsZero():
+				t.Errorf("email %s, claimed by the worker killed at %v, never arrived", id, h.killedAt.Format(time.StampMilli))
+			default:
+				resent++
+				last = max(last, at.Sub(h.from))
+			}
+		}
+		if resent > 0 {
+			w.d = append(w.d, last)
+			w.emails += resent
+		}
+	}
+	slices.Sort(w.d)
+	return w
+}
+
+func (w waits) max() time.Duration {
+	if len(w.d) == 0 {
+		return 0
+	}
+	return w.d[len(w.d)-1]
+}
+
+// String is the distribution: min, median, p90 and max.
+func (w waits) String() string {
+	if len(w.d) == 0 {
+		return "(none measured)"
+	}
+	at := func(q float64) time.Duration { return w.d[int(q*float64(len(w.d)-1))].Round(10 * time.Millisecond) }
+	return fmt.Sprintf("min %v, median %v, p90 %v, max %v over %d kills (%d emails; %d more recorded by the dead process's last statement)",
+		at(0), at(0.5), at(0.9), at(1), len(w.d), w.emails, w.posthumous)
+}
+
+// workerProcess is `clc worker` as a process of its own.
+type workerProcess struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	exited chan error
+	logf   string
+	id     int64 // the id its lock is held under; 0 when it took none
+}
+
+// startWorker runs `clc worker` with env and waits until it has started,
+// its lock taken (or not, as it logs).
+func startWorker(t *testing.T, bin string, env ...string) *workerProcess {
+	t.Helper()
+	w := &workerProcess{t: t, logf: filepath.Join(t.TempDir(), "worker.log"), exited: make(chan error, 1)}
+	logFile, err := os.Create(w.logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	w.cmd = exec.Command(bin, "worker")
+	w.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "CLC_ADDR=127.0.0.1:0"}, env...)
+	w.cmd.Stdout, w.cmd.Stderr = io.Discard, logFile
+	if err := w.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { w.exited <- w.cmd.Wait() }()
+	t.Cleanup(func() {
+		if w.cmd != nil {
+			_ = w.cmd.Process.Signal(syscall.SIGKILL)
+			<-w.exited //nolint:errcheck // killed at cleanup: its exit status says only that
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(w.logf)
+			t.Logf("clc worker %d's log:\n%.3000s", w.id, b)
+		}
+	})
+	for deadline, started := time.Now().Add(20*time.Second), false; !started; time.Sleep(20 * time.Millisecond) {
+		b, _ := os.ReadFile(w.logf)
+		for _, l := range strings.Split(string(b), "\n") {
+			var e struct {
+				Msg      string
+				WorkerID int64 `json:"worker_id"`
+			}
+			if json.Unmarshal([]byte(l), &e) == nil && e.Msg == "worker lock held" {
+				w.id = e.WorkerID
+			}
+			started = started || e.Msg == "worker started"
+		}
+		select {
+		case err := <-w.exited:
+			w.cmd = nil
+			t.Fatalf("clc worker exited while starting: %v\n%s", err, b)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("clc worker did not start within 20 s:\n%s", b)
+		}
+	}
+	return w
+}
+
+// logged says whether the worker's log has a line carrying part.
+func (w *workerProcess) logged(part string) bool {
+	b, _ := os.ReadFile(w.logf)
+	return strings.Contains(string(b), part)
+}
+
+func (w *workerProcess) signal(sig syscall.Signal) {
+	w.t.Helper()
+	if err := w.cmd.Process.Signal(sig); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// kill9 kills the worker as a crash would; it returns when the process has
+// gone, and with it its connections.
+func (w *workerProcess) kill9() {
+	w.t.Helper()
+	w.signal(syscall.SIGKILL)
+	<-w.exited //nolint:errcheck // killed: its exit status says only that
+	w.cmd = nil
+}
+
+// slowCable forwards TCP to target, each chunk from the server a delay
+// late: a distant SMTP server, whose every reply takes a round trip.
+func slowCable(t *testing.T, target string, delay time.Duration) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go func() { _, _ = io.Copy(up, c); up.Close() }()
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 32<<10)
+				for {
+					n, err := up.Read(buf)
+					if n > 0 {
+						time.Sleep(delay)
+						if _, err := c.Write(buf[:n]); err != nil {
+							return
+						}
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
 }

@@ -97,10 +97,11 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		ReadYourWrites: writes,
 	})
 
-	worker, err := newWorker(cfg, pool, catalog, log)
+	worker, release, err := newWorker(ctx, cfg, pool, catalog, log)
 	if err != nil {
 		return err
 	}
+	defer release() // after the worker stops (the defer below runs first)
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	workerDone := make(chan error, 1)
 	go func() { workerDone <- runBackground(workerCtx, worker, newJobs(pool, log)) }()

@@ -16,18 +16,34 @@ import (
 	"github.com/clc-portal/clc/internal/postgres"
 )
 
-// newWorker wires the outbox worker over pool.
-func newWorker(cfg config.Config, pool *pgxpool.Pool, catalog *i18n.Catalog, log *slog.Logger) (*mail.Worker, error) {
+// newWorker wires the outbox worker over pool, with its lock taken; release
+// frees the lock, once the worker has stopped.
+func newWorker(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, catalog *i18n.Catalog, log *slog.Logger) (w *mail.Worker, release func(), err error) {
 	renderer, err := mail.NewRenderer(cfg.BaseURL, cfg.MailFrom, catalog)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	lockURL := cfg.LockDatabaseURL
+	if lockURL == "" {
+		lockURL = cfg.DatabaseURL
+	}
+	log = log.With("component", "mail")
+	lock, err := postgres.NewWorkerLock(lockURL, pool, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Taken now, so that a lock that cannot be taken stops the start with
+	// its reason, and the id is in the log before the first claim.
+	if _, err := lock.ID(ctx); err != nil {
+		return nil, nil, err
 	}
 	return &mail.Worker{
 		Queue:     postgres.NewStore(pool),
 		Sender:    mail.NewSMTPSender(cfg.SMTP),
 		Renderer:  renderer,
 		Clock:     account.SystemClock{},
-		Log:       log.With("component", "mail"),
+		Lock:      lock,
+		Log:       log,
 		Backoff:   mail.DefaultBackoff,
 		Reconnect: mail.DefaultReconnect,
 		Poll:      time.Second,
@@ -37,7 +53,7 @@ func newWorker(cfg config.Config, pool *pgxpool.Pool, catalog *i18n.Catalog, log
 		// of the lease.
 		Batch: 100,
 		Lease: cfg.MailLease,
-	}, nil
+	}, lock.Close, nil
 }
 
 // newJobs wires the periodic jobs over pool.
@@ -74,10 +90,11 @@ func (c *cli) worker(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	w, err := newWorker(cfg, pool, catalog, log)
+	w, release, err := newWorker(ctx, cfg, pool, catalog, log)
 	if err != nil {
 		return err
 	}
+	defer release()
 	log.Info("worker started", "smtp", cfg.SMTP.String())
 	return runBackground(ctx, w, newJobs(pool, log))
 }

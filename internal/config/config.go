@@ -17,9 +17,14 @@ type Config struct {
 	Addr        string // CLC_ADDR: where serve listens
 	DatabaseURL string // DATABASE_URL
 	ReplicaURL  string // DATABASE_REPLICA_URL: optional; a streaming replica for search and the directory
-	SMTP        SMTP   // SMTP_URL
-	BaseURL     *url.URL
-	MailFrom    string // CLC_MAIL_FROM
+	// LockDatabaseURL (CLC_LOCK_DATABASE_URL) is a direct connection to the
+	// database, for the worker's lock alone, when DATABASE_URL is a pooler:
+	// a session-level lock means nothing through transaction pooling.
+	// Empty, the lock is taken over DATABASE_URL.
+	LockDatabaseURL string
+	SMTP            SMTP // SMTP_URL
+	BaseURL         *url.URL
+	MailFrom        string // CLC_MAIL_FROM
 	// SessionIdle and SessionLifetime bound a sign-in: idle is reset by each
 	// request, lifetime is absolute.
 	SessionIdle     time.Duration
@@ -29,8 +34,10 @@ type Config struct {
 	// is ignored, so a client cannot choose its own address.
 	TrustedProxies []netip.Prefix
 	// MailLease (CLC_MAIL_LEASE) is how long an email a worker claimed stays
-	// its own: a worker killed mid-send delays its claims by this much. It
-	// must outlast one batch's delivery, or a slow send is sent twice.
+	// its own while the worker lives: the rescue of a worker that is stuck.
+	// A worker that dies frees its claims at once (its lock goes with its
+	// session). It must outlast one batch's delivery, or a slow send is
+	// sent twice.
 	MailLease time.Duration
 	// ShutdownDrain (CLC_SHUTDOWN_DRAIN) is how long serve, once told to
 	// stop, keeps serving while /readyz answers 503, so a load balancer
@@ -80,6 +87,7 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 		Addr:            getenv("CLC_ADDR"),
 		DatabaseURL:     getenv("DATABASE_URL"),
 		ReplicaURL:      getenv("DATABASE_REPLICA_URL"),
+		LockDatabaseURL: getenv("CLC_LOCK_DATABASE_URL"),
 		MailFrom:        getenv("CLC_MAIL_FROM"),
 		SessionIdle:     2 * time.Hour,
 		SessionLifetime: 12 * time.Hour,
@@ -93,7 +101,7 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 	if c.DatabaseURL == "" {
 		return c, errors.New("DATABASE_URL is not set (e.g. postgres://user@127.0.0.1:5432/clc)")
 	}
-	for name, v := range map[string]string{"DATABASE_URL": c.DatabaseURL, "DATABASE_REPLICA_URL": c.ReplicaURL} {
+	for name, v := range map[string]string{"DATABASE_URL": c.DatabaseURL, "DATABASE_REPLICA_URL": c.ReplicaURL, "CLC_LOCK_DATABASE_URL": c.LockDatabaseURL} {
 		if _, err := url.Parse(v); v != "" && (err != nil || !strings.HasPrefix(v, "postgres")) {
 			return c, fmt.Errorf("%s is malformed: want postgres://user:pass@host:port/db", name)
 		}

@@ -15,6 +15,8 @@ import (
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/config"
 	"github.com/clc-portal/clc/internal/mail"
+	"github.com/clc-portal/clc/internal/postgres"
+	"github.com/clc-portal/clc/internal/postgres/pgtest"
 )
 
 // stalledSender is a worker's connection that stalls past its lease: while
@@ -173,5 +175,78 @@ func TestCredentialsRequireTLS(t *testing.T) {
 	}
 	if s := r.states(); s["pending"] != 3 {
 		t.Errorf("states %v: a missing TLS is worth retrying (the server may be fixed)", s)
+	}
+}
+
+// cutMidSend is a sender that reports every message delivered, but while
+// it "sends", mid runs: the worker's database cable is cut under it.
+type cutMidSend struct{ mid func() }
+
+func (s cutMidSend) Send(_ context.Context, msgs []*gomail.Msg) []error {
+	s.mid()
+	return make([]error, len(msgs))
+}
+
+func (cutMidSend) Close() error { return nil }
+
+// TestCutWorkerLosesItsClaims: a worker whose connections to the database
+// are cut mid-send, its process alive, loses its claims to another worker
+// within two seconds, though the lease has a minute to run; once the cable
+// is back it records nothing over that worker's deliveries, and it claims
+// again under a new lock.
+func TestCutWorkerLosesItsClaims(t *testing.T) {
+	r := newRig(t)
+	req := r.request("globex")
+	ctx := context.Background()
+	cable, viaCable := pgtest.NewProxy(t, r.db.URL)
+	pool, err := postgres.Open(ctx, viaCable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	cut := r.worker()
+	lock := r.lock(viaCable, pool)
+	cut.Queue, cut.Lock = postgres.NewStore(pool), lock
+	first, err := lock.ID(ctx)
+	if err != nil || first == 0 {
+		t.Fatalf("lock: %d, %v", first, err)
+	}
+	var tookOver time.Duration
+	cut.Sender = cutMidSend{mid: func() {
+		cable.Cut()
+		defer cable.Restore()
+		other := r.worker()
+		for began := time.Now(); ; time.Sleep(50 * time.Millisecond) {
+			if n := runOnce(t, other); n > 0 {
+				tookOver = time.Since(began)
+				if n != 3 {
+					t.Errorf("the other worker took over %d emails, want 3", n)
+				}
+				return
+			}
+			if time.Since(began) > 2*time.Second {
+				t.Errorf("the other worker took nothing over within 2 s of the cut: %v", r.states())
+				return
+			}
+		}
+	}}
+	if n, err := cut.RunOnce(ctx); n != 3 || err != nil {
+		t.Fatalf("the cut worker's RunOnce: %d, %v", n, err)
+	}
+	t.Logf("taken over %v after the cut", tookOver.Round(time.Millisecond))
+	var attempts, events int
+	if err := r.db.Pool.QueryRow(ctx, `SELECT min(attempts) FROM outbox WHERE state = 'sent'`).Scan(&attempts); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.db.Pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE kind = 'emailed' AND smart_account_id = $1`, req.Account.ID).Scan(&events); err != nil {
+		t.Fatal(err)
+	}
+	if s := r.states(); s["sent"] != 3 || attempts != 2 || events != 3 || len(r.catcher.Messages()) != 3 {
+		t.Errorf("after the cut worker recorded: %v, attempts %d, %d emailed events, %d arrived; want 3 sent by the second claim, 3 events, 3 arrived",
+			s, attempts, events, len(r.catcher.Messages()))
+	}
+	again, err := lock.ID(ctx)
+	if err != nil || again == 0 || again == first {
+		t.Errorf("after the cut the worker claims under %d (%v), before under %d: want a new lock", again, err, first)
 	}
 }

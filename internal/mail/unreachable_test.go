@@ -50,7 +50,7 @@ func TestStoppedWorkerClaimsNothing(t *testing.T) {
 	if n, err := r.worker().RunOnce(ctx); n != 0 || err != nil {
 		t.Fatalf("a stopped worker claimed %d (%v)", n, err)
 	}
-	claimed, err := r.store.ClaimEmails(context.Background(), r.clock.Now(), 10, time.Minute)
+	claimed, err := r.store.ClaimEmails(context.Background(), 0, r.clock.Now(), 10, time.Minute)
 	if err != nil || len(claimed) != 3 {
 		t.Fatalf("the emails were not left for others: %d, %v", len(claimed), err)
 	}

@@ -18,13 +18,23 @@ import (
 // email has since been claimed again; the batch methods report that per
 // email, in lost, and record the others.
 type Queue interface {
-	ClaimEmails(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]account.QueuedEmail, error)
+	// ClaimEmails claims for worker, the id from the worker's Lock.
+	ClaimEmails(ctx context.Context, worker int64, now time.Time, limit int, lease time.Duration) ([]account.QueuedEmail, error)
 	MarkEmailsSent(ctx context.Context, claims []account.EmailClaim, now time.Time) (lost []error, err error)
 	RetryEmailLater(ctx context.Context, id int64, attempt int, next time.Time, lastErr string) error
 	MarkEmailFailed(ctx context.Context, id int64, attempt int, lastErr string) error
 	// ReleaseEmails hands back emails claimed under the given claims without
 	// counting those attempts, due again at once.
 	ReleaseEmails(ctx context.Context, claims []account.EmailClaim, lastErr string) (lost []error, err error)
+}
+
+// Lock is the worker's proof of life (postgres.WorkerLock): while the
+// worker lives its lock is held, and once it is free every email claimed
+// under its id is due again for any worker, without waiting for the lease.
+type Lock interface {
+	// ID is the id to claim under now: a new one once the lock was lost,
+	// zero when the worker has no lock (its claims wait for their lease).
+	ID(ctx context.Context) (int64, error)
 }
 
 // Sender delivers messages, one result per message.
@@ -75,8 +85,12 @@ type Worker struct {
 	Poll time.Duration
 	// Batch is how many emails one claim takes.
 	Batch int
-	// Lease is how long a claimed email stays with this worker before
-	// another may take it, should this one die.
+	// Lock names the worker in its claims; nil claims without a name, and
+	// the lease alone hands back what a dead worker held.
+	Lock Lock
+	// Lease is how long a claimed email stays with a worker that lives (its
+	// lock held) before another may take it: the rescue of a worker that is
+	// stuck. It must outlast a batch's delivery, or a slow send goes twice.
 	Lease time.Duration
 
 	// unreachable counts the batches in a row that found no SMTP server.
@@ -121,7 +135,15 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	// strand its emails until the lease ran out, and an email that went out
 	// must be marked sent.
 	record := context.WithoutCancel(ctx)
-	batch, err := w.Queue.ClaimEmails(record, w.Clock.Now(), w.Batch, w.Lease)
+	var worker int64
+	if w.Lock != nil {
+		id, err := w.Lock.ID(record)
+		if err != nil {
+			return 0, err
+		}
+		worker = id
+	}
+	batch, err := w.Queue.ClaimEmails(record, worker, w.Clock.Now(), w.Batch, w.Lease)
 	if err != nil || len(batch) == 0 {
 		return 0, err
 	}
@@ -221,9 +243,10 @@ func claims(batch []account.QueuedEmail) []account.EmailClaim {
 
 // untilStored records an outcome, trying again while the database is away:
 // the emails have gone out (or been tried), and an outcome left unrecorded
-// has them sent again once the lease runs out. It gives up when the lease is
-// half gone or the worker is stopping; the lease then hands the emails back,
-// and a resend carries the same Message-ID.
+// has them sent again once another worker claims them (at once if this
+// one's lock is lost, else when the lease runs out). It gives up when the
+// lease is half gone or the worker is stopping; the lease then hands the
+// emails back, and a resend carries the same Message-ID.
 func (w *Worker) untilStored(ctx context.Context, store func(context.Context) error) error {
 	giveUp := time.Now().Add(w.Lease / 2)
 	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {

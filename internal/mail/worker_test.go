@@ -3,6 +3,7 @@ package mail_test
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -13,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/config"
@@ -76,9 +79,22 @@ func (r *rig) worker() *mail.Worker {
 	p, _ := strconv.Atoi(port)
 	return &mail.Worker{
 		Queue: r.store, Sender: mail.NewSMTPSender(config.SMTP{Host: host, Port: p}), Renderer: renderer,
+		Lock:  r.lock(r.db.URL, r.db.Pool),
 		Clock: r.clock, Log: r.log, Backoff: mail.Backoff{Base: time.Minute, Max: time.Hour, MaxAttempts: 5},
 		Poll: 10 * time.Millisecond, Batch: 10, Lease: time.Minute,
 	}
+}
+
+// lock is a worker's lock on the database at url, whose claims go through
+// pool; it is freed when the test ends, as when the process ends.
+func (r *rig) lock(url string, pool *pgxpool.Pool) *postgres.WorkerLock {
+	r.t.Helper()
+	l, err := postgres.NewWorkerLock(url, pool, r.log)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(l.Close)
+	return l
 }
 
 // request has a partner ask for an account, queueing three emails: two
@@ -329,19 +345,66 @@ func TestWorkersShareTheOutbox(t *testing.T) {
 	}
 }
 
-func TestKilledWorkerIsTakenOver(t *testing.T) {
+// TestKilledWorkerIsTakenOverAtOnce: a worker that claimed a batch and died
+// before recording it (its lock's session ended with its process) leaves
+// the batch to the next worker at once, though the lease has a minute to
+// run; and its late record, were it somehow to come, is refused.
+func TestKilledWorkerIsTakenOverAtOnce(t *testing.T) {
 	r := newRig(t)
 	r.request("globex")
-	// A worker claims the batch and dies before sending.
-	claimed, err := r.store.ClaimEmails(context.Background(), r.clock.Now(), 10, time.Minute)
+	ctx := context.Background()
+	dead := r.lock(r.db.URL, r.db.Pool)
+	id, err := dead.ID(ctx)
+	if err != nil || id == 0 {
+		t.Fatalf("lock: %d, %v", id, err)
+	}
+	claimed, err := r.store.ClaimEmails(ctx, id, r.clock.Now(), 10, time.Minute)
 	if err != nil || len(claimed) != 3 {
 		t.Fatalf("claim: %v, %d", err, len(claimed))
 	}
 	w := r.worker()
-	if runOnce(t, w) != 0 {
-		t.Fatal("took over an email whose lease had not run out")
+	if n := runOnce(t, w); n != 0 {
+		t.Fatalf("took over %d emails of a worker alive and within its lease", n)
 	}
-	r.clock.Advance(2 * time.Minute)
+	dead.Close() // the process dies: its session, and so its lock, ends
+	if n := runOnce(t, w); n != 3 || len(r.catcher.Messages()) != 3 {
+		t.Fatalf("the dead worker's emails were not taken over before the lease ran out: claimed %d, %v", n, r.states())
+	}
+	claims := make([]account.EmailClaim, len(claimed))
+	for i, q := range claimed {
+		claims[i] = q.Claim()
+	}
+	lost, err := r.store.MarkEmailsSent(ctx, claims, r.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range lost {
+		if !errors.Is(l, account.ErrClaimLost) {
+			t.Errorf("the dead worker's record of email %d was taken: %v", claimed[i].ID, l)
+		}
+	}
+}
+
+// TestStuckWorkerIsRescuedByTheLease: a worker that lives (its lock held) but
+// is stuck keeps its claims until the lease runs out, and no longer.
+func TestStuckWorkerIsRescuedByTheLease(t *testing.T) {
+	r := newRig(t)
+	r.request("globex")
+	stuck := r.lock(r.db.URL, r.db.Pool)
+	id, err := stuck.ID(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := r.store.ClaimEmails(context.Background(), id, r.clock.Now(), 10, time.Minute)
+	if err != nil || len(claimed) != 3 {
+		t.Fatalf("claim: %v, %d", err, len(claimed))
+	}
+	w := r.worker()
+	r.clock.Advance(time.Minute - time.Second)
+	if runOnce(t, w) != 0 {
+		t.Fatal("took over an email whose worker lives and whose lease had not run out")
+	}
+	r.clock.Advance(2 * time.Second)
 	if runOnce(t, w) != 3 || len(r.catcher.Messages()) != 3 {
 		t.Fatalf("lease ran out but the emails were not delivered: %v", r.states())
 	}

@@ -17,6 +17,10 @@ var (
 	CommonVariants = commonVariants
 )
 
+// ClaimEmailsSQL is the statement that claims due emails: $1 now, $2
+// limit, $3 lease, $4 worker.
+var ClaimEmailsSQL = claimEmailsSQL
+
 // SectionSQL is the statement that lists a page of a directory section,
 // and its arguments.
 func SectionSQL(q account.SectionQuery) (string, []any) {

@@ -102,38 +102,57 @@ func scanQueued(row pgx.Row) (account.QueuedEmail, error) {
 	return q, json.Unmarshal(data, &q.Email.Data)
 }
 
-// ClaimEmails takes up to limit due emails for this worker. SKIP LOCKED lets
-// several workers share the outbox; the lease hands an email back if its
-// worker dies mid-send. The due emails are taken in the order of the index
-// on next_attempt_at alone: with id in that ORDER BY too, every email due at
-// the same moment was sorted before any was taken (a request's emails share
-// one; a backlog made due at once, as in bench/search, shares one), 50 ms a
-// claim with 15,000 of them. The batch still comes back in (next_attempt_at,
-// id) order.
-func (s *Store) ClaimEmails(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]account.QueuedEmail, error) {
-	rows, err := s.pool.Query(ctx, `
-		WITH due AS (
-			SELECT id FROM outbox
-			WHERE state IN ('pending', 'sending') AND next_attempt_at <= $1
-				AND (state = 'pending' OR locked_until < $1)
-			ORDER BY next_attempt_at
-			LIMIT $2
-			FOR UPDATE SKIP LOCKED
-		), claimed AS (
-			UPDATE outbox o SET state = 'sending', attempts = o.attempts + 1, locked_until = $1::timestamptz + $3::interval
-			FROM due WHERE o.id = due.id
-			RETURNING o.*
-		)
-		SELECT `+queuedColumns("coalesce(secret, '')")+` FROM claimed ORDER BY next_attempt_at, id`, now, limit, lease)
+// ClaimEmails takes up to limit due emails for worker, the id of its
+// WorkerLock (0 for none). SKIP LOCKED lets several workers share the
+// outbox. An email another worker claimed is due again once that worker's
+// lock is free (it died, or its lock's connection dropped), at once, or
+// once the lease ran out (it lives but is stuck, or took no lock). A worker
+// whose own lock is gone claims nothing: its claims would look abandoned to
+// every other worker the moment they were made.
+//
+// The due emails are taken in the order of the index on next_attempt_at
+// alone: with id in that ORDER BY too, every email due at the same moment
+// was sorted before any was taken (a request's emails share one; a backlog
+// made due at once, as in bench/search, shares one), 50 ms a claim with
+// 15,000 of them. The batch still comes back in (next_attempt_at, id) order.
+//
+// pg_locks is read once a claim (live, materialized), not once a row; only
+// rows of the partial due index are tested against it.
+func (s *Store) ClaimEmails(ctx context.Context, worker int64, now time.Time, limit int, lease time.Duration) ([]account.QueuedEmail, error) {
+	rows, err := s.pool.Query(ctx, claimEmailsSQL, now, limit, lease, worker)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.QueuedEmail, error) { return scanQueued(row) })
 }
 
+// claimEmailsSQL is ClaimEmails' statement: $1 now, $2 limit, $3 lease,
+// $4 worker.
+var claimEmailsSQL = `
+		WITH live AS MATERIALIZED (` + liveWorkers + `
+		), due AS (
+			SELECT id FROM outbox
+			WHERE state IN ('pending', 'sending') AND next_attempt_at <= $1
+				AND (state = 'pending' OR locked_until < $1
+					OR (claimed_by IS NOT NULL AND claimed_by NOT IN (SELECT worker FROM live)))
+				AND ($4 = 0 OR $4 IN (SELECT worker FROM live))
+			ORDER BY next_attempt_at
+			LIMIT $2
+			FOR UPDATE SKIP LOCKED
+		), claimed AS (
+			UPDATE outbox o SET state = 'sending', attempts = o.attempts + 1, locked_until = $1::timestamptz + $3::interval,
+				claimed_by = nullif($4, 0)
+			FROM due WHERE o.id = due.id
+			RETURNING o.*
+		)
+		SELECT ` + queuedColumns("coalesce(secret, '')") + ` FROM claimed ORDER BY next_attempt_at, id`
+
 // The worker's updates are fenced by its claim: attempts counts claims, so
-// a worker that overran its lease and lost its email to another records
-// nothing over that worker's outcome (ErrClaimLost).
+// a worker that overran its lease, or lost its lock, and lost its email to
+// another records nothing over that worker's outcome (ErrClaimLost). Until
+// another worker claims the email, the first may still record what it did:
+// the email went out, or failed, and saying so spares a resend. Each
+// outcome leaves 'sending', and so clears claimed_by: no claim, no claimer.
 const claimed = `id = $1 AND attempts = $2 AND state = 'sending'`
 
 // MarkEmailsSent records the delivery of a batch in one statement: each
@@ -146,7 +165,7 @@ func (s *Store) MarkEmailsSent(ctx context.Context, claims []account.EmailClaim,
 	ids, attempts := claimArrays(claims)
 	rows, err := s.pool.Query(ctx, `
 		WITH sent AS (
-			UPDATE outbox o SET state = 'sent', sent_at = $3, secret = NULL, locked_until = NULL, last_error = ''
+			UPDATE outbox o SET state = 'sent', sent_at = $3, secret = NULL, locked_until = NULL, claimed_by = NULL, last_error = ''
 			FROM unnest($1::bigint[], $2::int[]) AS c(id, attempt)
 			WHERE o.id = c.id AND o.attempts = c.attempt AND o.state = 'sending'
 			RETURNING o.id, o.smart_account_id, o.kind, o.to_address
@@ -194,7 +213,7 @@ func claimsLost(rows pgx.Rows, claims []account.EmailClaim) ([]error, error) {
 // RetryEmailLater puts an email back in the queue after a temporary failure.
 func (s *Store) RetryEmailLater(ctx context.Context, id int64, attempt int, next time.Time, lastErr string) error {
 	return fenced(s.pool.Exec(ctx, `
-		UPDATE outbox SET state = 'pending', next_attempt_at = $3, locked_until = NULL, last_error = $4
+		UPDATE outbox SET state = 'pending', next_attempt_at = $3, locked_until = NULL, claimed_by = NULL, last_error = $4
 		WHERE `+claimed, id, attempt, next, lastErr))
 }
 
@@ -219,7 +238,7 @@ func (s *Store) MarkEmailFailed(ctx context.Context, id int64, attempt int, last
 			return err
 		}
 		_, err = tx.Exec(ctx, `
-			UPDATE outbox SET state = 'failed', locked_until = NULL, last_error = $2, secret = NULL, link_hash = $3
+			UPDATE outbox SET state = 'failed', locked_until = NULL, claimed_by = NULL, last_error = $2, secret = NULL, link_hash = $3
 			WHERE id = $1`, id, lastErr, dead)
 		return err
 	})
@@ -253,7 +272,7 @@ func fenced(tag pgconn.CommandTag, err error) error {
 func (s *Store) ReleaseEmails(ctx context.Context, claims []account.EmailClaim, lastErr string) (lost []error, err error) {
 	ids, attempts := claimArrays(claims)
 	rows, err := s.pool.Query(ctx, `
-		UPDATE outbox o SET state = 'pending', attempts = o.attempts - 1, locked_until = NULL,
+		UPDATE outbox o SET state = 'pending', attempts = o.attempts - 1, locked_until = NULL, claimed_by = NULL,
 			last_error = coalesce(nullif($3, ''), o.last_error)
 		FROM unnest($1::bigint[], $2::int[]) AS c(id, attempt)
 		WHERE o.id = c.id AND o.attempts = c.attempt AND o.state = 'sending'

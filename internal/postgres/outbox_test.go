@@ -26,7 +26,7 @@ func outboxRig(t *testing.T) (pgtest.DB, *postgres.Store, []account.QueuedEmail,
 		t.Fatal(err)
 	}
 	s := postgres.NewStore(db.Pool)
-	claimed, err := s.ClaimEmails(ctx, now, 10, time.Minute)
+	claimed, err := s.ClaimEmails(ctx, 0, now, 10, time.Minute)
 	if err != nil || len(claimed) != 3 {
 		t.Fatalf("claim: %d, %v", len(claimed), err)
 	}
@@ -41,7 +41,7 @@ func overtake(t *testing.T, db pgtest.DB, s *postgres.Store, claimed []account.Q
 	if _, err := db.Pool.Exec(ctx, `UPDATE outbox SET locked_until = $2 WHERE id <> $1`, claimed[1].ID, now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	again, err := s.ClaimEmails(ctx, now.Add(2*time.Minute), 10, time.Minute)
+	again, err := s.ClaimEmails(ctx, 0, now.Add(2*time.Minute), 10, time.Minute)
 	if err != nil || len(again) != 1 || again[0].ID != claimed[1].ID || again[0].Attempts != 2 {
 		t.Fatalf("the second worker's claim: %+v, %v", again, err)
 	}
