@@ -661,7 +661,7 @@ func takeOverRounds(t *testing.T, bin string, db pgtest.DB, catcher *mailcatch.S
 		t.Helper()
 		n++
 		d := fmt.Sprintf("takeover%d-%s.example", n, randomWord())
-		if _, err := svc.SubmitRequest(ctx, partner, account.RequestInput{Name: "Takeover " + d, Domain: d,
+		if _, err := svc.SubmitRequest(ctx, partner, account.AccountRequestInput{Name: "Takeover " + d, Domain: d,
 			NoteToApprover: "Our customer", CustomerEmails: "buyer@" + d, SubmissionKey: account.NewSubmissionKey()}); err != nil {
 			t.Fatal(err)
 		}
