@@ -44,6 +44,9 @@ func TestWorkerLockClaimsOnlyWhileHeld(t *testing.T) {
 	}
 	db.Exec(t, `UPDATE outbox SET state = 'pending', claimed_by = NULL WHERE id = $1`, claimed[0].ID)
 	b.Close()
+	// Closing the client's end does not end the server's session at once:
+	// the lock is free when pg_locks says so, a moment later under load.
+	waitLockFree(t, db, idB)
 	if got, err := s.ClaimEmails(ctx, idB, now.Add(time.Second), 10, time.Minute); err != nil || len(got) != 0 {
 		t.Fatalf("a worker whose lock is gone claimed %d (%v)", len(got), err)
 	}
@@ -172,4 +175,25 @@ func compactPlan(n planNode, depth int) string {
 		s += " [" + strings.Join(kids, "; ") + "]"
 	}
 	return s
+}
+
+// waitLockFree waits until no session holds worker id's lock.
+func waitLockFree(t *testing.T, db pgtest.DB, id int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var held bool
+		if err := db.Pool.QueryRow(context.Background(), `SELECT EXISTS (SELECT 1 FROM pg_locks
+			WHERE locktype = 'advisory' AND objsubid = 2 AND granted AND objid = $1::bigint::oid
+			AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))`, id).Scan(&held); err != nil {
+			t.Fatal(err)
+		}
+		if !held {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("worker %d's lock still held 10 s after its connection closed", id)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
