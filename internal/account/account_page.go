@@ -69,7 +69,7 @@ type AccountPageQuery struct {
 
 // AccountPage shows a Smart Account to viewer. An account they may not see
 // at all is ErrNotFound, the same answer as for an id that does not exist.
-func (s *Service) AccountPage(ctx context.Context, viewer User, q AccountPageQuery) (AccountDetails, error) {
+func (s *Listings) AccountPage(ctx context.Context, viewer User, q AccountPageQuery) (AccountDetails, error) {
 	l, err := s.store.AccountFor(ctx, viewer.ID, q.ID, q.Query, exactDomain(q.Query))
 	if err != nil {
 		return AccountDetails{}, fmt.Errorf("account %s: %w", q.ID, err)
@@ -115,7 +115,7 @@ const MaxShownAdmins = 50
 
 // AccountListing is what the Request Access page shows of an account: its
 // listing, if the viewer may see it, with their relation to it.
-func (s *Service) AccountListing(ctx context.Context, viewer User, id AccountID, query string) (Listing, error) {
+func (s *Listings) AccountListing(ctx context.Context, viewer User, id AccountID, query string) (Listing, error) {
 	l, err := s.store.AccountFor(ctx, viewer.ID, id, query, exactDomain(query))
 	if err != nil {
 		return Listing{}, fmt.Errorf("account %s: %w", id, err)

@@ -9,10 +9,23 @@ import (
 	"golang.org/x/net/publicsuffix"
 )
 
-// DirectoryStore is what the directory, search and account pages read, and
-// where access requests are written. Listing methods return Relation filled
-// in for the viewer; they never fill Sight, which is the domain's decision.
-type DirectoryStore interface {
+// Listings is what a viewer may see of Smart Accounts: the directory, the
+// search and an account's page, each cut by the sight rules (sight.go). It
+// reads and changes nothing else.
+type Listings struct {
+	store ListingStore
+	clock Clock
+}
+
+// NewListings wires Listings.
+func NewListings(store ListingStore, clock Clock) *Listings {
+	return &Listings{store: store, clock: clock}
+}
+
+// ListingStore is what the directory, search and account pages read.
+// Listing methods return Relation filled in for the viewer; they never fill
+// Sight, which is the domain's decision.
+type ListingStore interface {
 	// DirectorySections lists one page of each given section of a viewer's
 	// directory, all in one round trip; the filter is compared folded, as
 	// names are stored. Each listing carries its administrators as
@@ -36,13 +49,19 @@ type DirectoryStore interface {
 	// their email's domain, else their Partner Holding account, else the one
 	// they hold their strongest role on, the oldest first; ErrNotFound for none.
 	MenuAccount(ctx context.Context, userID int64) (SmartAccount, error)
+	// AccountParts reads, in one round trip, what an account's page shows
+	// below the account: each part only when its limit is above zero.
+	AccountParts(ctx context.Context, q AccountPartsQuery) (AccountParts, error)
+}
+
+// DirectoryStore is ListingStore and what Request Access and Account
+// Management read and write beside it.
+type DirectoryStore interface {
+	ListingStore
 	// AdminsOf lists up to perAccount administrators of each account, by
 	// name, from the memberships themselves: for whom to email, where the
 	// listings' contacts (capped at MaxShownAdmins) would not do.
 	AdminsOf(ctx context.Context, ids []AccountID, perAccount int) (map[AccountID][]Contact, error)
-	// AccountParts reads, in one round trip, what an account's page shows
-	// below the account: each part only when its limit is above zero.
-	AccountParts(ctx context.Context, q AccountPartsQuery) (AccountParts, error)
 	// RoleHolders lists who holds which role on an account and its Virtual
 	// Accounts: the account's own roles first, then by Virtual Account.
 	RoleHolders(ctx context.Context, id AccountID, limit, offset int) ([]RoleHolder, error)
@@ -104,7 +123,7 @@ type DirectorySection struct {
 // Directory is "Your Smart and Virtual Account access": in order, the
 // accounts the viewer can access, asked access to, asked to have created,
 // and those that match their email domain.
-func (s *Service) Directory(ctx context.Context, viewer User, q DirectoryQuery) ([]DirectorySection, error) {
+func (s *Listings) Directory(ctx context.Context, viewer User, q DirectoryQuery) ([]DirectorySection, error) {
 	filter := strings.TrimSpace(q.Filter)
 	if utf8.RuneCountInString(filter) > MaxFilterLength {
 		filter = string([]rune(filter)[:MaxFilterLength])
@@ -141,13 +160,13 @@ func (s *Service) Directory(ctx context.Context, viewer User, q DirectoryQuery) 
 // MenuAccount is the Smart Account the left menu names for a user, or
 // ErrNotFound when they hold no role. It costs one short query however many
 // accounts the user can access, because every page shows it.
-func (s *Service) MenuAccount(ctx context.Context, userID int64) (SmartAccount, error) {
+func (s *Listings) MenuAccount(ctx context.Context, userID int64) (SmartAccount, error) {
 	return s.store.MenuAccount(ctx, userID)
 }
 
 // decorate cuts listings' administrators to MaxListedAdmins and adds
 // Virtual Accounts where the viewer may see them, in one query for all.
-func (s *Service) decorate(ctx context.Context, viewerID int64, ls []*Listing) error {
+func (s *Listings) decorate(ctx context.Context, viewerID int64, ls []*Listing) error {
 	var withVAs []AccountID
 	for _, l := range ls {
 		l.Admins = listedAdmins(l.Admins)

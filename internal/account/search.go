@@ -48,7 +48,7 @@ type SearchResults struct {
 // Search finds Smart Accounts by part of their name or domain, folding case
 // and accents. A restricted account is found only by its entire name or its
 // entire domain, and shows no more than any other result.
-func (s *Service) Search(ctx context.Context, viewer User, query string, page int) (SearchResults, error) {
+func (s *Listings) Search(ctx context.Context, viewer User, query string, page int) (SearchResults, error) {
 	query = strings.Join(strings.Fields(query), " ")
 	switch n := utf8.RuneCountInString(query); {
 	case n < MinQueryLength:

@@ -67,6 +67,7 @@ type Service struct {
 	// The use cases split out along their seams so far, each over the
 	// narrow store it needs; their methods are the Service's.
 	*AccountRequests
+	*Listings
 	*Tokens
 	*SignIn
 
@@ -77,7 +78,7 @@ type Service struct {
 
 // NewService wires a Service.
 func NewService(store Store, clock Clock, hasher PasswordHasher) *Service {
-	return &Service{AccountRequests: NewAccountRequests(store, clock), Tokens: NewTokens(store, clock), SignIn: NewSignIn(store, clock, hasher), store: store, clock: clock, hasher: hasher}
+	return &Service{AccountRequests: NewAccountRequests(store, clock), Listings: NewListings(store, clock), Tokens: NewTokens(store, clock), SignIn: NewSignIn(store, clock, hasher), store: store, clock: clock, hasher: hasher}
 }
 
 // Clock is the service's clock, for adapters that must agree with it.
