@@ -159,8 +159,8 @@ func cleanNames(names []string) []string {
 // Virtual Accounts". Someone who may not otherwise see its Virtual Accounts
 // sees their names here, as the article's "Available Virtual Accounts" step
 // shows them: one cannot ask for what one cannot name.
-func (s *Service) RequestAccessChoices(ctx context.Context, viewer User, id AccountID, query string) (Listing, []string, error) {
-	l, err := s.AccountListing(ctx, viewer, id, query)
+func (s *AccessManagement) RequestAccessChoices(ctx context.Context, viewer User, id AccountID, query string) (Listing, []string, error) {
+	l, err := s.listings.AccountListing(ctx, viewer, id, query)
 	if err != nil {
 		return Listing{}, nil, err
 	}
@@ -181,7 +181,7 @@ func (s *Service) RequestAccessChoices(ctx context.Context, viewer User, id Acco
 // SightOf); an account they may not see is ErrNotFound. The account's rules
 // may decide it at once (see AutomationRules.Apply); otherwise its
 // administrators are emailed.
-func (s *Service) RequestAccess(ctx context.Context, viewer User, id AccountID, query string, in AccessRequestInput) (AccessRequest, error) {
+func (s *AccessManagement) RequestAccess(ctx context.Context, viewer User, id AccountID, query string, in AccessRequestInput) (AccessRequest, error) {
 	if err := in.Validate().Err(); err != nil {
 		return AccessRequest{}, err
 	}
@@ -241,7 +241,7 @@ func (s *Service) RequestAccess(ctx context.Context, viewer User, id AccountID, 
 			}})
 		}
 	}
-	created, err := s.store.CreateAccessRequest(ctx, req, viewer.Email, emails, auto, s.quota(viewer.ID, req.CreatedAt, emails))
+	created, err := s.store.CreateAccessRequest(ctx, req, viewer.Email, emails, auto, s.limits.quota(viewer.ID, req.CreatedAt, emails))
 	switch {
 	case errors.Is(err, ErrNoSuchVirtualAccount):
 		return AccessRequest{}, FieldErrors{"virtual_accounts": {Msg: "access.error.va_unknown"}}
@@ -256,7 +256,7 @@ func (s *Service) RequestAccess(ctx context.Context, viewer User, id AccountID, 
 // holds reports whether viewer already holds role on the scope: a Smart
 // Account role covers the account and all its Virtual Accounts; a Virtual
 // Account role covers only that Virtual Account, never the Smart Account.
-func (s *Service) holds(ctx context.Context, viewer User, a SmartAccount, rel Relation, role Role, vas []string) (bool, error) {
+func (s *AccessManagement) holds(ctx context.Context, viewer User, a SmartAccount, rel Relation, role Role, vas []string) (bool, error) {
 	if rel.Role.Rank() >= role.Rank() {
 		return true, nil
 	}
@@ -277,6 +277,6 @@ func (s *Service) holds(ctx context.Context, viewer User, a SmartAccount, rel Re
 }
 
 // PendingAccessRequest is viewer's waiting request for account id, or ErrNotFound.
-func (s *Service) PendingAccessRequest(ctx context.Context, viewerID int64, id AccountID) (AccessRequest, error) {
+func (s *AccessManagement) PendingAccessRequest(ctx context.Context, viewerID int64, id AccountID) (AccessRequest, error) {
 	return s.store.PendingAccessRequest(ctx, viewerID, id)
 }

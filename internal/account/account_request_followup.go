@@ -275,7 +275,7 @@ func (s *AccountRequests) Resend(ctx context.Context, u User, id AccountID, appr
 		},
 	}
 	rs.AllowEmails = checkApprovalEmails(now)
-	rs.Quota = s.quota(u.ID, now, []Email{rs.Mail})
+	rs.Quota = s.limits.quota(u.ID, now, []Email{rs.Mail})
 	err = s.store.Resend(ctx, rs)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -354,7 +354,7 @@ func (s *AccountRequests) ChangeApprovers(ctx context.Context, u User, id Accoun
 		return out, nil
 	}
 	c.AllowEmails = checkApprovalEmails(now)
-	c.Quota = s.quota(u.ID, now, c.Emails)
+	c.Quota = s.limits.quota(u.ID, now, c.Emails)
 	if err := s.store.ChangeApprovers(ctx, c); err != nil {
 		if errors.Is(err, ErrApproversChanged) {
 			return ApproversChanged{}, FieldErrors{"customer_emails": {Msg: "followup.error.changed_meanwhile"}}

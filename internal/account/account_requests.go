@@ -21,11 +21,9 @@ import (
 // and the jobs that remind and expire. It touches requests, their links,
 // the account they create and the emails they cause.
 type AccountRequests struct {
-	store AccountRequestsStore
-	clock Clock
-	// emailsPerDay bounds the emails one user's actions cause in a day; 0
-	// means DefaultUserEmailsPerDay.
-	emailsPerDay int
+	store  AccountRequestsStore
+	clock  Clock
+	limits *EmailLimits
 }
 
 // AccountRequestsStore is what AccountRequests needs from persistence.
@@ -40,8 +38,8 @@ type AccountRequestsStore interface {
 }
 
 // NewAccountRequests wires AccountRequests.
-func NewAccountRequests(store AccountRequestsStore, clock Clock) *AccountRequests {
-	return &AccountRequests{store: store, clock: clock}
+func NewAccountRequests(store AccountRequestsStore, clock Clock, limits *EmailLimits) *AccountRequests {
+	return &AccountRequests{store: store, clock: clock, limits: limits}
 }
 
 // RequestStatus is where a request for a customer's Smart Account stands.
@@ -474,7 +472,7 @@ func (s *AccountRequests) submit(ctx context.Context, u User, in AccountRequestI
 	}
 	emails = append(emails, Email{Kind: EmailRequestConfirmation, To: u.Email, Lang: u.Language, Data: data})
 
-	created, err := s.store.CreateRequest(ctx, r, links, emails, s.quota(u.ID, now, emails))
+	created, err := s.store.CreateRequest(ctx, r, links, emails, s.limits.quota(u.ID, now, emails))
 	var taken *DomainTakenError
 	switch {
 	case errors.Is(err, ErrDuplicateSubmission) && created.RequestedBy == u.ID:

@@ -129,22 +129,26 @@ type EmailQuota struct {
 	Limit  int
 }
 
-// quota is the EmailQuota of emails caused by user u at now; a user id of 0
-// (an approver, a job) is not counted.
-func (s *AccountRequests) quota(u int64, now time.Time, emails []Email) EmailQuota {
-	return EmailQuota{UserID: u, Day: now.UTC().Truncate(24 * time.Hour), Count: len(emails), Limit: s.userEmailsPerDay()}
-}
-
-func (s *AccountRequests) userEmailsPerDay() int {
-	if s.emailsPerDay > 0 {
-		return s.emailsPerDay
-	}
-	return DefaultUserEmailsPerDay
+// EmailLimits is the daily bound on the emails a user's actions cause, one
+// for every service whose actions send them.
+type EmailLimits struct {
+	// perDay is 0 for DefaultUserEmailsPerDay.
+	perDay int
 }
 
 // SetUserEmailsPerDay sets how many emails one user's actions may cause in a
 // day.
-func (s *AccountRequests) SetUserEmailsPerDay(n int) { s.emailsPerDay = n }
+func (l *EmailLimits) SetUserEmailsPerDay(n int) { l.perDay = n }
+
+// quota is the EmailQuota of emails caused by user u at now; a user id of 0
+// (an approver, a job) is not counted.
+func (l *EmailLimits) quota(u int64, now time.Time, emails []Email) EmailQuota {
+	limit := l.perDay
+	if limit <= 0 {
+		limit = DefaultUserEmailsPerDay
+	}
+	return EmailQuota{UserID: u, Day: now.UTC().Truncate(24 * time.Hour), Count: len(emails), Limit: limit}
+}
 
 // UsersToAdd is the part of a request's User Emails that the approver kept
 // ticked: keep lists the addresses ticked, and anything not in the request

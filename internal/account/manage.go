@@ -18,6 +18,30 @@ import (
 // missing id would. A Virtual Account Administrator administers that Virtual
 // Account, not its Smart Account, and is refused like anyone else.
 
+// AccessManagement is asking for access to an account and its Administrators
+// deciding (Account Management): access requests, their automation, and
+// who holds which role. It touches roles, access requests and their
+// emails, and reads what the directory reads.
+type AccessManagement struct {
+	store    AccessStore
+	clock    Clock
+	listings *Listings
+	limits   *EmailLimits
+}
+
+// AccessStore is what AccessManagement needs from persistence.
+type AccessStore interface {
+	DirectoryStore
+	ManagementStore
+	UserByEmail(ctx context.Context, email string) (User, error)
+}
+
+// NewAccessManagement wires AccessManagement; listings decorates what it lists as the
+// directory does.
+func NewAccessManagement(store AccessStore, clock Clock, listings *Listings, limits *EmailLimits) *AccessManagement {
+	return &AccessManagement{store: store, clock: clock, listings: listings, limits: limits}
+}
+
 // ManagementStore is what Account Management reads and writes.
 type ManagementStore interface {
 	// AdministeredAccounts lists the active accounts userID holds the Smart
@@ -65,13 +89,13 @@ type ManagementMenu struct {
 }
 
 // ManagedAccounts lists the accounts u administers.
-func (s *Service) ManagedAccounts(ctx context.Context, u User) ([]ManagedAccount, error) {
+func (s *AccessManagement) ManagedAccounts(ctx context.Context, u User) ([]ManagedAccount, error) {
 	return s.store.AdministeredAccounts(ctx, u.ID)
 }
 
 // administered returns account id when u is an Administrator of the Smart
 // Account itself and it is active; anything else is ErrNotFound.
-func (s *Service) administered(ctx context.Context, u User, id AccountID) (SmartAccount, error) {
+func (s *AccessManagement) administered(ctx context.Context, u User, id AccountID) (SmartAccount, error) {
 	l, err := s.store.AccountFor(ctx, u.ID, id, "", "")
 	if err != nil {
 		return SmartAccount{}, fmt.Errorf("manage %s: %w", id, err)
@@ -102,7 +126,7 @@ type PendingAccess struct {
 }
 
 // AccountAccessRequests is one account's pending requests, for its Administrator.
-func (s *Service) AccountAccessRequests(ctx context.Context, u User, id AccountID) (SmartAccount, []PendingAccess, error) {
+func (s *AccessManagement) AccountAccessRequests(ctx context.Context, u User, id AccountID) (SmartAccount, []PendingAccess, error) {
 	a, err := s.administered(ctx, u, id)
 	if err != nil {
 		return SmartAccount{}, nil, err
@@ -112,7 +136,7 @@ func (s *Service) AccountAccessRequests(ctx context.Context, u User, id AccountI
 }
 
 // AllAccessRequests is the pending requests of every account u administers.
-func (s *Service) AllAccessRequests(ctx context.Context, u User) ([]PendingAccess, error) {
+func (s *AccessManagement) AllAccessRequests(ctx context.Context, u User) ([]PendingAccess, error) {
 	ms, err := s.store.AdministeredAccounts(ctx, u.ID)
 	if err != nil {
 		return nil, fmt.Errorf("pending access requests: %w", err)
@@ -124,7 +148,7 @@ func (s *Service) AllAccessRequests(ctx context.Context, u User) ([]PendingAcces
 	return s.pendingOf(ctx, accounts)
 }
 
-func (s *Service) pendingOf(ctx context.Context, accounts []SmartAccount) ([]PendingAccess, error) {
+func (s *AccessManagement) pendingOf(ctx context.Context, accounts []SmartAccount) ([]PendingAccess, error) {
 	if len(accounts) == 0 {
 		return nil, nil
 	}
@@ -159,7 +183,7 @@ type AccessRequestToDecide struct {
 
 // AccessRequestFor opens one request of account id for its Administrator.
 // A decided request opens too, to say how it was decided.
-func (s *Service) AccessRequestFor(ctx context.Context, u User, id AccountID, requestID int64) (AccessRequestToDecide, error) {
+func (s *AccessManagement) AccessRequestFor(ctx context.Context, u User, id AccountID, requestID int64) (AccessRequestToDecide, error) {
 	a, err := s.administered(ctx, u, id)
 	if err != nil {
 		return AccessRequestToDecide{}, err
@@ -178,7 +202,7 @@ func (s *Service) AccessRequestFor(ctx context.Context, u User, id AccountID, re
 	}, nil
 }
 
-func (s *Service) vaNames(ctx context.Context, u User, id AccountID) ([]string, error) {
+func (s *AccessManagement) vaNames(ctx context.Context, u User, id AccountID) ([]string, error) {
 	vas, _, err := s.store.VirtualAccountsOf(ctx, u.ID, []AccountID{id}, MaxShownVirtualAccounts)
 	if err != nil {
 		return nil, fmt.Errorf("account %s: virtual accounts: %w", id, err)
@@ -262,7 +286,7 @@ func (e *AccessRequestDecidedError) Unwrap() error { return ErrAccessRequestDeci
 // decision stands: the store's update is conditional on the request still
 // pending, so a second administrator, a double click or a rule that came
 // first gets AccessRequestDecidedError.
-func (s *Service) DecideAccess(ctx context.Context, u User, id AccountID, requestID int64, approve bool, in AccessDecisionInput) (AccessRequest, error) {
+func (s *AccessManagement) DecideAccess(ctx context.Context, u User, id AccountID, requestID int64, approve bool, in AccessDecisionInput) (AccessRequest, error) {
 	a, err := s.administered(ctx, u, id)
 	if err != nil {
 		return AccessRequest{}, err
@@ -270,7 +294,7 @@ func (s *Service) DecideAccess(ctx context.Context, u User, id AccountID, reques
 	return s.decideAccess(ctx, u, a, requestID, approve, in)
 }
 
-func (s *Service) decideAccess(ctx context.Context, u User, a SmartAccount, requestID int64, approve bool, in AccessDecisionInput) (AccessRequest, error) {
+func (s *AccessManagement) decideAccess(ctx context.Context, u User, a SmartAccount, requestID int64, approve bool, in AccessDecisionInput) (AccessRequest, error) {
 	fe := in.ValidateDecline()
 	if approve {
 		fe = in.ValidateApproval()
@@ -341,7 +365,7 @@ const MaxBulk = 100
 // DecideAccessBulk approves (with one scope and role) or declines several
 // requests of account id. Each is its own decision, as if decided one by
 // one: one that was decided meanwhile is counted, not decided again.
-func (s *Service) DecideAccessBulk(ctx context.Context, u User, id AccountID, requestIDs []int64, approve bool, in AccessDecisionInput) (BulkResult, error) {
+func (s *AccessManagement) DecideAccessBulk(ctx context.Context, u User, id AccountID, requestIDs []int64, approve bool, in AccessDecisionInput) (BulkResult, error) {
 	a, err := s.administered(ctx, u, id)
 	if err != nil {
 		return BulkResult{}, err
@@ -428,7 +452,7 @@ type AutomationInput struct {
 }
 
 // Automation is account id's rules, with the Virtual Accounts a rule may name.
-func (s *Service) Automation(ctx context.Context, u User, id AccountID) (SmartAccount, AutomationRules, []string, error) {
+func (s *AccessManagement) Automation(ctx context.Context, u User, id AccountID) (SmartAccount, AutomationRules, []string, error) {
 	a, err := s.administered(ctx, u, id)
 	if err != nil {
 		return SmartAccount{}, AutomationRules{}, nil, err
@@ -442,7 +466,7 @@ func (s *Service) Automation(ctx context.Context, u User, id AccountID) (SmartAc
 }
 
 // SaveAutomation replaces account id's rules; the change is in its history.
-func (s *Service) SaveAutomation(ctx context.Context, u User, id AccountID, in AutomationInput) error {
+func (s *AccessManagement) SaveAutomation(ctx context.Context, u User, id AccountID, in AutomationInput) error {
 	if _, err := s.administered(ctx, u, id); err != nil {
 		return err
 	}
@@ -490,7 +514,7 @@ type AccountUsers struct {
 }
 
 // Users lists who holds which role on account id and its Virtual Accounts.
-func (s *Service) Users(ctx context.Context, u User, id AccountID, page int) (AccountUsers, error) {
+func (s *AccessManagement) Users(ctx context.Context, u User, id AccountID, page int) (AccountUsers, error) {
 	a, err := s.administered(ctx, u, id)
 	if err != nil {
 		return AccountUsers{}, err
@@ -517,7 +541,7 @@ type UserRoleInput struct {
 
 // SetUserRole gives or changes a role on account id or one of its Virtual
 // Accounts. A user named by email must already exist.
-func (s *Service) SetUserRole(ctx context.Context, u User, id AccountID, in UserRoleInput) error {
+func (s *AccessManagement) SetUserRole(ctx context.Context, u User, id AccountID, in UserRoleInput) error {
 	if _, err := s.administered(ctx, u, id); err != nil {
 		return err
 	}
@@ -528,7 +552,7 @@ func (s *Service) SetUserRole(ctx context.Context, u User, id AccountID, in User
 	}
 	userID := in.UserID
 	if in.Email != "" || userID == 0 {
-		target, err := s.userByEmail(ctx, in.Email)
+		target, err := userByEmail(ctx, s.store, in.Email)
 		switch {
 		case errors.Is(err, ErrNotFound):
 			fe.Add("email", "users.error.unknown")
@@ -546,14 +570,14 @@ func (s *Service) SetUserRole(ctx context.Context, u User, id AccountID, in User
 
 // RemoveUserRole takes one role away; the last Administrator of the Smart
 // Account stays.
-func (s *Service) RemoveUserRole(ctx context.Context, u User, id AccountID, userID int64, va string) error {
+func (s *AccessManagement) RemoveUserRole(ctx context.Context, u User, id AccountID, userID int64, va string) error {
 	if _, err := s.administered(ctx, u, id); err != nil {
 		return err
 	}
 	return s.changeRole(ctx, u, RoleChange{AccountID: id, UserID: userID, VirtualAccount: va})
 }
 
-func (s *Service) changeRole(ctx context.Context, u User, c RoleChange) error {
+func (s *AccessManagement) changeRole(ctx context.Context, u User, c RoleChange) error {
 	c.Actor, c.ActorID, c.At = u.Email, u.ID, s.clock.Now()
 	err := s.store.SetRole(ctx, c)
 	if errors.Is(err, ErrNoSuchVirtualAccount) {

@@ -68,6 +68,8 @@ type Service struct {
 	// narrow store it needs; their methods are the Service's.
 	*AccountRequests
 	*Listings
+	*AccessManagement
+	*EmailLimits
 	*Tokens
 	*SignIn
 
@@ -78,7 +80,17 @@ type Service struct {
 
 // NewService wires a Service.
 func NewService(store Store, clock Clock, hasher PasswordHasher) *Service {
-	return &Service{AccountRequests: NewAccountRequests(store, clock), Listings: NewListings(store, clock), Tokens: NewTokens(store, clock), SignIn: NewSignIn(store, clock, hasher), store: store, clock: clock, hasher: hasher}
+	limits := &EmailLimits{}
+	listings := NewListings(store, clock)
+	return &Service{
+		AccountRequests:  NewAccountRequests(store, clock, limits),
+		Listings:         listings,
+		AccessManagement: NewAccessManagement(store, clock, listings, limits),
+		Tokens:           NewTokens(store, clock),
+		SignIn:           NewSignIn(store, clock, hasher),
+		EmailLimits:      limits,
+		store:            store, clock: clock, hasher: hasher,
+	}
 }
 
 // Clock is the service's clock, for adapters that must agree with it.
@@ -250,11 +262,18 @@ func (s *Service) AccessOf(ctx context.Context, userID int64) ([]Access, error) 
 }
 
 func (s *Service) userByEmail(ctx context.Context, email string) (User, error) {
+	return userByEmail(ctx, s.store, email)
+}
+
+// userByEmail finds the user an address names, as typed.
+func userByEmail(ctx context.Context, store interface {
+	UserByEmail(ctx context.Context, email string) (User, error)
+}, email string) (User, error) {
 	e, err := NormalizeEmail(email)
 	if err != nil {
 		return User{}, fmt.Errorf("email %q: %w", email, err)
 	}
-	u, err := s.store.UserByEmail(ctx, e)
+	u, err := store.UserByEmail(ctx, e)
 	if err != nil {
 		return User{}, fmt.Errorf("no user with email %s: %w", e, err)
 	}
