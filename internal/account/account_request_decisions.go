@@ -383,15 +383,11 @@ func (s *AccountRequests) Forward(ctx context.Context, token, to string) (string
 	}
 	now := s.clock.Now()
 	r := p.Request
-	token2 := randomToken(tokenBytes)
-	data := requestEmailData(r)
-	data.Note = r.NoteToCustomer
-	data.Actor = p.Link.Email
+	link, mail := newApprovalLink(r, addr)
+	mail.Data.Actor = p.Link.Email // the email says who forwarded it
 	f := Forwarding{
 		RequestID: r.ID, AccountID: r.Account.ID, LinkID: p.Link.ID, TokenHash: HashToken(token), From: p.Link.Email, At: now,
-		Link:  ApprovalLink{Email: addr, TokenHash: HashToken(token2), ExpiresAt: r.ExpiresAt},
-		Email: Email{Kind: EmailApprovalRequest, To: addr, Lang: r.CustomerLanguage, AccountID: r.Account.ID, Secret: token2, Data: data},
-		Allow: checkApprovalEmails(now),
+		Link: link, Email: mail, Allow: checkApprovalEmails(now),
 	}
 	err = s.store.Forward(ctx, f)
 	switch {
@@ -413,6 +409,18 @@ func checkReason(reason string) (string, error) {
 		return "", FieldErrors{"reason": {Msg: "request.error.too_long", Args: []any{"Max", MaxReasonLength}}}
 	}
 	return reason, nil
+}
+
+// newApprovalLink is a fresh link of request r for the address to and the
+// email that carries it: the token lives only in the email, its hash in the
+// link. Every path that hands out a link (a forward, a resend, a change of
+// approvers, an operator's Allow) makes it here.
+func newApprovalLink(r AccountRequest, to string) (ApprovalLink, Email) {
+	token := randomToken(tokenBytes)
+	data := requestEmailData(r)
+	data.Note = r.NoteToCustomer
+	return ApprovalLink{Email: to, TokenHash: HashToken(token), ExpiresAt: r.ExpiresAt},
+		Email{Kind: EmailApprovalRequest, To: to, Lang: r.CustomerLanguage, AccountID: r.Account.ID, Secret: token, Data: data}
 }
 
 // requestEmailData is what every email about a request shows.

@@ -259,12 +259,10 @@ func (s *AccountRequests) Resend(ctx context.Context, u User, id AccountID, appr
 		return FieldErrors{"approver": {Msg: "followup.error.not_approver"}}
 	}
 	now := s.clock.Now()
-	token := randomToken(tokenBytes)
-	data := requestEmailData(r)
-	data.Note = r.NoteToCustomer
+	link, mail := newApprovalLink(r, addr)
 	rs := Resending{
-		RequestID: r.ID, AccountID: id, Email: addr, By: u.Email, ByUser: u.ID, At: now, TokenHash: HashToken(token),
-		Mail:  Email{Kind: EmailApprovalRequest, To: addr, Lang: r.CustomerLanguage, AccountID: id, Secret: token, Data: data},
+		RequestID: r.ID, AccountID: id, Email: addr, By: u.Email, ByUser: u.ID, At: now, TokenHash: link.TokenHash,
+		Mail:  mail,
 		Since: now.Add(-ResendWindow),
 		Allow: func(recent []time.Time) error {
 			if len(recent) < MaxResendsPerWindow {
@@ -339,16 +337,14 @@ func (s *AccountRequests) ChangeApprovers(ctx context.Context, u User, id Accoun
 			out.Held = append(out.Held, e)
 		}
 	}
-	data := requestEmailData(r)
-	data.Note = r.NoteToCustomer
 	for _, e := range list {
 		if slices.Contains(seen, e) || slices.Contains(held, e) {
 			continue
 		}
 		out.Added = append(out.Added, e)
-		token := randomToken(tokenBytes)
-		c.Add = append(c.Add, ApprovalLink{Email: e, TokenHash: HashToken(token), ExpiresAt: r.ExpiresAt})
-		c.Emails = append(c.Emails, Email{Kind: EmailApprovalRequest, To: e, Lang: r.CustomerLanguage, AccountID: id, Secret: token, Data: data})
+		link, mail := newApprovalLink(r, e)
+		c.Add = append(c.Add, link)
+		c.Emails = append(c.Emails, mail)
 	}
 	if len(out.Added) == 0 && len(out.Removed) == 0 && len(c.Hold) == 0 && len(c.Unhold) == 0 {
 		return out, nil

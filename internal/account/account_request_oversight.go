@@ -129,14 +129,8 @@ func (s *AccountRequests) AllowApprover(ctx context.Context, u User, id AccountI
 		return FieldErrors{"approver": {Msg: "ops.requests.error.not_held"}}
 	}
 	now := s.clock.Now()
-	token := randomToken(tokenBytes)
-	data := requestEmailData(r)
-	data.Note = r.NoteToCustomer
-	a := Allowance{
-		RequestID: r.ID, AccountID: id, By: u.Email, ByUser: u.ID, At: now,
-		Link:  ApprovalLink{Email: addr, TokenHash: HashToken(token), ExpiresAt: r.ExpiresAt},
-		Email: Email{Kind: EmailApprovalRequest, To: addr, Lang: r.CustomerLanguage, AccountID: id, Secret: token, Data: data},
-	}
+	link, mail := newApprovalLink(r, addr)
+	a := Allowance{RequestID: r.ID, AccountID: id, By: u.Email, ByUser: u.ID, At: now, Link: link, Email: mail}
 	if err := s.store.AllowApprover(ctx, a); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return FieldErrors{"approver": {Msg: "ops.requests.error.not_held"}}
