@@ -367,6 +367,9 @@ func TestKilledWorkerIsTakenOverAtOnce(t *testing.T) {
 		t.Fatalf("took over %d emails of a worker alive and within its lease", n)
 	}
 	dead.Close() // the process dies: its session, and so its lock, ends
+	// The server ends the session a moment after the client's end closes;
+	// under load a claim made at once could still see the lock held.
+	waitLockFree(t, r.db.Pool, id)
 	if n := runOnce(t, w); n != 3 || len(r.catcher.Messages()) != 3 {
 		t.Fatalf("the dead worker's emails were not taken over before the lease ran out: claimed %d, %v", n, r.states())
 	}
@@ -407,5 +410,26 @@ func TestStuckWorkerIsRescuedByTheLease(t *testing.T) {
 	r.clock.Advance(2 * time.Second)
 	if runOnce(t, w) != 3 || len(r.catcher.Messages()) != 3 {
 		t.Fatalf("lease ran out but the emails were not delivered: %v", r.states())
+	}
+}
+
+// waitLockFree waits until no session of this database holds worker id's lock.
+func waitLockFree(t *testing.T, pool *pgxpool.Pool, id int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var held bool
+		if err := pool.QueryRow(context.Background(), `SELECT EXISTS (SELECT 1 FROM pg_locks
+			WHERE locktype = 'advisory' AND objsubid = 2 AND granted AND objid = $1::bigint::oid
+			AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))`, id).Scan(&held); err != nil {
+			t.Fatal(err)
+		}
+		if !held {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("worker %d's lock still held 10 s after its connection closed", id)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
