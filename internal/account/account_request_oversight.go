@@ -170,8 +170,16 @@ func (s *AccountRequests) RequestState(ctx context.Context, u User, id AccountID
 	if err != nil {
 		return AccountRequestState{}, fmt.Errorf("request for %s: %w", id, err)
 	}
-	if err := s.canSeeRequest(ctx, u, r); err != nil {
-		return AccountRequestState{}, err
+	// What u holds decides both whether they see the request and how much
+	// of its history: read once. Staff see everything without it.
+	var access []Access
+	if !u.Staff {
+		if access, err = s.store.AccessOf(ctx, u.ID); err != nil {
+			return AccountRequestState{}, fmt.Errorf("access of user %d: %w", u.ID, err)
+		}
+	}
+	if !MaySeeRequest(u, r, access) {
+		return AccountRequestState{}, ErrNotFound
 	}
 	st := AccountRequestState{Request: r, Status: r.StatusAt(s.clock.Now())}
 	// The Note to Cisco Approver is the partner's word to Cisco, not to the
@@ -192,7 +200,7 @@ func (s *AccountRequests) RequestState(ctx context.Context, u User, id AccountID
 	if st.History, err = s.store.AccountHistory(ctx, id); err != nil {
 		return AccountRequestState{}, fmt.Errorf("history of %s: %w", id, err)
 	}
-	if !u.Staff && !s.administers(ctx, u, r.Account.ID) {
+	if !u.Staff && !AdministersAccount(access, r.Account.ID) {
 		// The partner follows its request, not the customer's account once
 		// it exists: who the customer later gives which role is theirs.
 		st.History = RequestEvents(st.History)
@@ -217,20 +225,6 @@ func RequestEvents(history []Event) []Event {
 	return out
 }
 
-// administers reports whether u is an Administrator of the Smart Account id.
-func (s *AccountRequests) administers(ctx context.Context, u User, id AccountID) bool {
-	access, err := s.store.AccessOf(ctx, u.ID)
-	if err != nil {
-		return false
-	}
-	for _, a := range access {
-		if a.Account.ID == id && a.Role == RoleAdmin {
-			return true
-		}
-	}
-	return false
-}
-
 // canSeeRequest answers ErrNotFound, not ErrForbidden, for a request u may
 // not see, so its id cannot be probed for.
 func (s *AccountRequests) canSeeRequest(ctx context.Context, u User, r AccountRequest) error {
@@ -250,11 +244,15 @@ func (s *AccountRequests) canSeeRequest(ctx context.Context, u User, r AccountRe
 // MaySeeRequest is who may see a request: the partner who sent it, staff,
 // and the Administrators of its account (access is all u holds).
 func MaySeeRequest(u User, r AccountRequest, access []Access) bool {
-	if u.ID == r.RequestedBy || u.Staff {
-		return true
-	}
+	return u.ID == r.RequestedBy || u.Staff || AdministersAccount(access, r.Account.ID)
+}
+
+// AdministersAccount reports whether access, all a user holds, includes the
+// Administrator role on Smart Account id itself (a Virtual Account's does
+// not count).
+func AdministersAccount(access []Access, id AccountID) bool {
 	for _, a := range access {
-		if a.Account.ID == r.Account.ID && a.Role == RoleAdmin {
+		if a.Account.ID == id && a.Role == RoleAdmin {
 			return true
 		}
 	}
