@@ -228,15 +228,8 @@ func activate(ctx context.Context, tx pgx.Tx, d account.Decision) ([]account.Ema
 
 func (s *Store) Forward(ctx context.Context, f account.Forwarding) error {
 	return withTx(ctx, s.pool, func(tx pgx.Tx) error {
-		var id int64
-		err := tx.QueryRow(ctx, `
-			SELECT id FROM account_requests WHERE id = $1 AND status = 'pending' AND expires_at > $2
-			FOR UPDATE`, f.RequestID, f.At).Scan(&id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return account.ErrRequestClosed
-		}
-		if err != nil {
-			return fmt.Errorf("lock request: %w", err)
+		if err := lockPendingRequest(ctx, tx, f.RequestID, f.At); err != nil {
+			return err
 		}
 		tag, err := tx.Exec(ctx, `
 			UPDATE approval_links SET revoked_at = $2, forwarded_to = $3
