@@ -78,8 +78,7 @@ func (s *Server) requestAccess(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case errors.As(err, &limit):
 		status = http.StatusTooManyRequests
-		e := s.emailLimited(r, limit, "form")["form"]
-		v.Error = i18n.T(ctx, e.Msg, e.Args...)
+		v.Error = s.emailLimitText(r, limit)
 	case err == nil:
 		s.flash(r, i18n.T(ctx, "access.requested", "Account", l.Account.Name))
 		return redirect(w, r, paths.DirectorySection(string(account.SectionRequested)))

@@ -72,8 +72,7 @@ func (s *Server) resendApproval(w http.ResponseWriter, r *http.Request) error {
 	var fe account.FieldErrors
 	switch {
 	case errors.As(err, &emailLimit):
-		e := s.emailLimited(r, emailLimit, "approver")["approver"]
-		s.flash(r, i18n.T(ctx, e.Msg, e.Args...))
+		s.flash(r, s.emailLimitText(r, emailLimit))
 	case errors.As(err, &limit):
 		s.flash(r, i18n.T(ctx, "followup.resend_limit", "Max", account.MaxResendsPerWindow, "At", i18n.DateTime(ctx, limit.RetryAt)))
 	case errors.As(err, &closed):

@@ -171,8 +171,7 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 	case errors.As(err, &emails):
 		p.Status, p.Type = http.StatusTooManyRequests, problemRateLimited
-		e := s.emailLimited(r.WithContext(ctx), emails, "form")["form"]
-		p.Detail = i18n.T(ctx, e.Msg, e.Args...)
+		p.Detail = s.emailLimitText(r.WithContext(ctx), emails)
 		w.Header().Set("Retry-After", strconv.Itoa(max(int(time.Until(emails.RetryAt)/time.Second), 1)))
 	case errors.As(err, &badJSON):
 		p.Status, p.Detail = http.StatusBadRequest, i18n.T(ctx, "api.error.bad_json")

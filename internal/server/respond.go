@@ -64,8 +64,7 @@ func (s *Server) respondError(w http.ResponseWriter, r *http.Request, err error)
 	switch {
 	case errors.As(err, &limit):
 		status = http.StatusTooManyRequests
-		e := s.emailLimited(r, limit, "form")["form"]
-		v.Heading, v.Message = i18n.T(ctx, "error.email_limit.heading"), i18n.T(ctx, e.Msg, e.Args...)
+		v.Heading, v.Message = i18n.T(ctx, "error.email_limit.heading"), s.emailLimitText(r, limit)
 	case errors.As(err, &badText):
 		// Nothing was stored: the page says which field and what to take out.
 		status = http.StatusUnprocessableEntity
@@ -181,4 +180,11 @@ func (s *Server) emailLimited(r *http.Request, limit *account.EmailLimitError, f
 		return account.FieldErrors{field: {Msg: "error.email_limit.user", Args: []any{"At", at}}}
 	}
 	return account.FieldErrors{field: {Msg: "error.email_limit.address", Args: []any{"Email", limit.To, "Max", account.MaxApprovalEmailsPerDay, "At", at}}}
+}
+
+// emailLimitText is emailLimited's message as text, for a page, a flash or
+// a problem document that has no field to put it on.
+func (s *Server) emailLimitText(r *http.Request, limit *account.EmailLimitError) string {
+	e := s.emailLimited(r, limit, "form")["form"]
+	return i18n.T(r.Context(), e.Msg, e.Args...)
 }
