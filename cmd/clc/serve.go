@@ -80,6 +80,11 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	var draining atomic.Bool
 	srv := server.New(server.Deps{
 		Log:         log,
+		Requests:    svc.AccountRequests,
+		Listings:    svc.Listings,
+		Access:      svc.AccessManagement,
+		SignIn:      svc.SignIn,
+		Tokens:      svc.Tokens,
 		Accounts:    svc,
 		Sessions:    sessions,
 		Catalog:     catalog,

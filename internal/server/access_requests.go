@@ -22,12 +22,12 @@ func (s *Server) requestAccessForm(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	query := r.URL.Query().Get("q")
-	l, vas, err := s.accounts.RequestAccessChoices(ctx, u, id, query)
+	l, vas, err := s.access.RequestAccessChoices(ctx, u, id, query)
 	if err != nil {
 		return err
 	}
 	v := pages.RequestAccessView{Form: pages.RequestAccessForm{Scope: string(account.ScopeAccount), Role: string(account.RoleUser)}}
-	pending, err := s.accounts.PendingAccessRequest(ctx, u.ID, id)
+	pending, err := s.access.PendingAccessRequest(ctx, u.ID, id)
 	switch {
 	case err == nil:
 		v.Pending = i18n.T(ctx, "access.already", "Date", i18n.Date(ctx, pending.CreatedAt))
@@ -48,7 +48,7 @@ func (s *Server) requestAccess(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	query := r.PostForm.Get("q")
-	l, vas, err := s.accounts.RequestAccessChoices(ctx, u, id, query)
+	l, vas, err := s.access.RequestAccessChoices(ctx, u, id, query)
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func (s *Server) requestAccess(w http.ResponseWriter, r *http.Request) error {
 		v.Second = true
 		return s.renderRequestAccess(w, r, http.StatusOK, l, vas, query, v)
 	}
-	_, err = s.accounts.RequestAccess(ctx, u, id, query, in)
+	_, err = s.access.RequestAccess(ctx, u, id, query, in)
 	var status int
 	var fe account.FieldErrors
 	var limit *account.EmailLimitError

@@ -21,7 +21,7 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	d, err := s.accounts.AccountPage(ctx, u, account.AccountPageQuery{
+	d, err := s.listings.AccountPage(ctx, u, account.AccountPageQuery{
 		ID: id, Query: q.Get("q"), HoldersPage: pageParam(q, "holders_page"), EventsPage: pageParam(q, "events_page"),
 	})
 	if err != nil {

@@ -25,7 +25,7 @@ type approversForm struct {
 func (s *Server) followUpView(r *http.Request, id account.AccountID, change *approversForm) (*pages.FollowUpView, error) {
 	ctx := r.Context()
 	u, _ := currentUser(ctx)
-	approvers, err := s.accounts.Approvers(ctx, u, id)
+	approvers, err := s.requests.Approvers(ctx, u, id)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +65,7 @@ func (s *Server) resendApproval(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	to := r.PostFormValue("approver")
-	err = s.accounts.Resend(ctx, u, id, to)
+	err = s.requests.Resend(ctx, u, id, to)
 	var limit *account.ResendLimitError
 	var emailLimit *account.EmailLimitError
 	var closed *account.RequestClosedError
@@ -98,7 +98,7 @@ func (s *Server) changeApprovers(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := approversForm{CustomerEmails: r.PostFormValue("customer_emails")}
-	changed, err := s.accounts.ChangeApprovers(ctx, u, id, f.CustomerEmails)
+	changed, err := s.requests.ChangeApprovers(ctx, u, id, f.CustomerEmails)
 	var closed *account.RequestClosedError
 	var limit *account.EmailLimitError
 	if errors.As(err, &limit) {

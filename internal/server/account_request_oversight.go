@@ -31,7 +31,7 @@ func (s *Server) opsRequests(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) renderOpsRequests(w http.ResponseWriter, r *http.Request, status int, in opsInput) error {
 	ctx := r.Context()
 	u, _ := currentUser(ctx)
-	queue, err := s.accounts.PendingQueue(ctx, u)
+	queue, err := s.requests.PendingQueue(ctx, u)
 	if err != nil {
 		return err
 	}
@@ -93,7 +93,7 @@ func (s *Server) opsApprove(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	admin := r.PostFormValue("admin")
-	req, err := s.accounts.OperatorApprove(ctx, u, id, admin, r.PostForm["add_user"])
+	req, err := s.requests.OperatorApprove(ctx, u, id, admin, r.PostForm["add_user"])
 	if err != nil {
 		return s.opsRefused(w, r, err, opsInput{id: id, admin: admin})
 	}
@@ -111,7 +111,7 @@ func (s *Server) opsAllow(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	addr := r.PostFormValue("approver")
-	if err := s.accounts.AllowApprover(ctx, u, id, addr); err != nil {
+	if err := s.requests.AllowApprover(ctx, u, id, addr); err != nil {
 		var fe account.FieldErrors
 		if errors.As(err, &fe) {
 			// The one field is a hidden one: its message goes with the request.
@@ -132,7 +132,7 @@ func (s *Server) opsDeny(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	reason := r.PostFormValue("reason")
-	req, err := s.accounts.OperatorDeny(ctx, u, id, reason)
+	req, err := s.requests.OperatorDeny(ctx, u, id, reason)
 	if err != nil {
 		return s.opsRefused(w, r, err, opsInput{id: id, reason: reason})
 	}

@@ -43,7 +43,7 @@ func (s *Server) requestStatus(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) renderRequestStatus(w http.ResponseWriter, r *http.Request, id account.AccountID, status int, change *approversForm) error {
 	ctx := r.Context()
 	u, _ := currentUser(ctx)
-	st, err := s.accounts.RequestState(ctx, u, id)
+	st, err := s.requests.RequestState(ctx, u, id)
 	if err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ func (s *Server) withdrawRequest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.accounts.Withdraw(ctx, u, id)
+	_, err = s.requests.Withdraw(ctx, u, id)
 	var closed *account.RequestClosedError
 	switch {
 	case errors.As(err, &closed):

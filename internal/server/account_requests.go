@@ -97,7 +97,7 @@ func (s *Server) requestStep(w http.ResponseWriter, r *http.Request) error {
 		s.renderRequestForm(w, r, sh, http.StatusOK, f, nil)
 		return nil
 	}
-	checked, err := s.accounts.CheckRequest(ctx, u, f.AccountRequestInput)
+	checked, err := s.requests.CheckRequest(ctx, u, f.AccountRequestInput)
 	var fe account.FieldErrors
 	if errors.As(err, &fe) {
 		s.renderRequestForm(w, r, sh, http.StatusUnprocessableEntity, f, fe)
@@ -142,7 +142,7 @@ func (s *Server) submitRequest(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	u, _ := currentUser(ctx)
 	f := parseRequestForm(r)
-	req, err := s.accounts.SubmitRequest(ctx, u, f.AccountRequestInput)
+	req, err := s.requests.SubmitRequest(ctx, u, f.AccountRequestInput)
 	var fe account.FieldErrors
 	var limit *account.EmailLimitError
 	if errors.As(err, &limit) {

@@ -25,7 +25,7 @@ func (s *Server) renderUsers(w http.ResponseWriter, r *http.Request, status int,
 	if err != nil {
 		return err
 	}
-	au, err := s.accounts.Users(ctx, u, id, pageParam(r.URL.Query(), "page"))
+	au, err := s.access.Users(ctx, u, id, pageParam(r.URL.Query(), "page"))
 	if err != nil {
 		return err
 	}
@@ -63,7 +63,7 @@ func (s *Server) addAccountUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	form := pages.AddUserForm{Email: r.PostForm.Get("email"), Scope: r.PostForm.Get("va"), Role: r.PostForm.Get("role")}
-	err = s.accounts.SetUserRole(ctx, u, id, account.UserRoleInput{Email: form.Email, VirtualAccount: form.Scope, Role: form.Role})
+	err = s.access.SetUserRole(ctx, u, id, account.UserRoleInput{Email: form.Email, VirtualAccount: form.Scope, Role: form.Role})
 	return s.afterRoleChange(w, r, err, pages.UsersView{Add: form}, "users.added")
 }
 
@@ -91,9 +91,9 @@ func (s *Server) roleRowAction(w http.ResponseWriter, r *http.Request, remove bo
 	msg := "users.changed"
 	if remove {
 		msg = "users.removed"
-		err = s.accounts.RemoveUserRole(ctx, u, id, userID, va)
+		err = s.access.RemoveUserRole(ctx, u, id, userID, va)
 	} else {
-		err = s.accounts.SetUserRole(ctx, u, id, account.UserRoleInput{UserID: userID, VirtualAccount: va, Role: r.PostForm.Get("role")})
+		err = s.access.SetUserRole(ctx, u, id, account.UserRoleInput{UserID: userID, VirtualAccount: va, Role: r.PostForm.Get("role")})
 	}
 	return s.afterRoleChange(w, r, err, pages.UsersView{Add: pages.AddUserForm{Role: string(account.RoleUser)}}, msg)
 }
@@ -133,7 +133,7 @@ func (s *Server) renderAutomation(w http.ResponseWriter, r *http.Request, status
 	if err != nil {
 		return err
 	}
-	a, rules, vas, err := s.accounts.Automation(ctx, u, id)
+	a, rules, vas, err := s.access.Automation(ctx, u, id)
 	if err != nil {
 		return err
 	}
@@ -164,7 +164,7 @@ func (s *Server) saveAutomation(w http.ResponseWriter, r *http.Request) error {
 		SameDomain: r.PostForm.Get("same_domain"), SameDomainRole: r.PostForm.Get("same_domain_role"),
 		SameDomainVA: r.PostForm.Get("same_domain_va"), OtherDomain: r.PostForm.Get("other_domain"),
 	}
-	err = s.accounts.SaveAutomation(ctx, u, id, in)
+	err = s.access.SaveAutomation(ctx, u, id, in)
 	var fe account.FieldErrors
 	switch {
 	case err == nil:

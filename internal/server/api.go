@@ -68,7 +68,7 @@ func (s *Server) apiAuth(next http.Handler) http.Handler {
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
 			return account.ErrUnauthorized
 		}
-		u, err := s.accounts.AuthenticateAPI(r.Context(), strings.TrimSpace(token))
+		u, err := s.tokens.AuthenticateAPI(r.Context(), strings.TrimSpace(token))
 		if err != nil {
 			return err
 		}

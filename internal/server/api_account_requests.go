@@ -129,13 +129,13 @@ func nonNil(s []string) []string {
 // (with delivery for the partner who asked) and history.
 func (s *Server) requestAnswer(r *http.Request, u account.User, id account.AccountID) (apiRequest, error) {
 	ctx := r.Context()
-	st, err := s.accounts.RequestState(ctx, u, id)
+	st, err := s.requests.RequestState(ctx, u, id)
 	if err != nil {
 		return apiRequest{}, err
 	}
 	out := s.apiRequestOf(st.Request, st.Status)
 	if st.CanWithdraw {
-		approvers, err := s.accounts.Approvers(ctx, u, id)
+		approvers, err := s.requests.Approvers(ctx, u, id)
 		if err != nil {
 			return apiRequest{}, err
 		}
@@ -169,7 +169,7 @@ func (s *Server) apiCreateRequest(w http.ResponseWriter, r *http.Request) error 
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return &badJSONError{err: errors.New("more than one JSON value")}
 	}
-	req, created, err := s.accounts.SubmitRequestOnce(ctx, u, r.Header.Get("Idempotency-Key"), account.AccountRequestInput{
+	req, created, err := s.requests.SubmitRequestOnce(ctx, u, r.Header.Get("Idempotency-Key"), account.AccountRequestInput{
 		Name: in.Name, Domain: in.Domain, NoteToApprover: in.NoteToApprover,
 		CustomerEmails: strings.Join(in.CustomerEmails, "\n"), NoteToCustomer: in.NoteToCustomer,
 		UserEmails: strings.Join(in.UserEmails, "\n"), NoteToUsers: in.NoteToUsers,
@@ -228,7 +228,7 @@ func (s *Server) apiListRequests(w http.ResponseWriter, r *http.Request) error {
 	if err := fe.Err(); err != nil {
 		return err
 	}
-	rs, next, err := s.accounts.MyRequests(ctx, apiUser(ctx), before, limit)
+	rs, next, err := s.requests.MyRequests(ctx, apiUser(ctx), before, limit)
 	if err != nil {
 		return err
 	}
@@ -250,7 +250,7 @@ func (s *Server) apiWithdrawRequest(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	if _, err := s.accounts.Withdraw(ctx, u, id); err != nil {
+	if _, err := s.requests.Withdraw(ctx, u, id); err != nil {
 		return err
 	}
 	s.log.InfoContext(ctx, "request withdrawn", "account", id.String(), "via", "api")
@@ -274,7 +274,7 @@ func (s *Server) apiSearchAccounts(w http.ResponseWriter, r *http.Request) error
 		}
 		page = n
 	}
-	res, err := s.accounts.Search(ctx, apiUser(ctx), q.Get("q"), page)
+	res, err := s.listings.Search(ctx, apiUser(ctx), q.Get("q"), page)
 	switch {
 	case errors.Is(err, account.ErrQueryTooShort):
 		return account.FieldErrors{"q": {Msg: "api.error.query_short", Args: []any{"Min", account.MinQueryLength}}}

@@ -28,7 +28,7 @@ func (s *Server) createAPIToken(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	u, _ := currentUser(ctx)
 	name := r.PostFormValue("name")
-	t, secret, err := s.accounts.CreateAPIToken(ctx, u, name)
+	t, secret, err := s.tokens.CreateAPIToken(ctx, u, name)
 	var fe account.FieldErrors
 	var quota *account.APITokenQuotaError
 	switch {
@@ -53,7 +53,7 @@ func (s *Server) revokeAPIToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return account.ErrNotFound
 	}
-	if err := s.accounts.RevokeAPIToken(ctx, u, id); err != nil {
+	if err := s.tokens.RevokeAPIToken(ctx, u, id); err != nil {
 		return err
 	}
 	s.log.InfoContext(ctx, "API token revoked", "token_id", id)
@@ -64,7 +64,7 @@ func (s *Server) revokeAPIToken(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) renderAPITokens(w http.ResponseWriter, r *http.Request, status int, name string, fe account.FieldErrors, newName, secret string) error {
 	ctx := r.Context()
 	u, _ := currentUser(ctx)
-	tokens, err := s.accounts.APITokens(ctx, u)
+	tokens, err := s.tokens.APITokens(ctx, u)
 	if err != nil {
 		return err
 	}

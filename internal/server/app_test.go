@@ -72,19 +72,25 @@ func newAppWith(t *testing.T, db pgtest.DB, set func(*server.Deps)) *app {
 	store := postgres.NewSessionStore(db.Pool, server.SessionUser)
 	deps := server.Deps{
 		Log:         log,
-		Accounts:    svc,
 		Sessions:    server.NewSessions(store, base, 12*time.Hour),
 		SessionIdle: time.Hour,
 		Catalog:     catalog,
 		BaseURL:     base,
 		Ready:       db.Pool.Ping,
 	}
+	useServices(&deps, svc)
 	set(&deps)
 	srv := server.New(deps)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	u, _ := url.Parse(hs.URL)
 	return &app{t: t, db: db, svc: svc, clock: clock, srv: hs, server: srv, base: u, logs: logs, authenticators: map[string]*authenticator{}}
+}
+
+// useServices hands the server svc's use cases, as main does.
+func useServices(d *server.Deps, svc *account.Service) {
+	d.Requests, d.Listings, d.Access = svc.AccountRequests, svc.Listings, svc.AccessManagement
+	d.SignIn, d.Tokens, d.Accounts = svc.SignIn, svc.Tokens, svc
 }
 
 type lockedWriter struct {

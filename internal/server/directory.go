@@ -27,7 +27,7 @@ func (s *Server) directory(w http.ResponseWriter, r *http.Request) error {
 	for _, sec := range account.Sections {
 		dq.Pages[sec] = pageParam(q, directoryPageParam(sec))
 	}
-	sections, err := s.accounts.Directory(ctx, u, dq)
+	sections, err := s.listings.Directory(ctx, u, dq)
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	client := s.clientAddr(r)
-	u, err := s.accounts.LogIn(ctx, account.LoginAttempt{Email: email, Password: password, Client: client, DeviceToken: s.deviceToken(r)})
+	u, err := s.signins.LogIn(ctx, account.LoginAttempt{Email: email, Password: password, Client: client, DeviceToken: s.deviceToken(r)})
 	var throttled *account.ThrottledError
 	switch {
 	case errors.As(err, &throttled):

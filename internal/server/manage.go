@@ -42,7 +42,7 @@ func postedToAccount(r *http.Request) (account.User, account.AccountID, error) {
 func (s *Server) manage(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	u, _ := currentUser(ctx)
-	ms, err := s.accounts.ManagedAccounts(ctx, u)
+	ms, err := s.access.ManagedAccounts(ctx, u)
 	if err != nil {
 		return err
 	}
@@ -64,7 +64,7 @@ func (s *Server) manage(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) allAccessRequests(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	u, _ := currentUser(ctx)
-	rows, err := s.accounts.AllAccessRequests(ctx, u)
+	rows, err := s.access.AllAccessRequests(ctx, u)
 	if err != nil {
 		return err
 	}
@@ -90,11 +90,11 @@ func (s *Server) renderAccountRequests(w http.ResponseWriter, r *http.Request, s
 	if err != nil {
 		return err
 	}
-	a, rows, err := s.accounts.AccountAccessRequests(ctx, u, id)
+	a, rows, err := s.access.AccountAccessRequests(ctx, u, id)
 	if err != nil {
 		return err
 	}
-	_, _, vas, err := s.accounts.Automation(ctx, u, id)
+	_, _, vas, err := s.access.Automation(ctx, u, id)
 	if err != nil {
 		return err
 	}
@@ -159,7 +159,7 @@ func (s *Server) accessRequestPage(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	d, err := s.accounts.AccessRequestFor(ctx, u, id, rid)
+	d, err := s.access.AccessRequestFor(ctx, u, id, rid)
 	if err != nil {
 		return err
 	}
@@ -223,7 +223,7 @@ func (s *Server) decideAccess(approve bool) handler {
 			Scope: r.PostForm.Get("scope"), VirtualAccounts: r.PostForm["va"],
 			Role: r.PostForm.Get("role"), Reason: r.PostForm.Get("reason"),
 		}
-		decided, err := s.accounts.DecideAccess(ctx, u, id, rid, approve, in)
+		decided, err := s.access.DecideAccess(ctx, u, id, rid, approve, in)
 		if err == nil {
 			s.flash(r, decidedWords(r, decided))
 			return redirect(w, r, paths.AccountPart(id, "access-requests"))
@@ -240,7 +240,7 @@ func (s *Server) decideAccess(approve bool) handler {
 		case !errors.Is(err, account.ErrAccessRequestDecided):
 			return err
 		}
-		d, err := s.accounts.AccessRequestFor(ctx, u, id, rid)
+		d, err := s.access.AccessRequestFor(ctx, u, id, rid)
 		if err != nil {
 			return err
 		}
@@ -272,7 +272,7 @@ func (s *Server) bulkDecide(w http.ResponseWriter, r *http.Request) error {
 	if decision != "approve" && decision != "decline" {
 		return &httpError{status: http.StatusBadRequest, heading: "error.badrequest.heading", message: "error.badrequest.message"}
 	}
-	res, err := s.accounts.DecideAccessBulk(ctx, u, id, ids, decision == "approve", in)
+	res, err := s.access.DecideAccessBulk(ctx, u, id, ids, decision == "approve", in)
 	var fe account.FieldErrors
 	switch {
 	case errors.As(err, &fe):

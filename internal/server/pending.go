@@ -26,7 +26,7 @@ import (
 // no longer act.
 func (s *Server) pendingPage(w http.ResponseWriter, r *http.Request) error {
 	token := chi.URLParam(r, "token")
-	p, err := s.accounts.OpenLink(r.Context(), token)
+	p, err := s.requests.OpenLink(r.Context(), token)
 	if err != nil {
 		return s.linkFailure(w, r, err, false)
 	}
@@ -96,7 +96,7 @@ func (s *Server) denyPage(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) pendingActionPage(w http.ResponseWriter, r *http.Request, status int, form func(token string) pages.ActionForm) error {
 	token := chi.URLParam(r, "token")
-	p, err := s.accounts.OpenLink(r.Context(), token)
+	p, err := s.requests.OpenLink(r.Context(), token)
 	if err != nil {
 		return s.linkFailure(w, r, err, false)
 	}
@@ -120,7 +120,7 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Only the users still ticked get access: a box left out of the form,
 	// by the approver or by whoever crafted it, adds nobody.
-	req, err := s.accounts.Approve(r.Context(), token, r.PostForm["add_user"])
+	req, err := s.requests.Approve(r.Context(), token, r.PostForm["add_user"])
 	if err != nil {
 		return s.linkFailure(w, r, err, true)
 	}
@@ -131,7 +131,7 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) deny(w http.ResponseWriter, r *http.Request) error {
 	token := chi.URLParam(r, "token")
 	reason := r.PostFormValue("reason")
-	req, err := s.accounts.Deny(r.Context(), token, reason)
+	req, err := s.requests.Deny(r.Context(), token, reason)
 	var fe account.FieldErrors
 	if errors.As(err, &fe) {
 		return s.pendingActionPage(w, r, http.StatusUnprocessableEntity, func(token string) pages.ActionForm {
@@ -148,7 +148,7 @@ func (s *Server) deny(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) forward(w http.ResponseWriter, r *http.Request) error {
 	token := chi.URLParam(r, "token")
 	to := r.PostFormValue("forward_to")
-	_, err := s.accounts.Forward(r.Context(), token, to)
+	_, err := s.requests.Forward(r.Context(), token, to)
 	var fe account.FieldErrors
 	var limit *account.EmailLimitError
 	if errors.As(err, &limit) {

@@ -25,7 +25,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 	}
 	// An empty query is the page arriving from the menu: nothing to say yet.
 	if strings.TrimSpace(query) != "" {
-		res, err := s.accounts.Search(ctx, u, query, pageParam(r.URL.Query(), "page"))
+		res, err := s.listings.Search(ctx, u, query, pageParam(r.URL.Query(), "page"))
 		switch {
 		case errors.Is(err, account.ErrQueryTooShort):
 			v.Message = i18n.T(ctx, "search.too_short", "Min", account.MinQueryLength)

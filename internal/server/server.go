@@ -19,7 +19,16 @@ import (
 
 // Deps is what the server needs, wired by main.
 type Deps struct {
-	Log      *slog.Logger
+	Log *slog.Logger
+	// The portal's use cases, each over the narrow store it needs (see
+	// account.NewService, which wires them).
+	Requests *account.AccountRequests
+	Listings *account.Listings
+	Access   *account.AccessManagement
+	SignIn   *account.SignIn
+	Tokens   *account.Tokens
+	// Accounts is what is not split out yet: users, sessions' frames and
+	// the outbox's page for operators.
 	Accounts *account.Service
 	Sessions *scs.SessionManager
 	Catalog  *i18n.Catalog
@@ -37,6 +46,11 @@ type Deps struct {
 // Server serves the portal.
 type Server struct {
 	log      *slog.Logger
+	requests *account.AccountRequests
+	listings *account.Listings
+	access   *account.AccessManagement
+	signins  *account.SignIn
+	tokens   *account.Tokens
 	accounts *account.Service
 	sessions *scs.SessionManager
 	catalog  *i18n.Catalog
@@ -56,6 +70,11 @@ func New(d Deps) *Server {
 		// Every line says which request and user it is about, from the
 		// context: no call writes them.
 		log:      slog.New(logctx.NewHandler(d.Log.Handler())),
+		requests: d.Requests,
+		listings: d.Listings,
+		access:   d.Access,
+		signins:  d.SignIn,
+		tokens:   d.Tokens,
 		accounts: d.Accounts,
 		sessions: d.Sessions,
 		catalog:  d.Catalog,

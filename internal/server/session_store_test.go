@@ -79,7 +79,7 @@ func TestASignedInPageAsksTheDatabaseOnceForItsFrame(t *testing.T) {
 	tracer := &countingTracer{}
 	pool := db.TracedPool(t, tracer)
 	a := newAppWith(t, db, func(d *server.Deps) {
-		d.Accounts = account.NewService(postgres.NewStore(pool), account.SystemClock{}, account.NewArgon2id())
+		useServices(d, account.NewService(postgres.NewStore(pool), account.SystemClock{}, account.NewArgon2id()))
 		d.Sessions = server.NewSessions(postgres.NewSessionStore(pool, server.SessionUser), d.BaseURL, 12*time.Hour)
 	})
 	a.user("ada@globex.example", "Ada Admin", false)

@@ -40,7 +40,7 @@ const (
 // second factor the domain asks for.
 func (s *Server) afterPassword(w http.ResponseWriter, r *http.Request, u account.User, next string) error {
 	ctx := r.Context()
-	step, err := s.accounts.NextSignInStep(ctx, u)
+	step, err := s.signins.NextSignInStep(ctx, u)
 	if err != nil {
 		return err
 	}
@@ -117,7 +117,7 @@ func (s *Server) secondFactor(w http.ResponseWriter, r *http.Request) error {
 		s.flash(r, i18n.T(ctx, "twofactor.error.expired"))
 		return redirect(w, r, paths.Login)
 	}
-	u, err := s.accounts.CheckSecondFactor(ctx, id, r.PostFormValue("code"))
+	u, err := s.signins.CheckSecondFactor(ctx, id, r.PostFormValue("code"))
 	var throttled *account.ThrottledError
 	switch {
 	case errors.As(err, &throttled):
@@ -158,7 +158,7 @@ func (s *Server) enrollment(r *http.Request, u account.User) (*otp.Key, error) {
 			return key, nil
 		}
 	}
-	e, err := s.accounts.NewTOTPEnrollment(u)
+	e, err := s.signins.NewTOTPEnrollment(u)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +175,7 @@ func (s *Server) twoFactorSetupForm(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	if !pending {
-		if st, err := s.accounts.TwoFactorOf(r.Context(), u); err != nil {
+		if st, err := s.signins.TwoFactorOf(r.Context(), u); err != nil {
 			return err
 		} else if st.Enabled {
 			return redirect(w, r, paths.TwoFactorSettings)
@@ -217,7 +217,7 @@ func (s *Server) twoFactorSetup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	codes, err := s.accounts.EnrollTOTP(ctx, u.ID, key.Secret(), r.PostFormValue("code"))
+	codes, err := s.signins.EnrollTOTP(ctx, u.ID, key.Secret(), r.PostFormValue("code"))
 	var fe account.FieldErrors
 	switch {
 	case errors.As(err, &fe):
@@ -290,7 +290,7 @@ func (s *Server) twoFactorSettings(w http.ResponseWriter, r *http.Request) error
 
 func (s *Server) renderTwoFactorSettings(w http.ResponseWriter, r *http.Request, status int, errMsg string) error {
 	u, _ := currentUser(r.Context())
-	st, err := s.accounts.TwoFactorOf(r.Context(), u)
+	st, err := s.signins.TwoFactorOf(r.Context(), u)
 	if err != nil {
 		return err
 	}
@@ -307,7 +307,7 @@ func (s *Server) renderTwoFactorSettings(w http.ResponseWriter, r *http.Request,
 func (s *Server) disableTwoFactor(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	u, _ := currentUser(ctx)
-	err := s.accounts.DisableTOTP(ctx, u, r.PostFormValue("code"))
+	err := s.signins.DisableTOTP(ctx, u, r.PostFormValue("code"))
 	var throttled *account.ThrottledError
 	switch {
 	case errors.As(err, &throttled):
