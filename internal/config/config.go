@@ -56,6 +56,26 @@ type Config struct {
 	// user's own browsers the sign-in blocks others cause. Unset, serve
 	// makes one and keeps it in the database, shared by every process.
 	DeviceKey []byte
+	// OIDC (CLC_OIDC_*) is the company's OpenID provider for single sign-on;
+	// its zero value (no issuer) offers password sign-in only.
+	OIDC OIDC
+}
+
+// OIDC is the OpenID provider the portal signs users in through.
+type OIDC struct {
+	Issuer       string // CLC_OIDC_ISSUER: the provider's issuer URL, as its discovery document names it
+	ClientID     string // CLC_OIDC_CLIENT_ID
+	ClientSecret string // CLC_OIDC_CLIENT_SECRET
+	// Name (CLC_OIDC_NAME) is the provider as the sign-in button names it.
+	Name string
+}
+
+// String masks the secret so the value can be logged.
+func (o OIDC) String() string {
+	if o.Issuer == "" {
+		return "none"
+	}
+	return fmt.Sprintf("%s (client %s, secret ***, %q)", o.Issuer, o.ClientID, o.Name)
 }
 
 // SMTP is the parsed SMTP_URL.
@@ -152,6 +172,9 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 		}
 		c.DeviceKey = []byte(raw)
 	}
+	if c.OIDC, err = parseOIDC(getenv); err != nil {
+		return c, err
+	}
 	if need.SMTP {
 		raw := getenv("SMTP_URL")
 		if raw == "" {
@@ -172,6 +195,48 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// maxOIDCName bounds the provider's name on the button.
+const maxOIDCName = 60
+
+// parseOIDC reads the provider's settings: none, or all of issuer, client
+// id and secret. The issuer is https, or http on loopback (a provider on
+// the same host, for development and tests): its keys and tokens must not
+// cross a network in clear.
+func parseOIDC(getenv func(string) string) (OIDC, error) {
+	o := OIDC{
+		Issuer:       strings.TrimSpace(getenv("CLC_OIDC_ISSUER")),
+		ClientID:     strings.TrimSpace(getenv("CLC_OIDC_CLIENT_ID")),
+		ClientSecret: getenv("CLC_OIDC_CLIENT_SECRET"),
+		Name:         strings.TrimSpace(getenv("CLC_OIDC_NAME")),
+	}
+	if o.Issuer == "" && o.ClientID == "" && o.ClientSecret == "" {
+		return OIDC{}, nil
+	}
+	if o.Issuer == "" || o.ClientID == "" || o.ClientSecret == "" {
+		return OIDC{}, errors.New("CLC_OIDC_ISSUER, CLC_OIDC_CLIENT_ID and CLC_OIDC_CLIENT_SECRET go together: set all three, or none")
+	}
+	u, err := url.Parse(o.Issuer)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil ||
+		(u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+		return OIDC{}, fmt.Errorf("CLC_OIDC_ISSUER %q is malformed: want an https URL such as https://login.example.com (http only on loopback)", o.Issuer)
+	}
+	if o.Name == "" {
+		o.Name = "SSO"
+	}
+	if len([]rune(o.Name)) > maxOIDCName {
+		return OIDC{}, fmt.Errorf("CLC_OIDC_NAME is too long: want at most %d characters", maxOIDCName)
+	}
+	return o, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
 }
 
 // minDeviceKey is the shortest CLC_DEVICE_KEY: 32 characters of base64

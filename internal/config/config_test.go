@@ -108,3 +108,37 @@ func TestDeviceKey(t *testing.T) {
 		t.Errorf("short key: %v, want a refusal naming the setting and not the value", err)
 	}
 }
+
+func TestOIDCSettings(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		m := map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1/db"}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return func(k string) string { return m[k] }
+	}
+	c, err := Load(env(), Need{Web: true})
+	if err != nil || c.OIDC.Issuer != "" {
+		t.Fatalf("none set: %+v %v", c.OIDC, err)
+	}
+	c, err = Load(env("CLC_OIDC_ISSUER", "https://login.example.com", "CLC_OIDC_CLIENT_ID", "clc", "CLC_OIDC_CLIENT_SECRET", "s3cret", "CLC_OIDC_NAME", "Company login"), Need{Web: true})
+	if err != nil || c.OIDC.Issuer != "https://login.example.com" || c.OIDC.Name != "Company login" {
+		t.Fatalf("all set: %+v %v", c.OIDC, err)
+	}
+	if strings.Contains(c.OIDC.String(), "s3cret") {
+		t.Errorf("the secret is logged: %s", c.OIDC)
+	}
+	if c, err = Load(env("CLC_OIDC_ISSUER", "http://127.0.0.1:9000", "CLC_OIDC_CLIENT_ID", "clc", "CLC_OIDC_CLIENT_SECRET", "s"), Need{Web: true}); err != nil || c.OIDC.Name != "SSO" {
+		t.Errorf("http on loopback: %+v %v", c.OIDC, err)
+	}
+	for _, bad := range [][]string{
+		{"CLC_OIDC_ISSUER", "https://login.example.com"},
+		{"CLC_OIDC_ISSUER", "http://login.example.com", "CLC_OIDC_CLIENT_ID", "clc", "CLC_OIDC_CLIENT_SECRET", "s"},
+		{"CLC_OIDC_ISSUER", "login.example.com", "CLC_OIDC_CLIENT_ID", "clc", "CLC_OIDC_CLIENT_SECRET", "s"},
+		{"CLC_OIDC_ISSUER", "https://login.example.com", "CLC_OIDC_CLIENT_ID", "clc", "CLC_OIDC_CLIENT_SECRET", "s", "CLC_OIDC_NAME", strings.Repeat("n", 61)},
+	} {
+		if _, err := Load(env(bad...), Need{Web: true}); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
