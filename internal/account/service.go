@@ -51,6 +51,7 @@ type Store interface {
 
 	AccountRequestStore
 	TwoFactorStore
+	SSOStore
 	FollowUpStore
 	APIStore
 

@@ -52,6 +52,10 @@ func (s *SignIn) SetPassword(ctx context.Context, token, password, confirm strin
 	if err != nil {
 		return User{}, err
 	}
+	// A first password would sign in where the domain allows none.
+	if err := s.ssoRequired(ctx, u.Email); err != nil {
+		return User{}, err
+	}
 	fe := FieldErrors{}
 	switch n := utf8.RuneCountInString(password); {
 	case n < MinPasswordLength:

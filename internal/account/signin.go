@@ -42,6 +42,7 @@ type SignInStore interface {
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
 	TwoFactorStore
 	SetPasswordStore
+	SSOStore
 }
 
 // NewSignIn wires SignIn, with a device key of its own until SetDeviceKey.
@@ -154,6 +155,12 @@ func (s *SignIn) LogIn(ctx context.Context, in LoginAttempt) (User, error) {
 	// read all of a long password.
 	if len(email) > MaxEmailLength || len(in.Password) > maxPasswordBytes {
 		return User{}, ErrInvalidCredentials
+	}
+	// A domain that signs in through the provider has no password sign-in,
+	// whatever password its users may still hold; the answer is the
+	// domain's, so it tells nothing about an address.
+	if err := s.ssoRequired(ctx, email); err != nil {
+		return User{}, err
 	}
 	// The user is looked up first, to know whether the device token is
 	// theirs; that answer costs the same whether or not they exist.
