@@ -127,7 +127,7 @@ func (s *SignIn) SSOSignIn(ctx context.Context, id SSOIdentity) (User, SignInSte
 	now := s.clock.Now()
 	email, err := NormalizeEmail(id.Email)
 	if err != nil || !id.EmailVerified {
-		ev := SignInEvent{At: now, Email: boundText(id.Email, MaxEmailLength), Kind: "sso_refused_unverified", Detail: boundText(id.Subject, 255)}
+		ev := SignInEvent{At: now, Email: BoundText(id.Email, MaxEmailLength), Kind: "sso_refused_unverified", Detail: BoundText(id.Subject, 255)}
 		if err := s.store.RecordSignInEvent(ctx, ev); err != nil {
 			return User{}, 0, fmt.Errorf("record refused sign-in: %w", err)
 		}
@@ -137,7 +137,7 @@ func (s *SignIn) SSOSignIn(ctx context.Context, id SSOIdentity) (User, SignInSte
 	if name == "" || CheckText(name) != TextOK {
 		name = email[:strings.IndexByte(email, '@')]
 	}
-	name = boundText(name, MaxNameLength)
+	name = BoundText(name, MaxNameLength)
 	u, _, err := s.store.SSOUser(ctx, email, name, SignInEvent{At: now, Email: email, Kind: "sso_sign_in", Detail: strings.Join(id.AMR, " ")})
 	if err != nil {
 		return User{}, 0, fmt.Errorf("sign in %s through the provider: %w", email, err)
@@ -149,8 +149,8 @@ func (s *SignIn) SSOSignIn(ctx context.Context, id SSOIdentity) (User, SignInSte
 	return u, SSOStep(id.AMR, has, u.Staff), nil
 }
 
-// boundText cuts s to at most n characters, dropping what is not text.
-func boundText(s string, n int) string {
+// BoundText cuts s to at most n characters, dropping what is not text.
+func BoundText(s string, n int) string {
 	s = strings.ToValidUTF8(s, "")
 	s = strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
@@ -232,4 +232,34 @@ func (s *SignIn) ReleaseSSO(ctx context.Context, u User, domain string) error {
 		return fmt.Errorf("release single sign-on for %s: %w", d, err)
 	}
 	return nil
+}
+
+// SSOAttempt counts a return from the provider against the client's
+// address, as a password attempt is: a block standing there refuses it
+// (ThrottledError), so nobody can try codes, states or tokens at the
+// callback faster than passwords at the form. SSOSucceeded takes a good
+// one back.
+func (s *SignIn) SSOAttempt(ctx context.Context, client string) error {
+	now := s.clock.Now()
+	until, err := s.store.CountLoginAttempt(ctx, []ThrottleKey{ssoThrottleKey(client)}, now)
+	if err != nil {
+		return fmt.Errorf("check throttle: %w", err)
+	}
+	if until.After(now) {
+		return &ThrottledError{RetryAfter: until.Sub(now)}
+	}
+	return nil
+}
+
+// SSOSucceeded refunds the attempt a completed sign-in through the
+// provider counted.
+func (s *SignIn) SSOSucceeded(ctx context.Context, client string) error {
+	if err := s.store.RefundLoginAttempt(ctx, ssoThrottleKey(client)); err != nil {
+		return fmt.Errorf("refund attempt: %w", err)
+	}
+	return nil
+}
+
+func ssoThrottleKey(client string) ThrottleKey {
+	return ThrottleKey{Key: "client:" + throttleAddr(client), Policy: ClientThrottle, Shared: true}
 }

@@ -24,6 +24,9 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, v pages.LoginView) {
 	v.Page = layout.Page{Title: i18n.T(r.Context(), "login.title"), Flash: s.popFlash(r)}
+	if s.sso != nil {
+		v.SSOName = s.sso.Name()
+	}
 	s.render(w, r, status, pages.Login(v))
 }
 
@@ -47,6 +50,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		v.Error = i18n.T(ctx, "login.throttled", "Seconds", secs)
 		s.renderLogin(w, r, http.StatusTooManyRequests, v)
 		return nil
+	case errors.Is(err, account.ErrSSORequired):
+		s.log.InfoContext(ctx, "login refused: the domain requires single sign-on", "remote", client)
+		v.Error = i18n.T(ctx, "sso.required", "Provider", s.ssoName())
+		s.renderLogin(w, r, http.StatusForbidden, v)
+		return nil
 	case errors.Is(err, account.ErrInvalidCredentials):
 		s.log.InfoContext(ctx, "login failed", "remote", client)
 		v.Error = i18n.T(ctx, "login.invalid")
@@ -63,11 +71,17 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	if _, ok := currentUser(ctx); ok {
 		s.log.InfoContext(ctx, "logout")
 	}
+	viaSSO := s.sessions.GetBool(ctx, sessionViaSSO)
 	if err := s.sessions.RenewToken(ctx); err != nil {
 		return err
 	}
 	s.sessions.Remove(ctx, sessionUserID)
+	s.sessions.Remove(ctx, sessionViaSSO)
 	s.flash(r, i18n.T(ctx, "logout.done"))
+	if viaSSO && s.sso != nil {
+		// The provider's own sign-in is still open: offer to end it too.
+		return redirect(w, r, paths.LoggedOutSSO)
+	}
 	return redirect(w, r, paths.Home)
 }
 

@@ -48,6 +48,11 @@ func (s *Server) routes() http.Handler {
 		r.Get("/login", s.h(s.loginForm))
 		r.Post("/login", s.h(s.login))
 		r.Post("/logout", s.h(s.logout))
+		// Single sign-on through the OpenID provider: the button posts, the
+		// provider sends the browser back to the callback.
+		r.Post("/login/sso", s.h(s.ssoBegin))
+		r.Get("/login/sso/callback", s.h(s.ssoCallback))
+		r.Get("/logout/sso", s.h(s.ssoLoggedOut))
 		r.Post("/language", s.h(s.setLanguage))
 		// Two-factor sign-in: the code after the password, and setting up
 		// an authenticator, which staff must do before they are signed in.
@@ -96,6 +101,9 @@ func (s *Server) routes() http.Handler {
 			r.Post("/ops/requests/{accountID}/allow", s.h(s.opsAllow))
 			r.Get("/ops/emails", s.h(s.emails))
 			r.Post("/ops/emails/{id}/retry", s.h(s.retryEmail))
+			r.Get("/ops/sso", s.h(s.ssoDomains))
+			r.Post("/ops/sso", s.h(s.requireSSO))
+			r.Post("/ops/sso/release", s.h(s.releaseSSO))
 			r.Get("/clc/directory", s.h(s.directory))
 			r.Get("/clc/search", s.h(s.search))
 			r.Get("/clc/accounts/{accountID}", s.h(s.accountPage))

@@ -15,6 +15,7 @@ import (
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
 	"github.com/clc-portal/clc/internal/logctx"
+	"github.com/clc-portal/clc/internal/sso"
 )
 
 // Deps is what the server needs, wired by main.
@@ -41,6 +42,9 @@ type Deps struct {
 	TrustedProxies []netip.Prefix
 	// ReadYourWrites is set when some reads may lag the writes (a replica).
 	ReadYourWrites ReadYourWrites
+	// SSO is the OpenID provider users may sign in through; nil offers
+	// password sign-in only.
+	SSO *sso.Provider
 }
 
 // Server serves the portal.
@@ -59,6 +63,7 @@ type Server struct {
 	ready    func(ctx context.Context) error
 	proxies  []netip.Prefix
 	writes   ReadYourWrites
+	sso      *sso.Provider
 	handler  http.Handler
 	// forwarded rate-limits the warning about an ignored X-Forwarded-For.
 	forwarded forwardedWarning
@@ -83,6 +88,7 @@ func New(d Deps) *Server {
 		ready:    d.Ready,
 		proxies:  d.TrustedProxies,
 		writes:   d.ReadYourWrites,
+		sso:      d.SSO,
 	}
 	// A session store that cannot be reached is an error page, not scs's
 	// plain-text 500.

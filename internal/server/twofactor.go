@@ -44,6 +44,13 @@ func (s *Server) afterPassword(w http.ResponseWriter, r *http.Request, u account
 	if err != nil {
 		return err
 	}
+	return s.continueSignIn(w, r, u, step, next)
+}
+
+// continueSignIn signs u in, or keeps the sign-in pending until the second
+// factor step asks for; a password and the OpenID provider share it.
+func (s *Server) continueSignIn(w http.ResponseWriter, r *http.Request, u account.User, step account.SignInStep, next string) error {
+	ctx := r.Context()
 	if step == account.SignInDone {
 		if err := s.signIn(r, u); err != nil {
 			return err

@@ -36,6 +36,7 @@ const (
 	NavSearch    = "search"
 	NavOperator  = "operator"
 	NavEmails    = "emails"
+	NavSSO       = "sso"
 	NavManage    = "manage"
 	NavPending   = "pending_access"
 	NavAPITokens = "api_tokens"
