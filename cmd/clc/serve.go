@@ -13,8 +13,10 @@ import (
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/config"
 	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/internal/paths"
 	"github.com/clc-portal/clc/internal/postgres"
 	"github.com/clc-portal/clc/internal/server"
+	"github.com/clc-portal/clc/internal/sso"
 )
 
 var errDraining = errors.New("shutting down")
@@ -39,7 +41,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	if cfg.BaseURL.Port() == "0" {
 		cfg.BaseURL.Host = ln.Addr().String()
 	}
-	log.Info("starting", "addr", cfg.Addr, "base_url", cfg.BaseURL.String(), "smtp", cfg.SMTP.String(), "mail_from", cfg.MailFrom)
+	log.Info("starting", "addr", cfg.Addr, "base_url", cfg.BaseURL.String(), "smtp", cfg.SMTP.String(), "mail_from", cfg.MailFrom, "oidc", cfg.OIDC.String())
 
 	pool, err := postgres.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -100,6 +102,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		TrustedProxies: cfg.TrustedProxies,
 		// Set only with a replica: nil means every read is the primary's.
 		ReadYourWrites: writes,
+		SSO:            newSSO(cfg),
 	})
 
 	worker, release, err := newWorker(ctx, cfg, pool, catalog, log)
@@ -193,4 +196,20 @@ func (c *cli) serveOps(cfg config.Config, log *slog.Logger, errc chan<- error) (
 	log.Info("serving ops", "url", "http://"+ln.Addr().String())
 	fmt.Fprintf(c.stdout, "CLC Portal ops on http://%s\n", ln.Addr())
 	return ops, nil
+}
+
+// newSSO is the OpenID provider cfg names, or nil for none.
+func newSSO(cfg config.Config) *sso.Provider {
+	if cfg.OIDC.Issuer == "" {
+		return nil
+	}
+	return sso.New(sso.Config{
+		Issuer:        cfg.OIDC.Issuer,
+		ClientID:      cfg.OIDC.ClientID,
+		ClientSecret:  cfg.OIDC.ClientSecret,
+		Name:          cfg.OIDC.Name,
+		RedirectURL:   cfg.BaseURL.JoinPath(paths.LoginSSOCallback).String(),
+		PostLogoutURL: cfg.BaseURL.JoinPath(paths.Home).String(),
+		Now:           account.SystemClock{}.Now,
+	})
 }
