@@ -60,6 +60,14 @@ func newAppOn(t *testing.T, db pgtest.DB) *app {
 // newAppWith lets set change the server's dependencies before it starts.
 func newAppWith(t *testing.T, db pgtest.DB, set func(*server.Deps)) *app {
 	t.Helper()
+	return newAppAt(t, db, func(d *server.Deps, _ string) { set(d) })
+}
+
+// newAppAt is newAppWith whose set also learns the URL the server will
+// listen at, for what must know it first (an OpenID provider's client).
+func newAppAt(t *testing.T, db pgtest.DB, set func(d *server.Deps, url string)) *app {
+	t.Helper()
+	hs := httptest.NewUnstartedServer(nil)
 	logs := &strings.Builder{}
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil))
 	clock := account.NewManualClock(time.Now())
@@ -79,9 +87,10 @@ func newAppWith(t *testing.T, db pgtest.DB, set func(*server.Deps)) *app {
 		Ready:       db.Pool.Ping,
 	}
 	useServices(&deps, svc)
-	set(&deps)
+	set(&deps, "http://"+hs.Listener.Addr().String())
 	srv := server.New(deps)
-	hs := httptest.NewServer(srv)
+	hs.Config.Handler = srv
+	hs.Start()
 	t.Cleanup(hs.Close)
 	u, _ := url.Parse(hs.URL)
 	return &app{t: t, db: db, svc: svc, clock: clock, srv: hs, server: srv, base: u, logs: logs, authenticators: map[string]*authenticator{}}

@@ -71,7 +71,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	if _, ok := currentUser(ctx); ok {
 		s.log.InfoContext(ctx, "logout")
 	}
-	viaSSO := s.sessions.GetBool(ctx, sessionViaSSO)
+	viaSSO := s.sessions.GetInt(ctx, sessionViaSSO) == 1
 	if err := s.sessions.RenewToken(ctx); err != nil {
 		return err
 	}

@@ -126,11 +126,9 @@ func (s *Server) ssoCallback(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.log.InfoContext(ctx, "single sign-on", "user", u.ID, "multi_factor", account.MultiFactor(id.AMR))
-	if err := s.continueSignIn(w, r, u, step, next); err != nil {
-		return err
-	}
-	s.sessions.Put(ctx, sessionViaSSO, true)
-	return nil
+	// Before the answer is written, which saves the session.
+	s.sessions.Put(ctx, sessionViaSSO, 1)
+	return s.continueSignIn(w, r, u, step, next)
 }
 
 // ssoLoggedOut follows Log Out of a sign-in made through the provider: the

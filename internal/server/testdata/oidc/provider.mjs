@@ -45,7 +45,11 @@ const provider = new Provider(issuer, {
   }],
   jwks: { keys: [jwk] },
   pkce: { required: () => true },
-  claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+  // amr goes with openid: the ID token always says how the person signed in.
+  claims: { acr: null, auth_time: null, sid: null, openid: ['sub', 'amr'], email: ['email', 'email_verified'], profile: ['name'] },
+  // The ID token carries the scopes' claims itself, as most providers'
+  // do, rather than only the userinfo endpoint.
+  conformIdTokenClaims: false,
   features: { devInteractions: { enabled: false } },
   ttl: { IdToken: Number(env.OIDC_ID_TOKEN_TTL || 3600) },
   cookies: { keys: [randomUUID()] },
