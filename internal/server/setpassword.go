@@ -65,6 +65,9 @@ func (s *Server) setPasswordFailure(r *http.Request, err error) error {
 	case errors.Is(err, account.ErrTokenExpired):
 		return &httpError{status: http.StatusGone, heading: "setpassword.expired.heading", message: "setpassword.expired.message",
 			nextHref: paths.Login, nextLabel: logIn}
+	case errors.Is(err, account.ErrSSORequired):
+		return &httpError{status: http.StatusForbidden, heading: "sso.required.heading", message: "sso.required",
+			args: []any{"Provider", s.ssoName()}, nextHref: paths.Login, nextLabel: logIn}
 	}
 	return err
 }
