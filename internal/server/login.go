@@ -26,6 +26,8 @@ func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int,
 	v.Page = layout.Page{Title: i18n.T(r.Context(), "login.title"), Flash: s.popFlash(r)}
 	if s.sso != nil {
 		v.SSOName = s.sso.Name()
+		// The button's POST is answered with a redirect to the provider.
+		w.Header().Set("Content-Security-Policy", strings.Replace(contentSecurityPolicy, "form-action 'self'", "form-action 'self' "+s.sso.Origin(), 1))
 	}
 	s.render(w, r, status, pages.Login(v))
 }

@@ -75,6 +75,19 @@ func New(cfg Config) *Provider {
 // Name is the provider as the button names it.
 func (p *Provider) Name() string { return p.cfg.Name }
 
+// Origin is the issuer's scheme and host: where the button's form sends the
+// browser on to, which the Log In page's Content-Security-Policy
+// (form-action) must allow, since a browser checks the redirect after a
+// form's POST against it. Providers serve their authorization endpoint at
+// the issuer's origin.
+func (p *Provider) Origin() string {
+	u, err := url.Parse(p.cfg.Issuer)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
 func (p *Provider) discovered(ctx context.Context) (*oidc.Provider, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
