@@ -184,4 +184,3 @@ func withQuery(t *testing.T, u, key, value string) string {
 	p.RawQuery = q.Encode()
 	return p.String()
 }
-
