@@ -44,6 +44,15 @@ if [[ ! -f "$axe_dir/node_modules/axe-core/axe.min.js" ]]; then
   npm ci --prefix "$axe_dir" --no-audit --no-fund --loglevel=error
 fi
 
+# The OpenID provider the single sign-on tests start (panva's oidc-provider),
+# from the lock file.
+oidc_dir=internal/server/testdata/oidc
+if [[ ! -f "$oidc_dir/node_modules/oidc-provider/package.json" ]]; then
+  echo "== npm ci ($oidc_dir)"
+  command -v npm >/dev/null || { echo "npm is needed for the OpenID provider (apt-get install npm)"; exit 1; }
+  npm ci --prefix "$oidc_dir" --no-audit --no-fund --loglevel=error
+fi
+
 # gofmt, go vet, staticcheck, golangci-lint and the generated-code check.
 scripts/lint.sh
 echo "== go test"
