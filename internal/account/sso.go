@@ -50,9 +50,8 @@ type SSOStore interface {
 	// with no password and no role; either way it records ev (and
 	// sso_user_created for a new user) in the same transaction.
 	SSOUser(ctx context.Context, email, name string, ev SignInEvent) (u User, created bool, err error)
-	// SSORequired reports whether domain or a domain above it requires
-	// single sign-on.
-	SSORequired(ctx context.Context, domain string) (bool, error)
+	// SSORequired reports whether any of domains requires single sign-on.
+	SSORequired(ctx context.Context, domains []string) (bool, error)
 	SSODomains(ctx context.Context) ([]SSODomain, error)
 	// RequireSSO adds a domain (ErrConflict when it is there already) and
 	// ReleaseSSO removes one (ErrNotFound when it is not), each recording
@@ -104,16 +103,6 @@ func SSOStep(amr []string, hasTOTP, staff bool) SignInStep {
 	}
 }
 
-// SSORequiredFor reports whether an email's domain must sign in through the
-// provider: it is, or is under, a domain an operator named.
-func SSORequiredFor(emailDomain string, required []string) bool {
-	for _, d := range required {
-		if emailDomain == d || strings.HasSuffix(emailDomain, "."+d) {
-			return true
-		}
-	}
-	return false
-}
 
 // emailDomain is the part of a normalised address after its last @.
 func emailDomain(email string) string {
@@ -170,7 +159,7 @@ func (s *SignIn) ssoRequired(ctx context.Context, email string) error {
 	if !strings.Contains(email, "@") {
 		return nil
 	}
-	req, err := s.store.SSORequired(ctx, emailDomain(email))
+	req, err := s.store.SSORequired(ctx, DomainAndParents(emailDomain(email)))
 	if err != nil {
 		return fmt.Errorf("single sign-on rule for %s: %w", email, err)
 	}

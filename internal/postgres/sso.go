@@ -57,11 +57,9 @@ func (s *Store) SSOUser(ctx context.Context, email, name string, ev account.Sign
 	return u, created, err
 }
 
-func (s *Store) SSORequired(ctx context.Context, domain string) (bool, error) {
+func (s *Store) SSORequired(ctx context.Context, domains []string) (bool, error) {
 	var req bool
-	err := s.pool.QueryRow(ctx, `
-		SELECT EXISTS (SELECT 1 FROM sso_domains
-		               WHERE domain = $1 OR right($1, length(domain) + 1) = '.' || domain)`, domain).Scan(&req)
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sso_domains WHERE domain = ANY($1))`, domains).Scan(&req)
 	return req, err
 }
 

@@ -157,6 +157,11 @@ func (s *walkSeed) cases() map[string]walkCase {
 		// The approver is the one field, and none of these is held.
 		"POST /ops/requests/{accountID}/allow": {as: "olga", path: "/ops/requests/" + pending + "/allow", fields: []string{"approver"}},
 		"POST /ops/emails/{id}/retry":          {as: "olga", path: "/ops/emails/" + s.emailID + "/retry"},
+		// The walk's portal has no OpenID provider: the button is not found.
+		"POST /login/sso": {as: "anon", path: "/login/sso", fields: []string{"next"}},
+		// Sent by a partner, whom the domain refuses whatever the domain.
+		"POST /ops/sso":         {as: "ada", path: "/ops/sso", fields: []string{"domain"}},
+		"POST /ops/sso/release": {as: "ada", path: "/ops/sso/release", fields: []string{"domain"}},
 		// Without a role nothing can be requested; the step is "submit".
 		"POST /clc/accounts/{accountID}/request-access": {as: "ada", path: "/clc/accounts/" + denied + "/request-access",
 			fields: []string{"q", "scope", "va", "role", "reason", "step"}, base: vals("scope", "account", "reason", "x")},
