@@ -103,7 +103,6 @@ func SSOStep(amr []string, hasTOTP, staff bool) SignInStep {
 	}
 }
 
-
 // emailDomain is the part of a normalised address after its last @.
 func emailDomain(email string) string {
 	return email[strings.LastIndexByte(email, '@')+1:]

@@ -191,4 +191,6 @@ func tourPages(t *testing.T, lang language.Tag) {
 	check("/ops/requests", "operator's pending requests")
 	submitForm(`form[action$="/deny"] textarea`, "", ".ops-actions .field-error, [role=alert]", "operator's deny refused")
 	check("/ops/emails", "outgoing email")
+	check("/ops/sso", "single sign-on domains")
+	submitForm("#domain", "not a domain", "#domain-error", "single sign-on domain refused")
 }
