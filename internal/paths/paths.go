@@ -48,7 +48,8 @@ func SetPassword(token string) string { return "/set-password/" + token }
 func LoginThen(next string) string { return Login + "?next=" + url.QueryEscape(next) }
 
 // RequestStatus is the partner's page of the request for account id, and
-// RequestAction one of its actions ("withdraw", "resend", "approvers").
+// RequestAction one of its actions ("withdraw", "resend", "approvers",
+// "renew").
 func RequestStatus(id account.AccountID) string { return "/clc/requests/" + id.String() }
 func RequestAction(id account.AccountID, action string) string {
 	return RequestStatus(id) + "/" + action

@@ -84,6 +84,7 @@ func (s *Server) routes() http.Handler {
 			r.Post("/clc/accounts/new/submit", s.h(s.submitRequest))
 			r.Get("/clc/requests/{accountID}", s.h(s.requestStatus))
 			r.Post("/clc/requests/{accountID}/withdraw", s.h(s.withdrawRequest))
+			r.Get("/clc/requests/{accountID}/renew", s.h(s.renewRequest))
 			r.Post("/clc/requests/{accountID}/resend", s.h(s.resendApproval))
 			r.Post("/clc/requests/{accountID}/approvers", s.h(s.changeApprovers))
 			r.Get("/clc/api-tokens", s.h(s.apiTokens))
