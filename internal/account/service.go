@@ -60,6 +60,7 @@ type Store interface {
 	RequeueFailedEmail(ctx context.Context, id int64, now time.Time, token string) error
 	DirectoryStore
 	ManagementStore
+	VirtualAccountStore
 }
 
 // Service carries out the portal's use cases over a Store.

@@ -56,10 +56,17 @@ func RequestAction(id account.AccountID, action string) string {
 }
 
 // Account is a Smart Account's page, and AccountPart one of the pages
-// under it ("users", "automation", "access-requests", "request-access").
+// under it ("users", "automation", "access-requests", "request-access",
+// "virtual-accounts").
 func Account(id account.AccountID) string { return "/clc/accounts/" + id.String() }
 func AccountPart(id account.AccountID, part string) string {
 	return Account(id) + "/" + part
+}
+
+// VirtualAccountAction is an action on Virtual Account va of account id
+// ("rename", "delete"); AccountPart(id, "virtual-accounts") creates one.
+func VirtualAccountAction(id account.AccountID, va int64, action string) string {
+	return AccountPart(id, "virtual-accounts") + "/" + strconv.FormatInt(va, 10) + "/" + action
 }
 
 // AccessRequest is one access request to account id, and AccessRequestAction

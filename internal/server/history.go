@@ -91,8 +91,10 @@ func eventDetail(ctx context.Context, e account.Event) string {
 		}
 	case "renewed":
 		return i18n.T(ctx, "event.detail.renewed_as", "ID", p.RenewedAs)
-	case "virtual_account_created":
+	case "virtual_account_created", "virtual_account_deleted":
 		return p.VirtualAccount
+	case "virtual_account_renamed":
+		return i18n.T(ctx, "event.detail.va_renamed", "Old", p.OldName, "New", p.VirtualAccount)
 	}
 	// A reason is the approver's own words, shown as written.
 	return p.Reason
