@@ -34,6 +34,9 @@ func tourPages(t *testing.T, lang language.Tag) {
 	// A request whose second approver is outside its domain: it awaits
 	// Cisco review on the partner's page and in the operators' queue.
 	umbrella := submit(t, r.app, r.partner, formFor("Umbrella", "umbrella.example", "alice@umbrella.example, boss@mailbox.example")).String()
+	// A withdrawn request, which its partner may request again.
+	hooli := submit(t, r.app, r.partner, formFor("Hooli", "hooli.example", "gavin@hooli.example"))
+	wantRedirect(t, r.partner.post("/clc/requests/"+hooli.String()+"/withdraw", nil), "/clc/requests/"+hooli.String())
 	// One email failed for good, so the operators' page offers Retry.
 	if _, err := r.db.Pool.Exec(context.Background(),
 		`UPDATE outbox SET state = 'failed', attempts = 1, last_error = '550 no such user' WHERE id = (SELECT min(id) FROM outbox)`); err != nil {
@@ -122,6 +125,14 @@ func tourPages(t *testing.T, lang language.Tag) {
 	// The request's follow-up: a change of approvers refused and re-rendered.
 	b.visit("/clc/requests/" + globex)
 	submitForm("#customer_emails", "not an address", "#customer_emails-error", "change approvers refused")
+	// Request again: the withdrawn request, its review filled, and the form.
+	check("/clc/requests/"+hooli.String(), "withdrawn request, Request again")
+	b.do(chromedp.Click(chromedp.CSS("a#request-again")))
+	b.waitFor("#renewal-note")
+	b.axe("request again, review")
+	b.do(chromedp.Click(chromedp.CSS(`button[value=back]`)))
+	b.waitFor("form[action='/clc/accounts/new'] #name")
+	b.axe("request again, the form filled")
 	// API tokens, with one just created and shown once.
 	check("/clc/api-tokens", "API tokens")
 	submitForm("#name", "tour script", "#new-token-secret", "API token created")
@@ -172,6 +183,8 @@ func tourPages(t *testing.T, lang language.Tag) {
 	b.do(chromedp.Click(chromedp.CSS(`#approve-form input[name=va]:checked`)), chromedp.Click(chromedp.CSS(`#approve-form button[type=submit]`)))
 	b.waitFor("#virtual_accounts-error")
 	b.axe("access request, approval refused")
+	check(accountPath, "account page, Manage Virtual Accounts")
+	submitForm("#va-name-new", "engineering", "#va-name-new-error", "create a Virtual Account refused")
 	check(accountPath+"/users", "users")
 	submitForm("#email", "not an address", "#email-error", "add a user refused")
 	check(accountPath+"/automation", "automation settings")
