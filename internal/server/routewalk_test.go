@@ -45,6 +45,8 @@ type walkSeed struct {
 	tokenID  string
 	emailID  string
 	northID  account.AccountID
+	emeaID   string // Northwind's Virtual Account EMEA
+	defID    string // Northwind's DEFAULT
 }
 
 func seedForWalk(t *testing.T) *walkSeed {
@@ -59,6 +61,8 @@ func seedForWalk(t *testing.T) *walkSeed {
 	wantRedirect(t, s.browsers["olga-code"].post("/login", url.Values{"email": {"olga@cisco.example"}, "password": {"correct horse"}}), "/login/code")
 	s.northID = account.AccountID(a.count(t, `SELECT id FROM smart_accounts WHERE domain = 'partner.example'`))
 	a.virtualAccount(account.SmartAccount{ID: s.northID}, "EMEA")
+	s.emeaID = strconv.Itoa(a.count(t, `SELECT id FROM virtual_accounts WHERE name = 'EMEA'`))
+	s.defID = strconv.Itoa(a.count(t, `SELECT id FROM virtual_accounts WHERE smart_account_id = $1 AND name = 'DEFAULT'`, s.northID))
 
 	s.pending = submit(t, a, ada, validForm())
 	s.approval = a.secret(t, "approval_request", "hank@globex.example")
@@ -123,7 +127,7 @@ func (s *walkSeed) cases() map[string]walkCase {
 	requestForm := validForm()
 	requestForm.Set("name", "")
 	requestFields := []string{"name", "domain", "domain_editable", "note_to_approver", "customer_emails", "customer_language",
-		"note_to_customer", "user_emails", "note_to_users"}
+		"note_to_customer", "user_emails", "note_to_users", "renews"}
 	access := strconv.FormatInt(s.access, 10)
 	return map[string]walkCase{
 		"POST /login": {as: "anon", path: "/login", fields: []string{"email", "password", "next"},
@@ -179,6 +183,13 @@ func (s *walkSeed) cases() map[string]walkCase {
 			base: vals("user", "1")},
 		// No user: nobody can be removed (an empty va means the whole account).
 		"POST /clc/accounts/{accountID}/users/remove": {as: "ada", path: "/clc/accounts/" + north + "/users/remove", fields: []string{"user", "va"}},
+		// A name is the one field: empty or too long, nothing is created or renamed.
+		"POST /clc/accounts/{accountID}/virtual-accounts": {as: "ada", path: "/clc/accounts/" + north + "/virtual-accounts", fields: []string{"name"}},
+		"POST /clc/accounts/{accountID}/virtual-accounts/{vaID}/rename": {as: "ada",
+			path: "/clc/accounts/" + north + "/virtual-accounts/" + s.emeaID + "/rename", fields: []string{"name"}},
+		// DEFAULT, which nothing deletes.
+		"POST /clc/accounts/{accountID}/virtual-accounts/{vaID}/delete": {as: "ada",
+			path: "/clc/accounts/" + north + "/virtual-accounts/" + s.defID + "/delete"},
 		// No action for the same domain: the rules cannot be saved.
 		"POST /clc/accounts/{accountID}/automation": {as: "ada", path: "/clc/accounts/" + north + "/automation",
 			fields: []string{"same_domain", "same_domain_role", "same_domain_va", "other_domain"}, base: vals("other_domain", "manual")},
