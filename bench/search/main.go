@@ -217,8 +217,10 @@ func run(ctx context.Context, o options, out io.Writer) error {
 			same: target{urls: []string{baseURL + "/same/home"}}},
 		{name: "search", portal: target{urls: prefixed(clcURL+"/clc/search?q=", queries), cookie: cookie},
 			same: target{urls: prefixed(baseURL+"/same/search?q=", queries)}},
-		{name: "directory", portal: target{urls: prefixed(clcURL, directoryPaths("/clc/directory")), cookie: cookie},
-			same: target{urls: prefixed(baseURL, directoryPaths("/same/directory"))}},
+		{name: "directory", portal: target{urls: []string{clcURL + "/clc/directory"}, cookie: cookie},
+			same: target{urls: []string{baseURL + "/same/directory"}}},
+		{name: "directory section", portal: target{urls: prefixed(clcURL, directorySectionPaths("/clc/directory")), cookie: cookie},
+			same: target{urls: prefixed(baseURL, directorySectionPaths("/same/directory"))}},
 		{name: "account", portal: target{urls: prefixed(clcURL+"/clc/accounts/", accountIDs), cookie: cookie},
 			same: target{urls: prefixed(baseURL+"/same/account/", accountIDs)}},
 	}
@@ -736,12 +738,12 @@ func variant(rng *rand.Rand, s string) string {
 	return folded
 }
 
-// directoryPaths are the partner's directory at path: its first page,
-// later pages of its longest section, and filters.
-func directoryPaths(path string) []string {
+// directorySectionPaths are the partner's directory sections under path:
+// first and later pages of its longest sections, and filters.
+func directorySectionPaths(path string) []string {
 	var out []string
-	for _, q := range []string{"", "?access_page=2", "", "?access_page=5", "?created_page=2", "?q=gmbh", "",
-		"?access_page=9", "?q=ka", "?requested_page=2"} {
+	for _, q := range []string{"/access", "/access?page=2", "/created", "/access?page=5", "/created?page=2", "/access?q=gmbh", "/domain",
+		"/access?page=9", "/created?q=ka", "/requested?page=2"} {
 		out = append(out, path+q)
 	}
 	return out

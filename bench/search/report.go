@@ -26,7 +26,7 @@ const (
 )
 
 // readPages are the pages that only read.
-var readPages = map[string]bool{"home": true, "search": true, "directory": true, "account": true, "pending": true, "access requests": true}
+var readPages = map[string]bool{"home": true, "search": true, "directory": true, "directory section": true, "account": true, "pending": true, "access requests": true}
 
 type report struct {
 	o        options

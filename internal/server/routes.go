@@ -97,6 +97,7 @@ func (s *Server) routes() http.Handler {
 			r.Get("/ops/emails", s.h(s.emails))
 			r.Post("/ops/emails/{id}/retry", s.h(s.retryEmail))
 			r.Get("/clc/directory", s.h(s.directory))
+			r.Get("/clc/directory/{section}", s.h(s.directorySectionPage))
 			r.Get("/clc/search", s.h(s.search))
 			r.Get("/clc/accounts/{accountID}", s.h(s.accountPage))
 			r.Get("/clc/accounts/{accountID}/request-access", s.h(s.requestAccessForm))
