@@ -16,8 +16,9 @@ const memberRank = `CASE m.role WHEN 'admin' THEN 4 WHEN 'approver' THEN 3 WHEN 
 // relationJoin and relationColumns tie the viewer, always $1, to each
 // account sa of a listing, which every listing query builds last, over its
 // page alone. One probe of memberships per account gives both the Smart
-// Account's role and the strongest Virtual Account role; the viewer's
-// access requests are read once and hashed. Scanned by scanListing.
+// Account's role and the strongest Virtual Account role, and one probe of
+// access_requests_account_user_idx whether the viewer asked for access
+// (migration 023). Scanned by scanListing.
 const (
 	relationJoin = `
 	LEFT JOIN LATERAL (
@@ -28,7 +29,7 @@ const (
 	) rel ON true`
 	relationColumns = `
 	coalesce(rel.role, ''), coalesce(rel.va_role, ''), coalesce(sa.created_by = $1, false),
-	sa.id IN (SELECT r.smart_account_id FROM access_requests r WHERE r.user_id = $1)`
+	EXISTS (SELECT FROM access_requests r WHERE r.smart_account_id = sa.id AND r.user_id = $1)`
 )
 
 // listingColumns are an account, the viewer's relation to it and its
