@@ -107,10 +107,8 @@ func tourPages(t *testing.T, lang language.Tag) {
 	b.axe("CLC home")
 	for _, p := range []struct{ path, where string }{
 		{"/clc/directory", "directory"},
-		{"/clc/directory/access", "directory section"},
-		{"/clc/directory/created", "directory section of requested accounts"},
+		{"/clc/directory/created", "directory section"},
 		{"/clc/directory/access?q=glob", "directory section filtered"},
-		{"/clc/directory/access?q=nothing+matches", "directory section, nothing matches"},
 		{"/clc/search", "search"},
 		{"/clc/search?q=in", "search refused"},
 		{"/clc/search?q=init", "search results"},
