@@ -138,14 +138,16 @@ func (l *loader) open(rate float64, d, after time.Duration) Result {
 			mu.Unlock()
 		})
 	}
-	var afterwards *Result
-	if after > 0 {
-		r := l.closed(1, after)
-		afterwards = &r
+	if after == 0 {
+		wg.Wait()
+		return summarise([]tally{all}, time.Since(start))
 	}
+	// The loop's rate is over its own time, not the second after.
+	sending := time.Since(start)
+	afterwards := l.closed(1, after)
 	wg.Wait()
-	res := summarise([]tally{all}, time.Since(start))
-	res.After = afterwards
+	res := summarise([]tally{all}, sending)
+	res.After = &afterwards
 	return res
 }
 
