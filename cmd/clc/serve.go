@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -100,6 +101,8 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		TrustedProxies: cfg.TrustedProxies,
 		// Set only with a replica: nil means every read is the primary's.
 		ReadYourWrites: writes,
+		// A request beyond the pool's connections would only wait for one.
+		Admission: server.Admission{InFlight: cmp.Or(cfg.MaxInFlight, int(pool.Config().MaxConns)), Wait: cfg.AdmissionWait},
 	})
 
 	worker, release, err := newWorker(ctx, cfg, pool, catalog, log)

@@ -44,6 +44,12 @@ type Config struct {
 	// stops sending before the listener closes: a connection that reaches a
 	// closed listener's queue is reset, whatever the server does.
 	ShutdownDrain time.Duration
+	// MaxInFlight (CLC_MAX_IN_FLIGHT) is how many page and API requests
+	// are served at once; 0, the default, is the database pool's size.
+	MaxInFlight int
+	// AdmissionWait (CLC_ADMISSION_WAIT) is how long a request may wait for
+	// a place among them before it is refused with 503 and Retry-After.
+	AdmissionWait time.Duration
 	// UserEmailsPerDay (CLC_USER_EMAILS_PER_DAY) bounds the emails one
 	// user's actions may cause in a UTC day; 0 keeps the portal's default.
 	UserEmailsPerDay int
@@ -91,6 +97,7 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 		MailFrom:        getenv("CLC_MAIL_FROM"),
 		SessionIdle:     2 * time.Hour,
 		SessionLifetime: 12 * time.Hour,
+		AdmissionWait:   50 * time.Millisecond,
 	}
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:8080"
@@ -142,6 +149,20 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 			return c, fmt.Errorf("CLC_SHUTDOWN_DRAIN %q is malformed: want a duration from 0s to 1m, such as 5s", raw)
 		}
 		c.ShutdownDrain = d
+	}
+	if raw := getenv("CLC_MAX_IN_FLIGHT"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > 100_000 {
+			return c, fmt.Errorf("CLC_MAX_IN_FLIGHT %q is malformed: want a number from 1 to 100000", raw)
+		}
+		c.MaxInFlight = n
+	}
+	if raw := getenv("CLC_ADMISSION_WAIT"); raw != "" {
+		d, err := time.ParseDuration(raw)
+		if err != nil || d < 0 || d > 10*time.Second {
+			return c, fmt.Errorf("CLC_ADMISSION_WAIT %q is malformed: want a duration from 0s to 10s, such as 50ms", raw)
+		}
+		c.AdmissionWait = d
 	}
 	if c.OpsAddr, err = parseOpsAddr(getenv("CLC_OPS_ADDR")); err != nil {
 		return c, err

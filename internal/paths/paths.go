@@ -90,6 +90,10 @@ func RetryEmail(id int64) string       { return OpsEmails + "/" + strconv.Format
 func RevokeAPIToken(id int64) string   { return APITokens + "/" + strconv.FormatInt(id, 10) + "/revoke" }
 func DirectorySection(s string) string { return Directory + "#section-" + s }
 
+// DirectorySectionPage is one section of the directory on a page of its
+// own ("access", "requested", "created", "domain").
+func DirectorySectionPage(s string) string { return Directory + "/" + s }
+
 // The JSON API's collections, and an account request in it.
 const (
 	APIRequests      = "/api/v1/account-requests"

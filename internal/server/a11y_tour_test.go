@@ -110,7 +110,8 @@ func tourPages(t *testing.T, lang language.Tag) {
 	b.axe("CLC home")
 	for _, p := range []struct{ path, where string }{
 		{"/clc/directory", "directory"},
-		{"/clc/directory?q=glob", "directory filtered"},
+		{"/clc/directory/created", "directory section"},
+		{"/clc/directory/access?q=glob", "directory section filtered"},
 		{"/clc/search", "search"},
 		{"/clc/search?q=in", "search refused"},
 		{"/clc/search?q=init", "search results"},

@@ -21,7 +21,7 @@ func TestEveryPathWrittenIsRouted(t *testing.T) {
 		paths.PendingAction(token, "forward"), paths.PendingAction(token, "deny"), paths.RequestStatus(id), paths.Account(id),
 		paths.AccountPart(id, "users"), paths.AccountPart(id, "automation"), paths.AccountPart(id, "access-requests"),
 		paths.AccountPart(id, "request-access"), paths.AccessRequest(id, 3), paths.APIRequests, paths.APISmartAccounts,
-		paths.APIRequest(id), paths.RequestAction(id, "renew")}
+		paths.APIRequest(id), paths.RequestAction(id, "renew"), paths.DirectorySectionPage(string(account.SectionCreated))}
 	post := []string{paths.Login, paths.LoginCode, paths.Logout, paths.Language, paths.NewRequest, paths.SubmitRequest,
 		paths.APITokens, paths.RevokeAPIToken(4), paths.TwoFactorSetup, paths.TwoFactorDisable, paths.RetryEmail(5),
 		paths.PendingAction(token, "approve"), paths.PendingAction(token, "deny"), paths.PendingAction(token, "forward"),

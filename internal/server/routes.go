@@ -28,8 +28,9 @@ func (s *Server) routes() http.Handler {
 		r.MethodNotAllowed(s.apiMethodNotAllowed)
 		r.Get("/openapi.json", s.openAPI)
 		r.Group(func(r chi.Router) {
-			// Bodies are read only for a known token.
-			r.Use(s.apiAuth, s.apiInput)
+			// Bodies are read only for a known token; a request is
+			// admitted before its token is looked up.
+			r.Use(s.admit(s.problem), s.apiAuth, s.apiInput)
 			r.Post("/account-requests", s.api(s.apiCreateRequest))
 			r.Get("/account-requests", s.api(s.apiListRequests))
 			r.Get("/account-requests/{accountID}", s.api(s.apiGetRequest))
@@ -38,9 +39,9 @@ func (s *Server) routes() http.Handler {
 		})
 	})
 
-	// Everything below has a session and a language.
+	// Everything below has a session and a language, once admitted.
 	r.Group(func(r chi.Router) {
-		r.Use(s.openSession, s.sessions.LoadAndSave, s.loadUser, s.readYourWrites, s.language, s.formInput)
+		r.Use(s.admit(s.respondError), s.openSession, s.sessions.LoadAndSave, s.loadUser, s.readYourWrites, s.language, s.formInput)
 		r.NotFound(s.h(s.notFound))
 		r.MethodNotAllowed(s.h(s.methodNotAllowed))
 
@@ -98,6 +99,7 @@ func (s *Server) routes() http.Handler {
 			r.Get("/ops/emails", s.h(s.emails))
 			r.Post("/ops/emails/{id}/retry", s.h(s.retryEmail))
 			r.Get("/clc/directory", s.h(s.directory))
+			r.Get("/clc/directory/{section}", s.h(s.directorySectionPage))
 			r.Get("/clc/search", s.h(s.search))
 			r.Get("/clc/accounts/{accountID}", s.h(s.accountPage))
 			r.Get("/clc/accounts/{accountID}/request-access", s.h(s.requestAccessForm))

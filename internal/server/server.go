@@ -41,6 +41,8 @@ type Deps struct {
 	TrustedProxies []netip.Prefix
 	// ReadYourWrites is set when some reads may lag the writes (a replica).
 	ReadYourWrites ReadYourWrites
+	// Admission bounds the pages and API requests served at once.
+	Admission Admission
 }
 
 // Server serves the portal.
@@ -59,7 +61,9 @@ type Server struct {
 	ready    func(ctx context.Context) error
 	proxies  []netip.Prefix
 	writes   ReadYourWrites
-	handler  http.Handler
+	// admission is nil when nothing bounds the requests in flight.
+	admission *admitter
+	handler   http.Handler
 	// forwarded rate-limits the warning about an ignored X-Forwarded-For.
 	forwarded forwardedWarning
 }
@@ -69,20 +73,21 @@ func New(d Deps) *Server {
 	s := &Server{
 		// Every line says which request and user it is about, from the
 		// context: no call writes them.
-		log:      slog.New(logctx.NewHandler(d.Log.Handler())),
-		requests: d.Requests,
-		listings: d.Listings,
-		access:   d.Access,
-		signins:  d.SignIn,
-		tokens:   d.Tokens,
-		accounts: d.Accounts,
-		sessions: d.Sessions,
-		catalog:  d.Catalog,
-		baseURL:  d.BaseURL,
-		idle:     d.SessionIdle,
-		ready:    d.Ready,
-		proxies:  d.TrustedProxies,
-		writes:   d.ReadYourWrites,
+		log:       slog.New(logctx.NewHandler(d.Log.Handler())),
+		requests:  d.Requests,
+		listings:  d.Listings,
+		access:    d.Access,
+		signins:   d.SignIn,
+		tokens:    d.Tokens,
+		accounts:  d.Accounts,
+		sessions:  d.Sessions,
+		catalog:   d.Catalog,
+		baseURL:   d.BaseURL,
+		idle:      d.SessionIdle,
+		ready:     d.Ready,
+		proxies:   d.TrustedProxies,
+		writes:    d.ReadYourWrites,
+		admission: newAdmitter(d.Admission),
 	}
 	// A session store that cannot be reached is an error page, not scs's
 	// plain-text 500.
