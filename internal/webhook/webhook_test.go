@@ -497,5 +497,3 @@ func TestWebhookClaimFenced(t *testing.T) {
 		t.Errorf("the live claim: %v", err)
 	}
 }
-
-
