@@ -324,6 +324,10 @@ func TestWebhookSlowEndpointTimesOut(t *testing.T) {
 	e := g.register(t, g.partner, rc.srv.URL, "", account.WebhookRequestSubmitted)
 	rc.secrets = []string{e.Secret}
 	g.submit(t, "Slow Co", "slow-hooks.example")
+	// Two more behind it: the batch hands them back untried rather than
+	// hang on each in turn.
+	g.submit(t, "Slow Two", "slow-two-hooks.example")
+	g.submit(t, "Slow Three", "slow-three-hooks.example")
 	start := time.Now()
 	if _, err := g.worker.RunOnce(context.Background()); err != nil {
 		t.Fatal(err)
@@ -333,7 +337,10 @@ func TestWebhookSlowEndpointTimesOut(t *testing.T) {
 		t.Errorf("the attempt held the worker %v, want about %v", took, webhook.Timeout)
 	}
 	_, ds, _ := g.svc.WebhookDeliveries(context.Background(), g.partner, e.ID)
-	_, d, attempts, err := g.svc.WebhookAttempts(context.Background(), g.partner, e.ID, ds[0].ID)
+	if len(ds) != 3 || ds[0].Attempts != 0 || ds[1].Attempts != 0 || ds[0].State != account.WebhookPending {
+		t.Errorf("the later deliveries: %+v, want pending and uncharged", ds[:2])
+	}
+	_, d, attempts, err := g.svc.WebhookAttempts(context.Background(), g.partner, e.ID, ds[2].ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -118,19 +118,54 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		}
 		return len(batch), w.Queue.ReleaseWebhooks(record, claims)
 	}
-	errs := make([]error, len(batch))
+	// Each endpoint's deliveries go one after another, in the order their
+	// events happened; the endpoints at once. An endpoint that failed, or
+	// has taken Timeout already, gets no more of this batch: the rest are
+	// handed back uncharged, so one slow endpoint holds the batch about
+	// 2×Timeout at most, and its later events do not overtake the one that
+	// failed within the batch.
+	var order []int64
+	byEndpoint := map[int64][]account.QueuedWebhook{}
+	for _, q := range batch {
+		if _, ok := byEndpoint[q.EndpointID]; !ok {
+			order = append(order, q.EndpointID)
+		}
+		byEndpoint[q.EndpointID] = append(byEndpoint[q.EndpointID], q)
+	}
+	errs := make([]error, len(order))
 	var wg sync.WaitGroup
-	for i, q := range batch {
-		wg.Go(func() { errs[i] = w.deliver(record, q) })
+	for i, id := range order {
+		wg.Go(func() { errs[i] = w.deliverInOrder(record, byEndpoint[id]) })
 	}
 	wg.Wait()
 	return len(batch), errors.Join(errs...)
 }
 
+// deliverInOrder posts one endpoint's deliveries one after another.
+func (w *Worker) deliverInOrder(ctx context.Context, qs []account.QueuedWebhook) error {
+	start := time.Now()
+	var errs []error
+	var untried []account.WebhookClaim
+	stop := false
+	for _, q := range qs {
+		if stop || time.Since(start) >= Timeout {
+			untried = append(untried, q.Claim())
+			continue
+		}
+		delivered, err := w.deliver(ctx, q)
+		errs = append(errs, err)
+		stop = !delivered
+	}
+	if len(untried) > 0 {
+		errs = append(errs, w.Queue.ReleaseWebhooks(ctx, untried))
+	}
+	return errors.Join(errs...)
+}
+
 // deliver posts one delivery and records what came of it.
-func (w *Worker) deliver(ctx context.Context, q account.QueuedWebhook) error {
+func (w *Worker) deliver(ctx context.Context, q account.QueuedWebhook) (delivered bool, err error) {
 	a := w.Poster.Post(ctx, q, w.Clock.Now())
-	delivered := Delivered(a)
+	delivered = Delivered(a)
 	var next time.Time
 	switch {
 	case delivered:
@@ -146,7 +181,6 @@ func (w *Worker) deliver(ctx context.Context, q account.QueuedWebhook) error {
 	}
 	// The endpoint has been tried: its outcome is recorded even while the
 	// database is away for a moment, or it is posted again after the lease.
-	var err error
 	for wait := 100 * time.Millisecond; wait < 5*time.Second; wait *= 2 {
 		err = w.Queue.RecordWebhookAttempt(ctx, q.Claim(), a, delivered, next)
 		if err == nil || errors.Is(err, account.ErrClaimLost) {
@@ -156,7 +190,7 @@ func (w *Worker) deliver(ctx context.Context, q account.QueuedWebhook) error {
 	}
 	if errors.Is(err, account.ErrClaimLost) {
 		w.Log.Warn("webhook delivery claimed by another worker; outcome not recorded", "delivery_id", q.ID, "attempt", q.Attempts)
-		return nil
+		return delivered, nil
 	}
-	return err
+	return delivered, err
 }
