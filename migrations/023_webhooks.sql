@@ -33,6 +33,9 @@ CREATE TABLE webhook_deliveries (
     payload          text NOT NULL,
     state            text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sending', 'delivered', 'failed')),
     attempts         integer NOT NULL DEFAULT 0,
+    -- The attempts the endpoint failed, which space the retries: attempts
+    -- also counts claims a killed worker never posted.
+    failures         integer NOT NULL DEFAULT 0,
     next_attempt_at  timestamptz NOT NULL,
     -- Retried until then (about a day after the event, or after a
     -- redelivery), then failed.

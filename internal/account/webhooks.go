@@ -150,7 +150,8 @@ type WebhookDelivery struct {
 	EventType     WebhookEventType
 	Payload       string
 	State         WebhookDeliveryState
-	Attempts      int
+	Attempts      int // claims, which fence the worker's records
+	Failures      int // attempts the endpoint failed
 	NextAttemptAt time.Time
 	GiveUpAt      time.Time
 	LastError     string

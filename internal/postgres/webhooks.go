@@ -147,13 +147,13 @@ func notFoundUnless(tag interface{ RowsAffected() int64 }, err error) error {
 	return err
 }
 
-const webhookDeliveryColumns = `d.id, d.webhook_id, d.endpoint_id, d.event_type, d.payload, d.state, d.attempts,
+const webhookDeliveryColumns = `d.id, d.webhook_id, d.endpoint_id, d.event_type, d.payload, d.state, d.attempts, d.failures,
 	d.next_attempt_at, d.give_up_at, d.last_error, d.created_at, d.delivered_at`
 
 func scanWebhookDelivery(row pgx.Row, extra ...any) (account.WebhookDelivery, error) {
 	var d account.WebhookDelivery
 	var delivered *time.Time
-	err := row.Scan(append([]any{&d.ID, &d.WebhookID, &d.EndpointID, &d.EventType, &d.Payload, &d.State, &d.Attempts,
+	err := row.Scan(append([]any{&d.ID, &d.WebhookID, &d.EndpointID, &d.EventType, &d.Payload, &d.State, &d.Attempts, &d.Failures,
 		&d.NextAttemptAt, &d.GiveUpAt, &d.LastError, &d.CreatedAt, &delivered}, extra...)...)
 	if delivered != nil {
 		d.DeliveredAt = *delivered
@@ -274,10 +274,10 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, c account.WebhookClaim
 				claimed_by = NULL, last_error = '' WHERE id = $1 AND attempts = $2 AND state = 'sending'`, c.ID, c.Attempt, a.At)
 		case next.IsZero():
 			tag, err = tx.Exec(ctx, `UPDATE webhook_deliveries SET state = 'failed', locked_until = NULL, claimed_by = NULL,
-				last_error = $3 WHERE id = $1 AND attempts = $2 AND state = 'sending'`, c.ID, c.Attempt, lastErr)
+				failures = failures + 1, last_error = $3 WHERE id = $1 AND attempts = $2 AND state = 'sending'`, c.ID, c.Attempt, lastErr)
 		default:
 			tag, err = tx.Exec(ctx, `UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = $3, locked_until = NULL,
-				claimed_by = NULL, last_error = $4 WHERE id = $1 AND attempts = $2 AND state = 'sending'`, c.ID, c.Attempt, next, lastErr)
+				claimed_by = NULL, failures = failures + 1, last_error = $4 WHERE id = $1 AND attempts = $2 AND state = 'sending'`, c.ID, c.Attempt, next, lastErr)
 		}
 		if err != nil {
 			return fmt.Errorf("record webhook delivery %d: %w", c.ID, err)

@@ -171,7 +171,7 @@ func (w *Worker) deliver(ctx context.Context, q account.QueuedWebhook) (delivere
 	case delivered:
 		w.Log.Info("webhook delivered", "delivery_id", q.ID, "webhook_id", q.WebhookID, "type", q.EventType, "attempt", q.Attempts, "status", a.StatusCode)
 	default:
-		next = w.Clock.Now().Add(w.Backoff.Delay(q.Attempts))
+		next = w.Clock.Now().Add(w.Backoff.Delay(q.Failures + 1))
 		if next.After(q.GiveUpAt) {
 			next = time.Time{}
 			w.Log.Warn("webhook failed", "delivery_id", q.ID, "webhook_id", q.WebhookID, "attempt", q.Attempts, "status", a.StatusCode, "err", a.Error)
