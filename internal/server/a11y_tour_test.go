@@ -129,7 +129,7 @@ func tourPages(t *testing.T, lang language.Tag) {
 	submitForm("#name", "tour script", "#new-token-secret", "API token created")
 	// Webhooks: refused, registered (its secret shown once), its deliveries
 	// and one delivery's attempts.
-	check("/clc/webhooks", "webhooks")
+	b.visit("/clc/webhooks")
 	submitForm("#url", "https://hooks.partner.example/clc", "#event_types-error", "webhook refused")
 	b.do(chromedp.Evaluate[chromedp.Void](`document.querySelector("#event-type-0").checked = true`))
 	submitForm("#url", "https://hooks.partner.example/clc", "#new-webhook-secret", "webhook registered")
