@@ -41,7 +41,7 @@ const (
 	WebhookAccessDeclined          WebhookEventType = "access_request.declined"
 )
 
-// WebhookEventKinds maps the history's event kinds to the webhook types
+// webhookEventKinds maps the history's event kinds to the webhook types
 // they are delivered as; a kind not here is never delivered.
 var webhookEventKinds = []struct {
 	Kind string
