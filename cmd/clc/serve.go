@@ -16,6 +16,7 @@ import (
 	"github.com/clc-portal/clc/internal/i18n"
 	"github.com/clc-portal/clc/internal/postgres"
 	"github.com/clc-portal/clc/internal/server"
+	"github.com/clc-portal/clc/internal/webhook"
 )
 
 var errDraining = errors.New("shutting down")
@@ -78,6 +79,10 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		}
 	}
 	svc.SetDeviceKey(account.NewDeviceKey(deviceSecret))
+	svc.SetWebhookTargets(webhook.Targets{AllowPrivate: cfg.WebhookAllowPrivate}, cfg.WebhookAllowPrivate)
+	if cfg.WebhookAllowPrivate {
+		log.Warn("CLC_WEBHOOK_ALLOW_PRIVATE is set: users may register webhooks over plain http and to loopback, private and link-local addresses")
+	}
 	var draining atomic.Bool
 	srv := server.New(server.Deps{
 		Log:         log,
@@ -86,6 +91,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		Access:      svc.AccessManagement,
 		SignIn:      svc.SignIn,
 		Tokens:      svc.Tokens,
+		Webhooks:    svc.Webhooks,
 		Accounts:    svc,
 		Sessions:    sessions,
 		Catalog:     catalog,

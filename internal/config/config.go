@@ -62,6 +62,14 @@ type Config struct {
 	// user's own browsers the sign-in blocks others cause. Unset, serve
 	// makes one and keeps it in the database, shared by every process.
 	DeviceKey []byte
+	// WebhookAllowPrivate (CLC_WEBHOOK_ALLOW_PRIVATE=1) lets webhook
+	// endpoints use plain http and loopback, private or link-local
+	// addresses: for tests and closed networks only, since it lets users
+	// make the portal post into the company's network.
+	WebhookAllowPrivate bool
+	// WebhookRetryBase (CLC_WEBHOOK_RETRY_BASE) is the wait after a
+	// webhook's first failed attempt, doubling per attempt up to an hour.
+	WebhookRetryBase time.Duration
 }
 
 // SMTP is the parsed SMTP_URL.
@@ -163,6 +171,21 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 			return c, fmt.Errorf("CLC_ADMISSION_WAIT %q is malformed: want a duration from 0s to 10s, such as 50ms", raw)
 		}
 		c.AdmissionWait = d
+	}
+	switch raw := getenv("CLC_WEBHOOK_ALLOW_PRIVATE"); raw {
+	case "", "0", "false":
+	case "1", "true":
+		c.WebhookAllowPrivate = true
+	default:
+		return c, fmt.Errorf("CLC_WEBHOOK_ALLOW_PRIVATE %q is malformed: want 1 or 0", raw)
+	}
+	c.WebhookRetryBase = 30 * time.Second
+	if raw := getenv("CLC_WEBHOOK_RETRY_BASE"); raw != "" {
+		d, err := time.ParseDuration(raw)
+		if err != nil || d < 100*time.Millisecond || d > time.Hour {
+			return c, fmt.Errorf("CLC_WEBHOOK_RETRY_BASE %q is malformed: want a duration from 100ms to 1h, such as 30s", raw)
+		}
+		c.WebhookRetryBase = d
 	}
 	if c.OpsAddr, err = parseOpsAddr(getenv("CLC_OPS_ADDR")); err != nil {
 		return c, err

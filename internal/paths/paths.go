@@ -24,6 +24,7 @@ const (
 	NewRequest        = "/clc/accounts/new"
 	SubmitRequest     = "/clc/accounts/new/submit"
 	APITokens         = "/clc/api-tokens"
+	Webhooks          = "/clc/webhooks"
 	Manage            = "/clc/manage"
 	AllAccessRequests = "/clc/manage/access-requests"
 	OpsRequests       = "/ops/requests"
@@ -101,3 +102,18 @@ const (
 )
 
 func APIRequest(id account.AccountID) string { return APIRequests + "/" + id.String() }
+
+// APIWebhooks is the API's webhook endpoints, APIWebhook one of them.
+const APIWebhooks = "/api/v1/webhooks"
+
+func APIWebhook(id int64) string { return APIWebhooks + "/" + strconv.FormatInt(id, 10) }
+
+// Webhook is an endpoint's page with its deliveries, WebhookAction one of
+// its actions ("rotate", "delete"); WebhookDelivery a delivery's attempts,
+// and Redeliver its action.
+func Webhook(id int64) string                      { return Webhooks + "/" + strconv.FormatInt(id, 10) }
+func WebhookAction(id int64, action string) string { return Webhook(id) + "/" + action }
+func WebhookDelivery(id, delivery int64) string {
+	return Webhook(id) + "/deliveries/" + strconv.FormatInt(delivery, 10)
+}
+func Redeliver(id, delivery int64) string { return WebhookDelivery(id, delivery) + "/redeliver" }

@@ -8,6 +8,8 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"golang.org/x/text/language"
+
+	"github.com/clc-portal/clc/internal/paths"
 )
 
 // TestEveryPageIsAccessible opens every page, signed out and in, as a
@@ -137,6 +139,19 @@ func tourPages(t *testing.T, lang language.Tag) {
 	// API tokens, with one just created and shown once.
 	check("/clc/api-tokens", "API tokens")
 	submitForm("#name", "tour script", "#new-token-secret", "API token created")
+	// Webhooks: refused, registered (its secret shown once), its deliveries
+	// and one delivery's attempts.
+	b.visit("/clc/webhooks")
+	submitForm("#url", "https://hooks.partner.example/clc", "#event_types-error", "webhook refused")
+	b.do(chromedp.Evaluate[chromedp.Void](`document.querySelector("#event-type-0").checked = true`))
+	submitForm("#url", "https://hooks.partner.example/clc", "#new-webhook-secret", "webhook registered")
+	hook := r.count(t, `SELECT max(id) FROM webhook_endpoints`)
+	r.db.Exec(t, `INSERT INTO webhook_deliveries (webhook_id, endpoint_id, event_id, event_type, payload, state, attempts, next_attempt_at, give_up_at, created_at)
+		SELECT 'msg_tour', $1, max(id), 'account_request.submitted', '{"type":"account_request.submitted"}', 'failed', 1, now(), now(), now() FROM events`, hook)
+	r.db.Exec(t, `INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, response_body, duration_ms)
+		SELECT max(id), 1, now(), 503, 'upstream unavailable', 42 FROM webhook_deliveries`)
+	check(paths.Webhook(int64(hook)), "webhook deliveries")
+	check(paths.WebhookDelivery(int64(hook), int64(r.count(t, `SELECT max(id) FROM webhook_deliveries`))), "webhook delivery with Redeliver")
 	b.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
 	check("/clc/directory", "directory on a phone")
 	check(hank, "pending request on a phone")

@@ -44,9 +44,12 @@ type walkSeed struct {
 	declined int64             // carol's access request, declined already
 	tokenID  string
 	emailID  string
-	northID  account.AccountID
-	emeaID   string // Northwind's Virtual Account EMEA
-	defID    string // Northwind's DEFAULT
+	hookID   string // ada's webhook endpoint
+	delivery string // a delivery of it, failed
+
+	northID account.AccountID
+	emeaID  string // Northwind's Virtual Account EMEA
+	defID   string // Northwind's DEFAULT
 }
 
 func seedForWalk(t *testing.T) *walkSeed {
@@ -109,6 +112,15 @@ func seedForWalk(t *testing.T) *walkSeed {
 	s.token = ada.newToken("walk")
 	s.tokenID = strconv.Itoa(a.count(t, `SELECT max(id) FROM api_tokens`))
 	s.emailID = strconv.Itoa(a.count(t, `SELECT max(id) FROM outbox`))
+	e, err := a.svc.CreateWebhook(ctx, adaUser, account.WebhookInput{URL: "https://hooks.partner.example/clc",
+		EventTypes: []string{string(account.WebhookRequestSubmitted)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.hookID = strconv.FormatInt(e.ID, 10)
+	a.db.Exec(t, `INSERT INTO webhook_deliveries (webhook_id, endpoint_id, event_id, event_type, payload, state, attempts, next_attempt_at, give_up_at, created_at)
+		SELECT 'msg_walk', $1, max(id), 'account_request.submitted', '{}', 'failed', 3, now(), now(), now() FROM events`, e.ID)
+	s.delivery = strconv.Itoa(a.count(t, `SELECT max(id) FROM webhook_deliveries`))
 	return s
 }
 
@@ -203,6 +215,24 @@ func (s *walkSeed) cases() map[string]walkCase {
 		// Withdraw reads nothing: a member of any name must not reach it.
 		"POST /api/v1/account-requests/{accountID}/withdraw": {as: "api", path: "/api/v1/account-requests/" + pending + "/withdraw"},
 		"GET /api/v1/smart-accounts":                         {as: "api", path: "/api/v1/smart-accounts", fields: []string{"q", "page"}, query: true},
+
+		// Webhooks. No event type: no endpoint can be registered.
+		"POST /clc/webhooks": {as: "ada", path: "/clc/webhooks", fields: []string{"url", "account", "event_types"},
+			base: vals("url", "https://hooks.partner.example/other")},
+		"POST /clc/webhooks/{id}/rotate": {as: "ada", path: "/clc/webhooks/" + s.hookID + "/rotate"},
+		"POST /clc/webhooks/{id}/delete": {as: "ada", path: "/clc/webhooks/" + s.hookID + "/delete"},
+		"POST /clc/webhooks/{id}/deliveries/{delivery}/redeliver": {as: "ada",
+			path: "/clc/webhooks/" + s.hookID + "/deliveries/" + s.delivery + "/redeliver"},
+		"GET /api/v1/webhooks": {as: "api", path: "/api/v1/webhooks", query: true},
+		"POST /api/v1/webhooks": {as: "api", path: "/api/v1/webhooks", fields: []string{"url", "smart_account_id", "event_types"},
+			base: vals("url", "https://hooks.partner.example/other")},
+		"GET /api/v1/webhooks/{id}":                       {as: "api", path: "/api/v1/webhooks/" + s.hookID, query: true},
+		"DELETE /api/v1/webhooks/{id}":                    {as: "api", path: "/api/v1/webhooks/" + s.hookID},
+		"POST /api/v1/webhooks/{id}/rotate-secret":        {as: "api", path: "/api/v1/webhooks/" + s.hookID + "/rotate-secret"},
+		"GET /api/v1/webhooks/{id}/deliveries":            {as: "api", path: "/api/v1/webhooks/" + s.hookID + "/deliveries", query: true},
+		"GET /api/v1/webhooks/{id}/deliveries/{delivery}": {as: "api", path: "/api/v1/webhooks/" + s.hookID + "/deliveries/" + s.delivery, query: true},
+		"POST /api/v1/webhooks/{id}/deliveries/{delivery}/redeliver": {as: "api",
+			path: "/api/v1/webhooks/" + s.hookID + "/deliveries/" + s.delivery + "/redeliver"},
 	}
 }
 

@@ -27,6 +27,7 @@ type Deps struct {
 	Access   *account.AccessManagement
 	SignIn   *account.SignIn
 	Tokens   *account.Tokens
+	Webhooks *account.Webhooks
 	// Accounts is what is not split out yet: users, sessions' frames and
 	// the outbox's page for operators.
 	Accounts *account.Service
@@ -53,6 +54,7 @@ type Server struct {
 	access   *account.AccessManagement
 	signins  *account.SignIn
 	tokens   *account.Tokens
+	webhooks *account.Webhooks
 	accounts *account.Service
 	sessions *scs.SessionManager
 	catalog  *i18n.Catalog
@@ -79,6 +81,7 @@ func New(d Deps) *Server {
 		access:    d.Access,
 		signins:   d.SignIn,
 		tokens:    d.Tokens,
+		webhooks:  d.Webhooks,
 		accounts:  d.Accounts,
 		sessions:  d.Sessions,
 		catalog:   d.Catalog,
