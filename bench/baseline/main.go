@@ -113,18 +113,20 @@ func run(ctx context.Context, addr, db, email string) error {
 		return "Search", listings(res.Items), err
 	})
 	same("GET /same/directory", func(r *http.Request) (string, []Line, error) {
-		q := r.URL.Query()
-		dq := account.DirectoryQuery{Filter: q.Get("q"), Pages: map[account.Section]int{}}
-		for _, sec := range account.Sections {
-			dq.Pages[sec], _ = strconv.Atoi(q.Get(string(sec) + "_page"))
-		}
-		secs, err := svc.Directory(r.Context(), viewer, dq)
+		secs, err := svc.Directory(r.Context(), viewer)
 		var lines []Line
 		for _, sec := range secs {
-			lines = append(lines, Line{Name: string(sec.Section)})
+			lines = append(lines, Line{Name: string(sec.Section), Detail: strconv.Itoa(sec.Total)})
 			lines = append(lines, listings(sec.Items)...)
 		}
 		return "Directory", lines, err
+	})
+	same("GET /same/directory/{section}", func(r *http.Request) (string, []Line, error) {
+		q := r.URL.Query()
+		page, _ := strconv.Atoi(q.Get("page"))
+		sec, err := svc.DirectorySection(r.Context(), viewer, account.DirectorySectionQuery{
+			Section: account.Section(r.PathValue("section")), Filter: q.Get("q"), Page: page})
+		return string(sec.Section), listings(sec.Items), err
 	})
 	same("GET /same/account/{id}", func(r *http.Request) (string, []Line, error) {
 		id, err := account.ParseAccountID(r.PathValue("id"))

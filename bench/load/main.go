@@ -11,6 +11,12 @@
 // approval link is spent by its first use), and the run ends early when
 // they are all sent.
 //
+// A 503 with Retry-After is a refusal the server chose (it sheds what it
+// cannot serve in time): counted apart (shed), neither a latency nor an
+// error. With -after, an open loop is followed, from the moment it stops
+// sending, by one client for that long: how the server answers once the
+// load is gone.
+//
 //	load -urls urls.txt -cookie clc_session=… -clients 32 -duration 15s
 //	load -urls urls.txt -rate 500 -duration 10s
 package main
@@ -47,7 +53,14 @@ type Result struct {
 	FirstError string `json:"first_error,omitempty"`
 	// Exhausted is set when -once ran out of lines before the time was up.
 	Exhausted bool `json:"exhausted,omitempty"`
+	// Shed counts the answers 503 with Retry-After.
+	Shed int `json:"shed"`
+	// After is the -after run, once the open loop stopped sending.
+	After *Result `json:"after,omitempty"`
 }
+
+// errShed is a 503 with Retry-After: the server refused at admission.
+var errShed = errors.New("shed: 503 with Retry-After")
 
 // request is one line of the -urls file.
 type request struct {
@@ -77,10 +90,15 @@ func (l *loader) pick(i int) (request, bool) {
 type tally struct {
 	latencies []time.Duration
 	errors    int
+	shed      int
 	first     string
 }
 
 func (t *tally) add(err error, took time.Duration) {
+	if errors.Is(err, errShed) {
+		t.shed++
+		return
+	}
 	if err != nil {
 		if t.errors == 0 {
 			t.first = err.Error()
@@ -92,8 +110,9 @@ func (t *tally) add(err error, took time.Duration) {
 }
 
 // open sends rate requests a second for d, each on its own, and times each
-// from when it was due.
-func (l *loader) open(rate float64, d time.Duration) Result {
+// from when it was due; with after > 0, one client then runs closed-loop
+// for after, from the moment the last request was sent.
+func (l *loader) open(rate float64, d, after time.Duration) Result {
 	interval := time.Duration(float64(time.Second) / rate)
 	var mu sync.Mutex
 	var all tally
@@ -119,8 +138,17 @@ func (l *loader) open(rate float64, d time.Duration) Result {
 			mu.Unlock()
 		})
 	}
+	if after == 0 {
+		wg.Wait()
+		return summarise([]tally{all}, time.Since(start))
+	}
+	// The loop's rate is over its own time, not the second after.
+	sending := time.Since(start)
+	afterwards := l.closed(1, after)
 	wg.Wait()
-	return summarise([]tally{all}, time.Since(start))
+	res := summarise([]tally{all}, sending)
+	res.After = &afterwards
+	return res
 }
 
 func main() {
@@ -141,6 +169,7 @@ func run(args []string, stdout io.Writer) error {
 	timeout := fs.Duration("timeout", 10*time.Second, "give up on one request after this long")
 	rate := fs.Float64("rate", 0, "open loop: requests per second, whatever the answers (0: closed loop)")
 	once := fs.Bool("once", false, "send each line at most once")
+	after := fs.Duration("after", 0, "open loop: then one client for this long, from when the loop stops sending")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -167,16 +196,16 @@ func run(args []string, stdout io.Writer) error {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	l := &loader{client: client, reqs: urls, cookie: *cookie, once: *once}
-	run := func(d time.Duration) Result {
+	run := func(d, after time.Duration) Result {
 		if *rate > 0 {
-			return l.open(*rate, d)
+			return l.open(*rate, d, after)
 		}
 		return l.closed(*clients, d)
 	}
 	if *warmup > 0 {
-		run(*warmup)
+		run(*warmup, 0)
 	}
-	res := run(*duration)
+	res := run(*duration, *after)
 	res.Name = *name
 	res.Exhausted = *once && l.next.Load() >= int64(len(urls))
 	return json.NewEncoder(stdout).Encode(res)
@@ -218,6 +247,7 @@ func summarise(tallies []tally, elapsed time.Duration) Result {
 	for _, t := range tallies {
 		all = append(all, t.latencies...)
 		res.Errors += t.errors
+		res.Shed += t.shed
 		if res.FirstError == "" {
 			res.FirstError = t.first
 		}
@@ -258,6 +288,9 @@ func (l *loader) do(ctx context.Context, r request) error {
 	defer resp.Body.Close()
 	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
 		return err
+	}
+	if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "" {
+		return errShed
 	}
 	if resp.StatusCode != want {
 		return fmt.Errorf("%s %s: status %d", r.method, r.url, resp.StatusCode)

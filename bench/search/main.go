@@ -1,6 +1,7 @@
 // Command search benchmarks the portal's main pages and actions at scale:
 // home, search (common and rare terms, 400 distinct queries), the directory
-// of a partner with about 300 accounts (25 rows a section, paged), an
+// overview of a partner with about 300 accounts (10 rows a section and its
+// total) and its sections' own pages (25 rows, paged, filtered), an
 // account page, request submission, the Pending Request page, an approval,
 // and Pending Access Requests when the portal has it. It starts a throwaway
 // PostgreSQL (scripts/pg.sh, port 54335 or -pgport, .tmp/pg-bench), migrates it and
@@ -11,7 +12,10 @@
 // clients, then a fixed rate (open loop). Beside each page it measures, in
 // the same run, its same-work baseline (the page's own domain call and SQL,
 // rendered with no session or middleware) and, once, the one-query
-// baseline. It samples the server's RSS, takes a CPU profile of the server
+// baseline. The directory and submission are also driven at twice their
+// capacity, then gently for a second: what the server admits must stay
+// fast, the rest be refused at once (503), and the second after be normal.
+// It samples the server's RSS, takes a CPU profile of the server
 // under each page's load (.tmp/bench/*.pprof, from /debug/pprof on its
 // operators' listener, CLC_OPS_ADDR), times
 // email delivery to a local SMTP server and the server's start, prints the
@@ -212,13 +216,15 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	overview := target{urls: []string{clcURL + "/clc/directory"}, cookie: cookie}
 	pages := []page{
 		{name: "home", portal: target{urls: []string{clcURL + "/"}, cookie: cookie},
 			same: target{urls: []string{baseURL + "/same/home"}}},
 		{name: "search", portal: target{urls: prefixed(clcURL+"/clc/search?q=", queries), cookie: cookie},
 			same: target{urls: prefixed(baseURL+"/same/search?q=", queries)}},
-		{name: "directory", portal: target{urls: prefixed(clcURL, directoryPaths("/clc/directory")), cookie: cookie},
-			same: target{urls: prefixed(baseURL, directoryPaths("/same/directory"))}},
+		{name: "directory", portal: overview, same: target{urls: []string{baseURL + "/same/directory"}}},
+		{name: "directory section", portal: target{urls: prefixed(clcURL, directorySectionPaths("/clc/directory")), cookie: cookie},
+			same: target{urls: prefixed(baseURL, directorySectionPaths("/same/directory"))}},
 		{name: "account", portal: target{urls: prefixed(clcURL+"/clc/accounts/", accountIDs), cookie: cookie},
 			same: target{urls: prefixed(baseURL+"/same/account/", accountIDs)}},
 	}
@@ -227,17 +233,24 @@ func run(ctx context.Context, o options, out io.Writer) error {
 			return err
 		}
 	}
+	if err := m.overload(ctx, "directory", overview, false, m.results["directory"].RPS); err != nil {
+		return err
+	}
 
 	// Each submission asks for a domain of its own; each leaves an approval
 	// link, which the Pending Request page and the approvals use next.
 	runID := time.Now().Unix()
-	subs := submissions(runID, 60000)
-	third := len(subs) / 3
+	subs := submissions(runID, 80000)
+	quarter := len(subs) / 4
 	if err := m.page(ctx, page{name: "submit", once: true,
-		portal:   target{urls: prefixed("POST "+clcURL+"/clc/accounts/new/submit ", subs[:third]), cookie: cookie},
-		openURLs: prefixed("POST "+clcURL+"/clc/accounts/new/submit ", subs[third:2*third]),
-		same:     target{urls: prefixed("POST "+baseURL+"/same/submit ", subs[2*third:])},
+		portal:   target{urls: prefixed("POST "+clcURL+"/clc/accounts/new/submit ", subs[:quarter]), cookie: cookie},
+		openURLs: prefixed("POST "+clcURL+"/clc/accounts/new/submit ", subs[quarter:2*quarter]),
+		same:     target{urls: prefixed("POST "+baseURL+"/same/submit ", subs[2*quarter:3*quarter])},
 	}); err != nil {
+		return err
+	}
+	if err := m.overload(ctx, "submit", target{urls: prefixed("POST "+clcURL+"/clc/accounts/new/submit ", subs[3*quarter:]), cookie: cookie},
+		true, m.results["submit"].RPS); err != nil {
 		return err
 	}
 	tokens, err := approvalTokens(ctx, conn, runID)
@@ -255,7 +268,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}); err != nil {
 		return err
 	}
-	third = len(tokens) / 3
+	third := len(tokens) / 3
 	if err := m.page(ctx, page{name: "approve", once: true,
 		portal:   target{urls: suffixed(prefixed("POST "+clcURL+"/pending/", tokens[:third]), "/approve")},
 		openURLs: suffixed(prefixed("POST "+clcURL+"/pending/", tokens[third:2*third]), "/approve"),
@@ -288,7 +301,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	r := report{o: o, partner: partner, results: m.results, rss: m.rss, peakRSS: hwm, ready: ready,
-		mailRate: mailRate, seqScans: seqAfter - seqBefore, skipped: m.skipped, pages: m.order}
+		mailRate: mailRate, seqScans: seqAfter - seqBefore, skipped: m.skipped, pages: m.order, overloads: m.overloads}
 	r.print(out)
 	if o.results != "" {
 		if err := r.write(o.results); err != nil {
@@ -296,6 +309,24 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		}
 		step(out, "wrote %s", o.results)
 	}
+	return nil
+}
+
+// overload drives t open-loop at twice capacity (a page's closed-loop
+// requests a second), then one client for the second after: the server
+// must serve what it admits within its budget and refuse the rest at once,
+// keep its memory, and be itself again as soon as the load stops.
+func (m *measurer) overload(ctx context.Context, name string, t target, once bool, capacity float64) error {
+	rate := 2 * capacity
+	step(m.out, "overload %s: %.0f requests/s, twice its capacity", name, rate)
+	stopRSS := m.clc.sampleRSS()
+	r, err := m.drive(ctx, name+" overload", t, once, rate, time.Second)
+	if err != nil {
+		return err
+	}
+	m.results[name+" overload"] = r
+	m.rss[name+" overload"] = stopRSS()
+	m.overloads = append(m.overloads, name)
 	return nil
 }
 
@@ -320,6 +351,8 @@ type measurer struct {
 	rss     map[string]int64 // the server's largest RSS under each page's load, in KiB
 	order   []string
 	skipped []string
+	// overloads are the pages driven at twice their capacity.
+	overloads []string
 }
 
 func (m *measurer) page(ctx context.Context, p page) error {
@@ -736,12 +769,12 @@ func variant(rng *rand.Rand, s string) string {
 	return folded
 }
 
-// directoryPaths are the partner's directory at path: its first page,
-// later pages of its longest section, and filters.
-func directoryPaths(path string) []string {
+// directorySectionPaths are the partner's directory sections under path:
+// first and later pages of its longest sections, and filters.
+func directorySectionPaths(path string) []string {
 	var out []string
-	for _, q := range []string{"", "?access_page=2", "", "?access_page=5", "?created_page=2", "?q=gmbh", "",
-		"?access_page=9", "?q=ka", "?requested_page=2"} {
+	for _, q := range []string{"/access", "/access?page=2", "/created", "/access?page=5", "/created?page=2", "/access?q=gmbh", "/domain",
+		"/access?page=9", "/created?q=ka", "/requested?page=2"} {
 		out = append(out, path+q)
 	}
 	return out
@@ -940,11 +973,13 @@ type result struct {
 	Max       float64 `json:"max_ms"`
 	First     string  `json:"first_error"`
 	Exhausted bool    `json:"exhausted"`
+	Shed      int     `json:"shed"`  // answers 503 with Retry-After
+	After     *result `json:"after"` // the second after an overload's open loop
 }
 
 // drive runs bench/load against t, closed-loop or at rate, and reads its
 // result.
-func (m *measurer) drive(ctx context.Context, name string, t target, once bool, rate float64) (result, error) {
+func (m *measurer) drive(ctx context.Context, name string, t target, once bool, rate float64, after ...time.Duration) (result, error) {
 	file := strings.ReplaceAll(name, " ", "-")
 	urlsPath := filepath.Join(work, file+".urls")
 	if err := os.WriteFile(urlsPath, []byte(strings.Join(t.urls, "\n")+"\n"), 0o644); err != nil {
@@ -958,6 +993,9 @@ func (m *measurer) drive(ctx context.Context, name string, t target, once bool, 
 	cmd := command(ctx, nil, filepath.Join(work, "load"), "-name", name, "-urls", urlsPath, "-cookie", t.cookie,
 		"-clients", fmt.Sprint(m.o.clients), "-duration", d.String(), "-warmup", warm.String(),
 		"-rate", fmt.Sprint(rate), fmt.Sprintf("-once=%t", once))
+	if len(after) > 0 {
+		cmd.Args = append(cmd.Args, "-after", after[0].String())
+	}
 	cmd.Env = os.Environ()
 	cmd.Stdout = &stdout
 	if err := cmd.Run(); err != nil {

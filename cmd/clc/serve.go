@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/clc-portal/clc/internal/postgres"
 	"github.com/clc-portal/clc/internal/server"
 	"github.com/clc-portal/clc/internal/sso"
+	"github.com/clc-portal/clc/internal/webhook"
 )
 
 var errDraining = errors.New("shutting down")
@@ -79,6 +81,10 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		}
 	}
 	svc.SetDeviceKey(account.NewDeviceKey(deviceSecret))
+	svc.SetWebhookTargets(webhook.Targets{AllowPrivate: cfg.WebhookAllowPrivate}, cfg.WebhookAllowPrivate)
+	if cfg.WebhookAllowPrivate {
+		log.Warn("CLC_WEBHOOK_ALLOW_PRIVATE is set: users may register webhooks over plain http and to loopback, private and link-local addresses")
+	}
 	var draining atomic.Bool
 	srv := server.New(server.Deps{
 		Log:         log,
@@ -87,6 +93,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		Access:      svc.AccessManagement,
 		SignIn:      svc.SignIn,
 		Tokens:      svc.Tokens,
+		Webhooks:    svc.Webhooks,
 		Accounts:    svc,
 		Sessions:    sessions,
 		Catalog:     catalog,
@@ -103,6 +110,8 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		// Set only with a replica: nil means every read is the primary's.
 		ReadYourWrites: writes,
 		SSO:            newSSO(cfg),
+		// A request beyond the pool's connections would only wait for one.
+		Admission: server.Admission{InFlight: cmp.Or(cfg.MaxInFlight, int(pool.Config().MaxConns)), Wait: cfg.AdmissionWait},
 	})
 
 	worker, release, err := newWorker(ctx, cfg, pool, catalog, log)

@@ -14,14 +14,21 @@ import (
 	"github.com/clc-portal/clc/internal/jobs"
 	"github.com/clc-portal/clc/internal/mail"
 	"github.com/clc-portal/clc/internal/postgres"
+	"github.com/clc-portal/clc/internal/webhook"
 )
 
-// newWorker wires the outbox worker over pool, with its lock taken; release
-// frees the lock, once the worker has stopped.
-func newWorker(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, catalog *i18n.Catalog, log *slog.Logger) (w *mail.Worker, release func(), err error) {
+// workers are the outbox's workers: email and webhooks, under one lock.
+type workers struct {
+	mail  *mail.Worker
+	hooks *webhook.Worker
+}
+
+// newWorker wires the outbox workers over pool, with their lock taken;
+// release frees the lock, once the workers have stopped.
+func newWorker(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, catalog *i18n.Catalog, log *slog.Logger) (w workers, release func(), err error) {
 	renderer, err := mail.NewRenderer(cfg.BaseURL, cfg.MailFrom, catalog)
 	if err != nil {
-		return nil, nil, err
+		return workers{}, nil, err
 	}
 	lockURL := cfg.LockDatabaseURL
 	if lockURL == "" {
@@ -30,14 +37,28 @@ func newWorker(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, catal
 	log = log.With("component", "mail")
 	lock, err := postgres.NewWorkerLock(lockURL, pool, log)
 	if err != nil {
-		return nil, nil, err
+		return workers{}, nil, err
 	}
 	// Taken now, so that a lock that cannot be taken stops the start with
 	// its reason, and the id is in the log before the first claim.
 	if _, err := lock.ID(ctx); err != nil {
-		return nil, nil, err
+		return workers{}, nil, err
 	}
-	return &mail.Worker{
+	hooks := &webhook.Worker{
+		Queue:   postgres.NewStore(pool),
+		Poster:  webhook.NewSender(cfg.WebhookAllowPrivate, webhook.Timeout),
+		Clock:   account.SystemClock{},
+		Log:     log.With("component", "webhooks"),
+		Backoff: webhook.Backoff{Base: cfg.WebhookRetryBase, Max: time.Hour},
+		// The same lock as the mail worker's: it is the process's life.
+		Lock: lock,
+		// A batch is posted at once, each post within webhook.Timeout: the
+		// lease outlasts it many times over.
+		Lease: 2 * time.Minute,
+		Poll:  time.Second,
+		Batch: 20,
+	}
+	return workers{mail: &mail.Worker{
 		Queue:     postgres.NewStore(pool),
 		Sender:    mail.NewSMTPSender(cfg.SMTP),
 		Renderer:  renderer,
@@ -53,7 +74,7 @@ func newWorker(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, catal
 		// of the lease.
 		Batch: 100,
 		Lease: cfg.MailLease,
-	}, lock.Close, nil
+	}, hooks: hooks}, lock.Close, nil
 }
 
 // newJobs wires the periodic jobs over pool.
@@ -62,12 +83,13 @@ func newJobs(pool *pgxpool.Pool, log *slog.Logger) *jobs.Runner {
 	return &jobs.Runner{Jobs: append(jobs.Requests(svc), jobs.Housekeeping(svc)...), Every: time.Minute, Log: log.With("component", "jobs")}
 }
 
-// runBackground runs the mail worker and the jobs until ctx ends.
-func runBackground(ctx context.Context, w *mail.Worker, j *jobs.Runner) error {
-	done := make(chan error, 1)
+// runBackground runs the workers and the jobs until ctx ends.
+func runBackground(ctx context.Context, w workers, j *jobs.Runner) error {
+	done, hooks := make(chan error, 1), make(chan error, 1)
 	go func() { done <- j.Run(ctx) }()
-	err := w.Run(ctx)
-	return errors.Join(err, <-done)
+	go func() { hooks <- w.hooks.Run(ctx) }()
+	err := w.mail.Run(ctx)
+	return errors.Join(err, <-hooks, <-done)
 }
 
 // worker delivers email and runs the periodic jobs without serving pages;

@@ -182,4 +182,10 @@ type EventParams struct {
 	// Text is history written before events had parameters that the
 	// migration could not read back, shown as it was written.
 	Text string `json:"text,omitempty"`
+	// requested: the account whose ended request this one sends again;
+	// renewed: the account of the request that sent it again.
+	Renews string `json:"renews,omitempty"`
+	// virtual_account_renamed: the name before (VirtualAccount is the new one).
+	OldName   string `json:"old_name,omitempty"`
+	RenewedAs string `json:"renewed_as,omitempty"`
 }

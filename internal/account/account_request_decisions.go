@@ -190,6 +190,8 @@ type AccountRequestState struct {
 	WaitingOn   []string
 	History     []Event
 	CanWithdraw bool
+	// CanRenew: u sent it and it ended without an account (see MayRenew).
+	CanRenew bool
 }
 
 // DecisionStore is what decisions need from persistence. Every method that

@@ -181,7 +181,8 @@ func (s *AccountRequests) RequestState(ctx context.Context, u User, id AccountID
 	if !MaySeeRequest(u, r, access) {
 		return AccountRequestState{}, ErrNotFound
 	}
-	st := AccountRequestState{Request: r, Status: r.StatusAt(s.clock.Now())}
+	now := s.clock.Now()
+	st := AccountRequestState{Request: r, Status: r.StatusAt(now), CanRenew: MayRenew(u, r, now) == nil}
 	// The Note to Cisco Approver is the partner's word to Cisco, not to the
 	// customer who later administers the account.
 	if u.ID != r.RequestedBy && !u.Staff {
@@ -211,7 +212,7 @@ func (s *AccountRequests) RequestState(ctx context.Context, u User, id AccountID
 // requestEventKinds are the events of a request's own life, as opposed to
 // what happens to its account afterwards.
 var requestEventKinds = []string{"requested", "emailed", "forwarded", "resent", "reminded", "approvers_changed",
-	"approver_allowed", "approved", "denied", "expired", "withdrawn", "email_failed"}
+	"approver_allowed", "approved", "denied", "expired", "withdrawn", "email_failed", "renewed"}
 
 // RequestEvents is the part of an account's history that belongs to its
 // request.

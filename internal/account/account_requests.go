@@ -102,6 +102,10 @@ type AccountRequest struct {
 	DecidedBy      string
 	DecidedByUser  int64
 	DecisionReason string
+	// Renews is the account whose denied, expired or withdrawn request
+	// this one sends again; 0 for a first request. Only CreateRequest reads
+	// it: the link lives in both accounts' histories.
+	Renews AccountID
 }
 
 // AccountRequestInput is what the "Request a Smart Account for a Customer" form carried.
@@ -389,13 +393,14 @@ func NewSubmissionKey() string { return randomToken(SubmissionKeyBytes) }
 // causes, in one transaction. Sending the same submission twice returns the
 // first request.
 func (s *AccountRequests) SubmitRequest(ctx context.Context, u User, in AccountRequestInput) (AccountRequest, error) {
-	return s.submit(ctx, u, in, nil)
+	return s.submit(ctx, u, in, nil, 0)
 }
 
 // submit is SubmitRequest; a submission whose key was seen before is that
 // earlier request only if its fingerprint is hash (nil for the form, whose
-// key is the review page's own and cannot carry another body).
-func (s *AccountRequests) submit(ctx context.Context, u User, in AccountRequestInput, hash []byte) (AccountRequest, error) {
+// key is the review page's own and cannot carry another body). renews is
+// the account whose ended request this one sends again, or 0.
+func (s *AccountRequests) submit(ctx context.Context, u User, in AccountRequestInput, hash []byte, renews AccountID) (AccountRequest, error) {
 	earlier := func(prev AccountRequest) (AccountRequest, error) {
 		if hash != nil && !bytes.Equal(prev.InputHash, hash) {
 			return AccountRequest{}, &IdempotencyMismatchError{Request: prev}
@@ -444,7 +449,7 @@ func (s *AccountRequests) submit(ctx context.Context, u User, in AccountRequestI
 		RequestedBy: u.ID, Requester: u.Email, RequesterName: u.Name, PartnerName: partner, DomainAsTyped: c.DomainAsTyped,
 		NoteToApprover: c.NoteToApprover, CustomerEmails: c.CustomerEmails, CustomerLanguage: c.CustomerLanguage, NoteToCustomer: c.NoteToCustomer,
 		UserEmails: c.UserEmails, NoteToUsers: c.NoteToUsers, SubmissionKey: in.SubmissionKey, InputHash: hash,
-		Status: RequestPending, CreatedAt: now, ExpiresAt: now.Add(RequestLifetime),
+		Status: RequestPending, CreatedAt: now, ExpiresAt: now.Add(RequestLifetime), Renews: renews,
 	}
 	data := EmailData{
 		AccountName: c.Name, Domain: c.DomainAsTyped, RequesterName: u.Name, RequesterEmail: u.Email,

@@ -221,7 +221,7 @@ func (s *AccountRequests) SubmitRequestOnce(ctx context.Context, u User, key str
 			return AccountRequest{}, false, fmt.Errorf("find earlier submission: %w", err)
 		}
 	}
-	r, err = s.submit(ctx, u, in, hash)
+	r, err = s.submit(ctx, u, in, hash, 0)
 	return r, err == nil, err
 }
 

@@ -31,6 +31,11 @@ type ListingStore interface {
 	// names are stored. Each listing carries its administrators as
 	// AccountFor's do.
 	DirectorySections(ctx context.Context, qs []SectionQuery) ([][]Listing, error)
+	// DirectoryOverview is DirectorySections and, in the same round trip,
+	// the viewer's total of every section, unfiltered, at a cost that does
+	// not grow with the accounts the sections hold; domains are as in
+	// SectionQuery.
+	DirectoryOverview(ctx context.Context, viewerID int64, domains []string, qs []SectionQuery) ([][]Listing, map[Section]int, error)
 	// SearchAccounts lists live accounts whose folded name or domain contains
 	// the query folded, or whose domain is its ExactDomain; a restricted
 	// account only when the query is its entire name or domain. Names that
@@ -89,17 +94,26 @@ const (
 // Sections is the directory's order.
 var Sections = []Section{SectionAccess, SectionRequested, SectionCreated, SectionDomain}
 
-// DirectoryPageSize is how many accounts one page of a section shows.
-const DirectoryPageSize = 25
+// ParseSection reads a section's name as a path carries it; any other name
+// is ErrNotFound.
+func ParseSection(s string) (Section, error) {
+	for _, sec := range Sections {
+		if string(sec) == s {
+			return sec, nil
+		}
+	}
+	return "", ErrNotFound
+}
+
+// DirectoryOverviewSize is how many accounts the overview shows of each
+// section; DirectoryPageSize how many one page of a section's own page does.
+const (
+	DirectoryOverviewSize = 10
+	DirectoryPageSize     = 25
+)
 
 // MaxFilterLength bounds the directory's filter and the search query.
 const MaxFilterLength = 100
-
-// DirectoryQuery asks for the directory: a filter and a page per section.
-type DirectoryQuery struct {
-	Filter string
-	Pages  map[Section]int // missing means the first page
-}
 
 // SectionQuery asks a store for one page of one directory section.
 type SectionQuery struct {
@@ -114,47 +128,80 @@ type SectionQuery struct {
 	Limit, Offset int
 }
 
-// DirectorySection is one page of one section.
+// DirectorySection is one page of one section; on the overview, Total is
+// how many accounts the whole section holds.
 type DirectorySection struct {
 	Section Section
 	Page[Listing]
+	Total int
 }
 
-// Directory is "Your Smart and Virtual Account access": in order, the
-// accounts the viewer can access, asked access to, asked to have created,
-// and those that match their email domain.
-func (s *Listings) Directory(ctx context.Context, viewer User, q DirectoryQuery) ([]DirectorySection, error) {
+// Directory is the overview of "Your Smart and Virtual Account access": in
+// order, the accounts the viewer can access, asked access to, asked to have
+// created, and those that match their email domain, the first
+// DirectoryOverviewSize of each with the section's total.
+func (s *Listings) Directory(ctx context.Context, viewer User) ([]DirectorySection, error) {
+	domains := DomainAndParents(EmailDomain(viewer.Email))
+	qs := make([]SectionQuery, len(Sections))
+	for i, sec := range Sections {
+		qs[i] = SectionQuery{ViewerID: viewer.ID, Domains: domains, Section: sec, Limit: DirectoryOverviewSize + 1}
+	}
+	lists, totals, err := s.store.DirectoryOverview(ctx, viewer.ID, domains, qs)
+	if err != nil {
+		return nil, fmt.Errorf("directory: %w", err)
+	}
+	out := make([]DirectorySection, len(Sections))
+	for i, sec := range Sections {
+		out[i] = DirectorySection{Section: sec, Page: pageOf(lists[i], 1, DirectoryOverviewSize), Total: totals[sec]}
+	}
+	if err := s.sight(ctx, viewer, out); err != nil {
+		return nil, fmt.Errorf("directory: %w", err)
+	}
+	return out, nil
+}
+
+// DirectorySectionQuery asks for one page of one section's own page.
+type DirectorySectionQuery struct {
+	Section Section
+	Filter  string
+	Page    int // out of range means the nearest page
+}
+
+// DirectorySection is one page of one section of the directory, filtered.
+func (s *Listings) DirectorySection(ctx context.Context, viewer User, q DirectorySectionQuery) (DirectorySection, error) {
+	if _, err := ParseSection(string(q.Section)); err != nil {
+		return DirectorySection{}, err
+	}
 	filter := strings.TrimSpace(q.Filter)
 	if utf8.RuneCountInString(filter) > MaxFilterLength {
 		filter = string([]rune(filter)[:MaxFilterLength])
 	}
-	domains := DomainAndParents(EmailDomain(viewer.Email))
-	qs := make([]SectionQuery, len(Sections))
-	for i, sec := range Sections {
-		n := ClampPage(q.Pages[sec])
-		qs[i] = SectionQuery{
-			ViewerID: viewer.ID, Domains: domains, Section: sec, Filter: filter,
-			Limit: DirectoryPageSize + 1, Offset: (n - 1) * DirectoryPageSize,
-		}
-	}
-	lists, err := s.store.DirectorySections(ctx, qs)
+	n := ClampPage(q.Page)
+	lists, err := s.store.DirectorySections(ctx, []SectionQuery{{
+		ViewerID: viewer.ID, Domains: DomainAndParents(EmailDomain(viewer.Email)), Section: q.Section, Filter: filter,
+		Limit: DirectoryPageSize + 1, Offset: (n - 1) * DirectoryPageSize,
+	}})
 	if err != nil {
-		return nil, fmt.Errorf("directory: %w", err)
+		return DirectorySection{}, fmt.Errorf("directory section %s: %w", q.Section, err)
 	}
-	out := make([]DirectorySection, 0, len(Sections))
+	out := []DirectorySection{{Section: q.Section, Page: pageOf(lists[0], n, DirectoryPageSize)}}
+	if err := s.sight(ctx, viewer, out); err != nil {
+		return DirectorySection{}, fmt.Errorf("directory section %s: %w", q.Section, err)
+	}
+	return out[0], nil
+}
+
+// sight decides what the viewer may see of each listing of the sections
+// and decorates them accordingly.
+func (s *Listings) sight(ctx context.Context, viewer User, secs []DirectorySection) error {
 	var all []*Listing
-	for i, sec := range Sections {
-		p := pageOf(lists[i], ClampPage(q.Pages[sec]), DirectoryPageSize)
-		for i := range p.Items {
-			p.Items[i].Sight = SightOf(viewer, p.Items[i].Account, p.Items[i].Relation)
-			all = append(all, &p.Items[i])
+	for _, sec := range secs {
+		for i := range sec.Items {
+			sec.Items[i].Sight = SightOf(viewer, sec.Items[i].Account, sec.Items[i].Relation)
+			all = append(all, &sec.Items[i])
 		}
-		out = append(out, DirectorySection{Section: sec, Page: p})
 	}
-	if err := s.decorate(ctx, viewer.ID, all); err != nil {
-		return nil, fmt.Errorf("directory: %w", err)
-	}
-	return out, nil
+	return s.decorate(ctx, viewer.ID, all)
 }
 
 // MenuAccount is the Smart Account the left menu names for a user, or

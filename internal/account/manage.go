@@ -33,6 +33,7 @@ type AccessManagement struct {
 type AccessStore interface {
 	DirectoryStore
 	ManagementStore
+	VirtualAccountStore
 	UserByEmail(ctx context.Context, email string) (User, error)
 }
 

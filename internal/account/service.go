@@ -61,6 +61,8 @@ type Store interface {
 	RequeueFailedEmail(ctx context.Context, id int64, now time.Time, token string) error
 	DirectoryStore
 	ManagementStore
+	VirtualAccountStore
+	WebhookStore
 }
 
 // Service carries out the portal's use cases over a Store.
@@ -73,6 +75,7 @@ type Service struct {
 	*EmailLimits
 	*Tokens
 	*SignIn
+	*Webhooks
 
 	store  Store
 	clock  Clock
@@ -89,6 +92,7 @@ func NewService(store Store, clock Clock, hasher PasswordHasher) *Service {
 		AccessManagement: NewAccessManagement(store, clock, listings, limits),
 		Tokens:           NewTokens(store, clock),
 		SignIn:           NewSignIn(store, clock, hasher),
+		Webhooks:         NewWebhooks(store, clock, nil, false),
 		EmailLimits:      limits,
 		store:            store, clock: clock, hasher: hasher,
 	}

@@ -44,6 +44,12 @@ type Config struct {
 	// stops sending before the listener closes: a connection that reaches a
 	// closed listener's queue is reset, whatever the server does.
 	ShutdownDrain time.Duration
+	// MaxInFlight (CLC_MAX_IN_FLIGHT) is how many page and API requests
+	// are served at once; 0, the default, is the database pool's size.
+	MaxInFlight int
+	// AdmissionWait (CLC_ADMISSION_WAIT) is how long a request may wait for
+	// a place among them before it is refused with 503 and Retry-After.
+	AdmissionWait time.Duration
 	// UserEmailsPerDay (CLC_USER_EMAILS_PER_DAY) bounds the emails one
 	// user's actions may cause in a UTC day; 0 keeps the portal's default.
 	UserEmailsPerDay int
@@ -59,6 +65,14 @@ type Config struct {
 	// OIDC (CLC_OIDC_*) is the company's OpenID provider for single sign-on;
 	// its zero value (no issuer) offers password sign-in only.
 	OIDC OIDC
+	// WebhookAllowPrivate (CLC_WEBHOOK_ALLOW_PRIVATE=1) lets webhook
+	// endpoints use plain http and loopback, private or link-local
+	// addresses: for tests and closed networks only, since it lets users
+	// make the portal post into the company's network.
+	WebhookAllowPrivate bool
+	// WebhookRetryBase (CLC_WEBHOOK_RETRY_BASE) is the wait after a
+	// webhook's first failed attempt, doubling per attempt up to an hour.
+	WebhookRetryBase time.Duration
 }
 
 // OIDC is the OpenID provider the portal signs users in through.
@@ -111,6 +125,7 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 		MailFrom:        getenv("CLC_MAIL_FROM"),
 		SessionIdle:     2 * time.Hour,
 		SessionLifetime: 12 * time.Hour,
+		AdmissionWait:   50 * time.Millisecond,
 	}
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:8080"
@@ -162,6 +177,35 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 			return c, fmt.Errorf("CLC_SHUTDOWN_DRAIN %q is malformed: want a duration from 0s to 1m, such as 5s", raw)
 		}
 		c.ShutdownDrain = d
+	}
+	if raw := getenv("CLC_MAX_IN_FLIGHT"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > 100_000 {
+			return c, fmt.Errorf("CLC_MAX_IN_FLIGHT %q is malformed: want a number from 1 to 100000", raw)
+		}
+		c.MaxInFlight = n
+	}
+	if raw := getenv("CLC_ADMISSION_WAIT"); raw != "" {
+		d, err := time.ParseDuration(raw)
+		if err != nil || d < 0 || d > 10*time.Second {
+			return c, fmt.Errorf("CLC_ADMISSION_WAIT %q is malformed: want a duration from 0s to 10s, such as 50ms", raw)
+		}
+		c.AdmissionWait = d
+	}
+	switch raw := getenv("CLC_WEBHOOK_ALLOW_PRIVATE"); raw {
+	case "", "0", "false":
+	case "1", "true":
+		c.WebhookAllowPrivate = true
+	default:
+		return c, fmt.Errorf("CLC_WEBHOOK_ALLOW_PRIVATE %q is malformed: want 1 or 0", raw)
+	}
+	c.WebhookRetryBase = 30 * time.Second
+	if raw := getenv("CLC_WEBHOOK_RETRY_BASE"); raw != "" {
+		d, err := time.ParseDuration(raw)
+		if err != nil || d < 100*time.Millisecond || d > time.Hour {
+			return c, fmt.Errorf("CLC_WEBHOOK_RETRY_BASE %q is malformed: want a duration from 100ms to 1h, such as 30s", raw)
+		}
+		c.WebhookRetryBase = d
 	}
 	if c.OpsAddr, err = parseOpsAddr(getenv("CLC_OPS_ADDR")); err != nil {
 		return c, err

@@ -41,16 +41,17 @@ func TestFaultSettings(t *testing.T) {
 	}
 	need := Need{Web: true, SMTP: true}
 	c, err := Load(env(), need)
-	if err != nil || c.MailLease != 2*time.Minute || c.ShutdownDrain != 0 {
-		t.Fatalf("defaults: lease %v, drain %v, %v", c.MailLease, c.ShutdownDrain, err)
+	if err != nil || c.MailLease != 2*time.Minute || c.ShutdownDrain != 0 || c.MaxInFlight != 0 || c.AdmissionWait != 50*time.Millisecond {
+		t.Fatalf("defaults: lease %v, drain %v, in flight %d, wait %v, %v", c.MailLease, c.ShutdownDrain, c.MaxInFlight, c.AdmissionWait, err)
 	}
-	c, err = Load(env("CLC_MAIL_LEASE", "5s", "CLC_SHUTDOWN_DRAIN", "10s"), need)
-	if err != nil || c.MailLease != 5*time.Second || c.ShutdownDrain != 10*time.Second {
-		t.Fatalf("set: lease %v, drain %v, %v", c.MailLease, c.ShutdownDrain, err)
+	c, err = Load(env("CLC_MAIL_LEASE", "5s", "CLC_SHUTDOWN_DRAIN", "10s", "CLC_MAX_IN_FLIGHT", "8", "CLC_ADMISSION_WAIT", "20ms"), need)
+	if err != nil || c.MailLease != 5*time.Second || c.ShutdownDrain != 10*time.Second || c.MaxInFlight != 8 || c.AdmissionWait != 20*time.Millisecond {
+		t.Fatalf("set: lease %v, drain %v, in flight %d, wait %v, %v", c.MailLease, c.ShutdownDrain, c.MaxInFlight, c.AdmissionWait, err)
 	}
 	for _, bad := range [][]string{
 		{"CLC_MAIL_LEASE", "soon"}, {"CLC_MAIL_LEASE", "10ms"},
 		{"CLC_SHUTDOWN_DRAIN", "-1s"}, {"CLC_SHUTDOWN_DRAIN", "1h"},
+		{"CLC_MAX_IN_FLIGHT", "0"}, {"CLC_MAX_IN_FLIGHT", "many"}, {"CLC_ADMISSION_WAIT", "-1ms"}, {"CLC_ADMISSION_WAIT", "1m"},
 	} {
 		if _, err := Load(env(bad...), need); err == nil || !strings.Contains(err.Error(), bad[0]) {
 			t.Errorf("%s=%s: %v, want a refusal naming it", bad[0], bad[1], err)

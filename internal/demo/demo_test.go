@@ -47,7 +47,7 @@ func TestSeedTwiceChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sections, err := svc.Directory(ctx, ada, account.DirectoryQuery{})
+	sections, err := svc.Directory(ctx, ada)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ const (
 	NewRequest        = "/clc/accounts/new"
 	SubmitRequest     = "/clc/accounts/new/submit"
 	APITokens         = "/clc/api-tokens"
+	Webhooks          = "/clc/webhooks"
 	Manage            = "/clc/manage"
 	AllAccessRequests = "/clc/manage/access-requests"
 	OpsRequests       = "/ops/requests"
@@ -53,17 +54,25 @@ func SetPassword(token string) string { return "/set-password/" + token }
 func LoginThen(next string) string { return Login + "?next=" + url.QueryEscape(next) }
 
 // RequestStatus is the partner's page of the request for account id, and
-// RequestAction one of its actions ("withdraw", "resend", "approvers").
+// RequestAction one of its actions ("withdraw", "resend", "approvers",
+// "renew").
 func RequestStatus(id account.AccountID) string { return "/clc/requests/" + id.String() }
 func RequestAction(id account.AccountID, action string) string {
 	return RequestStatus(id) + "/" + action
 }
 
 // Account is a Smart Account's page, and AccountPart one of the pages
-// under it ("users", "automation", "access-requests", "request-access").
+// under it ("users", "automation", "access-requests", "request-access",
+// "virtual-accounts").
 func Account(id account.AccountID) string { return "/clc/accounts/" + id.String() }
 func AccountPart(id account.AccountID, part string) string {
 	return Account(id) + "/" + part
+}
+
+// VirtualAccountAction is an action on Virtual Account va of account id
+// ("rename", "delete"); AccountPart(id, "virtual-accounts") creates one.
+func VirtualAccountAction(id account.AccountID, va int64, action string) string {
+	return AccountPart(id, "virtual-accounts") + "/" + strconv.FormatInt(va, 10) + "/" + action
 }
 
 // AccessRequest is one access request to account id, and AccessRequestAction
@@ -87,6 +96,10 @@ func RetryEmail(id int64) string       { return OpsEmails + "/" + strconv.Format
 func RevokeAPIToken(id int64) string   { return APITokens + "/" + strconv.FormatInt(id, 10) + "/revoke" }
 func DirectorySection(s string) string { return Directory + "#section-" + s }
 
+// DirectorySectionPage is one section of the directory on a page of its
+// own ("access", "requested", "created", "domain").
+func DirectorySectionPage(s string) string { return Directory + "/" + s }
+
 // The JSON API's collections, and an account request in it.
 const (
 	APIRequests      = "/api/v1/account-requests"
@@ -94,3 +107,18 @@ const (
 )
 
 func APIRequest(id account.AccountID) string { return APIRequests + "/" + id.String() }
+
+// APIWebhooks is the API's webhook endpoints, APIWebhook one of them.
+const APIWebhooks = "/api/v1/webhooks"
+
+func APIWebhook(id int64) string { return APIWebhooks + "/" + strconv.FormatInt(id, 10) }
+
+// Webhook is an endpoint's page with its deliveries, WebhookAction one of
+// its actions ("rotate", "delete"); WebhookDelivery a delivery's attempts,
+// and Redeliver its action.
+func Webhook(id int64) string                      { return Webhooks + "/" + strconv.FormatInt(id, 10) }
+func WebhookAction(id int64, action string) string { return Webhook(id) + "/" + action }
+func WebhookDelivery(id, delivery int64) string {
+	return Webhook(id) + "/deliveries/" + strconv.FormatInt(delivery, 10)
+}
+func Redeliver(id, delivery int64) string { return WebhookDelivery(id, delivery) + "/redeliver" }

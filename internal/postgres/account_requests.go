@@ -146,12 +146,25 @@ func (s *Store) CreateRequest(ctx context.Context, r account.AccountRequest, lin
 			}
 			return nil
 		})
+		requested := account.EventParams{Approvers: r.CustomerEmails, Held: r.Held}
+		if r.Renews != 0 {
+			requested.Renews = r.Renews.String()
+		}
 		sql, args, err := eventInsert(account.Event{AccountID: a.ID, At: r.CreatedAt, ActorID: r.RequestedBy,
-			Actor: r.Requester, Kind: "requested", Params: account.EventParams{Approvers: r.CustomerEmails, Held: r.Held}})
+			Actor: r.Requester, Kind: "requested", Params: requested})
 		if err != nil {
 			return err
 		}
 		rest.Queue(sql, args...)
+		if r.Renews != 0 {
+			// The old request's history names the one that sent it again.
+			sql, args, err := eventInsert(account.Event{AccountID: r.Renews, At: r.CreatedAt, ActorID: r.RequestedBy,
+				Actor: r.Requester, Kind: "renewed", Params: account.EventParams{RenewedAs: a.ID.String()}})
+			if err != nil {
+				return err
+			}
+			rest.Queue(sql, args...)
+		}
 		for i := range emails {
 			if emails[i].Data.AccountID == "" {
 				emails[i].Data.AccountID = a.ID.String()

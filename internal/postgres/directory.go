@@ -16,8 +16,9 @@ const memberRank = `CASE m.role WHEN 'admin' THEN 4 WHEN 'approver' THEN 3 WHEN 
 // relationJoin and relationColumns tie the viewer, always $1, to each
 // account sa of a listing, which every listing query builds last, over its
 // page alone. One probe of memberships per account gives both the Smart
-// Account's role and the strongest Virtual Account role; the viewer's
-// access requests are read once and hashed. Scanned by scanListing.
+// Account's role and the strongest Virtual Account role, and one probe of
+// access_requests_account_user_idx whether the viewer asked for access
+// (migration 024). Scanned by scanListing.
 const (
 	relationJoin = `
 	LEFT JOIN LATERAL (
@@ -28,7 +29,7 @@ const (
 	) rel ON true`
 	relationColumns = `
 	coalesce(rel.role, ''), coalesce(rel.va_role, ''), coalesce(sa.created_by = $1, false),
-	sa.id IN (SELECT r.smart_account_id FROM access_requests r WHERE r.user_id = $1)`
+	EXISTS (SELECT FROM access_requests r WHERE r.smart_account_id = sa.id AND r.user_id = $1)`
 )
 
 // listingColumns are an account, the viewer's relation to it and its
@@ -68,8 +69,51 @@ const filterCTE = `WITH filter AS MATERIALIZED (
 
 // DirectorySections reads every asked section in one round trip.
 func (s *Store) DirectorySections(ctx context.Context, qs []account.SectionQuery) ([][]account.Listing, error) {
-	out := make([][]account.Listing, len(qs))
 	b := &pgx.Batch{}
+	out, err := queueSections(b, qs)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.reader(ctx).SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DirectoryOverview reads the asked sections and the viewer's total of
+// each section in one round trip. The totals of the first three come from
+// directory_counts (migration 024), at most 16 rows a section however many
+// accounts the viewer has; the domain section's from its rows, a handful.
+func (s *Store) DirectoryOverview(ctx context.Context, viewerID int64, domains []string, qs []account.SectionQuery) ([][]account.Listing, map[account.Section]int, error) {
+	b := &pgx.Batch{}
+	out, err := queueSections(b, qs)
+	if err != nil {
+		return nil, nil, err
+	}
+	totals := map[account.Section]int{}
+	b.Queue(`
+		SELECT section, sum(n)::bigint FROM directory_counts WHERE user_id = $1 GROUP BY section
+		UNION ALL
+		SELECT 'domain', count(*) FROM smart_accounts sa WHERE `+domainSectionWhere("$2"),
+		viewerID, domains).Query(func(rows pgx.Rows) error {
+		var sec string
+		var n int
+		_, err := pgx.ForEachRow(rows, []any{&sec, &n}, func() error {
+			totals[account.Section(sec)] = n
+			return nil
+		})
+		return err
+	})
+	if err := s.reader(ctx).SendBatch(ctx, b).Close(); err != nil {
+		return nil, nil, err
+	}
+	return out, totals, nil
+}
+
+// queueSections queues the statement of each section query on b; the
+// returned lists are filled when b's results are read.
+func queueSections(b *pgx.Batch, qs []account.SectionQuery) ([][]account.Listing, error) {
+	out := make([][]account.Listing, len(qs))
 	for i, q := range qs {
 		sql, args, scan, err := sectionSQL(q)
 		if err != nil {
@@ -81,10 +125,18 @@ func (s *Store) DirectorySections(ctx context.Context, qs []account.SectionQuery
 			return err
 		})
 	}
-	if err := s.reader(ctx).SendBatch(ctx, b).Close(); err != nil {
-		return nil, err
-	}
 	return out, nil
+}
+
+// domainSectionWhere keeps the live accounts sa under the domains (the SQL
+// parameter named) that viewer $1 has no other section for: no role, no
+// open or declined access request, not asked for by them.
+func domainSectionWhere(domains string) string {
+	return `sa.domain = ANY(` + domains + `) AND sa.status IN ('active', 'pending')
+	AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = $1 AND m.smart_account_id = sa.id)
+	AND NOT EXISTS (SELECT 1 FROM access_requests r
+		WHERE r.user_id = $1 AND r.smart_account_id = sa.id AND r.status IN ('pending', 'declined'))
+	AND sa.created_by IS DISTINCT FROM $1`
 }
 
 func scanPlainListing(row pgx.CollectableRow) (account.Listing, error) { return scanListing(row) }
@@ -149,11 +201,7 @@ func sectionSQL(q account.SectionQuery) (string, []any, pgx.RowToFunc[account.Li
 			SELECT ` + listingColumns + `, true
 			FROM (
 				SELECT * FROM smart_accounts sa
-				WHERE sa.domain = ANY($5) AND sa.status IN ('active', 'pending')
-					AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = $1 AND m.smart_account_id = sa.id)
-					AND NOT EXISTS (SELECT 1 FROM access_requests r
-						WHERE r.user_id = $1 AND r.smart_account_id = sa.id AND r.status IN ('pending', 'declined'))
-					AND sa.created_by IS DISTINCT FROM $1
+				WHERE ` + domainSectionWhere("$5") + `
 					AND ` + filterMatches("sa.name_folded", "sa.domain", "sa.id") + `
 				ORDER BY sa.name_folded, sa.id
 				LIMIT $3 OFFSET $4

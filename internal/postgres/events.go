@@ -50,7 +50,14 @@ func eventInsert(e account.Event) (string, []any, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("record event %s: %w", e.Kind, err)
 	}
-	return `
-		INSERT INTO events (smart_account_id, at, actor_user_id, actor, kind, params)
-		VALUES ($1, $2, $3, $4, $5, $6)`, []any{e.AccountID, e.At, actorID, e.Actor, e.Kind, params}, nil
+	return eventInsertSQL, []any{e.AccountID, e.At, actorID, e.Actor, e.Kind, params}, nil
 }
+
+// eventInsertSQL records one event and, in the same statement, offers it
+// to the webhook endpoints that receive it.
+var eventInsertSQL = `
+		WITH ev AS (
+			INSERT INTO events (smart_account_id, at, actor_user_id, actor, kind, params)
+			VALUES ($1, $2, $3, $4, $5, $6)
+			RETURNING id, smart_account_id, at, actor, kind, params
+		)` + webhookFanOut("ev")

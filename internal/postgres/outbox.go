@@ -157,7 +157,8 @@ const claimed = `id = $1 AND attempts = $2 AND state = 'sending'`
 
 // MarkEmailsSent records the delivery of a batch in one statement: each
 // email its claim still holds is marked sent, its secret erased and an
-// "emailed" event added to its account's history. lost[i] is
+// "emailed" event added to its account's history (and offered to the
+// webhooks that receive it). lost[i] is
 // account.ErrClaimLost when claims[i] was overtaken by another worker's (that
 // email is left for the other worker to record) and nil when recorded; err
 // means nothing was recorded.
@@ -173,6 +174,8 @@ func (s *Store) MarkEmailsSent(ctx context.Context, claims []account.EmailClaim,
 			INSERT INTO events (smart_account_id, at, kind, params)
 			SELECT smart_account_id, $3, 'emailed', jsonb_build_object('email', kind, 'to', jsonb_build_array(to_address))
 			FROM sent WHERE smart_account_id IS NOT NULL ORDER BY id
+			RETURNING id, smart_account_id, at, actor, kind, params
+		), hooks AS (`+webhookFanOut("emailed")+`
 		)
 		SELECT id FROM sent`, ids, attempts, now)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"golang.org/x/text/language"
+
+	"github.com/clc-portal/clc/internal/paths"
 )
 
 // TestEveryPageIsAccessible opens every page, signed out and in, as a
@@ -34,6 +36,9 @@ func tourPages(t *testing.T, lang language.Tag) {
 	// A request whose second approver is outside its domain: it awaits
 	// Cisco review on the partner's page and in the operators' queue.
 	umbrella := submit(t, r.app, r.partner, formFor("Umbrella", "umbrella.example", "alice@umbrella.example, boss@mailbox.example")).String()
+	// A withdrawn request, which its partner may request again.
+	hooli := submit(t, r.app, r.partner, formFor("Hooli", "hooli.example", "gavin@hooli.example"))
+	wantRedirect(t, r.partner.post("/clc/requests/"+hooli.String()+"/withdraw", nil), "/clc/requests/"+hooli.String())
 	// One email failed for good, so the operators' page offers Retry.
 	if _, err := r.db.Pool.Exec(context.Background(),
 		`UPDATE outbox SET state = 'failed', attempts = 1, last_error = '550 no such user' WHERE id = (SELECT min(id) FROM outbox)`); err != nil {
@@ -107,7 +112,8 @@ func tourPages(t *testing.T, lang language.Tag) {
 	b.axe("CLC home")
 	for _, p := range []struct{ path, where string }{
 		{"/clc/directory", "directory"},
-		{"/clc/directory?q=glob", "directory filtered"},
+		{"/clc/directory/created", "directory section"},
+		{"/clc/directory/access?q=glob", "directory section filtered"},
 		{"/clc/search", "search"},
 		{"/clc/search?q=in", "search refused"},
 		{"/clc/search?q=init", "search results"},
@@ -122,9 +128,30 @@ func tourPages(t *testing.T, lang language.Tag) {
 	// The request's follow-up: a change of approvers refused and re-rendered.
 	b.visit("/clc/requests/" + globex)
 	submitForm("#customer_emails", "not an address", "#customer_emails-error", "change approvers refused")
+	// Request again: the withdrawn request, its review filled, and the form.
+	check("/clc/requests/"+hooli.String(), "withdrawn request, Request again")
+	b.do(chromedp.Click(chromedp.CSS("a#request-again")))
+	b.waitFor("#renewal-note")
+	b.axe("request again, review")
+	b.do(chromedp.Click(chromedp.CSS(`button[value=back]`)))
+	b.waitFor("form[action='/clc/accounts/new'] #name")
+	b.axe("request again, the form filled")
 	// API tokens, with one just created and shown once.
 	check("/clc/api-tokens", "API tokens")
 	submitForm("#name", "tour script", "#new-token-secret", "API token created")
+	// Webhooks: refused, registered (its secret shown once), its deliveries
+	// and one delivery's attempts.
+	b.visit("/clc/webhooks")
+	submitForm("#url", "https://hooks.partner.example/clc", "#event_types-error", "webhook refused")
+	b.do(chromedp.Evaluate[chromedp.Void](`document.querySelector("#event-type-0").checked = true`))
+	submitForm("#url", "https://hooks.partner.example/clc", "#new-webhook-secret", "webhook registered")
+	hook := r.count(t, `SELECT max(id) FROM webhook_endpoints`)
+	r.db.Exec(t, `INSERT INTO webhook_deliveries (webhook_id, endpoint_id, event_id, event_type, payload, state, attempts, next_attempt_at, give_up_at, created_at)
+		SELECT 'msg_tour', $1, max(id), 'account_request.submitted', '{"type":"account_request.submitted"}', 'failed', 1, now(), now(), now() FROM events`, hook)
+	r.db.Exec(t, `INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, response_body, duration_ms)
+		SELECT max(id), 1, now(), 503, 'upstream unavailable', 42 FROM webhook_deliveries`)
+	check(paths.Webhook(int64(hook)), "webhook deliveries")
+	check(paths.WebhookDelivery(int64(hook), int64(r.count(t, `SELECT max(id) FROM webhook_deliveries`))), "webhook delivery with Redeliver")
 	b.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
 	check("/clc/directory", "directory on a phone")
 	check(hank, "pending request on a phone")
@@ -172,6 +199,8 @@ func tourPages(t *testing.T, lang language.Tag) {
 	b.do(chromedp.Click(chromedp.CSS(`#approve-form input[name=va]:checked`)), chromedp.Click(chromedp.CSS(`#approve-form button[type=submit]`)))
 	b.waitFor("#virtual_accounts-error")
 	b.axe("access request, approval refused")
+	check(accountPath, "account page, Manage Virtual Accounts")
+	submitForm("#va-name-new", "engineering", "#va-name-new-error", "create a Virtual Account refused")
 	check(accountPath+"/users", "users")
 	submitForm("#email", "not an address", "#email-error", "add a user refused")
 	check(accountPath+"/automation", "automation settings")

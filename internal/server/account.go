@@ -14,12 +14,18 @@ import (
 
 // accountPage shows a Smart Account, as much of it as the viewer may see.
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	u, _ := currentUser(ctx)
 	id, err := accountParam(r)
 	if err != nil {
 		return err
 	}
+	return s.renderAccountPage(w, r, id, http.StatusOK, nil)
+}
+
+// renderAccountPage renders the page; typed, when set, is a refused change
+// of a Virtual Account to show again as typed.
+func (s *Server) renderAccountPage(w http.ResponseWriter, r *http.Request, id account.AccountID, code int, typed *virtualAccountForm) error {
+	ctx := r.Context()
+	u, _ := currentUser(ctx)
 	q := r.URL.Query()
 	d, err := s.listings.AccountPage(ctx, u, account.AccountPageQuery{
 		ID: id, Query: q.Get("q"), HoldersPage: pageParam(q, "holders_page"), EventsPage: pageParam(q, "events_page"),
@@ -44,6 +50,9 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	if d.CanRequestAccess {
 		v.RequestAccessHref = requestAccessHref(d.Listing, q.Get("q"))
+	}
+	if v.ManageVirtualAccounts, err = s.virtualAccountsManager(r, a.ID, typed); err != nil {
+		return err
 	}
 	// Pager links keep the query that opened the page and the other list's page.
 	base := url.Values{}
@@ -71,7 +80,7 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) error {
 		}
 		v.HistoryPager = pager(i18n.T(ctx, "account.history"), path, base, "events_page", d.Events.Number, d.Events.HasNext, "history")
 	}
-	s.render(w, r, http.StatusOK, pages.Account(v))
+	s.render(w, r, code, pages.Account(v))
 	return nil
 }
 

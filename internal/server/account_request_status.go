@@ -104,9 +104,13 @@ func (s *Server) renderRequestStatus(w http.ResponseWriter, r *http.Request, id 
 			return err
 		}
 	}
+	if st.CanRenew {
+		v.RequestAgain = paths.RequestAction(id, "renew")
+	}
 	for _, e := range st.History {
 		v.History = append(v.History, pages.HistoryRow{
 			At: i18n.DateTime(ctx, e.At), Actor: e.Actor, What: i18n.T(ctx, "event."+e.Kind), Detail: eventDetail(ctx, e),
+			Link: renewalLink(e),
 		})
 	}
 	s.render(w, r, status, pages.RequestStatus(v))

@@ -17,6 +17,10 @@ import (
 type requestForm struct {
 	account.AccountRequestInput
 	DomainEditable bool
+	// Renews is the shown id of the ended request this form sends again
+	// ("Request again"), or ""; Renewal is what the form says of it.
+	Renews  string
+	Renewal *pages.RenewalNote
 }
 
 func parseRequestForm(r *http.Request) requestForm {
@@ -33,6 +37,7 @@ func parseRequestForm(r *http.Request) requestForm {
 			SubmissionKey:    r.PostFormValue("submission_key"),
 		},
 		DomainEditable: r.PostFormValue("domain_editable") == "1",
+		Renews:         r.PostFormValue("renews"),
 	}
 }
 
@@ -48,6 +53,7 @@ func (f requestForm) hidden() []pages.HiddenField {
 		{Name: "customer_language", Value: f.CustomerLanguage},
 		{Name: "note_to_customer", Value: f.NoteToCustomer}, {Name: "user_emails", Value: f.UserEmails},
 		{Name: "note_to_users", Value: f.NoteToUsers}, {Name: "submission_key", Value: f.SubmissionKey},
+		{Name: "renews", Value: f.Renews},
 	}
 }
 
@@ -85,9 +91,10 @@ func (s *Server) requestStep(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return nil
 	}
-	ctx := r.Context()
-	u, _ := currentUser(ctx)
 	f := parseRequestForm(r)
+	if _, err := s.loadRenewal(r, &f); err != nil {
+		return err
+	}
 	switch r.PostFormValue("action") {
 	case "edit":
 		f.DomainEditable = true
@@ -97,6 +104,14 @@ func (s *Server) requestStep(w http.ResponseWriter, r *http.Request) error {
 		s.renderRequestForm(w, r, sh, http.StatusOK, f, nil)
 		return nil
 	}
+	return s.reviewRequest(w, r, sh, f)
+}
+
+// reviewRequest checks the form and shows "Review request", or the form
+// again with a message beside each wrong field.
+func (s *Server) reviewRequest(w http.ResponseWriter, r *http.Request, sh *layout.Shell, f requestForm) error {
+	ctx := r.Context()
+	u, _ := currentUser(ctx)
 	checked, err := s.requests.CheckRequest(ctx, u, f.AccountRequestInput)
 	var fe account.FieldErrors
 	if errors.As(err, &fe) {
@@ -126,9 +141,10 @@ func (s *Server) requestStep(w http.ResponseWriter, r *http.Request) error {
 		{Label: i18n.T(ctx, "request.note_to_users"), Value: orNone(checked.NoteToUsers)},
 	}
 	s.render(w, r, http.StatusOK, pages.RequestReview(pages.RequestReviewView{
-		Page:   layout.Page{Title: i18n.T(ctx, "request.review_title"), Shell: sh},
-		Rows:   rows,
-		Hidden: f.hidden(),
+		Page:    layout.Page{Title: i18n.T(ctx, "request.review_title"), Shell: sh},
+		Rows:    rows,
+		Hidden:  f.hidden(),
+		Renewal: f.Renewal,
 	}))
 	return nil
 }
@@ -142,7 +158,16 @@ func (s *Server) submitRequest(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	u, _ := currentUser(ctx)
 	f := parseRequestForm(r)
-	req, err := s.requests.SubmitRequest(ctx, u, f.AccountRequestInput)
+	renews, err := s.loadRenewal(r, &f)
+	if err != nil {
+		return err
+	}
+	var req account.AccountRequest
+	if renews != 0 {
+		req, err = s.requests.SubmitRenewal(ctx, u, renews, f.AccountRequestInput)
+	} else {
+		req, err = s.requests.SubmitRequest(ctx, u, f.AccountRequestInput)
+	}
 	var fe account.FieldErrors
 	var limit *account.EmailLimitError
 	if errors.As(err, &limit) {
@@ -167,7 +192,9 @@ func (s *Server) renderRequestForm(w http.ResponseWriter, r *http.Request, sh *l
 	// A refused domain stays editable so the person can change it.
 	editable := f.DomainEditable || fe["domain"].Msg != ""
 	v := pages.RequestFormView{
-		Page: layout.Page{Title: i18n.T(ctx, "request.title"), Shell: sh},
+		Page:    layout.Page{Title: i18n.T(ctx, "request.title"), Shell: sh},
+		Renewal: f.Renewal,
+		Renews:  f.Renews,
 		Name: components.Field{ID: "name", Label: i18n.T(ctx, "request.name"), Value: f.Name, Type: "text",
 			Required: true, MaxLength: account.MaxNameLength, Error: fieldErr("name")},
 		Domain: components.Field{ID: "domain", Label: i18n.T(ctx, "request.domain"), Value: f.Domain, Type: "text",

@@ -151,8 +151,12 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 		badText  *badTextError
 		tooLarge *tooLargeError
 		badBody  *unsupportedBodyError
+		overload *overloadedError
 	)
 	switch {
+	case errors.As(err, &overload):
+		p.Status, p.Detail = http.StatusServiceUnavailable, i18n.T(ctx, "api.error.unavailable")
+		w.Header().Set("Retry-After", retryAfterOverload)
 	case errors.As(err, &badText):
 		p.Status, p.Type, p.Detail = http.StatusUnprocessableEntity, problemInvalidInput, i18n.T(ctx, "api.error.invalid")
 		p.Errors = []ProblemField{{Name: badText.name, In: badText.in, Pointer: badText.pointer,

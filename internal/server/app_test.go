@@ -21,6 +21,7 @@ import (
 	"github.com/clc-portal/clc/internal/postgres"
 	"github.com/clc-portal/clc/internal/postgres/pgtest"
 	"github.com/clc-portal/clc/internal/server"
+	"github.com/clc-portal/clc/internal/webhook"
 )
 
 // app is the whole portal on a real listener over a fresh database.
@@ -72,6 +73,9 @@ func newAppAt(t *testing.T, db pgtest.DB, set func(d *server.Deps, url string)) 
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil))
 	clock := account.NewManualClock(time.Now())
 	svc := account.NewService(postgres.NewStore(db.Pool), clock, account.NewArgon2id())
+	// As main does with CLC_WEBHOOK_ALLOW_PRIVATE=1: the tests' receivers
+	// listen on loopback.
+	svc.SetWebhookTargets(webhook.Targets{AllowPrivate: true}, true)
 	catalog, err := i18n.Load(log)
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +103,7 @@ func newAppAt(t *testing.T, db pgtest.DB, set func(d *server.Deps, url string)) 
 // useServices hands the server svc's use cases, as main does.
 func useServices(d *server.Deps, svc *account.Service) {
 	d.Requests, d.Listings, d.Access = svc.AccountRequests, svc.Listings, svc.AccessManagement
-	d.SignIn, d.Tokens, d.Accounts = svc.SignIn, svc.Tokens, svc
+	d.SignIn, d.Tokens, d.Accounts, d.Webhooks = svc.SignIn, svc.Tokens, svc, svc.Webhooks
 }
 
 type lockedWriter struct {

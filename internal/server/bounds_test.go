@@ -22,7 +22,7 @@ func TestHugePageNumbersStayInRange(t *testing.T) {
 		wantStatus(t, p, http.StatusOK)
 	}
 	ada := a.signedIn("ada@partner.example")
-	for _, path := range []string{"/clc/search?q=northwind&page=99999999999999999999", "/clc/directory?q=north&page=99999999999999999999",
+	for _, path := range []string{"/clc/search?q=northwind&page=99999999999999999999", "/clc/directory/access?q=north&page=99999999999999999999",
 		"/clc/manage/access-requests?page=-99999999999999999999"} {
 		wantStatus(t, ada.get(path), http.StatusOK)
 	}

@@ -336,6 +336,13 @@ func partnerAndApproverPaths(t *testing.T, lang language.Tag) {
 		t.Errorf("Ada's access to Initech shows as %q, want the role %s", got, role)
 	}
 	b.axe("directory after the decisions")
+	// All of the accounts she asked to have created, on their own page.
+	b.do(chromedp.Click(chromedp.CSS(`#section-created a[href="/clc/directory/created"]`)),
+		chromedp.WaitVisible(byName("h1", b.T("directory.created.heading"))))
+	if got := b.js(`Array.from(document.querySelectorAll("#section-created tbody th")).map(th => th.textContent.trim()).join("|")`); !strings.Contains(got, "Initrode") || !strings.Contains(got, "Globex Corporation") {
+		t.Errorf("the created section's own page lists %q", got)
+	}
+	b.axe("directory section")
 	b.tabTo(`header form[action="/logout"] button`, 10)
 	b.key("\r")
 	b.do(chromedp.WaitVisible(byName("a", b.T("nav.login"))))

@@ -4,7 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"strconv"
+
+	"github.com/go-chi/chi/v5"
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
@@ -14,58 +15,77 @@ import (
 	"github.com/clc-portal/clc/web/pages"
 )
 
-// directoryPageParam is the query parameter that pages one section, so each
-// section pages on its own: ?access_page=2&created_page=3.
-func directoryPageParam(sec account.Section) string { return string(sec) + "_page" }
-
-// directory is "Your Smart and Virtual Account access".
+// directory is the overview of "Your Smart and Virtual Account access":
+// the first rows of each section, its total and a link to all of it.
 func (s *Server) directory(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	u, _ := currentUser(ctx)
-	q := r.URL.Query()
-	dq := account.DirectoryQuery{Filter: q.Get("q"), Pages: map[account.Section]int{}}
-	for _, sec := range account.Sections {
-		dq.Pages[sec] = pageParam(q, directoryPageParam(sec))
-	}
-	sections, err := s.listings.Directory(ctx, u, dq)
+	sections, err := s.listings.Directory(ctx, u)
 	if err != nil {
 		return err
 	}
-	sh := s.shell(r, layout.NavDirectory)
 	v := pages.DirectoryView{
-		Page:   layout.Page{Title: i18n.T(ctx, "directory.title"), Shell: sh, Flash: s.popFlash(r)},
-		Filter: dq.Filter,
-	}
-	// Pager links keep the filter and the other sections' pages.
-	base := url.Values{}
-	if dq.Filter != "" {
-		base.Set("q", dq.Filter)
+		Page: layout.Page{Title: i18n.T(ctx, "directory.title"), Shell: s.shell(r, layout.NavDirectory), Flash: s.popFlash(r)},
 	}
 	for _, sec := range sections {
-		if sec.Number > 1 {
-			base.Set(directoryPageParam(sec.Section), strconv.Itoa(sec.Number))
-		}
-	}
-	for _, sec := range sections {
-		id := "section-" + string(sec.Section)
-		heading := i18n.T(ctx, "directory."+string(sec.Section)+".heading")
-		ds := pages.DirectorySection{
-			ID:          id,
-			Heading:     heading,
-			RoleHeading: i18n.T(ctx, "directory."+string(sec.Section)+".role"),
-			Empty:       i18n.T(ctx, "directory."+string(sec.Section)+".empty"),
-			Pager:       pager(heading, paths.Directory, base, directoryPageParam(sec.Section), sec.Number, sec.HasNext, id),
-		}
-		if dq.Filter != "" {
-			ds.Empty = i18n.T(ctx, "directory.filter_none")
-		}
-		for _, l := range sec.Items {
-			ds.Rows = append(ds.Rows, directoryRow(ctx, sec.Section, l))
+		ds := directorySection(ctx, sec)
+		ds.Total = i18n.N(ctx, "directory.total", sec.Total, "Shown", len(sec.Items))
+		if sec.Total > 0 {
+			ds.ShowAll = paths.DirectorySectionPage(string(sec.Section))
 		}
 		v.Sections = append(v.Sections, ds)
 	}
 	s.render(w, r, http.StatusOK, pages.Directory(v))
 	return nil
+}
+
+// directorySectionPage is one section of the directory, all of it, 25 to a
+// page, with the filter.
+func (s *Server) directorySectionPage(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	u, _ := currentUser(ctx)
+	sec, err := account.ParseSection(chi.URLParam(r, "section"))
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	dq := account.DirectorySectionQuery{Section: sec, Filter: q.Get("q"), Page: pageParam(q, "page")}
+	page, err := s.listings.DirectorySection(ctx, u, dq)
+	if err != nil {
+		return err
+	}
+	path := paths.DirectorySectionPage(string(sec))
+	ds := directorySection(ctx, page)
+	// Pager links keep the filter.
+	base := url.Values{}
+	if dq.Filter != "" {
+		base.Set("q", dq.Filter)
+		ds.Empty = i18n.T(ctx, "directory.filter_none")
+	}
+	ds.Pager = pager(ds.Heading, path, base, "page", page.Number, page.HasNext, "")
+	heading := ds.Heading
+	s.render(w, r, http.StatusOK, pages.DirectorySectionPage(pages.DirectorySectionView{
+		Page:    layout.Page{Title: heading, Shell: s.shell(r, layout.NavDirectory), Flash: s.popFlash(r)},
+		Path:    path,
+		Filter:  dq.Filter,
+		Section: ds,
+	}))
+	return nil
+}
+
+// directorySection is a section's heading, empty text and rows, as the
+// overview and the section's own page show them.
+func directorySection(ctx context.Context, sec account.DirectorySection) pages.DirectorySection {
+	ds := pages.DirectorySection{
+		ID:          "section-" + string(sec.Section),
+		Heading:     i18n.T(ctx, "directory."+string(sec.Section)+".heading"),
+		RoleHeading: i18n.T(ctx, "directory."+string(sec.Section)+".role"),
+		Empty:       i18n.T(ctx, "directory."+string(sec.Section)+".empty"),
+	}
+	for _, l := range sec.Items {
+		ds.Rows = append(ds.Rows, directoryRow(ctx, sec.Section, l))
+	}
+	return ds
 }
 
 func directoryRow(ctx context.Context, sec account.Section, l account.Listing) components.AccountRow {

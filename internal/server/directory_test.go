@@ -66,6 +66,18 @@ func TestDirectoryListsTheFourSectionsInOrder(t *testing.T) {
 		}
 	}
 
+	// Each section says how many it holds and links to all of them.
+	for section, want := range map[string]string{
+		"access": "3 of 3 Smart Accounts", "requested": "1 of 1 Smart Account", "created": "3 of 3 Smart Accounts", "domain": "1 of 1 Smart Account",
+	} {
+		if got := text(p, "#section-"+section+"-total"); got != want {
+			t.Errorf("section %s total %q, want %q", section, got, want)
+		}
+		if href, _ := p.Doc.Find("#section-" + section + ` a:contains("Show all")`).Attr("href"); href != "/clc/directory/"+section {
+			t.Errorf("section %s Show all links to %q", section, href)
+		}
+	}
+
 	globexRow := p.Doc.Find(`#section-access tbody tr:contains("Globex Corporation")`)
 	for _, want := range []string{globex.ID.String(), "globex.example", "Active", "User", "DEFAULT", "Engineering", "Hank Scorpio"} {
 		if !strings.Contains(globexRow.Text(), want) {
@@ -101,7 +113,56 @@ func TestDirectoryListsTheFourSectionsInOrder(t *testing.T) {
 	}
 }
 
-func TestDirectoryPagesEachSectionAndFilters(t *testing.T) {
+func TestDirectoryOverviewShowsTenOfEachSection(t *testing.T) {
+	a := newApp(t)
+	ada := a.user("ada@partner.example", "Ada", false)
+	for i := 1; i <= 30; i++ {
+		a.account(fmt.Sprintf("Customer %02d", i), fmt.Sprintf("customer%02d.example", i), ada.Email)
+	}
+	for i := 1; i <= 12; i++ {
+		a.createdBy(ada, fmt.Sprintf("Pending %02d", i), fmt.Sprintf("pending%02d.example", i), account.StatusPending)
+	}
+	b := a.signedIn(ada.Email)
+
+	p := b.get("/clc/directory")
+	wantStatus(t, p, http.StatusOK)
+	if names := sectionNames(p, "access"); len(names) != 10 || names[0] != "Customer 01" || names[9] != "Customer 10" {
+		t.Errorf("overview lists %d of the first section: %q", len(names), names)
+	}
+	if got := text(p, "#section-access-total"); got != "10 of 30 Smart Accounts" {
+		t.Errorf("first section's total %q", got)
+	}
+	if got := text(p, "#section-created-total"); got != "10 of 12 Smart Accounts" {
+		t.Errorf("created section's total %q", got)
+	}
+	if p.Doc.Find("nav.pager").Length() != 0 {
+		t.Error("the overview pages its sections")
+	}
+	// A section with nothing in it says so and has nothing to show all of.
+	if p.Doc.Find(`#section-requested a:contains("Show all")`).Length() != 0 || text(p, "#section-requested .hint") == "" {
+		t.Error("an empty section offers Show all, or does not say it is empty")
+	}
+	// The totals follow the accounts in the same transaction.
+	a.createdBy(ada, "Pending 13", "pending13.example", account.StatusPending)
+	if got := text(b.get("/clc/directory"), "#section-created-total"); got != "10 of 13 Smart Accounts" {
+		t.Errorf("after one more request the created section's total is %q", got)
+	}
+
+	// In another language, with its plural.
+	heidi := a.user("heidi@partner.example", "Heidi", false)
+	a.createdBy(heidi, "Eins", "eins.example", account.StatusPending)
+	de := a.signedIn(heidi.Email)
+	wantStatus(t, de.post("/language", url.Values{"lang": {"de"}}), http.StatusSeeOther)
+	p = de.get("/clc/directory")
+	if got := text(p, "#section-created-total"); got != "1 von 1 Smart Account" {
+		t.Errorf("German total %q", got)
+	}
+	if got := text(p, `#section-created a[href="/clc/directory/created"]`); got != "Alle anzeigen" {
+		t.Errorf("German Show all %q", got)
+	}
+}
+
+func TestDirectorySectionPagesAndFilters(t *testing.T) {
 	a := newApp(t)
 	ada := a.user("ada@partner.example", "Ada", false)
 	var ids []account.AccountID
@@ -112,30 +173,37 @@ func TestDirectoryPagesEachSectionAndFilters(t *testing.T) {
 	a.createdBy(ada, "Pending One", "pending-one.example", account.StatusPending)
 	b := a.signedIn(ada.Email)
 
-	p := b.get("/clc/directory")
+	p := b.get("/clc/directory/access")
+	wantStatus(t, p, http.StatusOK)
+	if got := text(p, "h1"); got != "Accounts you can access" {
+		t.Errorf("section page heading %q", got)
+	}
 	names := sectionNames(p, "access")
 	if len(names) != 25 || names[0] != "Customer 01" || names[24] != "Customer 25" {
 		t.Fatalf("first page lists %d: %q", len(names), names)
 	}
-	next, ok := p.Doc.Find(`#section-access nav.pager a[rel=next]`).Attr("href")
-	if !ok {
-		t.Fatal("no next page link in the first section")
+	globexRow := p.Doc.Find(`#section-access tbody tr:contains("Customer 01")`)
+	for _, want := range []string{ids[0].String(), "customer01.example", "Active", "Administrator", "DEFAULT", "Ada"} {
+		if !strings.Contains(globexRow.Text(), want) {
+			t.Errorf("row lacks %q: %s", want, strings.Join(strings.Fields(globexRow.Text()), " "))
+		}
 	}
-	if p.Doc.Find(`#section-created nav.pager`).Length() != 0 {
-		t.Error("a section that fits one page has a pager")
+	next, ok := p.Doc.Find(`#section-access nav.pager a[rel=next]`).Attr("href")
+	if !ok || next != "/clc/directory/access?page=2" {
+		t.Fatalf("next page link %q", next)
+	}
+	if p := b.get("/clc/directory/created"); p.Doc.Find(`nav.pager`).Length() != 0 || !slices.Equal(sectionNames(p, "created"), []string{"Pending One"}) {
+		t.Errorf("created section: %q, pager %d", sectionNames(p, "created"), p.Doc.Find(`nav.pager`).Length())
 	}
 
 	p = b.get(next)
 	if got := sectionNames(p, "access"); !slices.Equal(got, []string{"Customer 26", "Customer 27", "Customer 28", "Customer 29", "Customer 30"}) {
 		t.Errorf("second page lists %q", got)
 	}
-	if got := sectionNames(p, "created"); !slices.Equal(got, []string{"Pending One"}) {
-		t.Errorf("paging one section moved another: %q", got)
-	}
 	if p.Doc.Find(`#section-access nav.pager a[rel=next]`).Length() != 0 {
 		t.Error("last page offers a next page")
 	}
-	if prev, _ := p.Doc.Find(`#section-access nav.pager a[rel=prev]`).Attr("href"); !strings.HasPrefix(prev, "/clc/directory") || strings.Contains(prev, "access_page") {
+	if prev, _ := p.Doc.Find(`#section-access nav.pager a[rel=prev]`).Attr("href"); prev != "/clc/directory/access" {
 		t.Errorf("previous page link %q", prev)
 	}
 
@@ -145,11 +213,11 @@ func TestDirectoryPagesEachSectionAndFilters(t *testing.T) {
 		ids[22].String():         {"Customer 23"},
 		"nothing matches this":   nil,
 		"  Customer 30  ":        {"Customer 30"},
-		"pending-one":            nil, // the filter applies to every section
+		"pending-one":            nil, // the filter keeps to its section
 		"%":                      nil, // LIKE's wildcards are literal characters
 		"SA-" + "00000" + "9999": nil,
 	} {
-		p := b.get("/clc/directory?q=" + url.QueryEscape(filter))
+		p := b.get("/clc/directory/access?q=" + url.QueryEscape(filter))
 		wantStatus(t, p, http.StatusOK)
 		if got := sectionNames(p, "access"); !slices.Equal(got, want) {
 			t.Errorf("filter %q lists %q, want %q", filter, got, want)
@@ -158,24 +226,27 @@ func TestDirectoryPagesEachSectionAndFilters(t *testing.T) {
 			t.Errorf("filter %q not kept in the box: %q", filter, v)
 		}
 	}
-	p = b.get("/clc/directory?q=pending")
+	p = b.get("/clc/directory/created?q=pending")
 	if got := sectionNames(p, "created"); !slices.Equal(got, []string{"Pending One"}) {
 		t.Errorf("filter on the created section lists %q", got)
 	}
 
 	// Paging keeps the filter.
-	p = b.get("/clc/directory?q=customer")
+	p = b.get("/clc/directory/access?q=customer")
 	next, _ = p.Doc.Find(`#section-access nav.pager a[rel=next]`).Attr("href")
 	u, _ := url.Parse(next)
-	if u.Query().Get("q") != "customer" || u.Query().Get("access_page") != "2" {
+	if u.Path != "/clc/directory/access" || u.Query().Get("q") != "customer" || u.Query().Get("page") != "2" {
 		t.Errorf("next page link %q does not keep the filter", next)
 	}
 
-	// A page past the end is empty, not an error; nonsense is the first page.
-	wantStatus(t, b.get("/clc/directory?access_page=99"), http.StatusOK)
-	if got := sectionNames(b.get("/clc/directory?access_page=-3"), "access"); len(got) != 25 {
+	// A page past the end is empty, not an error; nonsense is the first
+	// page; a section that does not exist is not found.
+	wantStatus(t, b.get("/clc/directory/access?page=99"), http.StatusOK)
+	if got := sectionNames(b.get("/clc/directory/access?page=-3"), "access"); len(got) != 25 {
 		t.Errorf("page -3 lists %d", len(got))
 	}
+	wantStatus(t, b.get("/clc/directory/everything"), http.StatusNotFound)
+	wantRedirect(t, a.browser().get("/clc/directory/access"), "/login?next=%2Fclc%2Fdirectory%2Faccess")
 }
 
 func TestDirectoryNeedsSignIn(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/internal/paths"
 )
 
 // eventDetail writes what an event recorded in the viewer's language; the
@@ -17,6 +18,9 @@ func eventDetail(ctx context.Context, e account.Event) string {
 	}
 	switch e.Kind {
 	case "requested":
+		if p.Renews != "" {
+			return i18n.T(ctx, "event.detail.renews", "ID", p.Renews)
+		}
 		if len(p.Held) > 0 {
 			return i18n.T(ctx, "event.detail.approvers_held", "Emails", strings.Join(p.Approvers, ", "), "Held", strings.Join(p.Held, ", "))
 		}
@@ -85,11 +89,32 @@ func eventDetail(ctx context.Context, e account.Event) string {
 		case removed != "":
 			return i18n.T(ctx, "event.detail.removed", "Emails", removed)
 		}
-	case "virtual_account_created":
+	case "renewed":
+		return i18n.T(ctx, "event.detail.renewed_as", "ID", p.RenewedAs)
+	case "virtual_account_created", "virtual_account_deleted":
 		return p.VirtualAccount
+	case "virtual_account_renamed":
+		return i18n.T(ctx, "event.detail.va_renamed", "Old", p.OldName, "New", p.VirtualAccount)
 	}
 	// A reason is the approver's own words, shown as written.
 	return p.Reason
+}
+
+// renewalLink is the page of the other request a "requested" or "renewed"
+// event names, or "".
+func renewalLink(e account.Event) string {
+	shown := e.Params.Renews
+	if e.Kind == "renewed" {
+		shown = e.Params.RenewedAs
+	}
+	if shown == "" || (e.Kind != "requested" && e.Kind != "renewed") {
+		return ""
+	}
+	id, err := account.ParseShownAccountID(shown)
+	if err != nil {
+		return ""
+	}
+	return paths.RequestStatus(id)
 }
 
 // roleOn names a role, on the Virtual Accounts vas names (empty names

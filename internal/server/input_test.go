@@ -89,7 +89,7 @@ func TestUnusableTextIsRefusedBeforeTheDatabase(t *testing.T) {
 	if msg := text(p, "main"); !strings.Contains(msg, "“Note to Customer” contains bytes that are not valid text") {
 		t.Errorf("the page does not name the field: %s", msg)
 	}
-	for _, path := range []string{"/clc/directory?q=%00", "/clc/search?q=glo%00bex", "/clc/search?q=%FFglobex"} {
+	for _, path := range []string{"/clc/directory/access?q=%00", "/clc/search?q=glo%00bex", "/clc/search?q=%FFglobex"} {
 		wantStatus(t, b.get(path), http.StatusUnprocessableEntity)
 	}
 	wantStatus(t, b.post("/clc/api-tokens", url.Values{"name": {"ci\x00"}}), http.StatusUnprocessableEntity)

@@ -21,7 +21,8 @@ func TestEveryPathWrittenIsRouted(t *testing.T) {
 		paths.PendingAction(token, "forward"), paths.PendingAction(token, "deny"), paths.RequestStatus(id), paths.Account(id),
 		paths.AccountPart(id, "users"), paths.AccountPart(id, "automation"), paths.AccountPart(id, "access-requests"),
 		paths.AccountPart(id, "request-access"), paths.AccessRequest(id, 3), paths.APIRequests, paths.APISmartAccounts,
-		paths.APIRequest(id)}
+		paths.APIRequest(id), paths.RequestAction(id, "renew"), paths.DirectorySectionPage(string(account.SectionCreated)),
+		paths.Webhooks, paths.Webhook(7), paths.WebhookDelivery(7, 8), paths.APIWebhooks, paths.APIWebhook(7)}
 	post := []string{paths.Login, paths.LoginCode, paths.Logout, paths.Language, paths.NewRequest, paths.SubmitRequest,
 		paths.APITokens, paths.RevokeAPIToken(4), paths.TwoFactorSetup, paths.TwoFactorDisable, paths.RetryEmail(5),
 		paths.PendingAction(token, "approve"), paths.PendingAction(token, "deny"), paths.PendingAction(token, "forward"),
@@ -30,7 +31,10 @@ func TestEveryPathWrittenIsRouted(t *testing.T) {
 		paths.AccountPart(id, "users/remove"), paths.AccountPart(id, "automation"), paths.AccountPart(id, "request-access"),
 		paths.AccountPart(id, "access-requests/bulk"), paths.AccessRequestAction(id, 3, "approve"),
 		paths.AccessRequestAction(id, 3, "decline"), paths.OpsRequestAction(id, "approve"), paths.OpsRequestAction(id, "deny"),
-		paths.OpsRequestAction(id, "allow"), paths.APIRequests, paths.RequestAction(id, "withdraw")}
+		paths.OpsRequestAction(id, "allow"), paths.APIRequests, paths.RequestAction(id, "withdraw"),
+		paths.AccountPart(id, "virtual-accounts"), paths.VirtualAccountAction(id, 6, "rename"), paths.VirtualAccountAction(id, 6, "delete"),
+		paths.Webhooks, paths.WebhookAction(7, "rotate"), paths.WebhookAction(7, "delete"), paths.Redeliver(7, 8), paths.APIWebhooks,
+		paths.APIWebhook(7) + "/rotate-secret"}
 	for _, p := range get {
 		if !server.Routed(a.server, http.MethodGet, p) {
 			t.Errorf("GET %s reaches no route", p)

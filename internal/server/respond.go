@@ -60,8 +60,14 @@ func (s *Server) respondError(w http.ResponseWriter, r *http.Request, err error)
 		badText  *badTextError
 		tooLarge *tooLargeError
 		badBody  *unsupportedBodyError
+		overload *overloadedError
 	)
 	switch {
+	case errors.As(err, &overload):
+		status = http.StatusServiceUnavailable
+		v.Heading = i18n.T(ctx, "error.unavailable.heading")
+		v.Message = i18n.T(ctx, "error.unavailable.message", "RequestID", requestIDFrom(ctx))
+		w.Header().Set("Retry-After", retryAfterOverload)
 	case errors.As(err, &limit):
 		status = http.StatusTooManyRequests
 		v.Heading, v.Message = i18n.T(ctx, "error.email_limit.heading"), s.emailLimitText(r, limit)

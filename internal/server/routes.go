@@ -28,19 +28,28 @@ func (s *Server) routes() http.Handler {
 		r.MethodNotAllowed(s.apiMethodNotAllowed)
 		r.Get("/openapi.json", s.openAPI)
 		r.Group(func(r chi.Router) {
-			// Bodies are read only for a known token.
-			r.Use(s.apiAuth, s.apiInput)
+			// Bodies are read only for a known token; a request is
+			// admitted before its token is looked up.
+			r.Use(s.admit(s.problem), s.apiAuth, s.apiInput)
 			r.Post("/account-requests", s.api(s.apiCreateRequest))
 			r.Get("/account-requests", s.api(s.apiListRequests))
 			r.Get("/account-requests/{accountID}", s.api(s.apiGetRequest))
 			r.Post("/account-requests/{accountID}/withdraw", s.api(s.apiWithdrawRequest))
 			r.Get("/smart-accounts", s.api(s.apiSearchAccounts))
+			r.Get("/webhooks", s.api(s.apiListWebhooks))
+			r.Post("/webhooks", s.api(s.apiCreateWebhook))
+			r.Get("/webhooks/{id}", s.api(s.apiGetWebhook))
+			r.Delete("/webhooks/{id}", s.api(s.apiDeleteWebhook))
+			r.Post("/webhooks/{id}/rotate-secret", s.api(s.apiRotateWebhookSecret))
+			r.Get("/webhooks/{id}/deliveries", s.api(s.apiListDeliveries))
+			r.Get("/webhooks/{id}/deliveries/{delivery}", s.api(s.apiGetDelivery))
+			r.Post("/webhooks/{id}/deliveries/{delivery}/redeliver", s.api(s.apiRedeliver))
 		})
 	})
 
-	// Everything below has a session and a language.
+	// Everything below has a session and a language, once admitted.
 	r.Group(func(r chi.Router) {
-		r.Use(s.openSession, s.sessions.LoadAndSave, s.loadUser, s.readYourWrites, s.language, s.formInput)
+		r.Use(s.admit(s.respondError), s.openSession, s.sessions.LoadAndSave, s.loadUser, s.readYourWrites, s.language, s.formInput)
 		r.NotFound(s.h(s.notFound))
 		r.MethodNotAllowed(s.h(s.methodNotAllowed))
 
@@ -89,11 +98,19 @@ func (s *Server) routes() http.Handler {
 			r.Post("/clc/accounts/new/submit", s.h(s.submitRequest))
 			r.Get("/clc/requests/{accountID}", s.h(s.requestStatus))
 			r.Post("/clc/requests/{accountID}/withdraw", s.h(s.withdrawRequest))
+			r.Get("/clc/requests/{accountID}/renew", s.h(s.renewRequest))
 			r.Post("/clc/requests/{accountID}/resend", s.h(s.resendApproval))
 			r.Post("/clc/requests/{accountID}/approvers", s.h(s.changeApprovers))
 			r.Get("/clc/api-tokens", s.h(s.apiTokens))
 			r.Post("/clc/api-tokens", s.h(s.createAPIToken))
 			r.Post("/clc/api-tokens/{id}/revoke", s.h(s.revokeAPIToken))
+			r.Get("/clc/webhooks", s.h(s.webhooksPage))
+			r.Post("/clc/webhooks", s.h(s.createWebhook))
+			r.Get("/clc/webhooks/{id}", s.h(s.webhookPage))
+			r.Post("/clc/webhooks/{id}/rotate", s.h(s.rotateWebhookSecret))
+			r.Post("/clc/webhooks/{id}/delete", s.h(s.deleteWebhook))
+			r.Get("/clc/webhooks/{id}/deliveries/{delivery}", s.h(s.webhookDeliveryPage))
+			r.Post("/clc/webhooks/{id}/deliveries/{delivery}/redeliver", s.h(s.redeliver))
 
 			r.Get("/ops/requests", s.h(s.opsRequests))
 			r.Post("/ops/requests/{accountID}/approve", s.h(s.opsApprove))
@@ -105,6 +122,7 @@ func (s *Server) routes() http.Handler {
 			r.Post("/ops/sso", s.h(s.requireSSO))
 			r.Post("/ops/sso/release", s.h(s.releaseSSO))
 			r.Get("/clc/directory", s.h(s.directory))
+			r.Get("/clc/directory/{section}", s.h(s.directorySectionPage))
 			r.Get("/clc/search", s.h(s.search))
 			r.Get("/clc/accounts/{accountID}", s.h(s.accountPage))
 			r.Get("/clc/accounts/{accountID}/request-access", s.h(s.requestAccessForm))
@@ -122,6 +140,9 @@ func (s *Server) routes() http.Handler {
 			r.Post("/clc/accounts/{accountID}/users", s.h(s.addAccountUser))
 			r.Post("/clc/accounts/{accountID}/users/role", s.h(s.changeUserRole))
 			r.Post("/clc/accounts/{accountID}/users/remove", s.h(s.removeUserRole))
+			r.Post("/clc/accounts/{accountID}/virtual-accounts", s.h(s.createVirtualAccount))
+			r.Post("/clc/accounts/{accountID}/virtual-accounts/{vaID}/rename", s.h(s.renameVirtualAccount))
+			r.Post("/clc/accounts/{accountID}/virtual-accounts/{vaID}/delete", s.h(s.deleteVirtualAccount))
 			r.Get("/clc/accounts/{accountID}/automation", s.h(s.automation))
 			r.Post("/clc/accounts/{accountID}/automation", s.h(s.saveAutomation))
 		})

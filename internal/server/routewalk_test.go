@@ -44,7 +44,12 @@ type walkSeed struct {
 	declined int64             // carol's access request, declined already
 	tokenID  string
 	emailID  string
-	northID  account.AccountID
+	hookID   string // ada's webhook endpoint
+	delivery string // a delivery of it, failed
+
+	northID account.AccountID
+	emeaID  string // Northwind's Virtual Account EMEA
+	defID   string // Northwind's DEFAULT
 }
 
 func seedForWalk(t *testing.T) *walkSeed {
@@ -59,6 +64,8 @@ func seedForWalk(t *testing.T) *walkSeed {
 	wantRedirect(t, s.browsers["olga-code"].post("/login", url.Values{"email": {"olga@cisco.example"}, "password": {"correct horse"}}), "/login/code")
 	s.northID = account.AccountID(a.count(t, `SELECT id FROM smart_accounts WHERE domain = 'partner.example'`))
 	a.virtualAccount(account.SmartAccount{ID: s.northID}, "EMEA")
+	s.emeaID = strconv.Itoa(a.count(t, `SELECT id FROM virtual_accounts WHERE name = 'EMEA'`))
+	s.defID = strconv.Itoa(a.count(t, `SELECT id FROM virtual_accounts WHERE smart_account_id = $1 AND name = 'DEFAULT'`, s.northID))
 
 	s.pending = submit(t, a, ada, validForm())
 	s.approval = a.secret(t, "approval_request", "hank@globex.example")
@@ -105,6 +112,15 @@ func seedForWalk(t *testing.T) *walkSeed {
 	s.token = ada.newToken("walk")
 	s.tokenID = strconv.Itoa(a.count(t, `SELECT max(id) FROM api_tokens`))
 	s.emailID = strconv.Itoa(a.count(t, `SELECT max(id) FROM outbox`))
+	e, err := a.svc.CreateWebhook(ctx, adaUser, account.WebhookInput{URL: "https://hooks.partner.example/clc",
+		EventTypes: []string{string(account.WebhookRequestSubmitted)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.hookID = strconv.FormatInt(e.ID, 10)
+	a.db.Exec(t, `INSERT INTO webhook_deliveries (webhook_id, endpoint_id, event_id, event_type, payload, state, attempts, next_attempt_at, give_up_at, created_at)
+		SELECT 'msg_walk', $1, max(id), 'account_request.submitted', '{}', 'failed', 3, now(), now(), now() FROM events`, e.ID)
+	s.delivery = strconv.Itoa(a.count(t, `SELECT max(id) FROM webhook_deliveries`))
 	return s
 }
 
@@ -123,7 +139,7 @@ func (s *walkSeed) cases() map[string]walkCase {
 	requestForm := validForm()
 	requestForm.Set("name", "")
 	requestFields := []string{"name", "domain", "domain_editable", "note_to_approver", "customer_emails", "customer_language",
-		"note_to_customer", "user_emails", "note_to_users"}
+		"note_to_customer", "user_emails", "note_to_users", "renews"}
 	access := strconv.FormatInt(s.access, 10)
 	return map[string]walkCase{
 		"POST /login": {as: "anon", path: "/login", fields: []string{"email", "password", "next"},
@@ -184,6 +200,13 @@ func (s *walkSeed) cases() map[string]walkCase {
 			base: vals("user", "1")},
 		// No user: nobody can be removed (an empty va means the whole account).
 		"POST /clc/accounts/{accountID}/users/remove": {as: "ada", path: "/clc/accounts/" + north + "/users/remove", fields: []string{"user", "va"}},
+		// A name is the one field: empty or too long, nothing is created or renamed.
+		"POST /clc/accounts/{accountID}/virtual-accounts": {as: "ada", path: "/clc/accounts/" + north + "/virtual-accounts", fields: []string{"name"}},
+		"POST /clc/accounts/{accountID}/virtual-accounts/{vaID}/rename": {as: "ada",
+			path: "/clc/accounts/" + north + "/virtual-accounts/" + s.emeaID + "/rename", fields: []string{"name"}},
+		// DEFAULT, which nothing deletes.
+		"POST /clc/accounts/{accountID}/virtual-accounts/{vaID}/delete": {as: "ada",
+			path: "/clc/accounts/" + north + "/virtual-accounts/" + s.defID + "/delete"},
 		// No action for the same domain: the rules cannot be saved.
 		"POST /clc/accounts/{accountID}/automation": {as: "ada", path: "/clc/accounts/" + north + "/automation",
 			fields: []string{"same_domain", "same_domain_role", "same_domain_va", "other_domain"}, base: vals("other_domain", "manual")},
@@ -197,6 +220,24 @@ func (s *walkSeed) cases() map[string]walkCase {
 		// Withdraw reads nothing: a member of any name must not reach it.
 		"POST /api/v1/account-requests/{accountID}/withdraw": {as: "api", path: "/api/v1/account-requests/" + pending + "/withdraw"},
 		"GET /api/v1/smart-accounts":                         {as: "api", path: "/api/v1/smart-accounts", fields: []string{"q", "page"}, query: true},
+
+		// Webhooks. No event type: no endpoint can be registered.
+		"POST /clc/webhooks": {as: "ada", path: "/clc/webhooks", fields: []string{"url", "account", "event_types"},
+			base: vals("url", "https://hooks.partner.example/other")},
+		"POST /clc/webhooks/{id}/rotate": {as: "ada", path: "/clc/webhooks/" + s.hookID + "/rotate"},
+		"POST /clc/webhooks/{id}/delete": {as: "ada", path: "/clc/webhooks/" + s.hookID + "/delete"},
+		"POST /clc/webhooks/{id}/deliveries/{delivery}/redeliver": {as: "ada",
+			path: "/clc/webhooks/" + s.hookID + "/deliveries/" + s.delivery + "/redeliver"},
+		"GET /api/v1/webhooks": {as: "api", path: "/api/v1/webhooks", query: true},
+		"POST /api/v1/webhooks": {as: "api", path: "/api/v1/webhooks", fields: []string{"url", "smart_account_id", "event_types"},
+			base: vals("url", "https://hooks.partner.example/other")},
+		"GET /api/v1/webhooks/{id}":                       {as: "api", path: "/api/v1/webhooks/" + s.hookID, query: true},
+		"DELETE /api/v1/webhooks/{id}":                    {as: "api", path: "/api/v1/webhooks/" + s.hookID},
+		"POST /api/v1/webhooks/{id}/rotate-secret":        {as: "api", path: "/api/v1/webhooks/" + s.hookID + "/rotate-secret"},
+		"GET /api/v1/webhooks/{id}/deliveries":            {as: "api", path: "/api/v1/webhooks/" + s.hookID + "/deliveries", query: true},
+		"GET /api/v1/webhooks/{id}/deliveries/{delivery}": {as: "api", path: "/api/v1/webhooks/" + s.hookID + "/deliveries/" + s.delivery, query: true},
+		"POST /api/v1/webhooks/{id}/deliveries/{delivery}/redeliver": {as: "api",
+			path: "/api/v1/webhooks/" + s.hookID + "/deliveries/" + s.delivery + "/redeliver"},
 	}
 }
 

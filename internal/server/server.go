@@ -28,6 +28,7 @@ type Deps struct {
 	Access   *account.AccessManagement
 	SignIn   *account.SignIn
 	Tokens   *account.Tokens
+	Webhooks *account.Webhooks
 	// Accounts is what is not split out yet: users, sessions' frames and
 	// the outbox's page for operators.
 	Accounts *account.Service
@@ -45,6 +46,8 @@ type Deps struct {
 	// SSO is the OpenID provider users may sign in through; nil offers
 	// password sign-in only.
 	SSO *sso.Provider
+	// Admission bounds the pages and API requests served at once.
+	Admission Admission
 }
 
 // Server serves the portal.
@@ -55,6 +58,7 @@ type Server struct {
 	access   *account.AccessManagement
 	signins  *account.SignIn
 	tokens   *account.Tokens
+	webhooks *account.Webhooks
 	accounts *account.Service
 	sessions *scs.SessionManager
 	catalog  *i18n.Catalog
@@ -64,7 +68,9 @@ type Server struct {
 	proxies  []netip.Prefix
 	writes   ReadYourWrites
 	sso      *sso.Provider
-	handler  http.Handler
+	// admission is nil when nothing bounds the requests in flight.
+	admission *admitter
+	handler   http.Handler
 	// forwarded rate-limits the warning about an ignored X-Forwarded-For.
 	forwarded forwardedWarning
 }
@@ -74,21 +80,23 @@ func New(d Deps) *Server {
 	s := &Server{
 		// Every line says which request and user it is about, from the
 		// context: no call writes them.
-		log:      slog.New(logctx.NewHandler(d.Log.Handler())),
-		requests: d.Requests,
-		listings: d.Listings,
-		access:   d.Access,
-		signins:  d.SignIn,
-		tokens:   d.Tokens,
-		accounts: d.Accounts,
-		sessions: d.Sessions,
-		catalog:  d.Catalog,
-		baseURL:  d.BaseURL,
-		idle:     d.SessionIdle,
-		ready:    d.Ready,
-		proxies:  d.TrustedProxies,
-		writes:   d.ReadYourWrites,
-		sso:      d.SSO,
+		log:       slog.New(logctx.NewHandler(d.Log.Handler())),
+		requests:  d.Requests,
+		listings:  d.Listings,
+		access:    d.Access,
+		signins:   d.SignIn,
+		tokens:    d.Tokens,
+		webhooks:  d.Webhooks,
+		accounts:  d.Accounts,
+		sessions:  d.Sessions,
+		catalog:   d.Catalog,
+		baseURL:   d.BaseURL,
+		idle:      d.SessionIdle,
+		ready:     d.Ready,
+		proxies:   d.TrustedProxies,
+		writes:    d.ReadYourWrites,
+		admission: newAdmitter(d.Admission),
+		sso:       d.SSO,
 	}
 	// A session store that cannot be reached is an error page, not scs's
 	// plain-text 500.

@@ -40,6 +40,7 @@ const (
 	NavManage    = "manage"
 	NavPending   = "pending_access"
 	NavAPITokens = "api_tokens"
+	NavWebhooks  = "webhooks"
 )
 
 type returnPathKey struct{}
