@@ -211,7 +211,8 @@ func (s *AccountRequests) RequestState(ctx context.Context, u User, id AccountID
 // requestEventKinds are the events of a request's own life, as opposed to
 // what happens to its account afterwards.
 var requestEventKinds = []string{"requested", "emailed", "forwarded", "resent", "reminded", "approvers_changed",
-	"approver_allowed", "approved", "denied", "expired", "withdrawn", "email_failed"}
+	"approver_allowed", "approved", "denied", "expired", "withdrawn", "email_failed", "message", StepNotOpened, StepNoResponse,
+	"approvers_assigned"}
 
 // RequestEvents is the part of an account's history that belongs to its
 // request.

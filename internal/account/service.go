@@ -52,6 +52,7 @@ type Store interface {
 	AccountRequestStore
 	TwoFactorStore
 	FollowUpStore
+	ConversationStore
 	APIStore
 
 	RecentEmails(ctx context.Context, limit, offset int) ([]QueuedEmail, error)

@@ -77,7 +77,7 @@ func (r *Renderer) Render(q account.QueuedEmail) (*gomail.Msg, error) {
 // content is what each kind of email says, each kind in a function of its
 // own (kinds.go) over the facts every email shares.
 func (r *Renderer) content(tr *i18n.Translator, e account.Email) (email.Message, error) {
-	if (e.Kind == account.EmailApprovalRequest || e.Kind == account.EmailApprovalReminder) && e.Secret == "" {
+	if (e.Kind == account.EmailApprovalRequest || e.Kind == account.EmailApprovalReminder || e.Kind == account.EmailMessageToApprover) && e.Secret == "" {
 		// Its token was erased (sent, or failed and not yet retried): a link
 		// without it would open nothing.
 		return email.Message{}, fmt.Errorf("%s email without its link's token", e.Kind)
@@ -102,6 +102,12 @@ func (r *Renderer) content(tr *i18n.Translator, e account.Email) (email.Message,
 		return c.requestExpired(), nil
 	case account.EmailRequestWithdrawn:
 		return c.requestWithdrawn(), nil
+	case account.EmailMessageToApprover:
+		return c.messageToApprover(), nil
+	case account.EmailMessageToPartner:
+		return c.messageToPartner(), nil
+	case account.EmailApproversNotOpened:
+		return c.approversNotOpened(), nil
 	case account.EmailAccessRequested:
 		return c.accessRequested(), nil
 	case account.EmailAccessApproved, account.EmailAccessDeclined:

@@ -69,8 +69,12 @@ func (s *Server) renderOpsRequests(w http.ResponseWriter, r *http.Request, statu
 			Held:    req.Held,
 			Allow:   paths.OpsRequestAction(req.Account.ID, "allow"),
 			Users:   req.UserEmails,
+			Page:    paths.RequestConversation(req.Account.ID),
 			Reason: components.Field{ID: "reason-" + id, Name: "reason", Label: i18n.T(ctx, "pending.reason"), Type: "textarea",
 				Required: true, MaxLength: account.MaxReasonLength, Hint: i18n.T(ctx, "pending.reason_hint")},
+		}
+		if p.NoResponse {
+			q.NoResponse = i18n.T(ctx, "ops.requests.no_response_hint", "Days", int(account.NoResponseAfter.Hours()/24))
 		}
 		if in.id == req.Account.ID {
 			q.AdminPick, q.Reason.Value = in.admin, in.reason

@@ -87,6 +87,10 @@ func eventDetail(ctx context.Context, e account.Event) string {
 		}
 	case "virtual_account_created":
 		return p.VirtualAccount
+	case "message":
+		return p.Message
+	case account.StepNotOpened, account.StepNoResponse:
+		return i18n.T(ctx, "event.detail.to", "Emails", strings.Join(p.To, ", "))
 	}
 	// A reason is the approver's own words, shown as written.
 	return p.Reason
