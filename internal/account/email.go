@@ -55,9 +55,6 @@ const (
 	// the Pending Request page a week after the request went, with the way
 	// to resend or change approvers.
 	EmailApproversNotOpened EmailKind = "approvers_not_opened"
-	// EmailAccessMessage carries a message on an access request, from the
-	// requester to the account's administrators or back (Note, by Actor).
-	EmailAccessMessage EmailKind = "access_message"
 )
 
 // Email is one message to queue in the outbox with the change that causes it.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 
 	gomail "github.com/wneessen/go-mail"
 
@@ -37,7 +38,7 @@ func NewRenderer(base *url.URL, from string, catalog *i18n.Catalog) (*Renderer, 
 // Link is an absolute URL on the portal.
 func (r *Renderer) Link(path string) string {
 	u := *r.base
-	u.Path = path
+	u.Path, u.Fragment, _ = strings.Cut(path, "#")
 	return u.String()
 }
 
