@@ -34,7 +34,7 @@ const usage = `usage: clc <command> [flags]
 
 Environment: DATABASE_URL, SMTP_URL, CLC_ADDR, CLC_BASE_URL, CLC_MAIL_FROM,
 CLC_MAIL_LEASE, CLC_LOCK_DATABASE_URL (behind a pooler), CLC_SHUTDOWN_DRAIN,
-CLC_TRUSTED_PROXIES, CLC_DEVICE_KEY, CLC_USER_EMAILS_PER_DAY, CLC_OPS_ADDR
+CLC_TRUSTED_PROXIES, CLC_DEVICE_KEY, CLC_USER_EMAILS_PER_DAY, CLC_REMINDER_DAYS, CLC_OPS_ADDR
 (profiles; off unless set).`
 
 // run is the whole program; main only supplies the process's environment so

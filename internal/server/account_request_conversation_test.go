@@ -185,7 +185,7 @@ func TestARequestLeftAloneIsFollowedThrough(t *testing.T) {
 		wantRedirect(t, ops.login("olga@clc.example", "correct horse"), "/clc")
 		return ops.get("/ops/requests")
 	}
-	flagged := func() bool { return queue().Doc.Find("section#" + r.id.String() + " .no-response").Length() == 1 }
+	flagged := func() bool { return queue().Doc.Find("section#"+r.id.String()+" .no-response").Length() == 1 }
 
 	r.clock.Advance(7*24*time.Hour - time.Minute)
 	run()
