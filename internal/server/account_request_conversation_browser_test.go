@@ -2,11 +2,15 @@ package server_test
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"golang.org/x/text/language"
+
+	"github.com/clc-portal/clc/internal/jobs"
 )
 
 // TestBrowserConversation has the customer's approver ask the partner a
@@ -123,4 +127,60 @@ func conversation(t *testing.T, lang language.Tag) {
 		t.Error("a decided request still offers the message form")
 	}
 	p.axe("request page, conversation closed")
+}
+
+// TestConversationPagesAreAccessible runs axe-core, in every language of
+// the catalog, on what the conversation and the follow-through add: the
+// Pending Request page's conversation (refused, and with a message), the
+// request page's (refused, and closed once decided), and the operators'
+// queue with a request flagged "no approver response". The whole tour
+// (TestEveryPageIsAccessible) shows the rest of each page.
+func TestConversationPagesAreAccessible(t *testing.T) {
+	for _, lang := range languageTags(t) {
+		t.Run(lang.String(), func(t *testing.T) { conversationPages(t, lang) })
+	}
+}
+
+func conversationPages(t *testing.T, lang language.Tag) {
+	r := newRequested(t)
+	r.user("ops@clc.example", "Olga Operator", true)
+	hank := r.link(t, "hank@globex.example")
+	initrode := submit(t, r.app, r.partner, formFor("Initrode", "initrode.example", "bill@initrode.example"))
+	wantRedirect(t, r.browser().post(r.link(t, "bill@initrode.example")+"/approve", nil), r.link(t, "bill@initrode.example"))
+	umbrella := submit(t, r.app, r.partner, formFor("Umbrella", "umbrella.example", "alice@umbrella.example")).String()
+	b := openTab(t, r.app, lang)
+	send := func(value, wait, where string) {
+		t.Helper()
+		b.do(chromedp.Evaluate[chromedp.Void](`(() => { const f = document.getElementById("message"); f.value = ` + jsString(value) + `; f.form.requestSubmit(); })()`))
+		b.waitFor(wait)
+		b.axe(where)
+	}
+
+	b.visit(hank)
+	send(" ", "#message-error", "pending request, message refused")
+	send("Is this for EMEA only? https://globex.example/emea", "#messages", "pending request with a message")
+
+	b.signIn("ada@partner.example", "correct horse")
+	b.visit("/clc/requests/" + r.id.String())
+	b.axe("request page with its conversation")
+	send("", "#message-error", "request page, message refused")
+	b.visit("/clc/requests/" + initrode.String())
+	b.waitFor("#conversation-closed")
+	b.axe("request page, conversation closed")
+	b.do(chromedp.Click(chromedp.CSS(`header form[action="/logout"] button`)), chromedp.WaitVisible(chromedp.CSS(`a[href="/login"]`)))
+
+	// Two weeks on, nobody opened Umbrella's: the operators see it flagged.
+	r.clock.Advance(15 * 24 * time.Hour)
+	if err := (&jobs.Runner{Jobs: jobs.Requests(r.svc), Log: slog.New(slog.DiscardHandler)}).RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b.signIn("ops@clc.example", "correct horse")
+	b.visit("/ops/requests")
+	if !b.is(`document.querySelector("section[id='` + umbrella + `'] .no-response") !== null`) {
+		t.Error("the operators' queue does not flag the request nobody opened")
+	}
+	b.axe("operators' queue with a request flagged")
+	b.visit("/clc/requests/" + umbrella)
+	b.waitFor("#message-form")
+	b.axe("request page as an operator")
 }
