@@ -177,8 +177,11 @@ type PendingRequest struct {
 	// domain, so operators can look twice at who would become its
 	// Administrator.
 	Outside []string
-	// NoResponse: no approver opened the page within NoResponseAfter.
-	NoResponse bool
+	// NoResponse: no approver opened the page within NoResponseAfter;
+	// DomainAdmins, for such a request, are whom an operator may assign it
+	// to (see AssignDomainAdmins), nil when nobody.
+	NoResponse   bool
+	DomainAdmins *AccountAdmins
 }
 
 // AccountRequestState is the partner's view of a request: where it stands, whom it

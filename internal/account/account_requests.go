@@ -33,6 +33,7 @@ type AccountRequestsStore interface {
 	AccountRequestStore
 	FollowUpStore
 	ConversationStore
+	EscalationStore
 	// AccessOf and AccountByDomain answer who administers an account and
 	// who holds a domain; RequestsBy lists a partner's requests.
 	AccessOf(ctx context.Context, userID int64) ([]Access, error)

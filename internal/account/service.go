@@ -53,6 +53,7 @@ type Store interface {
 	TwoFactorStore
 	FollowUpStore
 	ConversationStore
+	EscalationStore
 	APIStore
 
 	RecentEmails(ctx context.Context, limit, offset int) ([]QueuedEmail, error)

@@ -72,3 +72,55 @@ func (s *Store) MarkOpened(ctx context.Context, linkID int64, at time.Time) erro
 	}
 	return nil
 }
+
+func (s *Store) ParentAccounts(ctx context.Context, domain string) ([]account.AccountAdmins, error) {
+	var out []account.AccountAdmins
+	b := &pgx.Batch{}
+	queueParentAccounts(b, domain, &out)
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("accounts above %s: %w", domain, err)
+	}
+	return out, nil
+}
+
+func (s *Store) AssignApprovers(ctx context.Context, a account.Assignment) error {
+	return withTx(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := lockPendingRequest(ctx, tx, a.RequestID, a.At); err != nil {
+			return err
+		}
+		var flagged bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM request_followups WHERE request_id = $1 AND step = $2)`,
+			a.RequestID, account.StepNoResponse).Scan(&flagged); err != nil {
+			return fmt.Errorf("no-response flag: %w", err)
+		}
+		if !flagged {
+			return account.ErrNotFlagged
+		}
+		var to []string
+		for _, l := range a.Links {
+			to = append(to, l.Email)
+		}
+		if err := allowApprovalEmails(ctx, tx, a.AccountID, to, a.AllowEmails); err != nil {
+			return err
+		}
+		for _, l := range a.Links {
+			if err := upsertLink(ctx, tx, a.RequestID, l, a.At); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM held_approvers WHERE request_id = $1 AND email = ANY ($2)`, a.RequestID, to); err != nil {
+			return fmt.Errorf("take assigned approvers out of review: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE account_requests SET customer_emails = customer_emails ||
+				array(SELECT e FROM unnest($2::text[]) e WHERE NOT e = ANY (customer_emails))
+			WHERE id = $1`, a.RequestID, to); err != nil {
+			return fmt.Errorf("record approvers: %w", err)
+		}
+		if err := addEvent(ctx, tx, account.Event{AccountID: a.AccountID, At: a.At, ActorID: a.ByUser, Actor: a.By,
+			Kind: "approvers_assigned", Params: account.EventParams{To: to}}); err != nil {
+			return err
+		}
+		return enqueue(ctx, tx, a.At, a.Emails)
+	})
+}

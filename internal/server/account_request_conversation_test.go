@@ -249,3 +249,50 @@ func TestARequestLeftAloneIsFollowedThrough(t *testing.T) {
 		}
 	}
 }
+
+func TestOperatorAssignsAFlaggedRequestToTheDomainsAdministrators(t *testing.T) {
+	a, partner := requester(t)
+	a.user("gina@globex.example", "Gina", false)
+	a.user("pat@partner.example", "Pat", false) // the partner's colleague: never an approver
+	a.account("Globex", "globex.example", "gina@globex.example", "pat@partner.example")
+	id := submit(t, a, partner, formFor("Globex EMEA", "emea.globex.example", "hank@emea.globex.example"))
+	a.user("olga@clc.example", "Olga Operator", true)
+	assign := "/ops/requests/" + id.String() + "/assign"
+
+	ops := a.signedIn("olga@clc.example")
+	before := a.snapshot(t)
+	wantStatus(t, partner.post(assign, nil), http.StatusForbidden)
+	p := ops.post(assign, nil)
+	wantStatus(t, p, http.StatusUnprocessableEntity)
+	if !strings.Contains(text(p, "section#"+id.String()+" [role=alert]"), "Only a request flagged") {
+		t.Errorf("an unflagged request assigned: %s", text(p, "section#"+id.String()))
+	}
+	delete(before, "sessions")
+	after := a.snapshot(t)
+	wantUnchanged(t, before, after, "refused assignments")
+
+	a.clock.Advance(15 * 24 * time.Hour)
+	if err := (&jobs.Runner{Jobs: jobs.Requests(a.svc), Log: slog.New(slog.DiscardHandler)}).RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ops = a.signedIn("olga@clc.example")
+	p = ops.get("/ops/requests")
+	offer := text(p, "section#"+id.String()+" .assign-admins")
+	if !strings.Contains(offer, "gina@globex.example") || strings.Contains(offer, "pat@partner.example") {
+		t.Fatalf("the offer to assign: %q", offer)
+	}
+	wantRedirect(t, ops.post(assign, nil), "/ops/requests")
+	if got := a.emailsOf(t, "approval_request"); strings.Join(got, ";") != "approval_request hank@emea.globex.example;approval_request gina@globex.example" {
+		t.Fatalf("approval emails %v", got)
+	}
+	if n := a.count(t, `SELECT count(*) FROM events WHERE kind = 'approvers_assigned' AND actor = 'olga@clc.example'`); n != 1 {
+		t.Errorf("%d assignment events", n)
+	}
+	// Assigned once: nobody is left to assign it to.
+	wantStatus(t, ops.post(assign, nil), http.StatusUnprocessableEntity)
+	gina := a.link(t, "gina@globex.example")
+	wantRedirect(t, a.browser().post(gina+"/approve", nil), gina)
+	if s := a.str(t, `SELECT status FROM account_requests WHERE smart_account_id = $1`, id); s != "approved" {
+		t.Errorf("request is %s after the assigned administrator approved", s)
+	}
+}

@@ -23,7 +23,7 @@ func eventDetail(ctx context.Context, e account.Event) string {
 		if len(p.Approvers) > 0 {
 			return i18n.T(ctx, "event.detail.approvers", "Emails", strings.Join(p.Approvers, ", "))
 		}
-	case "approver_allowed":
+	case "approver_allowed", "approvers_assigned":
 		return i18n.T(ctx, "event.detail.to", "Emails", strings.Join(p.To, ", "))
 	case "approved":
 		if len(p.LeftOut) > 0 {

@@ -30,7 +30,9 @@ func TestEveryPathWrittenIsRouted(t *testing.T) {
 		paths.AccountPart(id, "users/remove"), paths.AccountPart(id, "automation"), paths.AccountPart(id, "request-access"),
 		paths.AccountPart(id, "access-requests/bulk"), paths.AccessRequestAction(id, 3, "approve"),
 		paths.AccessRequestAction(id, 3, "decline"), paths.OpsRequestAction(id, "approve"), paths.OpsRequestAction(id, "deny"),
-		paths.OpsRequestAction(id, "allow"), paths.APIRequests, paths.RequestAction(id, "withdraw")}
+		paths.OpsRequestAction(id, "allow"), paths.APIRequests, paths.RequestAction(id, "withdraw"),
+		paths.OpsRequestAction(id, "assign"), paths.RequestAction(id, "messages"), paths.PendingAction(token, "messages"),
+		paths.PendingAction(token, "seen")}
 	for _, p := range get {
 		if !server.Routed(a.server, http.MethodGet, p) {
 			t.Errorf("GET %s reaches no route", p)

@@ -97,6 +97,7 @@ func (s *Server) routes() http.Handler {
 			r.Post("/ops/requests/{accountID}/approve", s.h(s.opsApprove))
 			r.Post("/ops/requests/{accountID}/deny", s.h(s.opsDeny))
 			r.Post("/ops/requests/{accountID}/allow", s.h(s.opsAllow))
+			r.Post("/ops/requests/{accountID}/assign", s.h(s.opsAssign))
 			r.Get("/ops/emails", s.h(s.emails))
 			r.Post("/ops/emails/{id}/retry", s.h(s.retryEmail))
 			r.Get("/clc/directory", s.h(s.directory))
