@@ -67,7 +67,9 @@ type ConversationStore interface {
 
 // checkMessage trims a message and checks it is there and within bounds.
 func checkMessage(text string) (string, error) {
-	text = strings.TrimSpace(text)
+	// A textarea's maxlength counts a line break once; the form sends it
+	// as CRLF.
+	text = strings.TrimSpace(strings.ReplaceAll(text, "\r\n", "\n"))
 	switch n := utf8.RuneCountInString(text); {
 	case n == 0:
 		return "", FieldErrors{"message": {Msg: "conversation.error.required"}}
