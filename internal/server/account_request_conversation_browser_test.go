@@ -47,6 +47,14 @@ func conversation(t *testing.T, lang language.Tag) {
 	approver.visit(link)
 	approver.waitFor("#message")
 	approver.axe("pending request with its conversation")
+	// The page's script told the server a person saw it (a scanner that
+	// only fetches the link does not).
+	for i := 0; a.count(t, `SELECT count(*) FROM approval_links WHERE opened_at IS NOT NULL`) != 1; i++ {
+		if i == 50 {
+			t.Fatal("the page did not record that the approver saw it")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	approver.tabTo("#message", 40)
 	approver.key(question)
 	approver.tabTo(`#message-form button[type=submit]`, 3)
