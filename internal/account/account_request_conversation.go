@@ -104,13 +104,12 @@ func messageToPartner(r AccountRequest, by, text string) Email {
 	return Email{Kind: EmailMessageToPartner, To: r.Requester, AccountID: r.Account.ID, Data: data}
 }
 
-// ApproverMessages is the conversation as an approver's link shows it; a
-// link that can no longer act shows none (it may have been forwarded to
-// someone else, who now holds the conversation).
-func (s *AccountRequests) ApproverMessages(ctx context.Context, token string) ([]Event, error) {
-	p, err := s.liveLink(ctx, token)
-	if err != nil {
-		return nil, err
+// ApproverMessages is the conversation as the page a link opened (OpenLink)
+// shows it; a link that can no longer act shows none (it may have been
+// forwarded to someone else, who now holds the conversation).
+func (s *AccountRequests) ApproverMessages(ctx context.Context, p PendingLink) ([]Event, error) {
+	if p.State != LinkLive {
+		return nil, &LinkClosedError{Link: p}
 	}
 	return s.store.Messages(ctx, p.Request.Account.ID)
 }

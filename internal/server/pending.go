@@ -41,7 +41,7 @@ func (s *Server) renderPending(w http.ResponseWriter, r *http.Request, status in
 		return nil
 	}
 	ctx := r.Context()
-	msgs, err := s.requests.ApproverMessages(ctx, token)
+	msgs, err := s.requests.ApproverMessages(ctx, p)
 	if err != nil {
 		return s.linkFailure(w, r, err, false)
 	}
