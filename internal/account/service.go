@@ -52,6 +52,8 @@ type Store interface {
 	AccountRequestStore
 	TwoFactorStore
 	FollowUpStore
+	ConversationStore
+	EscalationStore
 	APIStore
 
 	RecentEmails(ctx context.Context, limit, offset int) ([]QueuedEmail, error)

@@ -89,9 +89,13 @@ func TestReminderOnceAWeekBeforeExpiryWithNewLinks(t *testing.T) {
 	// cfo@ passed theirs on: the reminder goes to whom the request waits on.
 	wantRedirect(t, r.browser().post(cfo+"/forward", url.Values{"forward_to": {"boss@globex.example"}}), cfo)
 	ctx := context.Background()
+	// One reminder a week before expiry: the staged reminders are
+	// TestARequestLeftAloneIsFollowedThrough's.
+	r.svc.SetReminderDays([]int{7})
+	const week = 7 * 24 * time.Hour
 	runner := &jobs.Runner{Jobs: jobs.Requests(r.svc), Log: slog.New(slog.DiscardHandler)}
 
-	r.soon(t, account.ReminderLead+time.Minute)
+	r.soon(t, week+time.Minute)
 	if err := runner.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,9 @@ func TestEveryPathWrittenIsRouted(t *testing.T) {
 		paths.OpsRequestAction(id, "allow"), paths.APIRequests, paths.RequestAction(id, "withdraw"),
 		paths.AccountPart(id, "virtual-accounts"), paths.VirtualAccountAction(id, 6, "rename"), paths.VirtualAccountAction(id, 6, "delete"),
 		paths.Webhooks, paths.WebhookAction(7, "rotate"), paths.WebhookAction(7, "delete"), paths.Redeliver(7, 8), paths.APIWebhooks,
-		paths.APIWebhook(7) + "/rotate-secret"}
+		paths.APIWebhook(7) + "/rotate-secret",
+		paths.OpsRequestAction(id, "assign"), paths.RequestAction(id, "messages"), paths.PendingAction(token, "messages"),
+		paths.PendingAction(token, "seen")}
 	for _, p := range get {
 		if !server.Routed(a.server, http.MethodGet, p) {
 			t.Errorf("GET %s reaches no route", p)
