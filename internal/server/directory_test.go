@@ -17,6 +17,7 @@ func sectionNames(p page, section string) []string {
 }
 
 func TestDirectoryListsTheFourSectionsInOrder(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	ada := a.user("ada@emea.northwind.example", "Ada Lovelace", false)
 	a.user("bob@northwind.example", "Bob Builder", false)
@@ -102,6 +103,7 @@ func TestDirectoryListsTheFourSectionsInOrder(t *testing.T) {
 }
 
 func TestDirectoryPagesEachSectionAndFilters(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	ada := a.user("ada@partner.example", "Ada", false)
 	var ids []account.AccountID
@@ -179,6 +181,7 @@ func TestDirectoryPagesEachSectionAndFilters(t *testing.T) {
 }
 
 func TestDirectoryNeedsSignIn(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	wantRedirect(t, a.browser().get("/clc/directory"), "/login?next=%2Fclc%2Fdirectory")
 }
