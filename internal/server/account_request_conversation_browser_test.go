@@ -20,8 +20,9 @@ import (
 // English and the catalog's next language, each email in its reader's
 // language, axe-core checking every page on the way.
 func TestBrowserConversation(t *testing.T) {
+	t.Parallel()
 	for _, lang := range suiteLanguages(t) {
-		t.Run(lang.String(), func(t *testing.T) { conversation(t, lang) })
+		t.Run(lang.String(), func(t *testing.T) { t.Parallel(); conversation(t, lang) })
 	}
 }
 
@@ -144,8 +145,9 @@ func conversation(t *testing.T, lang language.Tag) {
 // queue with a request flagged "no approver response". The whole tour
 // (TestEveryPageIsAccessible) shows the rest of each page.
 func TestConversationPagesAreAccessible(t *testing.T) {
+	t.Parallel()
 	for _, lang := range languageTags(t) {
-		t.Run(lang.String(), func(t *testing.T) { conversationPages(t, lang) })
+		t.Run(lang.String(), func(t *testing.T) { t.Parallel(); conversationPages(t, lang) })
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 )
 
 func TestConversationBetweenPartnerAndApprover(t *testing.T) {
+	t.Parallel()
 	r := newRequested(t)
 	hank := r.link(t, "hank@globex.example")
 	approver := r.browser()
@@ -131,6 +132,7 @@ func TestConversationBetweenPartnerAndApprover(t *testing.T) {
 }
 
 func TestSeenIsRecordedByThePageNotByOpeningTheLink(t *testing.T) {
+	t.Parallel()
 	r := newRequested(t)
 	hank := r.link(t, "hank@globex.example")
 	b := r.browser()
@@ -159,6 +161,7 @@ func TestSeenIsRecordedByThePageNotByOpeningTheLink(t *testing.T) {
 // through its reminders, the partner's notice and the operators' flag, with
 // two workers running the jobs at every step.
 func TestARequestLeftAloneIsFollowedThrough(t *testing.T) {
+	t.Parallel()
 	r := newRequested(t)
 	r.user("olga@clc.example", "Olga Operator", true)
 	old := r.link(t, "hank@globex.example")
@@ -251,6 +254,7 @@ func TestARequestLeftAloneIsFollowedThrough(t *testing.T) {
 }
 
 func TestOperatorAssignsAFlaggedRequestToTheDomainsAdministrators(t *testing.T) {
+	t.Parallel()
 	a, partner := requester(t)
 	a.user("gina@globex.example", "Gina", false)
 	a.user("pat@partner.example", "Pat", false) // the partner's colleague: never an approver

@@ -13,6 +13,7 @@ import (
 // route renamed in one place and not the other fails here, not in a
 // person's browser or inbox.
 func TestEveryPathWrittenIsRouted(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	id, token := account.AccountID(12), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 	get := []string{paths.Home, paths.Login, paths.LoginCode, paths.CLC, paths.Directory, paths.Search, paths.NewRequest,

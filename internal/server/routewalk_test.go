@@ -305,6 +305,7 @@ func (a *app) tableHashes(t *testing.T) map[string]string {
 // UTF-8, 100 KiB, 3,211 characters and nothing, as a user who may use the route: never a 5xx,
 // and never a changed row.
 func TestEveryRouteRefusesBadInputWithoutHarm(t *testing.T) {
+	t.Parallel()
 	s := seedForWalk(t)
 	a := s.a
 	cases := s.cases()
