@@ -29,7 +29,7 @@ generate: ## regenerate templ components
 check-generated: ## fail when committed *_templ.go files are stale
 	@scripts/check-generated.sh
 
-lint: ## gofmt, go vet, staticcheck, golangci-lint (.golangci.yml) and the generated-code check
+lint: ## gofmt, go vet, golangci-lint (.golangci.yml, staticcheck among its linters) and the generated-code check
 	@scripts/lint.sh
 
 clean: ## stop throwaway servers and remove build and data folders

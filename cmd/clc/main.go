@@ -34,8 +34,9 @@ const usage = `usage: clc <command> [flags]
 
 Environment: DATABASE_URL, SMTP_URL, CLC_ADDR, CLC_BASE_URL, CLC_MAIL_FROM,
 CLC_MAIL_LEASE, CLC_LOCK_DATABASE_URL (behind a pooler), CLC_SHUTDOWN_DRAIN,
-CLC_TRUSTED_PROXIES, CLC_DEVICE_KEY, CLC_USER_EMAILS_PER_DAY, CLC_OPS_ADDR
-(profiles; off unless set), CLC_MAX_IN_FLIGHT, CLC_ADMISSION_WAIT.`
+CLC_TRUSTED_PROXIES, CLC_DEVICE_KEY, CLC_USER_EMAILS_PER_DAY, CLC_REMINDER_DAYS, CLC_OPS_ADDR
+(profiles; off unless set), CLC_MAX_IN_FLIGHT, CLC_ADMISSION_WAIT, CLC_WEBHOOK_ALLOW_PRIVATE,
+CLC_WEBHOOK_RETRY_BASE.`
 
 // run is the whole program; main only supplies the process's environment so
 // tests can run it in-process.

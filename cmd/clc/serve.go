@@ -121,7 +121,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	defer release() // after the worker stops (the defer below runs first)
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	workerDone := make(chan error, 1)
-	go func() { workerDone <- runBackground(workerCtx, worker, newJobs(pool, log)) }()
+	go func() { workerDone <- runBackground(workerCtx, worker, newJobs(pool, cfg, log)) }()
 	// The worker stops after the last request is served, so email queued by
 	// a request in flight during shutdown is still picked up next start.
 	defer func() {

@@ -78,8 +78,9 @@ func newWorker(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, catal
 }
 
 // newJobs wires the periodic jobs over pool.
-func newJobs(pool *pgxpool.Pool, log *slog.Logger) *jobs.Runner {
+func newJobs(pool *pgxpool.Pool, cfg config.Config, log *slog.Logger) *jobs.Runner {
 	svc := account.NewService(postgres.NewStore(pool), account.SystemClock{}, account.NewArgon2id())
+	svc.SetReminderDays(cfg.ReminderDays)
 	return &jobs.Runner{Jobs: append(jobs.Requests(svc), jobs.Housekeeping(svc)...), Every: time.Minute, Log: log.With("component", "jobs")}
 }
 
@@ -118,5 +119,5 @@ func (c *cli) worker(ctx context.Context, args []string) error {
 	}
 	defer release()
 	log.Info("worker started", "smtp", cfg.SMTP.String())
-	return runBackground(ctx, w, newJobs(pool, log))
+	return runBackground(ctx, w, newJobs(pool, cfg, log))
 }

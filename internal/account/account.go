@@ -179,6 +179,10 @@ type EventParams struct {
 	// review; approved: the User Emails the approver did not keep.
 	Held    []string `json:"held,omitempty"`
 	LeftOut []string `json:"left_out,omitempty"`
+	// message: what was written, as written (plain text, shown as text),
+	// and on which side of the request its writer stands (Side*).
+	Message string `json:"message,omitempty"`
+	Side    string `json:"side,omitempty"`
 	// Text is history written before events had parameters that the
 	// migration could not read back, shown as it was written.
 	Text string `json:"text,omitempty"`

@@ -21,9 +21,6 @@ import (
 const (
 	// MaxReasonLength bounds a reason: a denial's, an access request's.
 	MaxReasonLength = 1000
-	// ReminderLead is how long before expiry the approvers still holding a
-	// live link are reminded, once.
-	ReminderLead = 7 * 24 * time.Hour
 	// SetPasswordLifetime is how long a link to set a first password works.
 	SetPasswordLifetime = 7 * 24 * time.Hour
 	// jobBatch bounds one run of a job, so a backlog is worked off over
@@ -180,6 +177,11 @@ type PendingRequest struct {
 	// domain, so operators can look twice at who would become its
 	// Administrator.
 	Outside []string
+	// NoResponse: no approver opened the page within NoResponseAfter;
+	// DomainAdmins, for such a request, are whom an operator may assign it
+	// to (see AssignDomainAdmins), nil when nobody.
+	NoResponse   bool
+	DomainAdmins *AccountAdmins
 }
 
 // AccountRequestState is the partner's view of a request: where it stands, whom it
@@ -232,10 +234,17 @@ type DecisionStore interface {
 	// queueing expire(request, every link it had); several processes may run
 	// it at once. ok is false when none is due.
 	ExpireNext(ctx context.Context, now time.Time, expire func(AccountRequest, []ApprovalLink) []Email) (ok bool, err error)
-	// RemindNext marks reminded one pending request, not reminded before,
-	// expiring after now and by dueBy, applies remind(request, its live
-	// links) and queues its emails. ok is false when none is due.
-	RemindNext(ctx context.Context, now, dueBy time.Time, remind func(AccountRequest, []ApprovalLink) Reminder) (ok bool, err error)
+	// RemindNext records the steps for one pending request expiring after
+	// now and by dueBy that has not been through steps[0], applies
+	// remind(request, its live links) and queues its emails. ok is false
+	// when none is due.
+	RemindNext(ctx context.Context, now, dueBy time.Time, steps []string, remind func(AccountRequest, []ApprovalLink) Reminder) (ok bool, err error)
+	// NotOpenedNext records step for one pending, unexpired request sent by
+	// sentBy that waits on live links none of which was opened and that has
+	// not been through step, with an event of that kind, and queues
+	// notify(request, its live links) when notify is set. ok is false when
+	// none is due.
+	NotOpenedNext(ctx context.Context, now, sentBy time.Time, step string, notify func(AccountRequest, []ApprovalLink) Email) (ok bool, err error)
 
 	SetPasswordStore
 }

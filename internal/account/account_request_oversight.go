@@ -27,6 +27,15 @@ func (s *AccountRequests) PendingQueue(ctx context.Context, u User) ([]PendingRe
 				queue[i].Outside = append(queue[i].Outside, e)
 			}
 		}
+		if p.NoResponse {
+			admins, ok, err := s.DomainAdmins(ctx, p.Request, p.WaitingOn)
+			if err != nil {
+				return nil, err
+			}
+			if ok && len(admins.Admins) > 0 {
+				queue[i].DomainAdmins = &admins
+			}
+		}
 	}
 	return queue, nil
 }
@@ -212,7 +221,8 @@ func (s *AccountRequests) RequestState(ctx context.Context, u User, id AccountID
 // requestEventKinds are the events of a request's own life, as opposed to
 // what happens to its account afterwards.
 var requestEventKinds = []string{"requested", "emailed", "forwarded", "resent", "reminded", "approvers_changed",
-	"approver_allowed", "approved", "denied", "expired", "withdrawn", "email_failed", "renewed"}
+	"approver_allowed", "approved", "denied", "expired", "withdrawn", "email_failed", "renewed", "message", StepNotOpened,
+	StepNoResponse, "approvers_assigned"}
 
 // RequestEvents is the part of an account's history that belongs to its
 // request.
@@ -285,4 +295,102 @@ func (s *AccountRequests) Withdraw(ctx context.Context, u User, id AccountID) (A
 		return AccountRequest{}, s.requestLostRace(ctx, id, fmt.Errorf("withdraw request for %s: %w", id, err))
 	}
 	return out, nil
+}
+
+// Assignment gives a request flagged "no approver response" the
+// administrators of the account its domain falls under as approvers.
+type Assignment struct {
+	RequestID int64
+	AccountID AccountID
+	By        string
+	ByUser    int64
+	At        time.Time
+	Parent    AccountID
+	Links     []ApprovalLink
+	Emails    []Email
+	// AllowEmails is as in Resending, for Links' addresses.
+	AllowEmails func(sent map[string][]time.Time) error
+}
+
+// EscalationStore is what escalating a request nobody answers needs.
+type EscalationStore interface {
+	// ParentAccounts lists the active accounts whose domain the domain
+	// falls under, the nearest first, each with its administrators.
+	ParentAccounts(ctx context.Context, domain string) ([]AccountAdmins, error)
+	// AssignApprovers gives a.Links to a request flagged "no approver
+	// response", takes their addresses out of review, adds them to its
+	// customer addresses and queues a.Emails, unless the request is no
+	// longer pending (ErrRequestClosed), not flagged (ErrNotFlagged), or
+	// a.AllowEmails refuses (*EmailLimitError).
+	AssignApprovers(ctx context.Context, a Assignment) error
+}
+
+// ErrNotFlagged: the request is not flagged "no approver response".
+var ErrNotFlagged = errors.New("request is not flagged as having no approver response")
+
+// DomainAdmins is whom an operator may assign a request flagged "no
+// approver response" to: the administrators of the nearest active account
+// its domain falls under (one of the customer's accounts), less those the
+// consent rules never let approve (the requester's colleagues) and those
+// who already hold a link. ok is false when no such account exists.
+func (s *AccountRequests) DomainAdmins(ctx context.Context, r AccountRequest, live []string) (AccountAdmins, bool, error) {
+	parents, err := s.store.ParentAccounts(ctx, r.Account.Domain)
+	if err != nil {
+		return AccountAdmins{}, false, fmt.Errorf("accounts above %s: %w", r.Account.Domain, err)
+	}
+	if len(parents) == 0 {
+		return AccountAdmins{}, false, nil
+	}
+	out := AccountAdmins{Account: parents[0].Account}
+	for _, a := range parents[0].Admins {
+		if PlaceApprover(a, r.Account.Domain, EmailDomain(r.Requester)) == ApproverRequester || slices.Contains(live, a) {
+			continue
+		}
+		out.Admins = append(out.Admins, a)
+	}
+	return out, true, nil
+}
+
+// AssignDomainAdmins is an operator giving a request nobody answered the
+// administrators of the account its domain falls under as approvers, each
+// emailed a link. Like an operator's Allow, the operator vouches that they
+// speak for the customer; the requester's colleagues are never among them.
+func (s *AccountRequests) AssignDomainAdmins(ctx context.Context, u User, id AccountID) ([]string, error) {
+	if !u.Staff {
+		return nil, ErrForbidden
+	}
+	r, err := s.pendingRequest(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	live, err := s.store.LiveLinks(ctx, r.ID)
+	if err != nil {
+		return nil, fmt.Errorf("approvers of %s: %w", id, err)
+	}
+	var holding []string
+	for _, l := range live {
+		holding = append(holding, l.Email)
+	}
+	admins, ok, err := s.DomainAdmins(ctx, r, holding)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || len(admins.Admins) == 0 {
+		return nil, FieldErrors{"admin": {Msg: "ops.requests.error.no_domain_admins"}}
+	}
+	now := s.clock.Now()
+	a := Assignment{RequestID: r.ID, AccountID: id, By: u.Email, ByUser: u.ID, At: now, Parent: admins.Account.ID,
+		AllowEmails: checkApprovalEmails(now)}
+	for _, addr := range admins.Admins {
+		link, mail := newApprovalLink(r, addr)
+		a.Links = append(a.Links, link)
+		a.Emails = append(a.Emails, mail)
+	}
+	if err := s.store.AssignApprovers(ctx, a); err != nil {
+		if errors.Is(err, ErrNotFlagged) {
+			return nil, FieldErrors{"admin": {Msg: "ops.requests.error.not_flagged"}}
+		}
+		return nil, s.requestLostRace(ctx, id, fmt.Errorf("assign %s to its domain's administrators: %w", id, err))
+	}
+	return admins.Admins, nil
 }

@@ -24,12 +24,16 @@ type AccountRequests struct {
 	store  AccountRequestsStore
 	clock  Clock
 	limits *EmailLimits
+	// reminderDays are the days before expiry approvers are reminded.
+	reminderDays []int
 }
 
 // AccountRequestsStore is what AccountRequests needs from persistence.
 type AccountRequestsStore interface {
 	AccountRequestStore
 	FollowUpStore
+	ConversationStore
+	EscalationStore
 	// AccessOf and AccountByDomain answer who administers an account and
 	// who holds a domain; RequestsBy lists a partner's requests.
 	AccessOf(ctx context.Context, userID int64) ([]Access, error)
@@ -152,6 +156,8 @@ type ApprovalLink struct {
 	// RotatedAt is when a newer token replaced its token: a reminder, or
 	// the link given to this address again after it was forwarded away.
 	RotatedAt time.Time
+	// OpenedAt is when a person first saw its page; zero for never.
+	OpenedAt time.Time
 }
 
 // AccountRequestStore is what requests need from persistence.

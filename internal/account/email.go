@@ -45,6 +45,16 @@ const (
 	// EmailRequestWithdrawn tells the approvers still holding a link that the
 	// partner withdrew the request, so nobody acts on a dead link.
 	EmailRequestWithdrawn EmailKind = "request_withdrawn"
+	// EmailMessageToApprover carries a message on a request to an approver
+	// (Note, written by Actor), with a new link in its Secret, as a resend's.
+	EmailMessageToApprover EmailKind = "message_to_approver"
+	// EmailMessageToPartner carries a message on a request to the partner
+	// who sent it (Note, written by Actor).
+	EmailMessageToPartner EmailKind = "message_to_partner"
+	// EmailApproversNotOpened tells the partner that no approver has opened
+	// the Pending Request page a week after the request went, with the way
+	// to resend or change approvers.
+	EmailApproversNotOpened EmailKind = "approvers_not_opened"
 )
 
 // Email is one message to queue in the outbox with the change that causes it.

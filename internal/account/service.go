@@ -53,6 +53,8 @@ type Store interface {
 	TwoFactorStore
 	SSOStore
 	FollowUpStore
+	ConversationStore
+	EscalationStore
 	APIStore
 
 	RecentEmails(ctx context.Context, limit, offset int) ([]QueuedEmail, error)

@@ -53,6 +53,10 @@ type Config struct {
 	// UserEmailsPerDay (CLC_USER_EMAILS_PER_DAY) bounds the emails one
 	// user's actions may cause in a UTC day; 0 keeps the portal's default.
 	UserEmailsPerDay int
+	// ReminderDays (CLC_REMINDER_DAYS) are the days before expiry a
+	// request's approvers are reminded; empty keeps the portal's default
+	// (30, 7 and 1).
+	ReminderDays []int
 	// OpsAddr (CLC_OPS_ADDR) is where the operators' listener serves the
 	// process's internals (profiles); empty, the default, serves none. A
 	// bare ":port" is on loopback: internals are nobody's business but the
@@ -170,6 +174,11 @@ func Load(getenv func(string) string, need Need) (Config, error) {
 			return c, fmt.Errorf("CLC_USER_EMAILS_PER_DAY %q is malformed: want a number from 1 to 1000000", raw)
 		}
 		c.UserEmailsPerDay = n
+	}
+	if raw := getenv("CLC_REMINDER_DAYS"); raw != "" {
+		if c.ReminderDays, err = ParseReminderDays(raw); err != nil {
+			return c, err
+		}
 	}
 	if raw := getenv("CLC_SHUTDOWN_DRAIN"); raw != "" {
 		d, err := time.ParseDuration(raw)
@@ -378,4 +387,23 @@ func ParseSMTPURL(raw string) (SMTP, error) {
 		s.Password, _ = u.User.Password()
 	}
 	return s, nil
+}
+
+// ParseReminderDays reads CLC_REMINDER_DAYS: days before expiry, separated
+// by commas, each from 1 to 89 (a request lives 90 days), at most 10.
+func ParseReminderDays(raw string) ([]int, error) {
+	bad := fmt.Errorf("CLC_REMINDER_DAYS %q is malformed: want days before expiry from 1 to 89, separated by commas, such as 30,7,1", raw)
+	parts := strings.Split(raw, ",")
+	if len(parts) > 10 {
+		return nil, bad
+	}
+	var days []int
+	for _, p := range parts {
+		n, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || n < 1 || n > 89 {
+			return nil, bad
+		}
+		days = append(days, n)
+	}
+	return days, nil
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -107,6 +108,24 @@ func TestDeviceKey(t *testing.T) {
 	}
 	if _, err := load("hunter2"); err == nil || !strings.Contains(err.Error(), "CLC_DEVICE_KEY") || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("short key: %v, want a refusal naming the setting and not the value", err)
+	}
+}
+
+func TestReminderDays(t *testing.T) {
+	load := func(v string) (Config, error) {
+		m := map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1/db", "CLC_REMINDER_DAYS": v}
+		return Load(func(k string) string { return m[k] }, Need{Web: true})
+	}
+	if c, err := load(""); err != nil || c.ReminderDays != nil {
+		t.Errorf("unset: %v %v, want the default (none)", c.ReminderDays, err)
+	}
+	if c, err := load("14, 3"); err != nil || fmt.Sprint(c.ReminderDays) != "[14 3]" {
+		t.Errorf("14, 3: %v %v", c.ReminderDays, err)
+	}
+	for _, bad := range []string{"0", "90", "x", "7,,1", "1,2,3,4,5,6,7,8,9,10,11"} {
+		if _, err := load(bad); err == nil || !strings.Contains(err.Error(), "CLC_REMINDER_DAYS") {
+			t.Errorf("CLC_REMINDER_DAYS=%q: %v, want a refusal naming it", bad, err)
+		}
 	}
 }
 

@@ -67,7 +67,8 @@ func TestEveryMessageUsedExists(t *testing.T) {
 	}
 	for _, v := range []account.EmailKind{account.EmailApprovalRequest, account.EmailSubdomainNotice, account.EmailRequestConfirmation,
 		account.EmailAccessRequested, account.EmailRequestDenied, account.EmailRequestApproved, account.EmailAccountCreatedAdmin,
-		account.EmailAddedUserWelcome, account.EmailRequestExpired, account.EmailApprovalReminder, account.EmailRequestWithdrawn} {
+		account.EmailAddedUserWelcome, account.EmailRequestExpired, account.EmailApprovalReminder, account.EmailRequestWithdrawn,
+		account.EmailMessageToApprover, account.EmailMessageToPartner, account.EmailApproversNotOpened} {
 		check(t, have, "email.kind."+string(v))
 	}
 	for m := 1; m <= 12; m++ {

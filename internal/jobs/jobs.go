@@ -1,5 +1,6 @@
 // Package jobs runs the portal's periodic work beside the mail worker:
-// expiring the requests nobody decided on, reminding their approvers and
+// expiring the requests nobody decided on, reminding their approvers,
+// telling partners nobody opened their request, flagging it for operators and
 // forgetting old sign-in failures and expired sessions.
 // Every job is safe to run from several processes at once, so each `clc
 // serve` and `clc worker` runs one Runner.
@@ -26,6 +27,8 @@ func Requests(svc *account.Service) []Job {
 	return []Job{
 		{Name: "expire requests", Run: svc.ExpireRequests},
 		{Name: "remind approvers", Run: svc.RemindApprovers},
+		{Name: "tell partners nobody opened", Run: svc.NotifyNotOpened},
+		{Name: "flag requests with no response", Run: svc.FlagNoResponse},
 	}
 }
 

@@ -128,6 +128,55 @@ func (c composer) approvalReminder() email.Message {
 	}
 }
 
+// messageToApprover gives an approver a message on the request, with a new
+// link to answer it or decide.
+func (c composer) messageToApprover() email.Message {
+	tr, e, d := c.tr, c.e, c.d
+	return email.Message{
+		Subject:    tr.T("email.message.subject", "Account", d.AccountName),
+		Greeting:   tr.T("email.greeting"),
+		Paragraphs: []string{tr.T("email.message.intro", "Actor", d.Actor, "Account", d.AccountName)},
+		NoteLabel:  tr.T("email.message.note"),
+		Note:       d.Note,
+		Details: append(c.details(),
+			email.Detail{Label: tr.T("email.detail.requested_by"), Value: c.requester},
+			email.Detail{Label: tr.T("email.detail.expires"), Value: c.expires}),
+		Action: &email.Link{Label: tr.T("email.message.action_approver"), URL: c.r.Link(paths.Pending(e.Secret))},
+		After:  []string{tr.T("email.message.replaces"), tr.T("email.approval.after")},
+		Footer: c.footer,
+	}
+}
+
+// messageToPartner gives the partner a message on their request.
+func (c composer) messageToPartner() email.Message {
+	tr, d := c.tr, c.d
+	return email.Message{
+		Subject:    tr.T("email.message.subject", "Account", d.AccountName),
+		Greeting:   tr.T("email.greeting"),
+		Paragraphs: []string{tr.T("email.message.intro", "Actor", d.Actor, "Account", d.AccountName)},
+		NoteLabel:  tr.T("email.message.note"),
+		Note:       d.Note,
+		Details:    c.withID(),
+		Action:     &email.Link{Label: tr.T("email.message.action_partner"), URL: c.r.Link(paths.RequestConversation(c.accountID))},
+		Footer:     c.footer,
+	}
+}
+
+// approversNotOpened tells the partner nobody opened the request's page.
+func (c composer) approversNotOpened() email.Message {
+	tr, d := c.tr, c.d
+	return email.Message{
+		Subject:    tr.T("email.not_opened.subject", "Account", d.AccountName),
+		Greeting:   tr.T("email.greeting"),
+		Paragraphs: []string{tr.T("email.not_opened.intro", "Account", d.AccountName, "Days", int(account.NotOpenedAfter.Hours()/24)), tr.T("email.not_opened.what")},
+		Details: append(c.withID(),
+			email.Detail{Label: tr.T("email.detail.approvers"), Value: strings.Join(d.Approvers, ", ")},
+			email.Detail{Label: tr.T("email.detail.expires"), Value: c.expires}),
+		Action: &email.Link{Label: tr.T("email.not_opened.action"), URL: c.r.Link(paths.RequestFollowUp(c.accountID))},
+		Footer: c.footer,
+	}
+}
+
 // requestDenied tells the partner the request was denied, and why.
 func (c composer) requestDenied() email.Message {
 	tr, d := c.tr, c.d

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 
 	gomail "github.com/wneessen/go-mail"
 
@@ -37,7 +38,7 @@ func NewRenderer(base *url.URL, from string, catalog *i18n.Catalog) (*Renderer, 
 // Link is an absolute URL on the portal.
 func (r *Renderer) Link(path string) string {
 	u := *r.base
-	u.Path = path
+	u.Path, u.Fragment, _ = strings.Cut(path, "#")
 	return u.String()
 }
 
@@ -77,7 +78,7 @@ func (r *Renderer) Render(q account.QueuedEmail) (*gomail.Msg, error) {
 // content is what each kind of email says, each kind in a function of its
 // own (kinds.go) over the facts every email shares.
 func (r *Renderer) content(tr *i18n.Translator, e account.Email) (email.Message, error) {
-	if (e.Kind == account.EmailApprovalRequest || e.Kind == account.EmailApprovalReminder) && e.Secret == "" {
+	if (e.Kind == account.EmailApprovalRequest || e.Kind == account.EmailApprovalReminder || e.Kind == account.EmailMessageToApprover) && e.Secret == "" {
 		// Its token was erased (sent, or failed and not yet retried): a link
 		// without it would open nothing.
 		return email.Message{}, fmt.Errorf("%s email without its link's token", e.Kind)
@@ -102,6 +103,12 @@ func (r *Renderer) content(tr *i18n.Translator, e account.Email) (email.Message,
 		return c.requestExpired(), nil
 	case account.EmailRequestWithdrawn:
 		return c.requestWithdrawn(), nil
+	case account.EmailMessageToApprover:
+		return c.messageToApprover(), nil
+	case account.EmailMessageToPartner:
+		return c.messageToPartner(), nil
+	case account.EmailApproversNotOpened:
+		return c.approversNotOpened(), nil
 	case account.EmailAccessRequested:
 		return c.accessRequested(), nil
 	case account.EmailAccessApproved, account.EmailAccessDeclined:

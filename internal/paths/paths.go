@@ -43,7 +43,8 @@ const (
 )
 
 // Pending is the Pending Request page an approval token opens, and
-// PendingAction one of its actions ("approve", "deny", "forward").
+// PendingAction one of its actions ("approve", "deny", "forward",
+// "messages", "seen").
 func Pending(token string) string               { return "/pending/" + token }
 func PendingAction(token, action string) string { return Pending(token) + "/" + action }
 
@@ -55,11 +56,16 @@ func LoginThen(next string) string { return Login + "?next=" + url.QueryEscape(n
 
 // RequestStatus is the partner's page of the request for account id, and
 // RequestAction one of its actions ("withdraw", "resend", "approvers",
-// "renew").
+// "renew", "messages").
 func RequestStatus(id account.AccountID) string { return "/clc/requests/" + id.String() }
 func RequestAction(id account.AccountID, action string) string {
 	return RequestStatus(id) + "/" + action
 }
+
+// RequestConversation and RequestFollowUp are the conversation and the
+// follow-up (resend, change approvers) on the request's page.
+func RequestConversation(id account.AccountID) string { return RequestStatus(id) + "#conversation" }
+func RequestFollowUp(id account.AccountID) string     { return RequestStatus(id) + "#follow-up" }
 
 // Account is a Smart Account's page, and AccountPart one of the pages
 // under it ("users", "automation", "access-requests", "request-access",
@@ -85,7 +91,7 @@ func AccessRequestAction(id account.AccountID, request int64, action string) str
 }
 
 // OpsRequestAction is an operator's action on the request for account id
-// ("approve", "deny", "allow").
+// ("approve", "deny", "allow", "assign").
 func OpsRequestAction(id account.AccountID, action string) string {
 	return OpsRequests + "/" + id.String() + "/" + action
 }

@@ -21,15 +21,15 @@ import (
 // a withdrawal or an expiry ends every link of the request at once.
 
 const linkColumns = `l.id, l.request_id, l.email, l.token_hash, l.created_at, l.expires_at, l.revoked_at,
-	l.forwarded_to, l.rotated_at`
+	l.forwarded_to, l.rotated_at, l.opened_at`
 
 func scanLink(row pgx.Row, extra ...any) (account.ApprovalLink, error) {
 	var l account.ApprovalLink
-	var revokedAt, rotatedAt *time.Time
+	var revokedAt, rotatedAt, openedAt *time.Time
 	dest := append([]any{&l.ID, &l.RequestID, &l.Email, &l.TokenHash, &l.CreatedAt, &l.ExpiresAt, &revokedAt,
-		&l.ForwardedTo, &rotatedAt}, extra...)
+		&l.ForwardedTo, &rotatedAt, &openedAt}, extra...)
 	err := row.Scan(dest...)
-	l.RevokedAt, l.RotatedAt = deref(revokedAt), deref(rotatedAt)
+	l.RevokedAt, l.RotatedAt, l.OpenedAt = deref(revokedAt), deref(rotatedAt), deref(openedAt)
 	return l, err
 }
 
@@ -90,15 +90,16 @@ func links(ctx context.Context, q querier, requestID int64, live bool) ([]accoun
 func (s *Store) PendingRequests(ctx context.Context, now time.Time) ([]account.PendingRequest, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+requestColumns+`, `+accountColumns+`,
 			coalesce((SELECT array_agg(l.email ORDER BY l.id) FROM approval_links l
-				WHERE l.request_id = r.id AND l.revoked_at IS NULL), '{}')`+requestFrom+`
+				WHERE l.request_id = r.id AND l.revoked_at IS NULL), '{}'),
+			EXISTS (SELECT 1 FROM request_followups f WHERE f.request_id = r.id AND f.step = $2)`+requestFrom+`
 		WHERE r.status = 'pending' AND r.expires_at > $1
-		ORDER BY r.created_at, r.id`, now)
+		ORDER BY r.created_at, r.id`, now, account.StepNoResponse)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.PendingRequest, error) {
 		var p account.PendingRequest
-		r, err := scanRequest(row, &p.WaitingOn)
+		r, err := scanRequest(row, &p.WaitingOn, &p.NoResponse)
 		p.Request = r
 		return p, err
 	})
@@ -346,14 +347,24 @@ func (s *Store) ExpireNext(ctx context.Context, now time.Time, expire func(accou
 	return found, err
 }
 
-func (s *Store) RemindNext(ctx context.Context, now, dueBy time.Time, remind func(account.AccountRequest, []account.ApprovalLink) account.Reminder) (bool, error) {
+func (s *Store) RemindNext(ctx context.Context, now, dueBy time.Time, steps []string, remind func(account.AccountRequest, []account.ApprovalLink) account.Reminder) (bool, error) {
 	var found bool
 	err := withTx(ctx, s.pool, func(tx pgx.Tx) error {
-		r, ok, err := claimRequest(ctx, tx, `status = 'pending' AND reminded_at IS NULL AND expires_at > $1 AND expires_at <= $2`, now, dueBy)
+		r, ok, err := claimRequest(ctx, tx, `status = 'pending' AND expires_at > $1 AND expires_at <= $2
+			AND NOT EXISTS (SELECT 1 FROM request_followups f WHERE f.request_id = account_requests.id AND f.step = $3)`,
+			now, dueBy, steps[0])
 		if err != nil || !ok {
 			return err
 		}
 		found = true
+		if done, err := recordStep(ctx, tx, r.ID, steps[0], now); err != nil || !done {
+			return err
+		}
+		// The later-due steps this one stands for are done too.
+		if _, err := tx.Exec(ctx, `INSERT INTO request_followups (request_id, step, at) SELECT $1, unnest($2::text[]), $3
+			ON CONFLICT DO NOTHING`, r.ID, steps[1:], now); err != nil {
+			return fmt.Errorf("record reminders: %w", err)
+		}
 		if _, err := tx.Exec(ctx, `UPDATE account_requests SET reminded_at = $2 WHERE id = $1`, r.ID, now); err != nil {
 			return fmt.Errorf("mark reminded: %w", err)
 		}
@@ -362,12 +373,8 @@ func (s *Store) RemindNext(ctx context.Context, now, dueBy time.Time, remind fun
 			return fmt.Errorf("live links: %w", err)
 		}
 		rem := remind(r, live)
-		for _, t := range rem.Tokens {
-			if _, err := tx.Exec(ctx, `
-				UPDATE approval_links SET previous_token_hash = token_hash, token_hash = $2, rotated_at = $3
-				WHERE id = $1 AND request_id = $4`, t.LinkID, t.TokenHash, now, r.ID); err != nil {
-				return fmt.Errorf("new token for link %d: %w", t.LinkID, err)
-			}
+		if err := rotateTokens(ctx, tx, r.ID, rem.Tokens, now); err != nil {
+			return err
 		}
 		var to []string
 		for _, l := range live {
@@ -377,6 +384,65 @@ func (s *Store) RemindNext(ctx context.Context, now, dueBy time.Time, remind fun
 			return err
 		}
 		return enqueue(ctx, tx, now, rem.Emails)
+	})
+	return found, err
+}
+
+// recordStep records that request id went through a step of its
+// follow-through; done is false when it already had (another worker got
+// there first).
+func recordStep(ctx context.Context, tx pgx.Tx, id int64, step string, at time.Time) (bool, error) {
+	tag, err := tx.Exec(ctx, `INSERT INTO request_followups (request_id, step, at) VALUES ($1, $2, $3)
+		ON CONFLICT DO NOTHING`, id, step, at)
+	if err != nil {
+		return false, fmt.Errorf("record %s: %w", step, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// rotateTokens gives links of request id new tokens, the old ones kept as
+// the previous, so their links say they were replaced.
+func rotateTokens(ctx context.Context, tx pgx.Tx, id int64, tokens []account.RotatedToken, at time.Time) error {
+	for _, t := range tokens {
+		if _, err := tx.Exec(ctx, `
+			UPDATE approval_links SET previous_token_hash = token_hash, token_hash = $2, rotated_at = $3
+			WHERE id = $1 AND request_id = $4`, t.LinkID, t.TokenHash, at, id); err != nil {
+			return fmt.Errorf("new token for link %d: %w", t.LinkID, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) NotOpenedNext(ctx context.Context, now, sentBy time.Time, step string, notify func(account.AccountRequest, []account.ApprovalLink) account.Email) (bool, error) {
+	var found bool
+	err := withTx(ctx, s.pool, func(tx pgx.Tx) error {
+		r, ok, err := claimRequest(ctx, tx, `status = 'pending' AND expires_at > $1 AND created_at <= $2
+			AND NOT EXISTS (SELECT 1 FROM request_followups f WHERE f.request_id = account_requests.id AND f.step = $3)
+			AND EXISTS (SELECT 1 FROM approval_links l WHERE l.request_id = account_requests.id AND l.revoked_at IS NULL)
+			AND NOT EXISTS (SELECT 1 FROM approval_links l WHERE l.request_id = account_requests.id AND l.opened_at IS NOT NULL)`,
+			now, sentBy, step)
+		if err != nil || !ok {
+			return err
+		}
+		found = true
+		if done, err := recordStep(ctx, tx, r.ID, step, now); err != nil || !done {
+			return err
+		}
+		live, err := links(ctx, tx, r.ID, true)
+		if err != nil {
+			return fmt.Errorf("live links: %w", err)
+		}
+		var to []string
+		for _, l := range live {
+			to = append(to, l.Email)
+		}
+		if err := addEvent(ctx, tx, account.Event{AccountID: r.Account.ID, At: now, Kind: step, Params: account.EventParams{To: to}}); err != nil {
+			return err
+		}
+		if notify == nil {
+			return nil
+		}
+		return enqueue(ctx, tx, now, []account.Email{notify(r, live)})
 	})
 	return found, err
 }

@@ -23,7 +23,7 @@ func (s *Store) ApproverEmails(ctx context.Context, requestID int64) ([]account.
 		LEFT JOIN LATERAL (
 			SELECT o.state, o.attempts, o.last_error, o.sent_at, o.created_at FROM outbox o
 			WHERE o.smart_account_id = r.smart_account_id AND o.to_address = l.email
-				AND o.kind IN ('approval_request', 'approval_reminder')
+				AND o.kind IN ('approval_request', 'approval_reminder', 'message_to_approver')
 			ORDER BY o.id DESC LIMIT 1) o ON true
 		WHERE l.request_id = $1 AND l.revoked_at IS NULL
 		ORDER BY l.id`, requestID)

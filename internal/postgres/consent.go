@@ -56,7 +56,9 @@ func quotaResult(err error, q account.EmailQuota) error {
 
 // approvalEmailTimes is when every approval email for account id went to
 // each of addrs (an address with none is present, empty): the outbox keeps
-// every email, and its (account, address) index finds them.
+// every email, and its (account, address) index finds them. A message on
+// the request counts as one: to an approver it carries a link like any
+// other, and to the partner it is text an approver chose.
 func approvalEmailTimes(ctx context.Context, tx pgx.Tx, id account.AccountID, addrs []string) (map[string][]time.Time, error) {
 	sent := make(map[string][]time.Time, len(addrs))
 	for _, a := range addrs {
@@ -67,7 +69,8 @@ func approvalEmailTimes(ctx context.Context, tx pgx.Tx, id account.AccountID, ad
 	}
 	rows, err := tx.Query(ctx, `
 		SELECT to_address, created_at FROM outbox
-		WHERE smart_account_id = $1 AND to_address = ANY ($2) AND kind = $3`, id, addrs, account.EmailApprovalRequest)
+		WHERE smart_account_id = $1 AND to_address = ANY ($2) AND kind = ANY ($3)`, id, addrs,
+		[]string{string(account.EmailApprovalRequest), string(account.EmailMessageToApprover), string(account.EmailMessageToPartner)})
 	if err != nil {
 		return nil, fmt.Errorf("approval emails sent: %w", err)
 	}

@@ -18,8 +18,11 @@ import (
 // the catalog has, and runs axe-core on each. A new page adds a line here
 // (or calls wantAccessible from its own browser test).
 func TestEveryPageIsAccessible(t *testing.T) {
+	t.Parallel()
+	// The languages' tours are independent (each its own database, server
+	// and browser context) and run side by side.
 	for _, lang := range languageTags(t) {
-		t.Run(lang.String(), func(t *testing.T) { tourPages(t, lang) })
+		t.Run(lang.String(), func(t *testing.T) { t.Parallel(); tourPages(t, lang) })
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 )
 
 func TestRequestAccessValidatesAndKeepsInput(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("hank@globex.example", "Hank", false)
 	a.user("ada@partner.example", "Ada", false)
@@ -99,6 +100,7 @@ func TestRequestAccessValidatesAndKeepsInput(t *testing.T) {
 }
 
 func TestRequestAccessRecordsOnePendingRequest(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("hank@globex.example", "Hank", false)
 	a.user("ada@partner.example", "Ada", false)
@@ -179,6 +181,7 @@ func TestRequestAccessRecordsOnePendingRequest(t *testing.T) {
 }
 
 func TestRequestAccessNeedsAnAccountTheUserMaySeeAndThatIsActive(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	ada := a.user("ada@partner.example", "Ada", false)
 	a.user("alice@umbrella.example", "Alice", false)

@@ -18,6 +18,7 @@ import (
 )
 
 func TestConcurrentDecisionsMakeOne(t *testing.T) {
+	t.Parallel()
 	r := newRequested(t)
 	hank, cfo := r.link(t, "hank@globex.example"), r.link(t, "cfo@globex.example")
 	emailsBefore := len(r.outbox(t))
@@ -84,14 +85,19 @@ func (r *requested) soon(t *testing.T, left time.Duration) {
 }
 
 func TestReminderOnceAWeekBeforeExpiryWithNewLinks(t *testing.T) {
+	t.Parallel()
 	r := newRequested(t)
 	hank, cfo := r.link(t, "hank@globex.example"), r.link(t, "cfo@globex.example")
 	// cfo@ passed theirs on: the reminder goes to whom the request waits on.
 	wantRedirect(t, r.browser().post(cfo+"/forward", url.Values{"forward_to": {"boss@globex.example"}}), cfo)
 	ctx := context.Background()
+	// One reminder a week before expiry: the staged reminders are
+	// TestARequestLeftAloneIsFollowedThrough's.
+	r.svc.SetReminderDays([]int{7})
+	const week = 7 * 24 * time.Hour
 	runner := &jobs.Runner{Jobs: jobs.Requests(r.svc), Log: slog.New(slog.DiscardHandler)}
 
-	r.soon(t, account.ReminderLead+time.Minute)
+	r.soon(t, week+time.Minute)
 	if err := runner.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -134,6 +140,7 @@ func TestReminderOnceAWeekBeforeExpiryWithNewLinks(t *testing.T) {
 }
 
 func TestExpiryOnceWithEmailsAndTheDomainFreed(t *testing.T) {
+	t.Parallel()
 	r := newRequested(t)
 	hank := r.link(t, "hank@globex.example")
 	wantRedirect(t, r.browser().post(r.link(t, "cfo@globex.example")+"/forward", url.Values{"forward_to": {"boss@globex.example"}}), r.link(t, "cfo@globex.example"))
@@ -210,6 +217,7 @@ func formFor(name, domain, customer string) url.Values {
 }
 
 func TestSetPasswordOnceWithinAWeek(t *testing.T) {
+	t.Parallel()
 	r := newRequested(t)
 	hank := r.link(t, "hank@globex.example")
 	wantRedirect(t, approveAsShown(t, r.browser(), hank), hank)
@@ -275,6 +283,7 @@ func TestSetPasswordOnceWithinAWeek(t *testing.T) {
 }
 
 func TestPartnerFollowsAndWithdraws(t *testing.T) {
+	t.Parallel()
 	r := newRequested(t)
 	hank := r.link(t, "hank@globex.example")
 	page := "/clc/requests/" + r.id.String()
@@ -355,6 +364,7 @@ func TestPartnerFollowsAndWithdraws(t *testing.T) {
 }
 
 func TestAdministratorSeesTheRequest(t *testing.T) {
+	t.Parallel()
 	r := newRequested(t)
 	hank := r.link(t, "hank@globex.example")
 	wantRedirect(t, r.browser().post(hank+"/approve", nil), hank)
@@ -373,6 +383,7 @@ func TestAdministratorSeesTheRequest(t *testing.T) {
 }
 
 func TestOperatorQueue(t *testing.T) {
+	t.Parallel()
 	r := newRequested(t)
 	second := submit(t, r.app, r.partner, formFor("Initrode", "initrode.example", "bill@initrode.example, bob@initrode.example"))
 	r.user("olga@clc.example", "Olga Operator", true)
@@ -442,6 +453,7 @@ func TestOperatorQueue(t *testing.T) {
 // TestEveryStateHasWords checks the messages whose ids are built at run time
 // from a status, a link state or an event kind.
 func TestEveryStateHasWords(t *testing.T) {
+	t.Parallel()
 	ids, err := i18n.IDs()
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ func approverStates(p page) []string {
 }
 
 func TestPartnerResendsAndTheNewLinkWorks(t *testing.T) {
+	t.Parallel()
 	r := newRequested(t)
 	page := "/clc/requests/" + r.id.String()
 	p := r.partner.get(page)
@@ -108,6 +109,7 @@ func TestPartnerResendsAndTheNewLinkWorks(t *testing.T) {
 }
 
 func TestPartnerChangesApprovers(t *testing.T) {
+	t.Parallel()
 	r := newRequested(t)
 	page := "/clc/requests/" + r.id.String()
 	cfo := r.link(t, "cfo@globex.example")
@@ -175,6 +177,7 @@ func TestPartnerChangesApprovers(t *testing.T) {
 // approver, at the same moment as that approver approves with the link they
 // hold: exactly one wins, and the loser changes nothing.
 func TestFollowUpRacesAnApproval(t *testing.T) {
+	t.Parallel()
 	a, partner := requester(t)
 	for i := range 6 {
 		domain := "race" + string(rune('a'+i)) + ".example"

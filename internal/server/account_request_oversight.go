@@ -69,8 +69,17 @@ func (s *Server) renderOpsRequests(w http.ResponseWriter, r *http.Request, statu
 			Held:    req.Held,
 			Allow:   paths.OpsRequestAction(req.Account.ID, "allow"),
 			Users:   req.UserEmails,
+			Page:    paths.RequestConversation(req.Account.ID),
 			Reason: components.Field{ID: "reason-" + id, Name: "reason", Label: i18n.T(ctx, "pending.reason"), Type: "textarea",
 				Required: true, MaxLength: account.MaxReasonLength, Hint: i18n.T(ctx, "pending.reason_hint")},
+		}
+		if p.NoResponse {
+			q.NoResponse = i18n.T(ctx, "ops.requests.no_response_hint", "Days", int(account.NoResponseAfter.Hours()/24))
+		}
+		if d := p.DomainAdmins; d != nil {
+			q.Assign = paths.OpsRequestAction(req.Account.ID, "assign")
+			q.AssignTo = i18n.T(ctx, "ops.requests.assign_to", "Account", d.Account.Name, "ID", d.Account.ID.String(),
+				"Emails", strings.Join(d.Admins, ", "))
 		}
 		if in.id == req.Account.ID {
 			q.AdminPick, q.Reason.Value = in.admin, in.reason
@@ -121,6 +130,28 @@ func (s *Server) opsAllow(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.log.WarnContext(ctx, "approver outside the account's domain allowed by operator", "account", id.String(), "approver", addr)
 	s.flash(r, i18n.T(ctx, "ops.requests.allowed", "Email", addr))
+	return redirect(w, r, paths.OpsRequests)
+}
+
+// opsAssign gives a request nobody answered the administrators of the
+// account its domain falls under as approvers.
+func (s *Server) opsAssign(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	u, _ := currentUser(ctx)
+	id, err := accountParam(r)
+	if err != nil {
+		return err
+	}
+	to, err := s.requests.AssignDomainAdmins(ctx, u, id)
+	var limit *account.EmailLimitError
+	if errors.As(err, &limit) {
+		err = s.emailLimited(r, limit, "admin")
+	}
+	if err != nil {
+		return s.opsRefused(w, r, err, opsInput{id: id})
+	}
+	s.log.WarnContext(ctx, "request assigned to its domain's administrators by operator", "account", id.String(), "approvers", to)
+	s.flash(r, i18n.T(ctx, "ops.requests.assigned", "Emails", strings.Join(to, ", ")))
 	return redirect(w, r, paths.OpsRequests)
 }
 

@@ -28,6 +28,7 @@ func hiddenOf(p page) url.Values {
 // it; both histories name the other request, and sending the review twice
 // makes one request.
 func TestRenewExpiredRequestInTwoClicks(t *testing.T) {
+	t.Parallel()
 	r := newRequested(t)
 	ctx := context.Background()
 	r.clock.Advance(account.RequestLifetime + time.Hour)
@@ -104,6 +105,7 @@ func TestRenewExpiredRequestInTwoClicks(t *testing.T) {
 // sent again shows the approver's reason, and a request that no longer
 // passes the rules opens the filled form with the message beside the field.
 func TestRenewDeniedRequestShowsTheReason(t *testing.T) {
+	t.Parallel()
 	r := newRequested(t)
 	hank := r.link(t, "hank@globex.example")
 	b := r.browser()
@@ -133,6 +135,7 @@ func TestRenewDeniedRequestShowsTheReason(t *testing.T) {
 // again; to anyone else its id does not exist, on the link and on a
 // crafted submission alike, and nothing is stored.
 func TestRenewRefusals(t *testing.T) {
+	t.Parallel()
 	r := newRequested(t)
 	wantRedirect(t, r.partner.post(paths.RequestAction(r.id, "withdraw"), url.Values{}), paths.RequestStatus(r.id))
 	// Bob is a partner too, of another company.

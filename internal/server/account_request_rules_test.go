@@ -13,6 +13,7 @@ import (
 // The domain refuses a request from a user with no role, whoever calls it:
 // the handler's prerequisite page is not the only guard.
 func TestSubmitRequestRefusesNoRole(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	u := a.user("new@partner.example", "New", false)
 	_, err := a.svc.SubmitRequest(context.Background(), u, account.AccountRequestInput{
@@ -31,6 +32,7 @@ func TestSubmitRequestRefusesNoRole(t *testing.T) {
 // approver: an address at their own email domain is refused unless the
 // account's domain is under it.
 func TestRequesterCannotApproveTheirOwnRequest(t *testing.T) {
+	t.Parallel()
 	a, b := requester(t)
 	for _, approvers := range []string{"ada@partner.example", "hank@globex.example, bob@partner.example", "it@mail.partner.example"} {
 		f := validForm()

@@ -41,6 +41,12 @@ func (s *Server) requestStatus(w http.ResponseWriter, r *http.Request) error {
 // renderRequestStatus renders the page; change, when set, is a refused
 // "Change approvers" to show again as typed.
 func (s *Server) renderRequestStatus(w http.ResponseWriter, r *http.Request, id account.AccountID, status int, change *approversForm) error {
+	return s.renderRequestStatusWith(w, r, id, status, change, nil)
+}
+
+// renderRequestStatusWith renders the page with a refused change of
+// approvers or a refused message, either shown again as typed.
+func (s *Server) renderRequestStatusWith(w http.ResponseWriter, r *http.Request, id account.AccountID, status int, change *approversForm, message *messageForm) error {
 	ctx := r.Context()
 	u, _ := currentUser(ctx)
 	st, err := s.requests.RequestState(ctx, u, id)
@@ -106,6 +112,9 @@ func (s *Server) renderRequestStatus(w http.ResponseWriter, r *http.Request, id 
 	}
 	if st.CanRenew {
 		v.RequestAgain = paths.RequestAction(id, "renew")
+	}
+	if v.Conversation, err = s.requestConversationView(r, st, message); err != nil {
+		return err
 	}
 	for _, e := range st.History {
 		v.History = append(v.History, pages.HistoryRow{

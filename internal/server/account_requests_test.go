@@ -61,6 +61,7 @@ func (a *app) count(t *testing.T, sql string, args ...any) int {
 }
 
 func TestRequestFormWords(t *testing.T) {
+	t.Parallel()
 	_, b := requester(t)
 	p := b.get("/clc/accounts/new")
 	wantStatus(t, p, http.StatusOK)
@@ -98,6 +99,7 @@ func TestRequestFormWords(t *testing.T) {
 }
 
 func TestRequestFormRules(t *testing.T) {
+	t.Parallel()
 	a, b := requester(t)
 	a.user("hank@globex.example", "Hank", false)
 	a.account("Globex Corporation", "globex.example", "hank@globex.example")
@@ -175,6 +177,7 @@ func TestRequestFormRules(t *testing.T) {
 }
 
 func TestOwnDomainNeedsNoNote(t *testing.T) {
+	t.Parallel()
 	a, b := requester(t)
 	f := validForm()
 	f.Set("domain", "emea.partner.example") // a subdomain of an existing account: allowed
@@ -198,6 +201,7 @@ func TestOwnDomainNeedsNoNote(t *testing.T) {
 }
 
 func TestSubmitCreatesEverythingOnce(t *testing.T) {
+	t.Parallel()
 	a, b := requester(t)
 	a.user("admin@globex.example", "Globex Admin", false)
 	a.account("Globex Corporation", "globex.example", "admin@globex.example")
@@ -274,6 +278,7 @@ func TestSubmitCreatesEverythingOnce(t *testing.T) {
 }
 
 func TestDoubleClickMakesOneRequest(t *testing.T) {
+	t.Parallel()
 	a, b := requester(t)
 	hidden := review(t, b, validForm())
 	var wg sync.WaitGroup
@@ -300,6 +305,7 @@ func TestDoubleClickMakesOneRequest(t *testing.T) {
 }
 
 func TestTwoFormsRaceForOneDomain(t *testing.T) {
+	t.Parallel()
 	a, b := requester(t)
 	h1 := review(t, b, validForm())
 	h2 := review(t, b, validForm())
@@ -329,6 +335,7 @@ func TestTwoFormsRaceForOneDomain(t *testing.T) {
 }
 
 func TestSubmitFailureLeavesNothing(t *testing.T) {
+	t.Parallel()
 	a, b := requester(t)
 	hidden := review(t, b, validForm())
 	// Make the last write of the transaction fail: the outbox refuses rows.
@@ -356,6 +363,7 @@ func TestSubmitFailureLeavesNothing(t *testing.T) {
 }
 
 func TestNoRoleCannotRequest(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("new@partner.example", "New", false)
 	b := a.browser()

@@ -28,6 +28,7 @@ func seen(p page) sees {
 }
 
 func TestAccountPageShowsWhatEachRoleMaySee(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("hank@globex.example", "Hank Scorpio", false)
 	for _, u := range []string{"vera", "uma", "vic", "nora"} {
@@ -94,6 +95,7 @@ func TestAccountPageShowsWhatEachRoleMaySee(t *testing.T) {
 }
 
 func TestRestrictedAccountPageIsNotFoundUnlessFound(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("alice@umbrella.example", "Alice", false)
 	a.user("nora@partner.example", "Nora", false)
@@ -129,6 +131,7 @@ func TestRestrictedAccountPageIsNotFoundUnlessFound(t *testing.T) {
 }
 
 func TestAccountPageForItsCreatorAndForAccountsThatNeverCameToBe(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	ada := a.user("ada@partner.example", "Ada", false)
 	a.user("nora@partner.example", "Nora", false)
@@ -153,6 +156,7 @@ func TestAccountPageForItsCreatorAndForAccountsThatNeverCameToBe(t *testing.T) {
 }
 
 func TestAccountHistoryPagesNewestFirst(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("hank@globex.example", "Hank", false)
 	globex := a.account("Globex Corporation", "globex.example", "hank@globex.example")

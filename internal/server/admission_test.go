@@ -22,6 +22,7 @@ import (
 // reads, while health checks and static files are still served; once the
 // lock goes, the write that was admitted finishes and requests are served.
 func TestOverloadIsShedAtOnce(t *testing.T) {
+	t.Parallel()
 	const wait = 30 * time.Millisecond
 	a := newAppWith(t, pgtest.New(t), func(d *server.Deps) {
 		d.Admission = server.Admission{InFlight: 1, Wait: wait}

@@ -198,6 +198,7 @@ func globexBody() map[string]any {
 }
 
 func TestAPITokensPage(t *testing.T) {
+	t.Parallel()
 	a, b := requester(t)
 	spec := a.openAPI(t)
 	p := b.get("/clc/api-tokens")
@@ -261,6 +262,7 @@ func TestAPITokensPage(t *testing.T) {
 func formatted(t time.Time) string { return t.UTC().Format("2 January 2006, 15:04 UTC") }
 
 func TestAPIRequestsLikeTheForm(t *testing.T) {
+	t.Parallel()
 	a, b := requester(t)
 	spec := a.openAPI(t)
 	api := a.api(t, spec, b.newToken("script"))
@@ -431,6 +433,7 @@ func TestAPIRequestsLikeTheForm(t *testing.T) {
 }
 
 func TestAPISearchKeepsTheRestrictedRule(t *testing.T) {
+	t.Parallel()
 	a, b := requester(t)
 	spec := a.openAPI(t)
 	api := a.api(t, spec, b.newToken("script"))
@@ -474,6 +477,7 @@ func TestAPISearchKeepsTheRestrictedRule(t *testing.T) {
 // is why the API may skip cross-origin protection; a bearer token from
 // another origin is a script, not a forged browser request.
 func TestAPITakesNoCookies(t *testing.T) {
+	t.Parallel()
 	a, b := requester(t)
 	spec := a.openAPI(t)
 	token := b.newToken("script")
@@ -519,6 +523,7 @@ func TestAPITakesNoCookies(t *testing.T) {
 // TestAPIRateLimitHoldsAcrossProcesses: two servers on one database share a
 // token's count.
 func TestAPIRateLimitHoldsAcrossProcesses(t *testing.T) {
+	t.Parallel()
 	a, b := requester(t)
 	spec := a.openAPI(t)
 	token := b.newToken("script")
@@ -561,6 +566,7 @@ func TestAPIRateLimitHoldsAcrossProcesses(t *testing.T) {
 // TestAPIRateLimitIsPerUser: a user with five tokens makes as many calls a
 // window as with one; making tokens buys no calls.
 func TestAPIRateLimitIsPerUser(t *testing.T) {
+	t.Parallel()
 	a, b := requester(t)
 	spec := a.openAPI(t)
 	a.clock.Advance(a.clock.Now().Truncate(time.Minute).Add(time.Minute + time.Second).Sub(a.clock.Now()))
@@ -591,6 +597,7 @@ func TestAPIRateLimitIsPerUser(t *testing.T) {
 // tokens in 24 hours, revoked ones included; the page says so, in the
 // user's language, and the log records it as a security event.
 func TestAPITokensLimitedPerDay(t *testing.T) {
+	t.Parallel()
 	a, b := requester(t)
 	for i := range account.MaxAPITokensPerDay {
 		b.newToken(fmt.Sprintf("script %d", i))
@@ -624,6 +631,7 @@ func TestAPITokensLimitedPerDay(t *testing.T) {
 // TestEveryAPIRouteIsDocumented holds the router and the document to each
 // other: every route under /api/v1 is an operation, and every operation a route.
 func TestEveryAPIRouteIsDocumented(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	spec := a.openAPI(t)
 	model, err := spec.doc.BuildV3Model()

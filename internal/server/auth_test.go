@@ -15,6 +15,7 @@ import (
 )
 
 func TestHomeLinksToCLC(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	p := a.browser().get("/")
 	wantStatus(t, p, http.StatusOK)
@@ -25,6 +26,7 @@ func TestHomeLinksToCLC(t *testing.T) {
 }
 
 func TestSecurityHeadersOnEveryResponse(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	for _, path := range []string{"/", "/login", "/no-such-page", "/static/app.css", "/healthz"} {
@@ -46,6 +48,7 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 }
 
 func TestSignInOutAndShell(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("ada@partner.example", "Ada Lovelace", false)
 	a.account("Northwind Partners", "partner.example", "ada@partner.example")
@@ -104,6 +107,7 @@ func TestSignInOutAndShell(t *testing.T) {
 }
 
 func TestLoginFailuresLookAlike(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("ada@partner.example", "Ada", false)
 	b := a.browser()
@@ -124,6 +128,7 @@ func TestLoginFailuresLookAlike(t *testing.T) {
 }
 
 func TestLoginThrottlesPerAccount(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("ada@partner.example", "Ada", false)
 	a.account("Partner", "partner.example", "ada@partner.example")
@@ -149,6 +154,7 @@ func TestLoginThrottlesPerAccount(t *testing.T) {
 }
 
 func TestLoginThrottlesPerClient(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("ada@partner.example", "Ada", false)
 	b := a.browser()
@@ -159,6 +165,7 @@ func TestLoginThrottlesPerClient(t *testing.T) {
 }
 
 func TestNoRoleGetsPrerequisite(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("new@partner.example", "Newcomer", false)
 	b := a.browser()
@@ -174,6 +181,7 @@ func TestNoRoleGetsPrerequisite(t *testing.T) {
 }
 
 func TestNextCannotLeaveTheSite(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("ada@partner.example", "Ada", false)
 	for _, next := range []string{"//evil.example/", "https://evil.example/", "/\\evil.example"} {
@@ -183,6 +191,7 @@ func TestNextCannotLeaveTheSite(t *testing.T) {
 }
 
 func TestCrossOriginPostRefused(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("ada@partner.example", "Ada", false)
 	req, _ := http.NewRequest(http.MethodPost, a.srv.URL+"/login", strings.NewReader("email=ada%40partner.example&password=correct+horse"))
@@ -196,6 +205,7 @@ func TestCrossOriginPostRefused(t *testing.T) {
 }
 
 func TestNotFoundPage(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	p := a.browser().get("/no/such/page")
 	wantStatus(t, p, http.StatusNotFound)
@@ -205,6 +215,7 @@ func TestNotFoundPage(t *testing.T) {
 }
 
 func TestDatabaseDownAndBack(t *testing.T) {
+	t.Parallel()
 	db := pgtest.New(t)
 	proxy, viaProxy := pgtest.NewProxy(t, db.URL)
 	pool, err := postgres.Open(context.Background(), viaProxy)
@@ -239,6 +250,7 @@ func TestDatabaseDownAndBack(t *testing.T) {
 }
 
 func TestIdleSignInEnds(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("ada@partner.example", "Ada", false)
 	a.account("Partner", "partner.example", "ada@partner.example")
@@ -255,6 +267,7 @@ func TestIdleSignInEnds(t *testing.T) {
 // TestPageViewsDoNotRewriteTheSession guards the hot path: reading a page
 // within a minute of the last must not write the session row.
 func TestPageViewsDoNotRewriteTheSession(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("ada@partner.example", "Ada", false)
 	a.account("Partner", "partner.example", "ada@partner.example")
@@ -277,6 +290,7 @@ func TestPageViewsDoNotRewriteTheSession(t *testing.T) {
 }
 
 func TestMenuNamesTheUsersOwnAccount(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("ada@emea.partner.example", "Ada", false)
 	ctx := context.Background()

@@ -12,6 +12,7 @@ import (
 // allowed; a negative one the first. The old /ops/emails multiplied it into
 // a negative OFFSET and answered 500.
 func TestHugePageNumbersStayInRange(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("olga@cisco.example", "Olga", true)
 	a.user("ada@partner.example", "Ada", false)
@@ -35,6 +36,7 @@ func TestHugePageNumbersStayInRange(t *testing.T) {
 // code counted it in the sign-in throttle, whose index refused the row
 // (SQLSTATE 54000), and answered 500 with an ERROR line.
 func TestOverlongSignInEmailIsAWrongPassword(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("ada@partner.example", "Ada", false)
 	// Random letters: PostgreSQL compresses a repeated one into an index

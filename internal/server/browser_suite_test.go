@@ -27,12 +27,13 @@ func suiteLanguages(t *testing.T) []language.Tag {
 // with a reason; another approver approves a second request; spent links
 // say so; the partner signs out. axe-core checks every page on the way.
 func TestBrowserPartnerAndApproverPaths(t *testing.T) {
+	t.Parallel()
 	langs := suiteLanguages(t)
 	if len(langs) == 1 {
 		t.Log("the catalog has English only: the path runs once; it runs again in the next language once one is added")
 	}
 	for _, lang := range langs {
-		t.Run(lang.String(), func(t *testing.T) { partnerAndApproverPaths(t, lang) })
+		t.Run(lang.String(), func(t *testing.T) { t.Parallel(); partnerAndApproverPaths(t, lang) })
 	}
 }
 

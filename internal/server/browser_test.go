@@ -2,13 +2,17 @@ package server_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"golang.org/x/text/language"
@@ -16,39 +20,91 @@ import (
 	"github.com/clc-portal/clc/internal/i18n"
 )
 
-// chromium starts a headless Chromium for one test and returns a tab's
-// context. CLC_CHROMIUM names the binary (scripts/test.sh sets it); the
-// test fails without it, since a skipped browser test proves nothing.
+// chromium opens a tab for one test in the package's one headless Chromium
+// (see chromiumProcess), in a browser context of its own: its own cookies and
+// storage, as a fresh profile would have, so tests that run in parallel
+// never see each other's sessions. The tab emulates focus, so keyboard
+// steps behave as in the window a person looks at, whichever tab Chromium
+// thinks is in front.
 func chromium(t *testing.T) context.Context {
 	t.Helper()
-	path := os.Getenv("CLC_CHROMIUM")
-	if path == "" {
-		t.Fatal("CLC_CHROMIUM is not set: run the tests with `make test`, or set it to the path scripts/chromium.sh prints")
+	browserCtx, err := chromiumProcess.get()
+	if err != nil {
+		t.Fatal(err)
 	}
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	t.Cleanup(cancelAlloc)
-	tab, cancelTab := chromedp.NewContext(alloc)
+	tab, cancelTab := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancelTab)
 	// A bound on the whole test, so a page that never shows what a step
-	// waits for fails the test instead of hanging it.
-	ctx, cancel := context.WithTimeout(tab, 2*time.Minute)
+	// waits for fails the test instead of hanging it. Generous: tours run
+	// side by side on two cores.
+	ctx, cancel := context.WithTimeout(tab, 4*time.Minute)
 	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start Chromium %s: %v", path, err)
+	if err := chromedp.Do(ctx, func(ctx context.Context, tgt *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tgt, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
+		return chromedp.Void{}, err
+	}); err != nil {
+		t.Fatalf("open a tab in Chromium: %v", err)
 	}
 	return ctx
+}
+
+// chromiumProcess is the package's one headless Chromium, started by the first test
+// that needs it and stopped by TestMain: one start instead of one a test.
+// CLC_CHROMIUM names the binary (scripts/test.sh sets it); a browser test
+// fails without it, since a skipped browser test proves nothing.
+var chromiumProcess sharedBrowser
+
+type sharedBrowser struct {
+	once   sync.Once
+	ctx    context.Context
+	err    error
+	cancel []context.CancelFunc
+}
+
+func (b *sharedBrowser) get() (context.Context, error) {
+	b.once.Do(func() {
+		path := os.Getenv("CLC_CHROMIUM")
+		if path == "" {
+			b.err = errors.New("CLC_CHROMIUM is not set: run the tests with `make test`, or set it to the path scripts/chromium.sh prints")
+			return
+		}
+		dir, err := os.MkdirTemp("", "clc-chromium-")
+		if err != nil {
+			b.err = err
+			return
+		}
+		alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+			chromedp.ExecPath(path),
+			chromedp.Headless,
+			chromedp.NoFirstRun,
+			chromedp.NoDefaultBrowserCheck,
+			chromedp.NoSandbox,
+			chromedp.DisableGPU,
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true),
+			// Tabs side by side are all in front: none is slowed as a
+			// background tab (timers, rendering) while another test runs.
+			chromedp.Flag("disable-background-timer-throttling", true),
+			chromedp.Flag("disable-backgrounding-occluded-windows", true),
+			chromedp.Flag("disable-renderer-backgrounding", true),
+			chromedp.UserDataDir(dir),
+			chromedp.WindowSize(1280, 900),
+		)
+		ctx, cancelBrowser := chromedp.NewContext(alloc)
+		b.ctx, b.cancel = ctx, []context.CancelFunc{cancelBrowser, cancelAlloc, func() { _ = os.RemoveAll(dir) }}
+		if err := chromedp.Do(ctx); err != nil {
+			b.err = fmt.Errorf("start Chromium %s: %w", path, err)
+		}
+	})
+	return b.ctx, b.err
+}
+
+// stop ends Chromium, when a test started it.
+func (b *sharedBrowser) stop() {
+	for _, cancel := range b.cancel {
+		cancel()
+	}
 }
 
 // tab is one person's Chromium tab on the app, asking for one language as

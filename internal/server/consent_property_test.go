@@ -20,6 +20,7 @@ import (
 // account. No operator takes part, so no outside address is ever allowed.
 // CLC_CONSENT_RUNS sets the number of sequences (default 6).
 func TestConsentHoldsWhateverThePartnerDoes(t *testing.T) {
+	t.Parallel()
 	runs := 6
 	if v, err := strconv.Atoi(os.Getenv("CLC_CONSENT_RUNS")); err == nil && v > 0 {
 		runs = v

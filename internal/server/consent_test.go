@@ -17,6 +17,7 @@ import (
 // customer's Administrator. Now the outside address waits for an operator
 // and no link goes to it; a forward reaches only the customer's domain.
 func TestPartnerCannotApproveItsOwnRequest(t *testing.T) {
+	t.Parallel()
 	a, b := requester(t) // ada@partner.example
 	id := submit(t, a, b, formFor("Globex Corporation", "globex.example", "ada.home@mailbox.example, hank@globex.example"))
 
@@ -74,6 +75,7 @@ func TestPartnerCannotApproveItsOwnRequest(t *testing.T) {
 // An outside approver gets a link only when an operator allows it, and the
 // history says which operator did.
 func TestOutsideApproversWaitForAnOperator(t *testing.T) {
+	t.Parallel()
 	a, b := requester(t)
 	id := submit(t, a, b, formFor("Initech", "initech.example", "bill@initech.example, peter@gmail.example"))
 	a.user("olga@clc.example", "Olga Operator", true)
@@ -113,6 +115,7 @@ func TestOutsideApproversWaitForAnOperator(t *testing.T) {
 // page and the email list them, each ticked, and only those still ticked
 // get access; a crafted form cannot add anyone else.
 func TestApproverKeepsOnlyTheUsersTheyTick(t *testing.T) {
+	t.Parallel()
 	r := newRequested(t) // user emails it@ and ops@globex.example
 	hank := r.link(t, "hank@globex.example")
 	var approval queued
@@ -159,6 +162,7 @@ func TestApproverKeepsOnlyTheUsersTheyTick(t *testing.T) {
 // fresh approval email each time (11 in seconds). Now one address gets the
 // first plus 3 a day for one request, whatever causes them.
 func TestApprovalEmailsToOneAddressAreCounted(t *testing.T) {
+	t.Parallel()
 	r := newRequested(t) // hank@ and cfo@globex.example
 	path := "/clc/requests/" + r.id.String()
 	swap := func(list string) page {
@@ -188,6 +192,7 @@ func TestApprovalEmailsToOneAddressAreCounted(t *testing.T) {
 
 // Every email a user's actions cause counts against their day.
 func TestAUsersEmailsPerDayAreCounted(t *testing.T) {
+	t.Parallel()
 	a, b := requester(t)
 	a.svc.SetUserEmailsPerDay(7) // a submission here sends 3: two approvers and the confirmation
 	submit(t, a, b, formFor("One", "one.example", "x@one.example, y@one.example"))
@@ -210,6 +215,7 @@ func TestAUsersEmailsPerDayAreCounted(t *testing.T) {
 // account's Administrators never read it, in the API or on the page, and
 // the partner's view of the request stops at the request.
 func TestTheNoteAndTheHistoryStayWithTheirReaders(t *testing.T) {
+	t.Parallel()
 	r := newRequested(t)
 	hank := r.link(t, "hank@globex.example")
 	wantRedirect(t, approveAsShown(t, r.browser(), hank), hank)
@@ -246,6 +252,7 @@ func TestTheNoteAndTheHistoryStayWithTheirReaders(t *testing.T) {
 // Partners saw the SMTP server's own words (internal relay names and
 // addresses); now they see what kind of trouble it was, in their language.
 func TestPartnersSeeTheKindOfDeliveryFailureNotTheSMTPText(t *testing.T) {
+	t.Parallel()
 	r := newRequested(t)
 	if _, err := r.db.Pool.Exec(t.Context(), `UPDATE outbox SET state = 'failed', attempts = 1,
 		last_error = '550 5.1.1 <hank@globex.example> rejected by relay-7.corp.internal [10.2.3.4]'

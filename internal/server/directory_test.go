@@ -17,6 +17,7 @@ func sectionNames(p page, section string) []string {
 }
 
 func TestDirectoryListsTheFourSectionsInOrder(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	ada := a.user("ada@emea.northwind.example", "Ada Lovelace", false)
 	a.user("bob@northwind.example", "Bob Builder", false)
@@ -114,6 +115,7 @@ func TestDirectoryListsTheFourSectionsInOrder(t *testing.T) {
 }
 
 func TestDirectoryOverviewShowsTenOfEachSection(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	ada := a.user("ada@partner.example", "Ada", false)
 	for i := 1; i <= 30; i++ {
@@ -163,6 +165,7 @@ func TestDirectoryOverviewShowsTenOfEachSection(t *testing.T) {
 }
 
 func TestDirectorySectionPagesAndFilters(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	ada := a.user("ada@partner.example", "Ada", false)
 	var ids []account.AccountID
@@ -250,6 +253,7 @@ func TestDirectorySectionPagesAndFilters(t *testing.T) {
 }
 
 func TestDirectoryNeedsSignIn(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	wantRedirect(t, a.browser().get("/clc/directory"), "/login?next=%2Fclc%2Fdirectory")
 }

@@ -8,6 +8,7 @@ import (
 )
 
 func TestOperatorsSeeAndRetryEmails(t *testing.T) {
+	t.Parallel()
 	a, b := requester(t)
 	review := review(t, b, validForm())
 	wantRedirect(t, b.post("/clc/accounts/new/submit", review), "/clc/directory")

@@ -27,7 +27,7 @@ func eventDetail(ctx context.Context, e account.Event) string {
 		if len(p.Approvers) > 0 {
 			return i18n.T(ctx, "event.detail.approvers", "Emails", strings.Join(p.Approvers, ", "))
 		}
-	case "approver_allowed":
+	case "approver_allowed", "approvers_assigned":
 		return i18n.T(ctx, "event.detail.to", "Emails", strings.Join(p.To, ", "))
 	case "approved":
 		if len(p.LeftOut) > 0 {
@@ -95,6 +95,10 @@ func eventDetail(ctx context.Context, e account.Event) string {
 		return p.VirtualAccount
 	case "virtual_account_renamed":
 		return i18n.T(ctx, "event.detail.va_renamed", "Old", p.OldName, "New", p.VirtualAccount)
+	case "message":
+		return p.Message
+	case account.StepNotOpened, account.StepNoResponse:
+		return i18n.T(ctx, "event.detail.to", "Emails", strings.Join(p.To, ", "))
 	}
 	// A reason is the approver's own words, shown as written.
 	return p.Reason

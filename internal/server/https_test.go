@@ -17,6 +17,7 @@ import (
 // this host and every path (ASVS 3.3.1, 3.3.3, 3.3.4, 3.4.1); over plain
 // http it sends neither, as a browser would ignore both.
 func TestOverHTTPSTheCookieIsHostOnlyAndHSTSIsSent(t *testing.T) {
+	t.Parallel()
 	db := pgtest.New(t)
 	base, _ := url.Parse("https://clc.example.com")
 	a := newAppWith(t, db, func(d *server.Deps) {
@@ -56,6 +57,7 @@ func TestOverHTTPSTheCookieIsHostOnlyAndHSTSIsSent(t *testing.T) {
 // ASVS 13.4.3, 13.4.4: the assets folder lists nothing, and TRACE is
 // answered by no route, assets included.
 func TestNoListingAndNoTrace(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	for _, path := range []string{"/static/", "/static", "/static/./", "/static/no-such.css"} {

@@ -10,6 +10,7 @@ import (
 // ASVS 1.2.1, 1.2.4, 3.2.2: markup in stored data is shown as text, never
 // run, and SQL or LIKE metacharacters in a query are only characters.
 func TestMarkupAndSQLInInputAreOnlyText(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("ada@partner.example", "Ada", false)
 	a.account("Partner", "partner.example", "ada@partner.example")

@@ -27,6 +27,7 @@ func (a *app) domainSnapshot(t *testing.T) map[string]string {
 // refused before it is read, quickly, on a page in the user's language, and
 // stores nothing.
 func TestOversizedFormIsRefusedQuicklyInTheUsersLanguage(t *testing.T) {
+	t.Parallel()
 	a, b := requester(t)
 	form := review(t, b, validForm())
 	wantRedirect(t, b.post("/language", url.Values{"lang": {"de"}, "next": {"/clc"}}), "/clc")
@@ -71,6 +72,7 @@ func TestOversizedFormIsRefusedQuicklyInTheUsersLanguage(t *testing.T) {
 // page or problem naming the field; nothing reaches PostgreSQL, which
 // answered a NUL with SQLSTATE 22021 and the portal with a 500.
 func TestUnusableTextIsRefusedBeforeTheDatabase(t *testing.T) {
+	t.Parallel()
 	a, b := requester(t)
 	token := b.newToken("text")
 	before := a.domainSnapshot(t)
@@ -135,6 +137,7 @@ func TestUnusableTextIsRefusedBeforeTheDatabase(t *testing.T) {
 // The API names an account one way, as the pages show it: a bare number, a
 // lower-case prefix or extra zeros are unknown ids.
 func TestAPITakesIdsOnlyAsShown(t *testing.T) {
+	t.Parallel()
 	a, b := requester(t)
 	api := a.api(t, a.openAPI(t), b.newToken("ids"))
 	ans := api.do("POST", "/api/v1/account-requests", globexBody())
@@ -173,6 +176,7 @@ func TestAPITakesIdsOnlyAsShown(t *testing.T) {
 // only and answered the earlier request. The same body is the earlier
 // request, as before.
 func TestIdempotencyKeyReusedWithAnotherBodyIsRefused(t *testing.T) {
+	t.Parallel()
 	a, b := requester(t)
 	api := a.api(t, a.openAPI(t), b.newToken("retries"))
 	ans := api.do("POST", "/api/v1/account-requests", globexBody(), "Idempotency-Key", "globex-1")

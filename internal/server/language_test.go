@@ -16,6 +16,7 @@ import (
 // confirmation stays in the partner's language, and each outbox row says
 // which language it rendered in. Forwarding keeps the customer's language.
 func TestCustomerEmailInTheLanguageThePartnerChose(t *testing.T) {
+	t.Parallel()
 	a, b := requester(t)
 	// The form offers the partner's own language first.
 	form := b.get("/clc/accounts/new")
@@ -97,6 +98,7 @@ func TestCustomerEmailInTheLanguageThePartnerChose(t *testing.T) {
 // A user whose saved language is German reads the directory, its menu and
 // the history of their account in German, with <html lang="de">.
 func TestGermanUserSeesTheDirectoryInGerman(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	u := a.user("hank@globex.example", "Hank", false)
 	globex := a.account("Globex Corporation", "globex.example", "hank@globex.example")
@@ -133,6 +135,7 @@ func TestGermanUserSeesTheDirectoryInGerman(t *testing.T) {
 
 // A visitor who chose nothing gets the best of their browser's languages.
 func TestAcceptLanguagePicksDutch(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	req, _ := http.NewRequest(http.MethodGet, a.srv.URL+"/login", nil)
@@ -156,6 +159,7 @@ func TestAcceptLanguagePicksDutch(t *testing.T) {
 // A choice made in the switcher is saved on the user: it survives signing
 // out, and a sign-in from another browser (a new session) finds it.
 func TestSavedLanguageSurvivesSignOutAndSignIn(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("hank@globex.example", "Hank", false)
 	a.account("Globex Corporation", "globex.example", "hank@globex.example")

@@ -10,6 +10,7 @@ import (
 // from the context: the access log line of a signed-in page too, though it
 // wraps the middleware that finds the user; and no line names either twice.
 func TestLogLinesNameTheirRequestAndUser(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	ada := a.user("ada@partner.example", "Ada", false)
 	a.account("Partner", "partner.example", "ada@partner.example")
@@ -41,6 +42,7 @@ func TestLogLinesNameTheirRequestAndUser(t *testing.T) {
 // An account's id is read from one route parameter by one parser, in the
 // one form pages and emails write it: a second spelling names nothing.
 func TestPagesTakeAccountIdsOnlyAsShown(t *testing.T) {
+	t.Parallel()
 	r := newRequested(t)
 	id := r.id.String() // SA-00000n
 	bare := strings.TrimLeft(strings.TrimPrefix(id, "SA-"), "0")

@@ -13,6 +13,7 @@ import (
 // from the directory's search, the administrator approves it narrower (a
 // User on one Virtual Account), and the partner sees that access.
 func TestBrowserAccessRequestApprovedNarrower(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("hank@globex.example", "Hank Scorpio", false)
 	a.user("ada@partner.example", "Ada Partner", false)

@@ -61,6 +61,7 @@ func (m *managed) requestPath(suffix string) string {
 // A Virtual Account Administrator is shown and treated as what they are,
 // never as the Smart Account's Administrator.
 func TestVirtualAccountAdministratorIsNotSmartAccountAdministrator(t *testing.T) {
+	t.Parallel()
 	m := newManaged(t)
 	access, err := m.svc.AccessOf(context.Background(), m.user("x@x.example", "X", false).ID)
 	if err != nil || len(access) != 0 {
@@ -102,6 +103,7 @@ func TestVirtualAccountAdministratorIsNotSmartAccountAdministrator(t *testing.T)
 // Each relation to the account, through the real router: only the Smart
 // Account's Administrator reaches Account Management.
 func TestAccountManagementPermissions(t *testing.T) {
+	t.Parallel()
 	m := newManaged(t)
 	uma, _ := m.svc.UserByEmail(context.Background(), "uma@globex.example")
 	for _, who := range []string{"vera@globex.example", "uma@globex.example", "vaadmin@globex.example", "ops@clc.example", "stranger@elsewhere.example", "ada@partner.example"} {
@@ -152,6 +154,7 @@ func TestAccountManagementPermissions(t *testing.T) {
 // User on one Virtual Account and approves; the partner is emailed and sees
 // the access in their directory.
 func TestAdministratorApprovesNarrowerAccess(t *testing.T) {
+	t.Parallel()
 	m := newManaged(t)
 	box := m.mailbox(t)
 	hank := m.signedIn("hank@globex.example")
@@ -217,6 +220,7 @@ func TestAdministratorApprovesNarrowerAccess(t *testing.T) {
 }
 
 func TestAdministratorDeclinesWithReason(t *testing.T) {
+	t.Parallel()
 	m := newManaged(t)
 	hank := m.signedIn("hank@globex.example")
 	p := hank.post(m.requestPath("/decline"), url.Values{"reason": {strings.Repeat("x", 1001)}})
@@ -245,6 +249,7 @@ func TestAdministratorDeclinesWithReason(t *testing.T) {
 // Twenty approvals and declines of one request at once: one decision, one
 // email, one event.
 func TestConcurrentAccessDecisionsMakeOne(t *testing.T) {
+	t.Parallel()
 	m := newManaged(t)
 	m.user("hank2@globex.example", "Second Admin", false)
 	m.grant("hank2@globex.example", m.globex, "", account.RoleAdmin)
@@ -280,6 +285,7 @@ func TestConcurrentAccessDecisionsMakeOne(t *testing.T) {
 }
 
 func TestBulkDecisions(t *testing.T) {
+	t.Parallel()
 	m := newManaged(t)
 	for _, who := range []string{"bo@partner.example", "cy@partner.example"} {
 		m.user(who, who, false)
@@ -332,6 +338,7 @@ func TestBulkDecisions(t *testing.T) {
 // A same-domain rule approves with no one acting; an other-domain rule
 // declines; changing the rules is in the history.
 func TestAutomationRules(t *testing.T) {
+	t.Parallel()
 	m := newManaged(t)
 	hank := m.signedIn("hank@globex.example")
 	p := hank.post(m.path("automation"), url.Values{"same_domain": {"approve"}, "same_domain_role": {"user"}, "same_domain_va": {"Nope"}, "other_domain": {"decline"}})
@@ -377,6 +384,7 @@ func TestAutomationRules(t *testing.T) {
 }
 
 func TestAccountUsers(t *testing.T) {
+	t.Parallel()
 	m := newManaged(t)
 	hank := m.signedIn("hank@globex.example")
 	users := hank.get(m.path("users"))
@@ -445,6 +453,7 @@ func TestAccountUsers(t *testing.T) {
 // The directory has "Search Smart Accounts" and a "Your access" column that
 // offers "Request access" where the viewer holds no role.
 func TestDirectorySearchAndYourAccess(t *testing.T) {
+	t.Parallel()
 	m := newManaged(t)
 	m.user("kim@globex.example", "Kim", false)
 	kim := m.signedIn("kim@globex.example")
@@ -481,6 +490,7 @@ func TestDirectorySearchAndYourAccess(t *testing.T) {
 // Two Administrators removing each other at once, round after round: one
 // removal stands each time, and the account keeps an Administrator.
 func TestAdministratorsRemovingEachOtherKeepOne(t *testing.T) {
+	t.Parallel()
 	m := newManaged(t)
 	ctx := context.Background()
 	m.user("hank2@globex.example", "Second Admin", false)

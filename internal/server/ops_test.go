@@ -14,6 +14,7 @@ import (
 // from loopback (as every visitor does behind a reverse proxy on the same
 // host), as nobody and as signed-in staff: it is not there for anyone.
 func TestNoProfilesOnThePortal(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("ops@clc.example", "Ops", true)
 	paths := []string{"/debug/pprof/", "/debug/pprof/goroutine?debug=2", "/debug/pprof/heap?debug=1", "/debug/pprof/cmdline", "/debug/pprof/profile?seconds=1"}
@@ -30,6 +31,7 @@ func TestNoProfilesOnThePortal(t *testing.T) {
 // TestOpsServesProfiles: the operators' handler serves net/http/pprof and
 // nothing else.
 func TestOpsServesProfiles(t *testing.T) {
+	t.Parallel()
 	ops := httptest.NewServer(server.Ops(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	t.Cleanup(ops.Close)
 	for path, want := range map[string]int{"/debug/pprof/": 200, "/debug/pprof/heap?debug=1": 200, "/": 404, "/login": 404} {

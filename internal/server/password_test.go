@@ -37,6 +37,7 @@ func (a *app) setPasswordLink(email, name string) string {
 // none required, common and context-specific passwords refused, and the
 // password checked exactly as typed.
 func TestPasswordRules(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	link := a.setPasswordLink("hank@globex.example", "Hank Scorpio")
 	b := a.browser()

@@ -13,6 +13,7 @@ import (
 // route renamed in one place and not the other fails here, not in a
 // person's browser or inbox.
 func TestEveryPathWrittenIsRouted(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	id, token := account.AccountID(12), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 	get := []string{paths.Home, paths.Login, paths.LoginCode, paths.CLC, paths.Directory, paths.Search, paths.NewRequest,
@@ -34,7 +35,9 @@ func TestEveryPathWrittenIsRouted(t *testing.T) {
 		paths.OpsRequestAction(id, "allow"), paths.APIRequests, paths.RequestAction(id, "withdraw"),
 		paths.AccountPart(id, "virtual-accounts"), paths.VirtualAccountAction(id, 6, "rename"), paths.VirtualAccountAction(id, 6, "delete"),
 		paths.Webhooks, paths.WebhookAction(7, "rotate"), paths.WebhookAction(7, "delete"), paths.Redeliver(7, 8), paths.APIWebhooks,
-		paths.APIWebhook(7) + "/rotate-secret"}
+		paths.APIWebhook(7) + "/rotate-secret",
+		paths.OpsRequestAction(id, "assign"), paths.RequestAction(id, "messages"), paths.PendingAction(token, "messages"),
+		paths.PendingAction(token, "seen")}
 	for _, p := range get {
 		if !server.Routed(a.server, http.MethodGet, p) {
 			t.Errorf("GET %s reaches no route", p)

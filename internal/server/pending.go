@@ -25,6 +25,12 @@ import (
 // pendingPage shows the request and its four actions, or why the link can
 // no longer act.
 func (s *Server) pendingPage(w http.ResponseWriter, r *http.Request) error {
+	return s.renderPending(w, r, http.StatusOK, nil)
+}
+
+// renderPending renders the page; refused, when set, is a refused message
+// to show again as typed.
+func (s *Server) renderPending(w http.ResponseWriter, r *http.Request, status int, refused *messageForm) error {
 	token := chi.URLParam(r, "token")
 	p, err := s.requests.OpenLink(r.Context(), token)
 	if err != nil {
@@ -35,7 +41,15 @@ func (s *Server) pendingPage(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	ctx := r.Context()
-	s.render(w, r, http.StatusOK, pages.Pending(pages.PendingView{
+	msgs, err := s.requests.ApproverMessages(ctx, p)
+	if err != nil {
+		return s.linkFailure(w, r, err, false)
+	}
+	field := messageField(r, "", nil)
+	if refused != nil {
+		field = messageField(r, refused.Text, refused.Errors)
+	}
+	s.render(w, r, status, pages.Pending(pages.PendingView{
 		Page:        layout.Page{Title: i18n.T(ctx, "pending.title")},
 		Intro:       i18n.T(ctx, "pending.intro", "Requester", requesterLine(p.Request)),
 		Rows:        s.pendingRows(r, p),
@@ -45,6 +59,10 @@ func (s *Server) pendingPage(w http.ResponseWriter, r *http.Request) error {
 		Deny:        s.denyForm(r, token, "", nil, false),
 		DenyPage:    paths.PendingAction(token, "deny"),
 		Users:       p.Request.UserEmails,
+		Conversation: pages.ConversationView{
+			Messages: messageRows(ctx, msgs), Action: paths.PendingAction(token, "messages"), Field: field,
+		},
+		Seen: paths.PendingAction(token, "seen"),
 	}))
 	return nil
 }

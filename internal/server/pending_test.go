@@ -12,6 +12,7 @@ import (
 )
 
 func TestPendingPageShowsRequestAndOpeningChangesNothing(t *testing.T) {
+	t.Parallel()
 	r := newRequested(t)
 	link := r.link(t, "hank@globex.example")
 	approver := r.browser()
@@ -85,6 +86,7 @@ func TestPendingPageShowsRequestAndOpeningChangesNothing(t *testing.T) {
 }
 
 func TestApproveCreatesTheAccount(t *testing.T) {
+	t.Parallel()
 	r := newRequested(t)
 	// it@ already signs in: it gets access but no link to set a password.
 	r.user("it@globex.example", "IT Desk", false)
@@ -168,6 +170,7 @@ func TestApproveCreatesTheAccount(t *testing.T) {
 }
 
 func TestDenyNeedsAReasonAndTellsThePartner(t *testing.T) {
+	t.Parallel()
 	r := newRequested(t)
 	hank, cfo := r.link(t, "hank@globex.example"), r.link(t, "cfo@globex.example")
 	b := r.browser()
@@ -226,6 +229,7 @@ func TestDenyNeedsAReasonAndTellsThePartner(t *testing.T) {
 }
 
 func TestForward(t *testing.T) {
+	t.Parallel()
 	r := newRequested(t)
 	hank := r.link(t, "hank@globex.example")
 	b := r.browser()
@@ -291,6 +295,7 @@ func TestForward(t *testing.T) {
 }
 
 func TestLinksThatCannotAct(t *testing.T) {
+	t.Parallel()
 	r := newRequested(t)
 	hank := r.link(t, "hank@globex.example")
 	b := r.browser()
@@ -317,6 +322,7 @@ func TestLinksThatCannotAct(t *testing.T) {
 }
 
 func TestTheEmailedLinkOpensThePendingRequest(t *testing.T) {
+	t.Parallel()
 	r := newRequested(t)
 	msg := r.mailbox(t).find("cfo@globex.example", `Action required: approve the Smart Account "Globex Corporation"`)
 	link := linkTo(t, msg, "/pending/")

@@ -13,6 +13,7 @@ import (
 // forward stands (the link revoked, the new approver holding a live link)
 // and the approval is refused. Never both, never neither.
 func TestForwardAndApproveAtOnceMakeOneOutcome(t *testing.T) {
+	t.Parallel()
 	r := newRequested(t)
 	outcomes := map[string]int{}
 	for round := range 8 {

@@ -18,6 +18,7 @@ import (
 // Request), and an administrator creates, renames and deletes a Virtual
 // Account on the account's page. axe-core checks each page on the way.
 func TestBrowserRenewalAndVirtualAccounts(t *testing.T) {
+	t.Parallel()
 	r := newRequested(t)
 	r.clock.Advance(account.RequestLifetime + time.Hour)
 	if n, err := r.svc.ExpireRequests(context.Background()); err != nil || n != 1 {

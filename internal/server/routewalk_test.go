@@ -148,12 +148,14 @@ func (s *walkSeed) cases() map[string]walkCase {
 		// Anyone may choose a language; an empty choice legitimately resets a
 		// signed-in user's stored one, so it is sent by someone not signed
 		// in, whose choice lives in the session only.
-		"POST /language":                {as: "anon", path: "/language", fields: []string{"lang", "next"}, base: vals("lang", "de")},
-		"POST /login/code":              {as: "anon", path: "/login/code", fields: []string{"code"}},
-		"POST /two-factor/setup":        {as: "anon", path: "/two-factor/setup", fields: []string{"code"}},
-		"POST /pending/{token}/approve": {as: "anon", path: "/pending/" + s.approval + "/approve"},
-		"POST /pending/{token}/deny":    {as: "anon", path: "/pending/" + s.approval + "/deny", fields: []string{"reason"}},
-		"POST /pending/{token}/forward": {as: "anon", path: "/pending/" + s.approval + "/forward", fields: []string{"forward_to"}},
+		"POST /language":                 {as: "anon", path: "/language", fields: []string{"lang", "next"}, base: vals("lang", "de")},
+		"POST /login/code":               {as: "anon", path: "/login/code", fields: []string{"code"}},
+		"POST /two-factor/setup":         {as: "anon", path: "/two-factor/setup", fields: []string{"code"}},
+		"POST /pending/{token}/approve":  {as: "anon", path: "/pending/" + s.approval + "/approve"},
+		"POST /pending/{token}/deny":     {as: "anon", path: "/pending/" + s.approval + "/deny", fields: []string{"reason"}},
+		"POST /pending/{token}/forward":  {as: "anon", path: "/pending/" + s.approval + "/forward", fields: []string{"forward_to"}},
+		"POST /pending/{token}/messages": {as: "anon", path: "/pending/" + s.approval + "/messages", fields: []string{"message"}},
+		"POST /pending/{token}/seen":     {as: "anon", path: "/pending/" + s.approval + "/seen"},
 		"POST /set-password/{token}": {as: "anon", path: "/set-password/" + s.setPass, fields: []string{"password", "confirm"},
 			base: vals("confirm", "a long enough passphrase")},
 		"POST /settings/two-factor/disable": {as: "ada", path: "/settings/two-factor/disable", fields: []string{"code"}},
@@ -164,6 +166,7 @@ func (s *walkSeed) cases() map[string]walkCase {
 		"POST /clc/requests/{accountID}/withdraw":  {as: "ada", path: "/clc/requests/" + pending + "/withdraw"},
 		"POST /clc/requests/{accountID}/resend":    {as: "ada", path: "/clc/requests/" + pending + "/resend", fields: []string{"approver"}},
 		"POST /clc/requests/{accountID}/approvers": {as: "ada", path: "/clc/requests/" + pending + "/approvers", fields: []string{"customer_emails"}},
+		"POST /clc/requests/{accountID}/messages":  {as: "ada", path: "/clc/requests/" + pending + "/messages", fields: []string{"message"}},
 		"POST /clc/api-tokens":                     {as: "ada", path: "/clc/api-tokens", fields: []string{"name"}},
 		"POST /clc/api-tokens/{id}/revoke":         {as: "ada", path: "/clc/api-tokens/" + s.tokenID + "/revoke"},
 		// An operator may approve without choosing the administrator, so an
@@ -171,8 +174,9 @@ func (s *walkSeed) cases() map[string]walkCase {
 		"POST /ops/requests/{accountID}/approve": {as: "olga", path: "/ops/requests/" + denied + "/approve", fields: []string{"admin"}},
 		"POST /ops/requests/{accountID}/deny":    {as: "olga", path: "/ops/requests/" + pending + "/deny", fields: []string{"reason"}},
 		// The approver is the one field, and none of these is held.
-		"POST /ops/requests/{accountID}/allow": {as: "olga", path: "/ops/requests/" + pending + "/allow", fields: []string{"approver"}},
-		"POST /ops/emails/{id}/retry":          {as: "olga", path: "/ops/emails/" + s.emailID + "/retry"},
+		"POST /ops/requests/{accountID}/allow":  {as: "olga", path: "/ops/requests/" + pending + "/allow", fields: []string{"approver"}},
+		"POST /ops/emails/{id}/retry":           {as: "olga", path: "/ops/emails/" + s.emailID + "/retry"},
+		"POST /ops/requests/{accountID}/assign": {as: "olga", path: "/ops/requests/" + pending + "/assign"},
 		// The walk's portal has no OpenID provider: the button is not found.
 		"POST /login/sso": {as: "anon", path: "/login/sso", fields: []string{"next"}},
 		// Sent by a partner, whom the domain refuses whatever the domain.
@@ -306,6 +310,7 @@ func (a *app) tableHashes(t *testing.T) map[string]string {
 // UTF-8, 100 KiB, 3,211 characters and nothing, as a user who may use the route: never a 5xx,
 // and never a changed row.
 func TestEveryRouteRefusesBadInputWithoutHarm(t *testing.T) {
+	t.Parallel()
 	s := seedForWalk(t)
 	a := s.a
 	cases := s.cases()

@@ -17,6 +17,7 @@ import (
 // how the README's pictures are made, not a check: without the variable it
 // skips.
 func TestScreenshots(t *testing.T) {
+	t.Parallel()
 	dir := os.Getenv("CLC_SCREENSHOTS")
 	if dir == "" {
 		t.Skip("CLC_SCREENSHOTS is not set; `make screenshots` sets it")

@@ -20,6 +20,7 @@ func searchNames(b *browser, query string) []string {
 }
 
 func TestSearchFindsPartsOfNamesAndDomainsFoldingCaseAndAccents(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("ada@partner.example", "Ada", false)
 	a.user("admin@zurich.example", "Zora Admin", false)
@@ -75,6 +76,7 @@ func TestSearchFindsPartsOfNamesAndDomainsFoldingCaseAndAccents(t *testing.T) {
 }
 
 func TestSearchFindsRestrictedAccountsOnlyByTheirEntireNameOrDomain(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("ada@partner.example", "Ada", false)
 	a.user("alice@umbrella.example", "Alice Abernathy", false)
@@ -117,6 +119,7 @@ func TestSearchFindsRestrictedAccountsOnlyByTheirEntireNameOrDomain(t *testing.T
 }
 
 func TestSearchNeedsThreeCharacters(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("ada@partner.example", "Ada", false)
 	a.account("AB Logistics", "ab-logistics.example")
@@ -162,6 +165,7 @@ func TestSearchNeedsThreeCharacters(t *testing.T) {
 }
 
 func TestSearchPagesNamesStartingWithTheQueryFirst(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	ada := a.user("ada@partner.example", "Ada", false)
 	var want []string
@@ -224,6 +228,7 @@ func TestSearchPagesNamesStartingWithTheQueryFirst(t *testing.T) {
 }
 
 func TestSearchLeavesOutAccountsThatNeverCameToBe(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	ada := a.user("ada@partner.example", "Ada", false)
 	a.createdBy(ada, "Denied Dynamics", "denied-dynamics.example", account.StatusDenied)

@@ -27,6 +27,7 @@ func (a *app) logged(msg string) []map[string]any {
 // refused authorization are logged with who and which request, never with
 // the password.
 func TestSecurityEventsAreLogged(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	ada := a.user("ada@partner.example", "Ada", false)
 	a.account("Partner", "partner.example", "ada@partner.example")
@@ -64,6 +65,7 @@ func TestSecurityEventsAreLogged(t *testing.T) {
 // ASVS 14.3.2, 7.4.1, 7.4.4: every signed-in page says no-store and offers
 // Log Out; after Log Out the old session token resumes nothing.
 func TestSignedInPagesAreNotCachedAndLogOutEndsTheSession(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("ada@partner.example", "Ada", false)
 	sa := a.account("Partner", "partner.example", "ada@partner.example")
@@ -92,6 +94,7 @@ func TestSignedInPagesAreNotCachedAndLogOutEndsTheSession(t *testing.T) {
 // ASVS 7.4.2: a user removed while signed in is signed out at the next
 // request, whatever session they hold.
 func TestARemovedUserIsSignedOut(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("ada@partner.example", "Ada", false)
 	a.account("Partner", "partner.example", "ada@partner.example")

@@ -20,6 +20,7 @@ import (
 )
 
 func TestSessionCookieSecureOnlyOverHTTPS(t *testing.T) {
+	t.Parallel()
 	for base, secure := range map[string]bool{"https://clc.example.com": true, "http://127.0.0.1:8080": false} {
 		u, _ := url.Parse(base)
 		sm := server.NewSessions(memstore.New(), u, 12*time.Hour)
@@ -75,6 +76,7 @@ func (c *countingTracer) take() []string {
 // page has no work of its own, so it is that statement alone; and the
 // frame it shows is the administrator's.
 func TestASignedInPageAsksTheDatabaseOnceForItsFrame(t *testing.T) {
+	t.Parallel()
 	db := pgtest.New(t)
 	tracer := &countingTracer{}
 	pool := db.TracedPool(t, tracer)
@@ -114,6 +116,7 @@ func TestASignedInPageAsksTheDatabaseOnceForItsFrame(t *testing.T) {
 // portal keeps through the real store and reads it back, typed as put;
 // and a session written by scs's gob codec before is still read.
 func TestSessionsKeepTheirTypes(t *testing.T) {
+	t.Parallel()
 	db := pgtest.New(t)
 	ctx := context.Background()
 	sm := server.NewSessions(postgres.NewSessionStore(db.Pool, server.SessionUser), &url.URL{Scheme: "http", Host: "x"}, time.Hour)

@@ -50,6 +50,7 @@ func parallelLogins(a *app, n int, form func(i int) url.Values, header http.Head
 // Guesses sent at once meet the same block as guesses sent one by one: five
 // free failures and the sixth, then every other is refused unchecked.
 func TestParallelGuessesMeetTheBlock(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("ada@partner.example", "Ada", false)
 	got := parallelLogins(a, 12, func(int) url.Values {
@@ -64,6 +65,7 @@ func TestParallelGuessesMeetTheBlock(t *testing.T) {
 // heard from; from anyone else X-Forwarded-For is ignored, so a client
 // cannot escape its block by naming another address.
 func TestTrustedProxyNamesTheClient(t *testing.T) {
+	t.Parallel()
 	guesses := func(i int) url.Values {
 		return url.Values{"email": {fmt.Sprintf("guess%d@partner.example", i)}, "password": {"wrong"}}
 	}
@@ -102,6 +104,7 @@ func TestTrustedProxyNamesTheClient(t *testing.T) {
 
 // Old failures that block nothing are forgotten by the worker's jobs.
 func TestThrottlePruned(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	b := a.browser()
 	wantStatus(t, b.login("nobody@partner.example", "wrong"), http.StatusUnauthorized)
@@ -127,6 +130,7 @@ func TestThrottlePruned(t *testing.T) {
 // refunded: an office signing in many times from one address is never
 // blocked by its own successes.
 func TestSuccessesDoNotCountAgainstTheClient(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("ada@partner.example", "Ada", false)
 	a.account("Partner", "partner.example", "ada@partner.example")
@@ -150,6 +154,7 @@ func TestSuccessesDoNotCountAgainstTheClient(t *testing.T) {
 // sign-in throttle, which should not stay silent. From a trusted proxy the
 // header is expected and nothing is said.
 func TestUntrustedForwardingWarnedOnceAMinute(t *testing.T) {
+	t.Parallel()
 	warnings := func(a *app) int {
 		return strings.Count(a.logs.String(), "CLC_TRUSTED_PROXIES may be missing")
 	}
@@ -215,6 +220,7 @@ func (a *app) from(addr string) *browser {
 // The attacker at A stays blocked, even with the right password, and a
 // forged device cookie, or another user's, exempts nobody.
 func TestAttackerCannotLockOutTheUser(t *testing.T) {
+	t.Parallel()
 	a := behindProxy(t)
 	a.user("ada@partner.example", "Ada", false)
 	a.user("bob@partner.example", "Bob", false)
@@ -272,6 +278,7 @@ func TestAttackerCannotLockOutTheUser(t *testing.T) {
 // thief Ada's device's five free failures and no more, and blocks no one
 // else.
 func TestAbusedDeviceCookieIsBlocked(t *testing.T) {
+	t.Parallel()
 	a := behindProxy(t)
 	a.user("ada@partner.example", "Ada", false)
 	laptop := a.from("203.0.113.5")

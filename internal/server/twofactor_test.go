@@ -48,6 +48,7 @@ func setUpAuthenticator(t *testing.T, a *app, b *browser) (secret string, answer
 }
 
 func TestStaffMustSetUpAnAuthenticatorBeforeTheyAreSignedIn(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	// Added as `clc user add --staff` does: no authenticator yet.
 	if _, err := a.svc.AddUser(context.Background(), account.NewUser{Email: "ops@clc.example", Name: "Olga", Password: "correct horse", Staff: true}); err != nil {
@@ -83,6 +84,7 @@ func TestStaffMustSetUpAnAuthenticatorBeforeTheyAreSignedIn(t *testing.T) {
 }
 
 func TestPartnersMayTurnOnTwoFactorSignIn(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("ada@partner.example", "Ada", false)
 	b := a.signedIn("ada@partner.example") // no code asked: it is off
@@ -142,6 +144,7 @@ func TestPartnersMayTurnOnTwoFactorSignIn(t *testing.T) {
 }
 
 func TestParallelCodeGuessesMeetTheBlock(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("ops@clc.example", "Olga", true)
 	// The setup's code is spent: wait for the next one before guessing, so
@@ -185,6 +188,7 @@ func TestParallelCodeGuessesMeetTheBlock(t *testing.T) {
 }
 
 func TestAPendingSignInLapses(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("ops@clc.example", "Olga", true)
 	b := a.browser()
@@ -197,6 +201,7 @@ func TestAPendingSignInLapses(t *testing.T) {
 // ASVS 6.5.5: a code lives for its own 30-second step: one never used is
 // refused once the next step has begun.
 func TestACodeLapsesWithItsStep(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	a.user("ops@clc.example", "Olga", true)
 	a.clock.Advance(30 * time.Second) // past the step the setup used

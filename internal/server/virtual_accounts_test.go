@@ -74,6 +74,7 @@ func (m *managed) vaNames(t *testing.T) string {
 // account's page; each change is an event, the directory shows it, and the
 // read models stay what their sources say.
 func TestVirtualAccountsCreatedRenamedDeleted(t *testing.T) {
+	t.Parallel()
 	m := newManaged(t)
 	hank := m.signedIn("hank@globex.example")
 	page := paths.Account(m.globex.ID)
@@ -136,6 +137,7 @@ func TestVirtualAccountsCreatedRenamedDeleted(t *testing.T) {
 // TestVirtualAccountRefusals: each refusal changes nothing, and ids the
 // viewer may not manage are pages that do not exist.
 func TestVirtualAccountRefusals(t *testing.T) {
+	t.Parallel()
 	m := newManaged(t)
 	hank := m.signedIn("hank@globex.example")
 	eng, sales, def := m.vaID(t, "Engineering"), m.vaID(t, "Sales"), m.vaID(t, account.DefaultVirtualAccount)

@@ -67,6 +67,7 @@ func deliverAll(t *testing.T, a *app) {
 // receives a verified delivery, sees its attempts and redelivers it; a
 // stranger meets 404 at every one of its pages and actions.
 func TestWebhooksPage(t *testing.T) {
+	t.Parallel()
 	a, b := requester(t)
 	rc := newHookReceiver(t)
 	p := b.get("/clc/webhooks")
@@ -157,6 +158,7 @@ func TestWebhooksPage(t *testing.T) {
 // redelivers as the page does, every answer held to openapi.json; another
 // user's token meets 404.
 func TestWebhooksAPI(t *testing.T) {
+	t.Parallel()
 	a, b := requester(t)
 	spec := a.openAPI(t)
 	rc := newHookReceiver(t)

@@ -107,3 +107,13 @@ document.addEventListener("submit", (event) => {
   field.setAttribute("aria-invalid", "true");
   field.focus();
 });
+
+// The Pending Request page tells the server a person saw it, once it loaded
+// in a browser: mail scanners that only fetch the link do not run this, so
+// the partner is told when no approver has opened the page.
+document.addEventListener("DOMContentLoaded", () => {
+  const seen = document.querySelector("[data-seen]");
+  if (seen && seen.dataset.seen) {
+    fetch(seen.dataset.seen, { method: "POST", credentials: "same-origin" }).catch(() => {});
+  }
+});
