@@ -85,6 +85,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		Access:      svc.AccessManagement,
 		SignIn:      svc.SignIn,
 		Tokens:      svc.Tokens,
+		Events:      svc.EventLog,
 		Accounts:    svc,
 		Sessions:    sessions,
 		Catalog:     catalog,

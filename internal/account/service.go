@@ -23,7 +23,10 @@ type Store interface {
 	OpenSession(ctx context.Context, token string) (Session, bool, error)
 	// DeleteExpiredSessions deletes the sessions whose expiry is before now.
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
-	SetUserLanguage(ctx context.Context, id int64, lang string) error
+	SetUserLanguage(ctx context.Context, id int64, lang string, at time.Time) error
+	RecordEvent(ctx context.Context, e Event) error
+	Events(ctx context.Context, q EventQuery) ([]Event, error)
+	StreamEvents(ctx context.Context, q EventQuery, each func(Event) error) error
 
 	// CreateActiveAccount makes an active Smart Account with its DEFAULT
 	// Virtual Account, makes admins its administrators and records an event.
@@ -72,6 +75,7 @@ type Service struct {
 	*EmailLimits
 	*Tokens
 	*SignIn
+	*EventLog
 
 	store  Store
 	clock  Clock
@@ -88,6 +92,7 @@ func NewService(store Store, clock Clock, hasher PasswordHasher) *Service {
 		AccessManagement: NewAccessManagement(store, clock, listings, limits),
 		Tokens:           NewTokens(store, clock),
 		SignIn:           NewSignIn(store, clock, hasher),
+		EventLog:         NewEventLog(store),
 		EmailLimits:      limits,
 		store:            store, clock: clock, hasher: hasher,
 	}
@@ -181,7 +186,7 @@ func (s *Service) SetLanguage(ctx context.Context, userID int64, lang string) er
 	if !IsLanguage(lang) {
 		lang = ""
 	}
-	return s.store.SetUserLanguage(ctx, userID, lang)
+	return s.store.SetUserLanguage(ctx, userID, lang, s.clock.Now())
 }
 
 // NewAccount is what an operator gives to make an active Smart Account.

@@ -146,7 +146,7 @@ func (s *Store) CreateRequest(ctx context.Context, r account.AccountRequest, lin
 			}
 			return nil
 		})
-		sql, args, err := eventInsert(account.Event{AccountID: a.ID, At: r.CreatedAt, ActorID: r.RequestedBy,
+		sql, args, err := eventInsert(ctx, account.Event{AccountID: a.ID, At: r.CreatedAt, ActorID: r.RequestedBy,
 			Actor: r.Requester, Kind: "requested", Params: account.EventParams{Approvers: r.CustomerEmails, Held: r.Held}})
 		if err != nil {
 			return err

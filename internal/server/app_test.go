@@ -90,7 +90,7 @@ func newAppWith(t *testing.T, db pgtest.DB, set func(*server.Deps)) *app {
 // useServices hands the server svc's use cases, as main does.
 func useServices(d *server.Deps, svc *account.Service) {
 	d.Requests, d.Listings, d.Access = svc.AccountRequests, svc.Listings, svc.AccessManagement
-	d.SignIn, d.Tokens, d.Accounts = svc.SignIn, svc.Tokens, svc
+	d.SignIn, d.Tokens, d.Events, d.Accounts = svc.SignIn, svc.Tokens, svc.EventLog, svc
 }
 
 type lockedWriter struct {

@@ -27,6 +27,7 @@ type Deps struct {
 	Access   *account.AccessManagement
 	SignIn   *account.SignIn
 	Tokens   *account.Tokens
+	Events   *account.EventLog
 	// Accounts is what is not split out yet: users, sessions' frames and
 	// the outbox's page for operators.
 	Accounts *account.Service
@@ -51,6 +52,7 @@ type Server struct {
 	access   *account.AccessManagement
 	signins  *account.SignIn
 	tokens   *account.Tokens
+	events   *account.EventLog
 	accounts *account.Service
 	sessions *scs.SessionManager
 	catalog  *i18n.Catalog
@@ -75,6 +77,7 @@ func New(d Deps) *Server {
 		access:   d.Access,
 		signins:  d.SignIn,
 		tokens:   d.Tokens,
+		events:   d.Events,
 		accounts: d.Accounts,
 		sessions: d.Sessions,
 		catalog:  d.Catalog,
