@@ -153,6 +153,10 @@ func (l *EventLog) Scope(ctx context.Context, u User, view EventLogView, id Acco
 	return sc, nil
 }
 
+// MayReadAccountLog reports whether someone who relates to an account by
+// rel reads its Event Log: staff and its Administrators, as Scope decides.
+func MayReadAccountLog(u User, rel Relation) bool { return u.Staff || rel.Role == RoleAdmin }
+
 // CheckEventFilter bounds a filter before it reaches the store.
 func CheckEventFilter(f EventFilter) FieldErrors {
 	errs := FieldErrors{}

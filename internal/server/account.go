@@ -70,6 +70,9 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) error {
 			v.History = append(v.History, eventRow(ctx, e))
 		}
 		v.HistoryPager = pager(i18n.T(ctx, "account.history"), path, base, "events_page", d.Events.Number, d.Events.HasNext, "history")
+		if u, _ := currentUser(ctx); account.MayReadAccountLog(u, d.Relation) {
+			v.EventLog = paths.AccountEvents(a.ID)
+		}
 	}
 	s.render(w, r, http.StatusOK, pages.Account(v))
 	return nil

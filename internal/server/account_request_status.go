@@ -104,6 +104,7 @@ func (s *Server) renderRequestStatus(w http.ResponseWriter, r *http.Request, id 
 			return err
 		}
 	}
+	v.EventLog = paths.RequestEvents(id)
 	for _, e := range st.History {
 		v.History = append(v.History, pages.HistoryRow{
 			At: i18n.DateTime(ctx, e.At), Actor: e.Actor, What: i18n.T(ctx, "event."+e.Kind), Detail: eventDetail(ctx, e),

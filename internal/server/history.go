@@ -87,6 +87,10 @@ func eventDetail(ctx context.Context, e account.Event) string {
 		}
 	case "virtual_account_created":
 		return p.VirtualAccount
+	case "api_token_created", "api_token_revoked":
+		return p.Name
+	case "language_changed":
+		return languageName(ctx, p.Language)
 	}
 	// A reason is the approver's own words, shown as written.
 	return p.Reason

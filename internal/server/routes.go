@@ -35,6 +35,8 @@ func (s *Server) routes() http.Handler {
 			r.Get("/account-requests/{accountID}", s.api(s.apiGetRequest))
 			r.Post("/account-requests/{accountID}/withdraw", s.api(s.apiWithdrawRequest))
 			r.Get("/smart-accounts", s.api(s.apiSearchAccounts))
+			r.Get("/account-requests/{accountID}/events", s.api(s.apiEventLog(apiRequestLogTarget)))
+			r.Get("/events", s.api(s.apiEventLog(apiPortalLogTarget)))
 		})
 	})
 
@@ -86,6 +88,8 @@ func (s *Server) routes() http.Handler {
 			r.Post("/clc/requests/{accountID}/withdraw", s.h(s.withdrawRequest))
 			r.Post("/clc/requests/{accountID}/resend", s.h(s.resendApproval))
 			r.Post("/clc/requests/{accountID}/approvers", s.h(s.changeApprovers))
+			r.Get("/clc/requests/{accountID}/events", s.h(s.eventLog(requestLogTarget)))
+			r.Get("/clc/requests/{accountID}/events.csv", s.h(s.eventLogExport(requestLogTarget)))
 			r.Get("/clc/api-tokens", s.h(s.apiTokens))
 			r.Post("/clc/api-tokens", s.h(s.createAPIToken))
 			r.Post("/clc/api-tokens/{id}/revoke", s.h(s.revokeAPIToken))
@@ -96,10 +100,14 @@ func (s *Server) routes() http.Handler {
 			r.Post("/ops/requests/{accountID}/allow", s.h(s.opsAllow))
 			r.Get("/ops/emails", s.h(s.emails))
 			r.Post("/ops/emails/{id}/retry", s.h(s.retryEmail))
+			r.Get("/ops/events", s.h(s.eventLog(portalLogTarget)))
+			r.Get("/ops/events.csv", s.h(s.eventLogExport(portalLogTarget)))
 			r.Get("/clc/directory", s.h(s.directory))
 			r.Get("/clc/search", s.h(s.search))
 			r.Get("/clc/accounts/{accountID}", s.h(s.accountPage))
 			r.Get("/clc/accounts/{accountID}/request-access", s.h(s.requestAccessForm))
+			r.Get("/clc/accounts/{accountID}/events", s.h(s.eventLog(accountLogTarget)))
+			r.Get("/clc/accounts/{accountID}/events.csv", s.h(s.eventLogExport(accountLogTarget)))
 			r.Post("/clc/accounts/{accountID}/request-access", s.h(s.requestAccess))
 
 			// Account Management: a Smart Account Administrator's own.

@@ -39,6 +39,7 @@ const (
 	NavManage    = "manage"
 	NavPending   = "pending_access"
 	NavAPITokens = "api_tokens"
+	NavEventLog  = "event_log"
 )
 
 type returnPathKey struct{}
