@@ -60,7 +60,7 @@ type Store interface {
 	RecentEmails(ctx context.Context, limit, offset int) ([]QueuedEmail, error)
 	// RequeueFailedEmail sends a failed email again; one that carried a
 	// link carries token instead of the token its failure erased.
-	RequeueFailedEmail(ctx context.Context, id int64, now time.Time, token string) error
+	RequeueFailedEmail(ctx context.Context, id int64, now time.Time, token string, by User) error
 	DirectoryStore
 	ManagementStore
 }
@@ -311,7 +311,7 @@ func (s *Service) RetryEmail(ctx context.Context, u User, id int64) error {
 	if !u.Staff {
 		return ErrForbidden
 	}
-	if err := s.store.RequeueFailedEmail(ctx, id, s.clock.Now(), randomToken(tokenBytes)); err != nil {
+	if err := s.store.RequeueFailedEmail(ctx, id, s.clock.Now(), randomToken(tokenBytes), u); err != nil {
 		return fmt.Errorf("retry email %d: %w", id, err)
 	}
 	return nil

@@ -297,12 +297,16 @@ func (s *Store) RecentEmails(ctx context.Context, limit, offset int) ([]account.
 // a link carries token, a new one, for the same link; when that link is gone
 // (a reminder or a forward replaced it, or it was spent) the email goes
 // without one and its renderer refuses it.
-func (s *Store) RequeueFailedEmail(ctx context.Context, id int64, now time.Time, token string) error {
+func (s *Store) RequeueFailedEmail(ctx context.Context, id int64, now time.Time, token string, by account.User) error {
 	fresh := account.HashToken(token)
 	return withTx(ctx, s.pool, func(tx pgx.Tx) error {
 		var old []byte
+		var accountID *account.AccountID
+		var kind account.EmailKind
+		var to string
 		err := tx.QueryRow(ctx, `
-			SELECT link_hash FROM outbox WHERE id = $1 AND state = 'failed' FOR UPDATE`, id).Scan(&old)
+			SELECT link_hash, smart_account_id, kind, to_address FROM outbox WHERE id = $1 AND state = 'failed' FOR UPDATE`,
+			id).Scan(&old, &accountID, &kind, &to)
 		if err != nil {
 			return mapErr(err, "")
 		}
@@ -323,6 +327,14 @@ func (s *Store) RequeueFailedEmail(ctx context.Context, id int64, now time.Time,
 			UPDATE outbox SET state = 'pending', next_attempt_at = $2, secret = $3, link_hash = $4,
 				last_error = last_error || ' (retried by an operator)'
 			WHERE id = $1`, id, now, secret, fresh)
-		return err
+		if err != nil {
+			return err
+		}
+		e := account.Event{At: now, ActorID: by.ID, Actor: by.Email, Kind: "email_retried",
+			Params: account.EventParams{Email: kind, To: []string{to}}}
+		if accountID != nil {
+			e.AccountID = *accountID
+		}
+		return addEvent(ctx, tx, e)
 	})
 }

@@ -29,7 +29,7 @@ func eventDetail(ctx context.Context, e account.Event) string {
 		if len(p.LeftOut) > 0 {
 			return i18n.T(ctx, "event.detail.left_out", "Emails", strings.Join(p.LeftOut, ", "))
 		}
-	case "emailed":
+	case "emailed", "email_retried":
 		if p.Email != "" {
 			return i18n.T(ctx, "event.detail.emailed", "Email", i18n.T(ctx, "email.kind."+string(p.Email)), "To", strings.Join(p.To, ", "))
 		}
