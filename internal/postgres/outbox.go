@@ -338,3 +338,24 @@ func (s *Store) RequeueFailedEmail(ctx context.Context, id int64, now time.Time,
 		return addEvent(ctx, tx, e)
 	})
 }
+
+// OutboxDepth is the outbox's waiting emails by kind, and how long the
+// oldest due one of each has waited past its time, for metrics: it reads
+// outbox_due_idx's rows, the emails not yet sent or failed, however many
+// were sent before.
+func (s *Store) OutboxDepth(ctx context.Context, now time.Time) ([]account.OutboxDepth, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT kind, count(*), coalesce(extract(epoch FROM $1 - min(next_attempt_at) FILTER (WHERE next_attempt_at <= $1)), 0)
+		FROM outbox WHERE state IN ('pending', 'sending')
+		GROUP BY kind ORDER BY kind`, now)
+	if err != nil {
+		return nil, fmt.Errorf("outbox depth: %w", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.OutboxDepth, error) {
+		var d account.OutboxDepth
+		var secs float64
+		err := row.Scan(&d.Kind, &d.Waiting, &secs)
+		d.OldestDue = time.Duration(secs * float64(time.Second))
+		return d, err
+	})
+}

@@ -30,7 +30,7 @@ func TestNoProfilesOnThePortal(t *testing.T) {
 // TestOpsServesProfiles: the operators' handler serves net/http/pprof and
 // nothing else.
 func TestOpsServesProfiles(t *testing.T) {
-	ops := httptest.NewServer(server.Ops(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	ops := httptest.NewServer(server.Ops(slog.New(slog.NewTextHandler(io.Discard, nil)), nil))
 	t.Cleanup(ops.Close)
 	for path, want := range map[string]int{"/debug/pprof/": 200, "/debug/pprof/heap?debug=1": 200, "/": 404, "/login": 404} {
 		resp, err := http.Get(ops.URL + path)

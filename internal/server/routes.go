@@ -12,7 +12,7 @@ import (
 // routes is the whole route table.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.requestID, s.accessLog, s.recoverer, s.warnUntrustedForwarding, securityHeaders(s.baseURL.Scheme == "https"), s.crossOriginProtection)
+	r.Use(s.requestID, s.accessLog, s.instrument, s.recoverer, s.warnUntrustedForwarding, securityHeaders(s.baseURL.Scheme == "https"), s.crossOriginProtection)
 
 	static, _ := fs.Sub(web.Static, "static")
 	r.Get("/static/*", s.staticFiles(static))

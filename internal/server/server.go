@@ -15,6 +15,7 @@ import (
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
 	"github.com/clc-portal/clc/internal/logctx"
+	"github.com/clc-portal/clc/internal/metrics"
 )
 
 // Deps is what the server needs, wired by main.
@@ -42,6 +43,8 @@ type Deps struct {
 	TrustedProxies []netip.Prefix
 	// ReadYourWrites is set when some reads may lag the writes (a replica).
 	ReadYourWrites ReadYourWrites
+	// Metrics records requests and their outcomes; nil records nothing.
+	Metrics *metrics.Metrics
 }
 
 // Server serves the portal.
@@ -61,6 +64,7 @@ type Server struct {
 	ready    func(ctx context.Context) error
 	proxies  []netip.Prefix
 	writes   ReadYourWrites
+	metrics  *metrics.Metrics
 	handler  http.Handler
 	// forwarded rate-limits the warning about an ignored X-Forwarded-For.
 	forwarded forwardedWarning
@@ -86,6 +90,7 @@ func New(d Deps) *Server {
 		ready:    d.Ready,
 		proxies:  d.TrustedProxies,
 		writes:   d.ReadYourWrites,
+		metrics:  d.Metrics,
 	}
 	// A session store that cannot be reached is an error page, not scs's
 	// plain-text 500.
