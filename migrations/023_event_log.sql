@@ -10,3 +10,8 @@ ALTER TABLE events ADD COLUMN client_addr text NOT NULL DEFAULT '';
 CREATE INDEX events_at_idx ON events (at, id);
 CREATE INDEX events_kind_idx ON events (kind, at, id);
 CREATE INDEX events_actor_idx ON events (actor, at, id);
+
+-- A user's own events (a sign-in, say) name them; the log outlives the
+-- user, keeping the address they had in actor.
+ALTER TABLE events DROP CONSTRAINT events_actor_user_id_fkey,
+    ADD CONSTRAINT events_actor_user_id_fkey FOREIGN KEY (actor_user_id) REFERENCES users (id) ON DELETE SET NULL;
