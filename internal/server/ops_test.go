@@ -16,7 +16,7 @@ import (
 func TestNoProfilesOnThePortal(t *testing.T) {
 	a := newApp(t)
 	a.user("ops@clc.example", "Ops", true)
-	paths := []string{"/debug/pprof/", "/debug/pprof/goroutine?debug=2", "/debug/pprof/heap?debug=1", "/debug/pprof/cmdline", "/debug/pprof/profile?seconds=1"}
+	paths := []string{"/metrics", "/debug/pprof/", "/debug/pprof/goroutine?debug=2", "/debug/pprof/heap?debug=1", "/debug/pprof/cmdline", "/debug/pprof/profile?seconds=1"}
 	for _, p := range paths {
 		wantStatus(t, a.browser().get(p), http.StatusNotFound)
 	}
