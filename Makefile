@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 BIN   := bin/clc
 
-.PHONY: help run test faults build generate check-generated lint clean bench fuzz screenshots
+.PHONY: help run test faults build image generate check-generated lint clean bench fuzz screenshots
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -21,6 +21,13 @@ screenshots: ## render the main pages over the demo data into docs/screenshots/
 
 build: ## build bin/clc
 	go build -o $(BIN) ./cmd/clc
+
+IMAGE ?= localhost/clc:latest
+image: ## build the container image $(IMAGE) from scratch with buildah (a static bin/image/clc; nothing pulled)
+	mkdir -p bin/image
+	CGO_ENABLED=0 go build -trimpath -tags timetzdata -ldflags='-s -w' -o bin/image/clc ./cmd/clc
+	cp /etc/ssl/certs/ca-certificates.crt bin/image/
+	buildah build -f Containerfile -t $(IMAGE) bin/image
 
 generate: ## regenerate templ components
 	go tool templ generate -path web

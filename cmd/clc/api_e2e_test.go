@@ -24,12 +24,13 @@ import (
 type served struct {
 	t       *testing.T
 	base    string
+	ops     string // the ops listener, when CLC_OPS_ADDR was given
 	catcher *mailcatch.Server
 	// browser is a cookie jar for the pages.
 	browser *http.Client
 }
 
-func serveWithMail(t *testing.T) *served {
+func serveWithMail(t *testing.T, extraEnv ...string) *served {
 	t.Helper()
 	db := pgtest.New(t)
 	catcher := mailcatch.New(nil)
@@ -39,6 +40,9 @@ func serveWithMail(t *testing.T) *served {
 	}
 	t.Cleanup(func() { catcher.Close() })
 	env := map[string]string{"DATABASE_URL": db.URL, "SMTP_URL": "smtp://" + smtpAddr.String(), "CLC_ADDR": "127.0.0.1:0"}
+	for i := 0; i+1 < len(extraEnv); i += 2 {
+		env[extraEnv[i]] = extraEnv[i+1]
+	}
 	mustRun(t, env, "", "seed", "demo")
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -54,13 +58,23 @@ func serveWithMail(t *testing.T) *served {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	line, err := bufio.NewReader(pr).ReadString('\n')
+	out := bufio.NewReader(pr)
+	line, err := out.ReadString('\n')
 	if err != nil {
 		t.Fatalf("serve printed nothing: %v", err)
 	}
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	urlOf := func(line string) string { return strings.TrimSpace(line[strings.Index(line, "http://"):]) }
+	ops := ""
+	if env["CLC_OPS_ADDR"] != "" {
+		opsLine, err := out.ReadString('\n')
+		if err != nil || !strings.Contains(opsLine, "ops on http://") {
+			t.Fatalf("serve did not print the ops listener: %q %v", opsLine, err)
+		}
+		ops = urlOf(opsLine)
+	}
+	go func() { _, _ = io.Copy(io.Discard, out) }()
 	jar, _ := cookiejar.New(nil)
-	return &served{t: t, base: strings.TrimSpace(line[strings.Index(line, "http://"):]), catcher: catcher, browser: &http.Client{Jar: jar}}
+	return &served{t: t, base: urlOf(line), ops: ops, catcher: catcher, browser: &http.Client{Jar: jar}}
 }
 
 // post sends a form from the portal's own pages.

@@ -11,9 +11,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/config"
 	"github.com/clc-portal/clc/internal/i18n"
+	"github.com/clc-portal/clc/internal/metrics"
 	"github.com/clc-portal/clc/internal/paths"
 	"github.com/clc-portal/clc/internal/postgres"
 	"github.com/clc-portal/clc/internal/server"
@@ -86,6 +89,13 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		log.Warn("CLC_WEBHOOK_ALLOW_PRIVATE is set: users may register webhooks over plain http and to loopback, private and link-local addresses")
 	}
 	var draining atomic.Bool
+	// The metrics' own registry, not the process-wide default: what the ops
+	// listener serves is exactly what was registered here.
+	store := postgres.NewStore(pool)
+	meters := metrics.New(prometheus.NewRegistry(), metrics.Sources{
+		Outbox: func(ctx context.Context) ([]account.OutboxDepth, error) { return store.OutboxDepth(ctx, time.Now()) },
+		Pool:   pool, ScrapeTimeout: 5 * time.Second, Log: log.With("component", "metrics"),
+	})
 	srv := server.New(server.Deps{
 		Log:         log,
 		Requests:    svc.AccountRequests,
@@ -94,6 +104,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		SignIn:      svc.SignIn,
 		Tokens:      svc.Tokens,
 		Webhooks:    svc.Webhooks,
+		Events:      svc.EventLog,
 		Accounts:    svc,
 		Sessions:    sessions,
 		Catalog:     catalog,
@@ -112,12 +123,14 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		SSO:            newSSO(cfg),
 		// A request beyond the pool's connections would only wait for one.
 		Admission: server.Admission{InFlight: cmp.Or(cfg.MaxInFlight, int(pool.Config().MaxConns)), Wait: cfg.AdmissionWait},
+		Metrics:   meters,
 	})
 
 	worker, release, err := newWorker(ctx, cfg, pool, catalog, log)
 	if err != nil {
 		return err
 	}
+	worker.mail.Delivered = meters.Delivery
 	defer release() // after the worker stops (the defer below runs first)
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	workerDone := make(chan error, 1)
@@ -143,7 +156,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	go func() { errc <- httpServer.Serve(ln) }()
 	log.Info("serving", "url", "http://"+ln.Addr().String())
 	fmt.Fprintf(c.stdout, "CLC Portal serving on http://%s\n", ln.Addr())
-	opsServer, err := c.serveOps(cfg, log, errc)
+	opsServer, err := c.serveOps(cfg, log, meters.Handler(), errc)
 	if err != nil {
 		return err
 	}
@@ -178,7 +191,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 
 // serveOps starts the operators' listener when CLC_OPS_ADDR is set, and
 // reports its failure on errc like the portal's.
-func (c *cli) serveOps(cfg config.Config, log *slog.Logger, errc chan<- error) (*http.Server, error) {
+func (c *cli) serveOps(cfg config.Config, log *slog.Logger, metrics http.Handler, errc chan<- error) (*http.Server, error) {
 	if cfg.OpsAddr == "" {
 		return nil, nil
 	}
@@ -190,7 +203,7 @@ func (c *cli) serveOps(cfg config.Config, log *slog.Logger, errc chan<- error) (
 		log.Warn("CLC_OPS_ADDR is not a loopback address: profiles of this process are served, without sign-in, to whoever reaches it", "ops_addr", cfg.OpsAddr)
 	}
 	ops := &http.Server{
-		Handler:           server.Ops(log.With("component", "ops")),
+		Handler:           server.Ops(log.With("component", "ops"), metrics),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    1 << 20,

@@ -151,6 +151,9 @@ type Event struct {
 	Actor     string // email or name, kept as it was at the time
 	Kind      string // requested, emailed, forwarded, denied, approved, expired, access_granted, created, resent, approvers_changed
 	Params    EventParams
+	// Client is the address the change came from ("" for the portal's own
+	// jobs); only staff see it.
+	Client string
 }
 
 // EventParams is what an event records beside its kind, as data rather than
@@ -183,6 +186,10 @@ type EventParams struct {
 	// and on which side of the request its writer stands (Side*).
 	Message string `json:"message,omitempty"`
 	Side    string `json:"side,omitempty"`
+	// api_token_created, api_token_revoked: the token's name.
+	Name string `json:"name,omitempty"`
+	// language_changed: the language chosen.
+	Language string `json:"language,omitempty"`
 	// Text is history written before events had parameters that the
 	// migration could not read back, shown as it was written.
 	Text string `json:"text,omitempty"`

@@ -129,3 +129,11 @@ type EmailClaim struct {
 
 // Claim is the claim under which q was handed to a worker.
 func (q QueuedEmail) Claim() EmailClaim { return EmailClaim{ID: q.ID, Attempt: q.Attempts} }
+
+// OutboxDepth is how many emails of one kind wait in the outbox, and how
+// long the oldest that is due has waited past its time.
+type OutboxDepth struct {
+	Kind      EmailKind
+	Waiting   int
+	OldestDue time.Duration
+}

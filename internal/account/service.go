@@ -23,7 +23,10 @@ type Store interface {
 	OpenSession(ctx context.Context, token string) (Session, bool, error)
 	// DeleteExpiredSessions deletes the sessions whose expiry is before now.
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
-	SetUserLanguage(ctx context.Context, id int64, lang string) error
+	SetUserLanguage(ctx context.Context, id int64, lang string, at time.Time) error
+	RecordEvent(ctx context.Context, e Event) error
+	Events(ctx context.Context, q EventQuery) ([]Event, error)
+	StreamEvents(ctx context.Context, q EventQuery, each func(Event) error) error
 
 	// CreateActiveAccount makes an active Smart Account with its DEFAULT
 	// Virtual Account, makes admins its administrators and records an event.
@@ -60,7 +63,7 @@ type Store interface {
 	RecentEmails(ctx context.Context, limit, offset int) ([]QueuedEmail, error)
 	// RequeueFailedEmail sends a failed email again; one that carried a
 	// link carries token instead of the token its failure erased.
-	RequeueFailedEmail(ctx context.Context, id int64, now time.Time, token string) error
+	RequeueFailedEmail(ctx context.Context, id int64, now time.Time, token string, by User) error
 	DirectoryStore
 	ManagementStore
 	VirtualAccountStore
@@ -78,6 +81,7 @@ type Service struct {
 	*Tokens
 	*SignIn
 	*Webhooks
+	*EventLog
 
 	store  Store
 	clock  Clock
@@ -95,6 +99,7 @@ func NewService(store Store, clock Clock, hasher PasswordHasher) *Service {
 		Tokens:           NewTokens(store, clock),
 		SignIn:           NewSignIn(store, clock, hasher),
 		Webhooks:         NewWebhooks(store, clock, nil, false),
+		EventLog:         NewEventLog(store),
 		EmailLimits:      limits,
 		store:            store, clock: clock, hasher: hasher,
 	}
@@ -188,7 +193,7 @@ func (s *Service) SetLanguage(ctx context.Context, userID int64, lang string) er
 	if !IsLanguage(lang) {
 		lang = ""
 	}
-	return s.store.SetUserLanguage(ctx, userID, lang)
+	return s.store.SetUserLanguage(ctx, userID, lang, s.clock.Now())
 }
 
 // NewAccount is what an operator gives to make an active Smart Account.
@@ -313,7 +318,7 @@ func (s *Service) RetryEmail(ctx context.Context, u User, id int64) error {
 	if !u.Staff {
 		return ErrForbidden
 	}
-	if err := s.store.RequeueFailedEmail(ctx, id, s.clock.Now(), randomToken(tokenBytes)); err != nil {
+	if err := s.store.RequeueFailedEmail(ctx, id, s.clock.Now(), randomToken(tokenBytes), u); err != nil {
 		return fmt.Errorf("retry email %d: %w", id, err)
 	}
 	return nil

@@ -40,6 +40,8 @@ type SignInStore interface {
 	PruneLoginThrottle(ctx context.Context, before, now time.Time) (int, error)
 	// DeleteExpiredSessions deletes the sessions whose expiry is before now.
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
+	// RecordEvent records an event that accompanies no other change.
+	RecordEvent(ctx context.Context, e Event) error
 	TwoFactorStore
 	SetPasswordStore
 	SSOStore
@@ -176,6 +178,9 @@ func (s *SignIn) LogIn(ctx context.Context, in LoginAttempt) (User, error) {
 		return User{}, fmt.Errorf("check throttle: %w", err)
 	}
 	if until.After(now) {
+		if err := s.store.RecordEvent(ctx, Event{At: now, ActorID: u.ID, Actor: email, Kind: "sign_in_blocked"}); err != nil {
+			return User{}, err
+		}
 		return User{}, &ThrottledError{RetryAfter: until.Sub(now)}
 	}
 	hash := u.PasswordHash
@@ -187,7 +192,12 @@ func (s *SignIn) LogIn(ctx context.Context, in LoginAttempt) (User, error) {
 		return User{}, fmt.Errorf("verify password: %w", err)
 	}
 	if !ok || u.ID == 0 || u.PasswordHash == "" {
-		return User{}, ErrInvalidCredentials // already counted
+		// Already counted; the address is bounded above, and the throttle
+		// bounds how many of these one client writes.
+		if err := s.store.RecordEvent(ctx, Event{At: now, ActorID: u.ID, Actor: email, Kind: "sign_in_failed"}); err != nil {
+			return User{}, err
+		}
+		return User{}, ErrInvalidCredentials
 	}
 	for _, k := range keys {
 		if k.Shared {
@@ -200,6 +210,15 @@ func (s *SignIn) LogIn(ctx context.Context, in LoginAttempt) (User, error) {
 		}
 	}
 	return u, nil
+}
+
+// SignedIn records that u completed a sign-in, SignedOut that u logged out.
+func (s *SignIn) SignedIn(ctx context.Context, u User) error {
+	return s.store.RecordEvent(ctx, Event{At: s.clock.Now(), ActorID: u.ID, Actor: u.Email, Kind: "signed_in"})
+}
+
+func (s *SignIn) SignedOut(ctx context.Context, u User) error {
+	return s.store.RecordEvent(ctx, Event{At: s.clock.Now(), ActorID: u.ID, Actor: u.Email, Kind: "signed_out"})
 }
 
 // IssueDevice makes a new device token for u, once u completed a sign-in on

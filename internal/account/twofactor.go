@@ -27,7 +27,7 @@ type TwoFactorStore interface {
 	// already has one.
 	EnableTOTP(ctx context.Context, userID int64, secret string, step int64, at time.Time, recoveryHashes [][]byte) error
 	// DisableTOTP removes the authenticator and every recovery code.
-	DisableTOTP(ctx context.Context, userID int64) error
+	DisableTOTP(ctx context.Context, userID int64, at time.Time) error
 	// BeginSecondFactor counts an attempt before it is checked, in one
 	// statement, so parallel guesses cannot all slip under the limit. It
 	// returns the authenticator to check against, or the time the user's
@@ -199,7 +199,7 @@ func (s *SignIn) DisableTOTP(ctx context.Context, u User, code string) error {
 	if _, err := s.CheckSecondFactor(ctx, u.ID, code); err != nil {
 		return err
 	}
-	if err := s.store.DisableTOTP(ctx, u.ID); err != nil {
+	if err := s.store.DisableTOTP(ctx, u.ID, s.clock.Now()); err != nil {
 		return fmt.Errorf("disable two-factor for user %d: %w", u.ID, err)
 	}
 	return nil

@@ -92,6 +92,9 @@ type Worker struct {
 	// lock held) before another may take it: the rescue of a worker that is
 	// stuck. It must outlast a batch's delivery, or a slow send goes twice.
 	Lease time.Duration
+	// Delivered, when set, hears each delivery's outcome: sent, retried,
+	// failed or unreachable (handed back untried).
+	Delivered func(outcome string)
 
 	// unreachable counts the batches in a row that found no SMTP server.
 	unreachable int
@@ -177,11 +180,13 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		switch err := results[i]; {
 		case err == nil:
 			w.Log.Info("email sent", "id", q.ID, "kind", q.Email.Kind, "to", q.Email.To, "attempt", q.Attempts)
+			w.delivered("sent")
 			sent = append(sent, q)
 		case errors.Is(err, ErrUnreachable):
 			// Nothing reached a server: the email is handed back uncharged
 			// and Run waits the Reconnect backoff, however long the outage.
 			unreachable = err
+			w.delivered("unreachable")
 			untried = append(untried, q)
 		}
 	}
@@ -270,15 +275,18 @@ func (w *Worker) failed(ctx context.Context, q account.QueuedEmail, sendErr erro
 	switch {
 	case Permanent(sendErr) || q.Attempts >= w.Backoff.MaxAttempts:
 		w.Log.Error("email failed", "id", q.ID, "kind", q.Email.Kind, "to", q.Email.To, "attempt", q.Attempts, "err", sendErr)
+		w.delivered("failed")
 		return w.Queue.MarkEmailFailed(ctx, q.ID, q.Attempts, sendErr.Error())
 	case !Refused(sendErr):
 		// The connection broke mid-send: try again on a new one soon; if the
 		// server is gone, that try finds it unreachable.
 		next := now.Add(w.Reconnect.Base)
+		w.delivered("retried")
 		w.Log.Warn("email will be retried", "id", q.ID, "kind", q.Email.Kind, "attempt", q.Attempts, "next", next, "err", sendErr)
 		return w.Queue.RetryEmailLater(ctx, q.ID, q.Attempts, next, sendErr.Error())
 	default:
 		next := now.Add(w.Backoff.Delay(q.Attempts))
+		w.delivered("retried")
 		w.Log.Warn("email will be retried", "id", q.ID, "kind", q.Email.Kind, "attempt", q.Attempts, "next", next, "err", sendErr)
 		return w.Queue.RetryEmailLater(ctx, q.ID, q.Attempts, next, sendErr.Error())
 	}
@@ -304,4 +312,10 @@ func (w *Worker) lost(q account.QueuedEmail, err error) error {
 		return nil
 	}
 	return err
+}
+
+func (w *Worker) delivered(outcome string) {
+	if w.Delivered != nil {
+		w.Delivered(outcome)
+	}
 }

@@ -96,6 +96,20 @@ func OpsRequestAction(id account.AccountID, action string) string {
 	return OpsRequests + "/" + id.String() + "/" + action
 }
 
+// The Event Log of an account, of a request, and of the whole portal;
+// each with its CSV export beside it.
+const (
+	OpsEvents       = "/ops/events"
+	OpsEventsExport = "/ops/events.csv"
+	APIEvents       = "/api/v1/events"
+)
+
+func AccountEvents(id account.AccountID) string       { return Account(id) + "/events" }
+func AccountEventsExport(id account.AccountID) string { return Account(id) + "/events.csv" }
+func RequestEvents(id account.AccountID) string       { return RequestStatus(id) + "/events" }
+func RequestEventsExport(id account.AccountID) string { return RequestStatus(id) + "/events.csv" }
+func APIRequestEvents(id account.AccountID) string    { return APIRequest(id) + "/events" }
+
 // OpsEmailsPage is a page of the outbox, RetryEmail an email's Retry.
 func OpsEmailsPage(page int) string    { return OpsEmails + "?page=" + strconv.Itoa(page) }
 func RetryEmail(id int64) string       { return OpsEmails + "/" + strconv.FormatInt(id, 10) + "/retry" }

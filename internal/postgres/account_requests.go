@@ -150,7 +150,7 @@ func (s *Store) CreateRequest(ctx context.Context, r account.AccountRequest, lin
 		if r.Renews != 0 {
 			requested.Renews = r.Renews.String()
 		}
-		sql, args, err := eventInsert(account.Event{AccountID: a.ID, At: r.CreatedAt, ActorID: r.RequestedBy,
+		sql, args, err := eventInsert(ctx, account.Event{AccountID: a.ID, At: r.CreatedAt, ActorID: r.RequestedBy,
 			Actor: r.Requester, Kind: "requested", Params: requested})
 		if err != nil {
 			return err
@@ -158,7 +158,7 @@ func (s *Store) CreateRequest(ctx context.Context, r account.AccountRequest, lin
 		rest.Queue(sql, args...)
 		if r.Renews != 0 {
 			// The old request's history names the one that sent it again.
-			sql, args, err := eventInsert(account.Event{AccountID: r.Renews, At: r.CreatedAt, ActorID: r.RequestedBy,
+			sql, args, err := eventInsert(ctx, account.Event{AccountID: r.Renews, At: r.CreatedAt, ActorID: r.RequestedBy,
 				Actor: r.Requester, Kind: "renewed", Params: account.EventParams{RenewedAs: a.ID.String()}})
 			if err != nil {
 				return err

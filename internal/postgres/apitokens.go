@@ -45,7 +45,10 @@ func (s *Store) CreateAPIToken(ctx context.Context, t account.APIToken, hash []b
 		out, err = scanAPIToken(tx.QueryRow(ctx, `
 			INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)
 			RETURNING `+apiTokenColumns, t.UserID, t.Name, hash, t.CreatedAt))
-		return err
+		if err != nil {
+			return err
+		}
+		return addUserEvent(ctx, tx, t.UserID, "api_token_created", t.CreatedAt, account.EventParams{Name: t.Name})
 	})
 	return out, err
 }
@@ -59,14 +62,16 @@ func (s *Store) APITokens(ctx context.Context, userID int64) ([]account.APIToken
 }
 
 func (s *Store) RevokeAPIToken(ctx context.Context, userID, id int64, at time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE api_tokens SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL`, id, userID, at)
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return account.ErrNotFound
-	}
-	return nil
+	return withTx(ctx, s.pool, func(tx pgx.Tx) error {
+		var name string
+		err := tx.QueryRow(ctx, `
+			UPDATE api_tokens SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL
+			RETURNING name`, id, userID, at).Scan(&name)
+		if err != nil {
+			return mapErr(err, "")
+		}
+		return addUserEvent(ctx, tx, userID, "api_token_revoked", at, account.EventParams{Name: name})
+	})
 }
 
 func (s *Store) UseAPIToken(ctx context.Context, hash []byte, now, window time.Time) (account.User, int, error) {

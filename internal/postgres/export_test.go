@@ -68,3 +68,7 @@ func closed() chan struct{} {
 	close(c)
 	return c
 }
+
+// EventSQL is the statement that reads a page or an export of the Event
+// Log, and its arguments.
+func EventSQL(q account.EventQuery) (string, []any) { return eventQuery(q) }

@@ -300,12 +300,16 @@ func (s *Store) RecentEmails(ctx context.Context, limit, offset int) ([]account.
 // a link carries token, a new one, for the same link; when that link is gone
 // (a reminder or a forward replaced it, or it was spent) the email goes
 // without one and its renderer refuses it.
-func (s *Store) RequeueFailedEmail(ctx context.Context, id int64, now time.Time, token string) error {
+func (s *Store) RequeueFailedEmail(ctx context.Context, id int64, now time.Time, token string, by account.User) error {
 	fresh := account.HashToken(token)
 	return withTx(ctx, s.pool, func(tx pgx.Tx) error {
 		var old []byte
+		var accountID *account.AccountID
+		var kind account.EmailKind
+		var to string
 		err := tx.QueryRow(ctx, `
-			SELECT link_hash FROM outbox WHERE id = $1 AND state = 'failed' FOR UPDATE`, id).Scan(&old)
+			SELECT link_hash, smart_account_id, kind, to_address FROM outbox WHERE id = $1 AND state = 'failed' FOR UPDATE`,
+			id).Scan(&old, &accountID, &kind, &to)
 		if err != nil {
 			return mapErr(err, "")
 		}
@@ -326,6 +330,35 @@ func (s *Store) RequeueFailedEmail(ctx context.Context, id int64, now time.Time,
 			UPDATE outbox SET state = 'pending', next_attempt_at = $2, secret = $3, link_hash = $4,
 				last_error = last_error || ' (retried by an operator)'
 			WHERE id = $1`, id, now, secret, fresh)
-		return err
+		if err != nil {
+			return err
+		}
+		e := account.Event{At: now, ActorID: by.ID, Actor: by.Email, Kind: "email_retried",
+			Params: account.EventParams{Email: kind, To: []string{to}}}
+		if accountID != nil {
+			e.AccountID = *accountID
+		}
+		return addEvent(ctx, tx, e)
+	})
+}
+
+// OutboxDepth is the outbox's waiting emails by kind, and how long the
+// oldest due one of each has waited past its time, for metrics: it reads
+// outbox_due_idx's rows, the emails not yet sent or failed, however many
+// were sent before.
+func (s *Store) OutboxDepth(ctx context.Context, now time.Time) ([]account.OutboxDepth, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT kind, count(*), coalesce(extract(epoch FROM $1 - min(next_attempt_at) FILTER (WHERE next_attempt_at <= $1)), 0)
+		FROM outbox WHERE state IN ('pending', 'sending')
+		GROUP BY kind ORDER BY kind`, now)
+	if err != nil {
+		return nil, fmt.Errorf("outbox depth: %w", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.OutboxDepth, error) {
+		var d account.OutboxDepth
+		var secs float64
+		err := row.Scan(&d.Kind, &d.Waiting, &secs)
+		d.OldestDue = time.Duration(secs * float64(time.Second))
+		return d, err
 	})
 }

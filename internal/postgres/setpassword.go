@@ -46,7 +46,10 @@ func (s *Store) UseSetPasswordLink(ctx context.Context, hash []byte, now time.Ti
 			return err
 		}
 		u, err = scanUser(tx.QueryRow(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1 RETURNING `+userColumns, userID, passwordHash))
-		return err
+		if err != nil {
+			return err
+		}
+		return addUserEvent(ctx, tx, userID, "password_set", now, account.EventParams{})
 	})
 	return u, err
 }

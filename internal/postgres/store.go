@@ -72,9 +72,14 @@ func (s *Store) UserByID(ctx context.Context, id int64) (account.User, error) {
 	return u, mapErr(err, "")
 }
 
-func (s *Store) SetUserLanguage(ctx context.Context, id int64, lang string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE users SET language = $2 WHERE id = $1`, id, lang)
-	return err
+func (s *Store) SetUserLanguage(ctx context.Context, id int64, lang string, at time.Time) error {
+	return withTx(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE users SET language = $2 WHERE id = $1 AND language IS DISTINCT FROM $2`, id, lang)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		return addUserEvent(ctx, tx, id, "language_changed", at, account.EventParams{Language: lang})
+	})
 }
 
 const accountColumns = `sa.id, sa.name, sa.domain, sa.account_type, sa.restricted, sa.status,
@@ -183,7 +188,7 @@ func (s *Store) AccessOf(ctx context.Context, userID int64) ([]account.Access, e
 	return out, rows.Err()
 }
 
-const eventColumns = `id, smart_account_id, at, coalesce(actor_user_id, 0), actor, kind, params`
+const eventColumns = `id, coalesce(smart_account_id, 0), at, coalesce(actor_user_id, 0), actor, kind, params, client_addr`
 
 // liveAccountByDomainSQL finds the live (pending or active) account holding
 // domain $1: at most one, by smart_accounts_live_domain_key.

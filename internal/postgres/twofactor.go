@@ -28,17 +28,22 @@ func (s *Store) EnableTOTP(ctx context.Context, userID int64, secret string, ste
 		_, err := tx.Exec(ctx, `
 			INSERT INTO user_recovery_codes (user_id, code_hash) SELECT $1, h FROM unnest($2::bytea[]) AS h`,
 			userID, recoveryHashes)
-		return err
+		if err != nil {
+			return err
+		}
+		return addUserEvent(ctx, tx, userID, "two_factor_enabled", at, account.EventParams{})
 	})
 }
 
-func (s *Store) DisableTOTP(ctx context.Context, userID int64) error {
+func (s *Store) DisableTOTP(ctx context.Context, userID int64, at time.Time) error {
 	return withTx(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM user_recovery_codes WHERE user_id = $1`, userID); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `DELETE FROM user_totp WHERE user_id = $1`, userID)
-		return err
+		if _, err := tx.Exec(ctx, `DELETE FROM user_totp WHERE user_id = $1`, userID); err != nil {
+			return err
+		}
+		return addUserEvent(ctx, tx, userID, "two_factor_disabled", at, account.EventParams{})
 	})
 }
 
@@ -91,8 +96,10 @@ func (s *Store) UseRecoveryCode(ctx context.Context, userID int64, hash []byte, 
 			return err
 		}
 		used = true
-		_, err = tx.Exec(ctx, `UPDATE user_totp SET failures = 0, blocked_until = NULL WHERE user_id = $1`, userID)
-		return err
+		if _, err = tx.Exec(ctx, `UPDATE user_totp SET failures = 0, blocked_until = NULL WHERE user_id = $1`, userID); err != nil {
+			return err
+		}
+		return addUserEvent(ctx, tx, userID, "recovery_code_used", now, account.EventParams{})
 	})
 	return used, err
 }

@@ -79,6 +79,9 @@ func (s *Server) renderAccountPage(w http.ResponseWriter, r *http.Request, id ac
 			v.History = append(v.History, eventRow(ctx, e))
 		}
 		v.HistoryPager = pager(i18n.T(ctx, "account.history"), path, base, "events_page", d.Events.Number, d.Events.HasNext, "history")
+		if u, _ := currentUser(ctx); account.MayReadAccountLog(u, d.Relation) {
+			v.EventLog = paths.AccountEvents(a.ID)
+		}
 	}
 	s.render(w, r, code, pages.Account(v))
 	return nil

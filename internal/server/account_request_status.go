@@ -116,6 +116,7 @@ func (s *Server) renderRequestStatusWith(w http.ResponseWriter, r *http.Request,
 	if v.Conversation, err = s.requestConversationView(r, st, message); err != nil {
 		return err
 	}
+	v.EventLog = paths.RequestEvents(id)
 	for _, e := range st.History {
 		v.History = append(v.History, pages.HistoryRow{
 			At: i18n.DateTime(ctx, e.At), Actor: e.Actor, What: i18n.T(ctx, "event."+e.Kind), Detail: eventDetail(ctx, e),

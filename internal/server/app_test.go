@@ -103,7 +103,7 @@ func newAppAt(t *testing.T, db pgtest.DB, set func(d *server.Deps, url string)) 
 // useServices hands the server svc's use cases, as main does.
 func useServices(d *server.Deps, svc *account.Service) {
 	d.Requests, d.Listings, d.Access = svc.AccountRequests, svc.Listings, svc.AccessManagement
-	d.SignIn, d.Tokens, d.Accounts, d.Webhooks = svc.SignIn, svc.Tokens, svc, svc.Webhooks
+	d.SignIn, d.Tokens, d.Accounts, d.Webhooks, d.Events = svc.SignIn, svc.Tokens, svc, svc.Webhooks, svc.EventLog
 }
 
 type lockedWriter struct {

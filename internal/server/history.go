@@ -33,7 +33,7 @@ func eventDetail(ctx context.Context, e account.Event) string {
 		if len(p.LeftOut) > 0 {
 			return i18n.T(ctx, "event.detail.left_out", "Emails", strings.Join(p.LeftOut, ", "))
 		}
-	case "emailed":
+	case "emailed", "email_retried":
 		if p.Email != "" {
 			return i18n.T(ctx, "event.detail.emailed", "Email", i18n.T(ctx, "email.kind."+string(p.Email)), "To", strings.Join(p.To, ", "))
 		}
@@ -99,6 +99,10 @@ func eventDetail(ctx context.Context, e account.Event) string {
 		return p.Message
 	case account.StepNotOpened, account.StepNoResponse:
 		return i18n.T(ctx, "event.detail.to", "Emails", strings.Join(p.To, ", "))
+	case "api_token_created", "api_token_revoked":
+		return p.Name
+	case "language_changed":
+		return languageName(ctx, p.Language)
 	}
 	// A reason is the approver's own words, shown as written.
 	return p.Reason

@@ -70,8 +70,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	if _, ok := currentUser(ctx); ok {
+	if u, ok := currentUser(ctx); ok {
 		s.log.InfoContext(ctx, "logout")
+		if err := s.signins.SignedOut(ctx, u); err != nil {
+			return err
+		}
 	}
 	viaSSO := s.sessions.GetInt(ctx, sessionViaSSO) == 1
 	if err := s.sessions.RenewToken(ctx); err != nil {

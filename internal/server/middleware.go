@@ -30,7 +30,9 @@ func (s *Server) requestID(next http.Handler) http.Handler {
 		_, _ = rand.Read(b)
 		id := hex.EncodeToString(b)
 		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(logctx.WithRequest(r.Context(), id)))
+		// Where the request came from goes with every event its changes record.
+		ctx := account.WithClient(logctx.WithRequest(r.Context(), id), s.clientAddr(r))
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

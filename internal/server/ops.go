@@ -9,12 +9,12 @@ import (
 )
 
 // Ops is the route table of the operators' listener (CLC_OPS_ADDR): the
-// process's internals, such as net/http/pprof, and later its metrics. It
+// process's internals: its Prometheus metrics, and net/http/pprof. It
 // has no sign-in and no session: who reaches it is decided by where it
 // listens, loopback unless the operator says otherwise, never by the
 // portal's own listener, which a reverse proxy on the same host makes look
 // local to every visitor.
-func Ops(log *slog.Logger) http.Handler {
+func Ops(log *slog.Logger, metrics http.Handler) http.Handler {
 	r := chi.NewRouter()
 	r.Use(func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -22,6 +22,9 @@ func Ops(log *slog.Logger) http.Handler {
 			next.ServeHTTP(w, r)
 		})
 	})
+	if metrics != nil {
+		r.Get("/metrics", metrics.ServeHTTP)
+	}
 	r.Get("/debug/pprof/", pprof.Index)
 	r.Get("/debug/pprof/cmdline", pprof.Cmdline)
 	r.Get("/debug/pprof/profile", pprof.Profile)

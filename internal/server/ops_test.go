@@ -17,7 +17,7 @@ func TestNoProfilesOnThePortal(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
 	a.user("ops@clc.example", "Ops", true)
-	paths := []string{"/debug/pprof/", "/debug/pprof/goroutine?debug=2", "/debug/pprof/heap?debug=1", "/debug/pprof/cmdline", "/debug/pprof/profile?seconds=1"}
+	paths := []string{"/metrics", "/debug/pprof/", "/debug/pprof/goroutine?debug=2", "/debug/pprof/heap?debug=1", "/debug/pprof/cmdline", "/debug/pprof/profile?seconds=1"}
 	for _, p := range paths {
 		wantStatus(t, a.browser().get(p), http.StatusNotFound)
 	}
@@ -32,7 +32,7 @@ func TestNoProfilesOnThePortal(t *testing.T) {
 // nothing else.
 func TestOpsServesProfiles(t *testing.T) {
 	t.Parallel()
-	ops := httptest.NewServer(server.Ops(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	ops := httptest.NewServer(server.Ops(slog.New(slog.NewTextHandler(io.Discard, nil)), nil))
 	t.Cleanup(ops.Close)
 	for path, want := range map[string]int{"/debug/pprof/": 200, "/debug/pprof/heap?debug=1": 200, "/": 404, "/login": 404} {
 		resp, err := http.Get(ops.URL + path)

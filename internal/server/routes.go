@@ -12,7 +12,7 @@ import (
 // routes is the whole route table.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.requestID, s.accessLog, s.recoverer, s.warnUntrustedForwarding, securityHeaders(s.baseURL.Scheme == "https"), s.crossOriginProtection)
+	r.Use(s.requestID, s.accessLog, s.instrument, s.recoverer, s.warnUntrustedForwarding, securityHeaders(s.baseURL.Scheme == "https"), s.crossOriginProtection)
 
 	static, _ := fs.Sub(web.Static, "static")
 	r.Get("/static/*", s.staticFiles(static))
@@ -44,6 +44,8 @@ func (s *Server) routes() http.Handler {
 			r.Get("/webhooks/{id}/deliveries", s.api(s.apiListDeliveries))
 			r.Get("/webhooks/{id}/deliveries/{delivery}", s.api(s.apiGetDelivery))
 			r.Post("/webhooks/{id}/deliveries/{delivery}/redeliver", s.api(s.apiRedeliver))
+			r.Get("/account-requests/{accountID}/events", s.api(s.apiEventLog(apiRequestLogTarget)))
+			r.Get("/events", s.api(s.apiEventLog(apiPortalLogTarget)))
 		})
 	})
 
@@ -104,6 +106,8 @@ func (s *Server) routes() http.Handler {
 			r.Post("/clc/requests/{accountID}/resend", s.h(s.resendApproval))
 			r.Post("/clc/requests/{accountID}/approvers", s.h(s.changeApprovers))
 			r.Post("/clc/requests/{accountID}/messages", s.h(s.requestMessage))
+			r.Get("/clc/requests/{accountID}/events", s.h(s.eventLog(requestLogTarget)))
+			r.Get("/clc/requests/{accountID}/events.csv", s.h(s.eventLogExport(requestLogTarget)))
 			r.Get("/clc/api-tokens", s.h(s.apiTokens))
 			r.Post("/clc/api-tokens", s.h(s.createAPIToken))
 			r.Post("/clc/api-tokens/{id}/revoke", s.h(s.revokeAPIToken))
@@ -125,11 +129,15 @@ func (s *Server) routes() http.Handler {
 			r.Get("/ops/sso", s.h(s.ssoDomains))
 			r.Post("/ops/sso", s.h(s.requireSSO))
 			r.Post("/ops/sso/release", s.h(s.releaseSSO))
+			r.Get("/ops/events", s.h(s.eventLog(portalLogTarget)))
+			r.Get("/ops/events.csv", s.h(s.eventLogExport(portalLogTarget)))
 			r.Get("/clc/directory", s.h(s.directory))
 			r.Get("/clc/directory/{section}", s.h(s.directorySectionPage))
 			r.Get("/clc/search", s.h(s.search))
 			r.Get("/clc/accounts/{accountID}", s.h(s.accountPage))
 			r.Get("/clc/accounts/{accountID}/request-access", s.h(s.requestAccessForm))
+			r.Get("/clc/accounts/{accountID}/events", s.h(s.eventLog(accountLogTarget)))
+			r.Get("/clc/accounts/{accountID}/events.csv", s.h(s.eventLogExport(accountLogTarget)))
 			r.Post("/clc/accounts/{accountID}/request-access", s.h(s.requestAccess))
 
 			// Account Management: a Smart Account Administrator's own.

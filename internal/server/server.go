@@ -15,6 +15,7 @@ import (
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
 	"github.com/clc-portal/clc/internal/logctx"
+	"github.com/clc-portal/clc/internal/metrics"
 	"github.com/clc-portal/clc/internal/sso"
 )
 
@@ -29,6 +30,7 @@ type Deps struct {
 	SignIn   *account.SignIn
 	Tokens   *account.Tokens
 	Webhooks *account.Webhooks
+	Events   *account.EventLog
 	// Accounts is what is not split out yet: users, sessions' frames and
 	// the outbox's page for operators.
 	Accounts *account.Service
@@ -48,6 +50,8 @@ type Deps struct {
 	SSO *sso.Provider
 	// Admission bounds the pages and API requests served at once.
 	Admission Admission
+	// Metrics records requests and their outcomes; nil records nothing.
+	Metrics *metrics.Metrics
 }
 
 // Server serves the portal.
@@ -59,6 +63,7 @@ type Server struct {
 	signins  *account.SignIn
 	tokens   *account.Tokens
 	webhooks *account.Webhooks
+	events   *account.EventLog
 	accounts *account.Service
 	sessions *scs.SessionManager
 	catalog  *i18n.Catalog
@@ -70,6 +75,7 @@ type Server struct {
 	sso      *sso.Provider
 	// admission is nil when nothing bounds the requests in flight.
 	admission *admitter
+	metrics   *metrics.Metrics
 	handler   http.Handler
 	// forwarded rate-limits the warning about an ignored X-Forwarded-For.
 	forwarded forwardedWarning
@@ -97,6 +103,8 @@ func New(d Deps) *Server {
 		writes:    d.ReadYourWrites,
 		admission: newAdmitter(d.Admission),
 		sso:       d.SSO,
+		events:    d.Events,
+		metrics:   d.Metrics,
 	}
 	// A session store that cannot be reached is an error page, not scs's
 	// plain-text 500.

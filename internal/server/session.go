@@ -95,6 +95,9 @@ func (s *Server) signIn(r *http.Request, u account.User) error {
 	}
 	s.sessions.Put(ctx, sessionUserID, u.ID)
 	logctx.SetUser(ctx, u.ID)
+	if err := s.signins.SignedIn(ctx, u); err != nil {
+		return err
+	}
 	s.sessions.Put(ctx, sessionSeen, s.accounts.Clock().Now().Unix())
 	// The language saved on the user wins over one chosen while signed out;
 	// a choice made before a first sign-in is kept for the user's emails.

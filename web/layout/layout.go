@@ -41,6 +41,7 @@ const (
 	NavPending   = "pending_access"
 	NavAPITokens = "api_tokens"
 	NavWebhooks  = "webhooks"
+	NavEventLog  = "event_log"
 )
 
 type returnPathKey struct{}
