@@ -36,7 +36,7 @@ func (s *Server) deviceToken(r *http.Request) string {
 func (s *Server) rememberDevice(w http.ResponseWriter, u account.User) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     s.deviceCookie(),
-		Value:    s.signins.IssueDevice(u),
+		Value:    s.logins.IssueDevice(u),
 		Path:     "/",
 		MaxAge:   int(deviceFor.Seconds()),
 		HttpOnly: true,

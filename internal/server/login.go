@@ -43,7 +43,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	client := s.clientAddr(r)
-	u, err := s.signins.LogIn(ctx, account.LoginAttempt{Email: email, Password: password, Client: client, DeviceToken: s.deviceToken(r)})
+	u, err := s.logins.LogIn(ctx, account.LoginAttempt{Email: email, Password: password, Client: client, DeviceToken: s.deviceToken(r)})
 	var throttled *account.ThrottledError
 	switch {
 	case errors.As(err, &throttled):
@@ -72,7 +72,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	if u, ok := currentUser(ctx); ok {
 		s.log.InfoContext(ctx, "logout")
-		if err := s.signins.SignedOut(ctx, u); err != nil {
+		if err := s.logins.SignedOut(ctx, u); err != nil {
 			return err
 		}
 	}

@@ -60,7 +60,7 @@ type Server struct {
 	requests *account.AccountRequests
 	listings *account.Listings
 	access   *account.AccessManagement
-	signins  *account.SignIn
+	logins   *account.SignIn
 	tokens   *account.Tokens
 	webhooks *account.Webhooks
 	events   *account.EventLog
@@ -90,7 +90,7 @@ func New(d Deps) *Server {
 		requests:  d.Requests,
 		listings:  d.Listings,
 		access:    d.Access,
-		signins:   d.SignIn,
+		logins:    d.SignIn,
 		tokens:    d.Tokens,
 		webhooks:  d.Webhooks,
 		accounts:  d.Accounts,

@@ -95,7 +95,7 @@ func (s *Server) signIn(r *http.Request, u account.User) error {
 	}
 	s.sessions.Put(ctx, sessionUserID, u.ID)
 	logctx.SetUser(ctx, u.ID)
-	if err := s.signins.SignedIn(ctx, u); err != nil {
+	if err := s.logins.SignedIn(ctx, u); err != nil {
 		return err
 	}
 	s.sessions.Put(ctx, sessionSeen, s.accounts.Clock().Now().Unix())

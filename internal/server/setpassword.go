@@ -20,7 +20,7 @@ import (
 
 func (s *Server) setPasswordForm(w http.ResponseWriter, r *http.Request) error {
 	token := chi.URLParam(r, "token")
-	u, err := s.signins.OpenSetPassword(r.Context(), token)
+	u, err := s.logins.OpenSetPassword(r.Context(), token)
 	if err != nil {
 		return s.setPasswordFailure(r, err)
 	}
@@ -31,10 +31,10 @@ func (s *Server) setPasswordForm(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) setPassword(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	token := chi.URLParam(r, "token")
-	u, err := s.signins.SetPassword(ctx, token, r.PostFormValue("password"), r.PostFormValue("confirm"))
+	u, err := s.logins.SetPassword(ctx, token, r.PostFormValue("password"), r.PostFormValue("confirm"))
 	var fe account.FieldErrors
 	if errors.As(err, &fe) {
-		who, oerr := s.signins.OpenSetPassword(ctx, token)
+		who, oerr := s.logins.OpenSetPassword(ctx, token)
 		if oerr != nil {
 			return s.setPasswordFailure(r, oerr)
 		}

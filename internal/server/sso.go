@@ -81,7 +81,7 @@ func (s *Server) ssoCallback(w http.ResponseWriter, r *http.Request) error {
 	at := s.sessions.GetInt64(ctx, sessionSSOAt)
 	s.sessions.Remove(ctx, sessionSSOAt)
 	client := s.clientAddr(r)
-	err := s.signins.SSOAttempt(ctx, client)
+	err := s.logins.SSOAttempt(ctx, client)
 	var throttled *account.ThrottledError
 	if errors.As(err, &throttled) {
 		secs := retryAfter(w, throttled)
@@ -114,7 +114,7 @@ func (s *Server) ssoCallback(w http.ResponseWriter, r *http.Request) error {
 		s.log.WarnContext(ctx, "single sign-on refused", "remote", client, "err", err)
 		return s.ssoFailed(r, http.StatusUnauthorized, "sso.failed.message")
 	}
-	u, step, err := s.signins.SSOSignIn(ctx, id)
+	u, step, err := s.logins.SSOSignIn(ctx, id)
 	if errors.Is(err, account.ErrEmailNotVerified) {
 		s.log.WarnContext(ctx, "single sign-on refused: email not verified", "remote", client)
 		return s.ssoFailed(r, http.StatusForbidden, "sso.unverified")
@@ -122,7 +122,7 @@ func (s *Server) ssoCallback(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.signins.SSOSucceeded(ctx, client); err != nil {
+	if err := s.logins.SSOSucceeded(ctx, client); err != nil {
 		return err
 	}
 	s.log.InfoContext(ctx, "single sign-on", "user", u.ID, "multi_factor", account.MultiFactor(id.AMR))
@@ -159,7 +159,7 @@ func (s *Server) ssoDomains(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) renderSSODomains(w http.ResponseWriter, r *http.Request, status int, domain string, fe account.FieldErrors) error {
 	ctx := r.Context()
 	u, _ := currentUser(ctx)
-	ds, evs, err := s.signins.SSODomains(ctx, u)
+	ds, evs, err := s.logins.SSODomains(ctx, u)
 	if err != nil {
 		return err
 	}
@@ -185,7 +185,7 @@ func (s *Server) requireSSO(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	u, _ := currentUser(ctx)
 	domain := r.PostFormValue("domain")
-	d, err := s.signins.RequireSSO(ctx, u, domain)
+	d, err := s.logins.RequireSSO(ctx, u, domain)
 	var fe account.FieldErrors
 	if errors.As(err, &fe) {
 		return s.renderSSODomains(w, r, http.StatusUnprocessableEntity, domain, fe)
@@ -202,7 +202,7 @@ func (s *Server) releaseSSO(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	u, _ := currentUser(ctx)
 	domain := r.PostFormValue("domain")
-	if err := s.signins.ReleaseSSO(ctx, u, domain); err != nil {
+	if err := s.logins.ReleaseSSO(ctx, u, domain); err != nil {
 		return err
 	}
 	s.log.InfoContext(ctx, "single sign-on released", "domain", domain)

@@ -40,7 +40,7 @@ const (
 // second factor the domain asks for.
 func (s *Server) afterPassword(w http.ResponseWriter, r *http.Request, u account.User, next string) error {
 	ctx := r.Context()
-	step, err := s.signins.NextSignInStep(ctx, u)
+	step, err := s.logins.NextSignInStep(ctx, u)
 	if err != nil {
 		return err
 	}
@@ -124,7 +124,7 @@ func (s *Server) secondFactor(w http.ResponseWriter, r *http.Request) error {
 		s.flash(r, i18n.T(ctx, "twofactor.error.expired"))
 		return redirect(w, r, paths.Login)
 	}
-	u, err := s.signins.CheckSecondFactor(ctx, id, r.PostFormValue("code"))
+	u, err := s.logins.CheckSecondFactor(ctx, id, r.PostFormValue("code"))
 	var throttled *account.ThrottledError
 	switch {
 	case errors.As(err, &throttled):
@@ -165,7 +165,7 @@ func (s *Server) enrollment(r *http.Request, u account.User) (*otp.Key, error) {
 			return key, nil
 		}
 	}
-	e, err := s.signins.NewTOTPEnrollment(u)
+	e, err := s.logins.NewTOTPEnrollment(u)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +182,7 @@ func (s *Server) twoFactorSetupForm(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	if !pending {
-		if st, err := s.signins.TwoFactorOf(r.Context(), u); err != nil {
+		if st, err := s.logins.TwoFactorOf(r.Context(), u); err != nil {
 			return err
 		} else if st.Enabled {
 			return redirect(w, r, paths.TwoFactorSettings)
@@ -224,7 +224,7 @@ func (s *Server) twoFactorSetup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	codes, err := s.signins.EnrollTOTP(ctx, u.ID, key.Secret(), r.PostFormValue("code"))
+	codes, err := s.logins.EnrollTOTP(ctx, u.ID, key.Secret(), r.PostFormValue("code"))
 	var fe account.FieldErrors
 	switch {
 	case errors.As(err, &fe):
@@ -297,7 +297,7 @@ func (s *Server) twoFactorSettings(w http.ResponseWriter, r *http.Request) error
 
 func (s *Server) renderTwoFactorSettings(w http.ResponseWriter, r *http.Request, status int, errMsg string) error {
 	u, _ := currentUser(r.Context())
-	st, err := s.signins.TwoFactorOf(r.Context(), u)
+	st, err := s.logins.TwoFactorOf(r.Context(), u)
 	if err != nil {
 		return err
 	}
@@ -314,7 +314,7 @@ func (s *Server) renderTwoFactorSettings(w http.ResponseWriter, r *http.Request,
 func (s *Server) disableTwoFactor(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	u, _ := currentUser(ctx)
-	err := s.signins.DisableTOTP(ctx, u, r.PostFormValue("code"))
+	err := s.logins.DisableTOTP(ctx, u, r.PostFormValue("code"))
 	var throttled *account.ThrottledError
 	switch {
 	case errors.As(err, &throttled):
