@@ -503,7 +503,10 @@ func TestFaultSIGTERMDropsNothing(t *testing.T) {
 	// The default lease: a stranded claim would hold its email 2 min. A
 	// drain of 1 s: the clients, like a load balancer, stop sending when
 	// SIGTERM is sent, so none is still connecting when the listener closes.
-	p := newPortal(t, bin, db.URL, smtpURL, "CLC_SHUTDOWN_DRAIN=1s")
+	// This test is about the drain: a request beyond the bound on requests
+	// in flight waits for a place instead of being shed at once (shedding
+	// has its own test, TestOverloadIsShedAtOnce).
+	p := newPortal(t, bin, db.URL, smtpURL, "CLC_SHUTDOWN_DRAIN=1s", "CLC_ADMISSION_WAIT=10s")
 	var inFlight, answered, held, serial int64
 	for round := range stops {
 		p.start()

@@ -36,6 +36,7 @@ const (
 	WebhookRequestExpired          WebhookEventType = "account_request.expired"
 	WebhookRequestWithdrawn        WebhookEventType = "account_request.withdrawn"
 	WebhookRequestApproversChanged WebhookEventType = "account_request.approvers_changed"
+	WebhookRequestCommentAdded     WebhookEventType = "account_request.comment_added"
 	WebhookAccessRequested         WebhookEventType = "access_request.requested"
 	WebhookAccessApproved          WebhookEventType = "access_request.approved"
 	WebhookAccessDeclined          WebhookEventType = "access_request.declined"
@@ -55,6 +56,7 @@ var webhookEventKinds = []struct {
 	{"expired", WebhookRequestExpired},
 	{"withdrawn", WebhookRequestWithdrawn},
 	{"approvers_changed", WebhookRequestApproversChanged},
+	{"message", WebhookRequestCommentAdded},
 	{"access_requested", WebhookAccessRequested},
 	{"access_approved", WebhookAccessApproved},
 	{"access_declined", WebhookAccessDeclined},

@@ -122,7 +122,9 @@ func TestEventLogPagesReadAnIndexRange(t *testing.T) {
 			t.Errorf("%s: %v rows read for a page", c.name, read)
 		}
 		var took float64
-		fmt.Sscanf(strings.SplitN(strings.SplitN(plan, `"Execution Time": `, 2)[1], "\n", 2)[0], "%g", &took)
+		if _, err := fmt.Sscanf(strings.SplitN(strings.SplitN(plan, `"Execution Time": `, 2)[1], "\n", 2)[0], "%g", &took); err != nil {
+			t.Fatalf("%s: no execution time in the plan: %v", c.name, err)
+		}
 		t.Logf("%-26s %-18s %3.0f rows, %.3f ms", c.name, index, read, took)
 	}
 }

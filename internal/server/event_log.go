@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/csv"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -68,7 +69,7 @@ func eventFilterOf(q url.Values) (account.EventFilter, account.EventCursor, acco
 		errs[k] = v
 	}
 	cursor, err := account.ParseEventCursor(q.Get("cursor"))
-	if fe, ok := err.(account.FieldErrors); ok {
+	if fe := (account.FieldErrors{}); errors.As(err, &fe) {
 		for k, v := range fe {
 			errs[k] = v
 		}

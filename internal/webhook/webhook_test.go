@@ -180,6 +180,9 @@ func TestWebhookRequestLifeVerified(t *testing.T) {
 	}
 
 	r := g.submit(t, "Acme Webhooks", "acme-hooks.example")
+	if err := g.svc.PostMessage(context.Background(), g.partner, r.Account.ID, "Who signs for Acme?"); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := g.svc.Withdraw(context.Background(), g.partner, r.Account.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -198,8 +201,11 @@ func TestWebhookRequestLifeVerified(t *testing.T) {
 		}
 		ids[d.id] = true
 	}
-	if strings.Join(types, ",") != "account_request.submitted,account_request.withdrawn" {
-		t.Errorf("types %v, want submitted then withdrawn", types)
+	if strings.Join(types, ",") != "account_request.submitted,account_request.comment_added,account_request.withdrawn" {
+		t.Errorf("types %v, want submitted, comment_added, withdrawn", types)
+	}
+	if !strings.Contains(got[1].body, "Who signs for Acme?") {
+		t.Errorf("the comment's payload does not carry its text: %s", got[1].body)
 	}
 	var payload struct {
 		Type string
@@ -224,7 +230,7 @@ func TestWebhookRequestLifeVerified(t *testing.T) {
 		t.Fatal(err)
 	}
 	g.drain(t, 5*time.Second)
-	if n := len(all.deliveries()); n != 2 {
+	if n := len(all.deliveries()); n != 3 {
 		t.Errorf("another partner's request reached the endpoint: %d deliveries", n)
 	}
 }
