@@ -25,7 +25,7 @@ build: ## build bin/clc
 IMAGE ?= localhost/clc:latest
 image: ## build the container image $(IMAGE) from scratch with buildah (a static bin/image/clc; nothing pulled)
 	mkdir -p bin/image
-	CGO_ENABLED=0 go build -trimpath -tags timetzdata -ldflags='-s -w' -o bin/image/clc ./cmd/clc
+	CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o bin/image/clc ./cmd/clc
 	cp /etc/ssl/certs/ca-certificates.crt bin/image/
 	buildah build -f Containerfile -t $(IMAGE) bin/image
 

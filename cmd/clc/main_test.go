@@ -43,6 +43,7 @@ func count(t *testing.T, db pgtest.DB, table string) int {
 }
 
 func TestMigrateThenServeRefusesNothing(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewUnmigrated(t)
 	env := map[string]string{"DATABASE_URL": db.URL, "SMTP_URL": "smtp://127.0.0.1:1", "CLC_ADDR": "127.0.0.1:0"}
 
@@ -59,6 +60,7 @@ func TestMigrateThenServeRefusesNothing(t *testing.T) {
 }
 
 func TestUserAccountGrant(t *testing.T) {
+	t.Parallel()
 	db := pgtest.New(t)
 	env := map[string]string{"DATABASE_URL": db.URL}
 
@@ -92,6 +94,7 @@ func TestUserAccountGrant(t *testing.T) {
 }
 
 func TestBadInputChangesNothing(t *testing.T) {
+	t.Parallel()
 	db := pgtest.New(t)
 	env := map[string]string{"DATABASE_URL": db.URL}
 	mustRun(t, env, "a long password\n", "user", "add", "--email", "ada@partner.example", "--name", "Ada", "--password-stdin")
@@ -139,6 +142,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 }
 
 func TestMissingConfigFailsFast(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		env  map[string]string
 		want string
@@ -159,6 +163,7 @@ func TestMissingConfigFailsFast(t *testing.T) {
 }
 
 func TestSeedDemoIsIdempotent(t *testing.T) {
+	t.Parallel()
 	db := pgtest.New(t)
 	env := map[string]string{"DATABASE_URL": db.URL}
 	mustRun(t, env, "", "seed", "demo")
@@ -181,6 +186,7 @@ func TestSeedDemoIsIdempotent(t *testing.T) {
 // TestServeAndShutDown starts the real program on port 0, serves a page, and
 // stops cleanly when its context ends, as on SIGTERM.
 func TestServeAndShutDown(t *testing.T) {
+	t.Parallel()
 	db := pgtest.New(t)
 	env := map[string]string{"DATABASE_URL": db.URL, "SMTP_URL": "smtp://127.0.0.1:1", "CLC_ADDR": "127.0.0.1:0"}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -221,6 +227,7 @@ func TestServeAndShutDown(t *testing.T) {
 // serve delivers the customer's email to a real SMTP server; its link opens
 // the Pending Request page.
 func TestRequestEmailArrivesWithWorkingLink(t *testing.T) {
+	t.Parallel()
 	srv := serveWithMail(t)
 	if resp, _ := srv.post("/login", url.Values{"email": {demo.PartnerEmail}, "password": {demo.Password}}); resp.StatusCode != 200 {
 		t.Fatalf("log in: %d", resp.StatusCode)
@@ -253,6 +260,7 @@ func TestRequestEmailArrivesWithWorkingLink(t *testing.T) {
 // the portal's listener answers 404 for them although this client connects
 // from loopback, as every visitor does behind a reverse proxy on the host.
 func TestProfilesOnlyOnTheOpsListener(t *testing.T) {
+	t.Parallel()
 	db := pgtest.New(t)
 	env := map[string]string{"DATABASE_URL": db.URL, "SMTP_URL": "smtp://127.0.0.1:1", "CLC_ADDR": "127.0.0.1:0", "CLC_OPS_ADDR": ":0"}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -70,6 +70,7 @@ next:
 // the API and approved by the customer moves the series that say so, that
 // a wrong password is counted, and that no label carries a path or an id.
 func TestMetricsFollowASubmission(t *testing.T) {
+	t.Parallel()
 	srv := serveWithMail(t, "CLC_OPS_ADDR", "127.0.0.1:0")
 	before := scrape(t, srv.ops)
 	for _, name := range []string{"go_build_info", "clc_db_pool_max_conns", "clc_http_requests_in_flight", "clc_outbox_scrape_success"} {

@@ -244,6 +244,7 @@ func scalar[T any](t *testing.T, db pgtest.DB, sql string, args ...any) T {
 // works on the other, and while both workers run every email goes out once
 // and every request expires once.
 func TestTwoServesShareOneDatabase(t *testing.T) {
+	t.Parallel()
 	db := pgtest.New(t)
 	catcher, smtpURL := newCatcher(t)
 	env := map[string]string{"DATABASE_URL": db.URL, "SMTP_URL": smtpURL}

@@ -11,6 +11,7 @@ import (
 // serve refuses, in one line naming the file, a database that applied a
 // migration file other than this binary's.
 func TestServeRefusesAChangedMigration(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewUnmigrated(t)
 	env := map[string]string{"DATABASE_URL": db.URL, "SMTP_URL": "smtp://127.0.0.1:1", "CLC_ADDR": "127.0.0.1:0"}
 	mustRun(t, env, "", "migrate")
