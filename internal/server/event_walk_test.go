@@ -32,6 +32,7 @@ func (a *app) stateHashes(t *testing.T) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer rows.Close()
 	tables, err := collectStrings(rows)
 	if err != nil {
 		t.Fatal(err)
