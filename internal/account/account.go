@@ -188,6 +188,10 @@ type EventParams struct {
 	Side    string `json:"side,omitempty"`
 	// api_token_created, api_token_revoked: the token's name.
 	Name string `json:"name,omitempty"`
+	// webhook_*: the endpoint's URL.
+	URL string `json:"url,omitempty"`
+	// sso_domain_required, sso_domain_released: the email domain.
+	Domain string `json:"domain,omitempty"`
 	// language_changed: the language chosen.
 	Language string `json:"language,omitempty"`
 	// Text is history written before events had parameters that the

@@ -231,6 +231,8 @@ var EventKinds = []string{
 	"automation_changed", "email_retried",
 	"signed_in", "sign_in_failed", "sign_in_blocked", "signed_out", "two_factor_enabled", "two_factor_disabled",
 	"recovery_code_used", "password_set", "api_token_created", "api_token_revoked", "language_changed",
+	"webhook_created", "webhook_secret_rotated", "webhook_deleted", "webhook_redelivered",
+	"sso_domain_required", "sso_domain_released",
 }
 
 type clientKey struct{}

@@ -199,16 +199,18 @@ type WebhookTargets interface {
 type WebhookStore interface {
 	AccountFor(ctx context.Context, viewerID int64, id AccountID, query, exactDomain string) (Listing, error)
 	// CreateWebhookEndpoint stores e unless its owner already has max
-	// endpoints (ErrConflict).
+	// endpoints (ErrConflict), recording webhook_created.
 	CreateWebhookEndpoint(ctx context.Context, e WebhookEndpoint, max int) (WebhookEndpoint, error)
 	// WebhookEndpoints lists a user's endpoints, newest first.
 	WebhookEndpoints(ctx context.Context, ownerID int64) ([]WebhookEndpoint, error)
 	// WebhookEndpoint is one endpoint of the owner's; ErrNotFound otherwise.
 	WebhookEndpoint(ctx context.Context, ownerID, id int64) (WebhookEndpoint, error)
-	DeleteWebhookEndpoint(ctx context.Context, ownerID, id int64) error
+	// DeleteWebhookEndpoint removes an endpoint of the owner's, recording
+	// webhook_deleted at at.
+	DeleteWebhookEndpoint(ctx context.Context, ownerID, id int64, at time.Time) error
 	// RotateWebhookSecret makes secret the endpoint's, the current one its
-	// previous, valid until until.
-	RotateWebhookSecret(ctx context.Context, ownerID, id int64, secret string, until time.Time) error
+	// previous, valid until until, recording webhook_secret_rotated at now.
+	RotateWebhookSecret(ctx context.Context, ownerID, id int64, secret string, now, until time.Time) error
 	// WebhookDeliveries lists an endpoint's newest deliveries.
 	WebhookDeliveries(ctx context.Context, endpointID int64, limit int) ([]WebhookDelivery, error)
 	// WebhookAttempts lists one delivery of the endpoint with its attempts,
@@ -216,8 +218,9 @@ type WebhookStore interface {
 	WebhookAttempts(ctx context.Context, endpointID, deliveryID int64, limit int) (WebhookDelivery, []WebhookAttempt, error)
 	// RedeliverWebhook makes a delivered or failed delivery of the endpoint
 	// due again at now, retried until giveUp, with its webhook-id and body;
-	// ErrConflict while it is still pending or being sent.
-	RedeliverWebhook(ctx context.Context, endpointID, deliveryID int64, now, giveUp time.Time) error
+	// ErrConflict while it is still pending or being sent. It records
+	// webhook_redelivered by the endpoint's owner.
+	RedeliverWebhook(ctx context.Context, ownerID, endpointID, deliveryID int64, now, giveUp time.Time) error
 }
 
 // Webhooks registers endpoints and shows their deliveries.
@@ -421,7 +424,7 @@ func (s *Webhooks) DeleteWebhook(ctx context.Context, u User, id int64) error {
 	if _, err := s.WebhookEndpoint(ctx, u, id); err != nil {
 		return err
 	}
-	return s.store.DeleteWebhookEndpoint(ctx, u.ID, id)
+	return s.store.DeleteWebhookEndpoint(ctx, u.ID, id, s.clock.Now())
 }
 
 // RotateWebhookSecret gives an endpoint a new secret; the old one signs
@@ -430,8 +433,8 @@ func (s *Webhooks) RotateWebhookSecret(ctx context.Context, u User, id int64) (s
 	if _, err := s.WebhookEndpoint(ctx, u, id); err != nil {
 		return "", err
 	}
-	secret := NewWebhookSecret()
-	if err := s.store.RotateWebhookSecret(ctx, u.ID, id, secret, s.clock.Now().Add(WebhookRotationOverlap)); err != nil {
+	secret, now := NewWebhookSecret(), s.clock.Now()
+	if err := s.store.RotateWebhookSecret(ctx, u.ID, id, secret, now, now.Add(WebhookRotationOverlap)); err != nil {
 		return "", fmt.Errorf("rotate webhook %d: %w", id, err)
 	}
 	return secret, nil
@@ -470,7 +473,7 @@ func (s *Webhooks) Redeliver(ctx context.Context, u User, id, delivery int64) er
 		return err
 	}
 	now := s.clock.Now()
-	if err := s.store.RedeliverWebhook(ctx, id, delivery, now, now.Add(WebhookRetryFor)); err != nil {
+	if err := s.store.RedeliverWebhook(ctx, u.ID, id, delivery, now, now.Add(WebhookRetryFor)); err != nil {
 		return fmt.Errorf("redeliver %d of webhook %d: %w", delivery, id, err)
 	}
 	return nil

@@ -25,6 +25,17 @@ func addSignInEvent(ctx context.Context, q querier, ev account.SignInEvent) erro
 	return nil
 }
 
+// addSSODomainEvents records an operator's change to a domain's sign-in
+// both in the sign-in history and in the Event Log, where it belongs to no
+// account.
+func addSSODomainEvents(ctx context.Context, q querier, ev account.SignInEvent) error {
+	if err := addSignInEvent(ctx, q, ev); err != nil {
+		return err
+	}
+	return addEvent(ctx, q, account.Event{At: ev.At, ActorID: ev.UserID, Actor: ev.Email, Kind: ev.Kind,
+		Params: account.EventParams{Domain: ev.Detail}})
+}
+
 func (s *Store) SSOUser(ctx context.Context, email, name string, ev account.SignInEvent) (account.User, bool, error) {
 	var u account.User
 	var created bool
@@ -81,7 +92,7 @@ func (s *Store) RequireSSO(ctx context.Context, domain string, ev account.SignIn
 			domain, ev.UserID, ev.At); err != nil {
 			return mapErr(err, "this domain")
 		}
-		return addSignInEvent(ctx, tx, ev)
+		return addSSODomainEvents(ctx, tx, ev)
 	})
 }
 
@@ -94,7 +105,7 @@ func (s *Store) ReleaseSSO(ctx context.Context, domain string, ev account.SignIn
 		if tag.RowsAffected() == 0 {
 			return account.ErrNotFound
 		}
-		return addSignInEvent(ctx, tx, ev)
+		return addSSODomainEvents(ctx, tx, ev)
 	})
 }
 

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -97,10 +98,13 @@ func (s *Store) CreateWebhookEndpoint(ctx context.Context, e account.WebhookEndp
 		for i, t := range e.EventTypes {
 			types[i] = string(t)
 		}
-		return tx.QueryRow(ctx, `
+		if err := tx.QueryRow(ctx, `
 			INSERT INTO webhook_endpoints (owner_user_id, smart_account_id, url, event_types, secret, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-			e.OwnerID, accountID, e.URL, types, e.Secret, e.CreatedAt).Scan(&e.ID)
+			e.OwnerID, accountID, e.URL, types, e.Secret, e.CreatedAt).Scan(&e.ID); err != nil {
+			return err
+		}
+		return addUserEvent(ctx, tx, e.OwnerID, "webhook_created", e.CreatedAt, account.EventParams{URL: e.URL})
 	})
 	return e, err
 }
@@ -127,24 +131,30 @@ func (s *Store) WebhookEndpoint(ctx context.Context, ownerID, id int64) (account
 }
 
 // DeleteWebhookEndpoint removes an endpoint of the owner's, with its
-// deliveries.
-func (s *Store) DeleteWebhookEndpoint(ctx context.Context, ownerID, id int64) error {
-	return notFoundUnless(s.pool.Exec(ctx, `DELETE FROM webhook_endpoints WHERE owner_user_id = $1 AND id = $2`, ownerID, id))
+// deliveries, and records it.
+func (s *Store) DeleteWebhookEndpoint(ctx context.Context, ownerID, id int64, at time.Time) error {
+	return withTx(ctx, s.pool, func(tx pgx.Tx) error {
+		var url string
+		if err := tx.QueryRow(ctx, `DELETE FROM webhook_endpoints WHERE owner_user_id = $1 AND id = $2 RETURNING url`,
+			ownerID, id).Scan(&url); err != nil {
+			return mapErr(err, "")
+		}
+		return addUserEvent(ctx, tx, ownerID, "webhook_deleted", at, account.EventParams{URL: url})
+	})
 }
 
 // RotateWebhookSecret makes secret the endpoint's, the current one its
-// previous until until.
-func (s *Store) RotateWebhookSecret(ctx context.Context, ownerID, id int64, secret string, until time.Time) error {
-	return notFoundUnless(s.pool.Exec(ctx, `
-		UPDATE webhook_endpoints SET previous_secret = secret, previous_secret_until = $4, secret = $3
-		WHERE owner_user_id = $1 AND id = $2`, ownerID, id, secret, until))
-}
-
-func notFoundUnless(tag interface{ RowsAffected() int64 }, err error) error {
-	if err == nil && tag.RowsAffected() == 0 {
-		return account.ErrNotFound
-	}
-	return err
+// previous until until, and records it at now.
+func (s *Store) RotateWebhookSecret(ctx context.Context, ownerID, id int64, secret string, now, until time.Time) error {
+	return withTx(ctx, s.pool, func(tx pgx.Tx) error {
+		var url string
+		if err := tx.QueryRow(ctx, `
+			UPDATE webhook_endpoints SET previous_secret = secret, previous_secret_until = $4, secret = $3
+			WHERE owner_user_id = $1 AND id = $2 RETURNING url`, ownerID, id, secret, until).Scan(&url); err != nil {
+			return mapErr(err, "")
+		}
+		return addUserEvent(ctx, tx, ownerID, "webhook_secret_rotated", now, account.EventParams{URL: url})
+	})
 }
 
 const webhookDeliveryColumns = `d.id, d.webhook_id, d.endpoint_id, d.event_type, d.payload, d.state, d.attempts, d.failures,
@@ -193,26 +203,32 @@ func (s *Store) WebhookAttempts(ctx context.Context, endpointID, deliveryID int6
 	return d, as, err
 }
 
-// RedeliverWebhook makes a finished delivery due again.
-func (s *Store) RedeliverWebhook(ctx context.Context, endpointID, deliveryID int64, now, giveUp time.Time) error {
-	tag, err := s.pool.Exec(ctx, `
-		UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = $3, give_up_at = $4
-		WHERE endpoint_id = $1 AND id = $2 AND state IN ('delivered', 'failed')`, endpointID, deliveryID, now, giveUp)
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
-		var n int
-		if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = $1 AND id = $2`,
-			endpointID, deliveryID).Scan(&n); err != nil {
+// RedeliverWebhook makes a finished delivery due again, and records it as
+// the owner's.
+func (s *Store) RedeliverWebhook(ctx context.Context, ownerID, endpointID, deliveryID int64, now, giveUp time.Time) error {
+	return withTx(ctx, s.pool, func(tx pgx.Tx) error {
+		var url string
+		err := tx.QueryRow(ctx, `
+			UPDATE webhook_deliveries d SET state = 'pending', next_attempt_at = $3, give_up_at = $4
+			FROM webhook_endpoints w
+			WHERE w.id = d.endpoint_id AND d.endpoint_id = $1 AND d.id = $2 AND d.state IN ('delivered', 'failed')
+			RETURNING w.url`, endpointID, deliveryID, now, giveUp).Scan(&url)
+		if errors.Is(err, pgx.ErrNoRows) {
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = $1 AND id = $2`,
+				endpointID, deliveryID).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				return account.ErrNotFound
+			}
+			return account.ErrConflict
+		}
+		if err != nil {
 			return err
 		}
-		if n == 0 {
-			return account.ErrNotFound
-		}
-		return account.ErrConflict
-	}
-	return nil
+		return addUserEvent(ctx, tx, ownerID, "webhook_redelivered", now, account.EventParams{URL: url})
+	})
 }
 
 // ClaimWebhooks takes up to limit due deliveries for worker, as

@@ -18,7 +18,11 @@ import (
 // stateHashes digests every row the portal's changes write, but not the
 // events themselves nor the bookkeeping that moves on every request:
 // sessions, the sign-in and API rate counters, an API token's last use, an
-// authenticator's replay and failure counters.
+// authenticator's replay and failure counters, and when an approver's page
+// was first seen: like a token's last use it is a mark the page's own
+// script leaves on the link once, not a change anyone made (the
+// follow-through reads it to tell the partner nobody opened the request,
+// and that notice is recorded as an event of its own).
 func (a *app) stateHashes(t *testing.T) map[string]string {
 	t.Helper()
 	ctx := context.Background()
@@ -28,13 +32,15 @@ func (a *app) stateHashes(t *testing.T) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer rows.Close()
 	tables, err := collectStrings(rows)
 	if err != nil {
 		t.Fatal(err)
 	}
 	columns := map[string]string{
-		"api_tokens": "(x.id, x.user_id, x.name, x.token_hash, x.created_at, x.revoked_at)",
-		"user_totp":  "(x.user_id, x.secret, x.enabled_at)",
+		"api_tokens":     "(x.id, x.user_id, x.name, x.token_hash, x.created_at, x.revoked_at)",
+		"user_totp":      "(x.user_id, x.secret, x.enabled_at)",
+		"approval_links": "(to_jsonb(x) - 'opened_at')",
 	}
 	out := map[string]string{}
 	for _, table := range tables {
@@ -78,6 +84,9 @@ type eventStep struct {
 	same bool
 	// signIn: the step changes only the session, and is an event itself.
 	signIn bool
+	// on: the portal the step is sent to, when not the walk's (single
+	// sign-on needs one with an OpenID provider).
+	on *app
 }
 
 // TestEveryPOSTThatChangesARowRecordsAnEvent walks the route table and
@@ -131,6 +140,22 @@ func TestEveryPOSTThatChangesARowRecordsAnEvent(t *testing.T) {
 	a.enrollTOTP(pat)
 	patB := a.signedIn("pat@partner.example")
 	forwardToken := ""
+	// A request nobody answered, flagged for operators, under an account
+	// whose administrator an operator may assign it to.
+	a.user("tony@stark.example", "Tony", false)
+	a.account("Stark", "stark.example", "tony@stark.example")
+	flaggedID := submit(t, a, ada, form("Stark EMEA", "emea.stark.example", "pepper@emea.stark.example"))
+	a.db.Exec(t, `INSERT INTO request_followups (request_id, step, at)
+		SELECT id, $2, now() FROM account_requests WHERE smart_account_id = $1`, flaggedID, account.StepNoResponse)
+	flagged := flaggedID.String()
+	// A second failed delivery of ada's endpoint, for the API to redeliver.
+	a.db.Exec(t, `INSERT INTO webhook_deliveries (webhook_id, endpoint_id, event_id, event_type, payload, state, attempts, next_attempt_at, give_up_at, created_at)
+		SELECT 'msg_walk_api', $1, max(id), 'account_request.submitted', '{}', 'failed', 3, now(), now(), now() FROM events e
+		WHERE NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.endpoint_id = $1 AND d.event_id = e.id)`, s.hookID)
+	apiDelivery := strconv.Itoa(a.count(t, `SELECT max(id) FROM webhook_deliveries`))
+	// A portal whose Log In offers single sign-on through a real provider.
+	ssoApp, _ := newSSOApp(t)
+	hank := func() string { return "/pending/" + a.secret(t, "approval_request", "hank@globex.example") }
 
 	post := func(b *browser, path string, f url.Values) func() int {
 		return func() int { return b.post(path, f).StatusCode }
@@ -168,6 +193,17 @@ func TestEveryPOSTThatChangesARowRecordsAnEvent(t *testing.T) {
 		{route: "POST /clc/requests/{accountID}/resend", do: post(ada, "/clc/requests/"+pending+"/resend", v("approver", "hank@globex.example"))},
 		{route: "POST /clc/requests/{accountID}/approvers", do: post(ada, "/clc/requests/"+pending+"/approvers", v("customer_emails", "hank@globex.example cfo@globex.example peter@gmail.example"))},
 		{route: "POST /ops/requests/{accountID}/allow", do: post(s.browsers["olga"], "/ops/requests/"+pending+"/allow", v("approver", "peter@gmail.example"))},
+		// Seeing the page marks the link only (see stateHashes).
+		{route: "POST /pending/{token}/seen", same: true, do: func() int {
+			st := s.browsers["anon"].post(hank()+"/seen", nil).StatusCode
+			if a.count(t, `SELECT count(*) FROM approval_links WHERE email = 'hank@globex.example' AND opened_at IS NOT NULL`) == 0 {
+				t.Error("/pending/{token}/seen marked no link opened")
+			}
+			return st
+		}},
+		{route: "POST /pending/{token}/messages", do: func() int {
+			return s.browsers["anon"].post(hank()+"/messages", v("message", "Which team will use this account?")).StatusCode
+		}},
 		{route: "POST /pending/{token}/forward", do: func() int {
 			st := s.browsers["anon"].post("/pending/"+a.secret(t, "approval_request", "hank@globex.example")+"/forward", v("forward_to", "it.lead@globex.example")).StatusCode
 			forwardToken = a.secret(t, "approval_request", "it.lead@globex.example")
@@ -182,11 +218,33 @@ func TestEveryPOSTThatChangesARowRecordsAnEvent(t *testing.T) {
 		{route: "POST /ops/requests/{accountID}/approve", do: post(s.browsers["olga"], "/ops/requests/"+opsApprove.String()+"/approve", v("admin", "boss@acme.example"))},
 		{route: "POST /ops/requests/{accountID}/deny", do: post(s.browsers["olga"], "/ops/requests/"+opsDeny.String()+"/deny", v("reason", "Duplicate."))},
 		{route: "POST /clc/requests/{accountID}/withdraw", do: post(ada, "/clc/requests/"+withdraw.String()+"/withdraw", nil)},
+		{route: "POST /clc/requests/{accountID}/messages", do: post(ada, "/clc/requests/"+flagged+"/messages", v("message", "Pepper, please approve."))},
+		{route: "POST /ops/requests/{accountID}/assign", do: post(s.browsers["olga"], "/ops/requests/"+flagged+"/assign", nil)},
 		{route: "POST /ops/emails/{id}/retry", do: post(s.browsers["olga"], "/ops/emails/"+s.emailID+"/retry", nil)},
 		{route: "POST /clc/api-tokens", do: post(ada, "/clc/api-tokens", v("name", "deploy"))},
 		{route: "POST /clc/api-tokens/{id}/revoke", do: func() int {
 			id := a.count(t, `SELECT max(id) FROM api_tokens`)
 			return ada.post("/clc/api-tokens/"+strconv.Itoa(id)+"/revoke", nil).StatusCode
+		}},
+		{route: "POST /clc/webhooks", do: post(ada, "/clc/webhooks", v("url", "https://hooks.partner.example/form", "event_types", "account_request.submitted"))},
+		{route: "POST /api/v1/webhooks", do: api(http.MethodPost, "/api/v1/webhooks",
+			`{"url":"https://hooks.partner.example/api","event_types":["account_request.submitted"]}`)},
+		{route: "POST /clc/webhooks/{id}/rotate", do: post(ada, "/clc/webhooks/"+s.hookID+"/rotate", nil)},
+		{route: "POST /api/v1/webhooks/{id}/rotate-secret", do: api(http.MethodPost, "/api/v1/webhooks/"+s.hookID+"/rotate-secret", "")},
+		{route: "POST /clc/webhooks/{id}/deliveries/{delivery}/redeliver", do: post(ada, "/clc/webhooks/"+s.hookID+"/deliveries/"+s.delivery+"/redeliver", nil)},
+		{route: "POST /api/v1/webhooks/{id}/deliveries/{delivery}/redeliver", do: api(http.MethodPost,
+			"/api/v1/webhooks/"+s.hookID+"/deliveries/"+apiDelivery+"/redeliver", "")},
+		{route: "POST /clc/webhooks/{id}/delete", do: post(ada, "/clc/webhooks/"+s.hookID+"/delete", nil)},
+		{route: "POST /clc/accounts/{accountID}/virtual-accounts", do: post(ada, "/clc/accounts/"+north+"/virtual-accounts", v("name", "APAC"))},
+		{route: "POST /clc/accounts/{accountID}/virtual-accounts/{vaID}/rename", do: post(ada,
+			"/clc/accounts/"+north+"/virtual-accounts/"+s.emeaID+"/rename", v("name", "Europe"))},
+		{route: "POST /clc/accounts/{accountID}/virtual-accounts/{vaID}/delete", do: post(ada,
+			"/clc/accounts/"+north+"/virtual-accounts/"+s.emeaID+"/delete", nil)},
+		{route: "POST /ops/sso", do: post(s.browsers["olga"], "/ops/sso", v("domain", "sso.example"))},
+		{route: "POST /ops/sso/release", do: post(s.browsers["olga"], "/ops/sso/release", v("domain", "sso.example"))},
+		// Starting a sign-in keeps its state in the session only.
+		{route: "POST /login/sso", on: ssoApp, same: true, do: func() int {
+			return ssoApp.browser().post("/login/sso", nil).StatusCode
 		}},
 		{route: "POST /clc/accounts/{accountID}/request-access", do: post(a.signedIn("gina@partner.example"), "/clc/accounts/"+north+"/request-access",
 			v("scope", "account", "role", "viewer", "reason", "Reports.", "step", "submit"))},
@@ -228,9 +286,13 @@ func TestEveryPOSTThatChangesARowRecordsAnEvent(t *testing.T) {
 		}
 	}
 	for _, st := range steps {
-		before, events := a.stateHashes(t), a.count(t, `SELECT count(*) FROM events`)
+		on := a
+		if st.on != nil {
+			on = st.on
+		}
+		before, events := on.stateHashes(t), on.count(t, `SELECT count(*) FROM events`)
 		status := st.do()
-		after, recorded := a.stateHashes(t), a.count(t, `SELECT count(*) FROM events`)-events
+		after, recorded := on.stateHashes(t), on.count(t, `SELECT count(*) FROM events`)-events
 		if status >= 400 {
 			t.Errorf("%s answered %d: the step must succeed", st.route, status)
 			continue

@@ -101,6 +101,10 @@ func eventDetail(ctx context.Context, e account.Event) string {
 		return i18n.T(ctx, "event.detail.to", "Emails", strings.Join(p.To, ", "))
 	case "api_token_created", "api_token_revoked":
 		return p.Name
+	case "webhook_created", "webhook_secret_rotated", "webhook_deleted", "webhook_redelivered":
+		return p.URL
+	case "sso_domain_required", "sso_domain_released":
+		return account.DisplayDomain(p.Domain)
 	case "language_changed":
 		return languageName(ctx, p.Language)
 	}
