@@ -123,6 +123,7 @@ func tourPages(t *testing.T, lang language.Tag) {
 		{"/clc/search?q=zzzzzz", "search, nothing found"},
 		{"/clc/requests/" + globex, "request status"},
 		{"/clc/requests/" + umbrella, "request status, an approver awaiting Cisco review"},
+		{"/clc/requests/" + globex + "/events", "a request's event log"},
 		{"/clc/accounts/" + globex, "account page"},
 		{"/ops/requests", "operators only (403)"},
 	} {
@@ -207,6 +208,8 @@ func tourPages(t *testing.T, lang language.Tag) {
 	check(accountPath+"/users", "users")
 	submitForm("#email", "not an address", "#email-error", "add a user refused")
 	check(accountPath+"/automation", "automation settings")
+	check(accountPath+"/events", "an account's event log")
+	check(accountPath+"/events?from=not-a-date", "an account's event log, filter refused")
 	b.do(chromedp.Click(chromedp.CSS(`header form[action="/logout"] button`)), chromedp.WaitVisible(chromedp.CSS(`a[href="/login"]`)))
 
 	// Someone with no role yet.
@@ -223,6 +226,7 @@ func tourPages(t *testing.T, lang language.Tag) {
 	check("/ops/requests", "operator's pending requests")
 	submitForm(`form[action$="/deny"] textarea`, "", ".ops-actions .field-error, [role=alert]", "operator's deny refused")
 	check("/ops/emails", "outgoing email")
+	check("/ops/events", "operators' event log")
 	check("/ops/sso", "single sign-on domains")
 	submitForm("#domain", "not a domain", "#domain-error", "single sign-on domain refused")
 }
