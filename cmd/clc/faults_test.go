@@ -49,7 +49,6 @@ func seededDB(t *testing.T) (pgtest.DB, *mailcatch.Server, string) {
 // 10 s of the restart, under the default two-minute lease: the restarted
 // worker finds the dead one's lock free and takes its claims at once.
 func TestFaultKill9LosesNoEmail(t *testing.T) {
-	t.Parallel()
 	const longestWait = 10 * time.Second
 	kills := faultKills(t)
 	bin := buildCLC(t)

@@ -59,7 +59,6 @@ func (h *hookCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // twice (taken, and the server killed before it recorded so) carries the
 // same webhook-id. It prints deliveries, retries, duplicates and lost.
 func TestFaultKill9LosesNoWebhook(t *testing.T) {
-	t.Parallel()
 	kills := faultKills(t)
 	bin := buildCLC(t)
 	db, catcher, smtpURL := seededDB(t)
