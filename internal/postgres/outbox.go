@@ -128,23 +128,7 @@ func (s *Store) ClaimEmails(ctx context.Context, worker int64, now time.Time, li
 
 // claimEmailsSQL is ClaimEmails' statement: $1 now, $2 limit, $3 lease,
 // $4 worker.
-var claimEmailsSQL = `
-		WITH live AS MATERIALIZED (` + liveWorkers + `
-		), due AS (
-			SELECT id FROM outbox
-			WHERE state IN ('pending', 'sending') AND next_attempt_at <= $1
-				AND (state = 'pending' OR locked_until < $1
-					OR (claimed_by IS NOT NULL AND claimed_by NOT IN (SELECT worker FROM live)))
-				AND ($4 = 0 OR $4 IN (SELECT worker FROM live))
-			ORDER BY next_attempt_at
-			LIMIT $2
-			FOR UPDATE SKIP LOCKED
-		), claimed AS (
-			UPDATE outbox o SET state = 'sending', attempts = o.attempts + 1, locked_until = $1::timestamptz + $3::interval,
-				claimed_by = nullif($4, 0)
-			FROM due WHERE o.id = due.id
-			RETURNING o.*
-		)
+var claimEmailsSQL = claimDue("outbox", "o") + `
 		SELECT ` + queuedColumns("coalesce(secret, '')") + ` FROM claimed ORDER BY next_attempt_at, id`
 
 // The worker's updates are fenced by its claim: attempts counts claims, so

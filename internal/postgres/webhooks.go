@@ -236,23 +236,7 @@ func (s *Store) RedeliverWebhook(ctx context.Context, ownerID, endpointID, deliv
 // once that worker's lock is free, or its lease ran out. Each comes with its
 // endpoint's URL and the secrets that sign it at now.
 func (s *Store) ClaimWebhooks(ctx context.Context, worker int64, now time.Time, limit int, lease time.Duration) ([]account.QueuedWebhook, error) {
-	rows, err := s.pool.Query(ctx, `
-		WITH live AS MATERIALIZED (`+liveWorkers+`
-		), due AS (
-			SELECT id FROM webhook_deliveries
-			WHERE state IN ('pending', 'sending') AND next_attempt_at <= $1
-				AND (state = 'pending' OR locked_until < $1
-					OR (claimed_by IS NOT NULL AND claimed_by NOT IN (SELECT worker FROM live)))
-				AND ($4 = 0 OR $4 IN (SELECT worker FROM live))
-			ORDER BY next_attempt_at
-			LIMIT $2
-			FOR UPDATE SKIP LOCKED
-		), claimed AS (
-			UPDATE webhook_deliveries d SET state = 'sending', attempts = d.attempts + 1,
-				locked_until = $1::timestamptz + $3::interval, claimed_by = nullif($4, 0)
-			FROM due WHERE d.id = due.id
-			RETURNING d.*
-		)
+	rows, err := s.pool.Query(ctx, claimDue("webhook_deliveries", "d")+`
 		SELECT `+webhookDeliveryColumns+`, w.url, w.secret,
 			CASE WHEN w.previous_secret_until > $1 THEN coalesce(w.previous_secret, '') ELSE '' END
 		FROM claimed d JOIN webhook_endpoints w ON w.id = d.endpoint_id

@@ -31,6 +31,32 @@ var liveWorkers = `SELECT objid::bigint AS worker FROM pg_locks
 	WHERE locktype = 'advisory' AND classid = ` + strconv.Itoa(workerLockSpace) + ` AND objsubid = 2 AND granted
 		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`
 
+// claimDue is the head of a claim on an outbox-shaped table (state,
+// next_attempt_at, locked_until, claimed_by, attempts), as ClaimEmails
+// describes it: CTEs ending in claimed, up to $2 rows due at $1 marked
+// 'sending' for worker $4 under a lease of $3, each returned whole. The
+// statement goes on with a SELECT from claimed. One rule for every kind
+// of claimed row, so emails and webhook deliveries cannot drift apart.
+func claimDue(table, alias string) string {
+	return `
+		WITH live AS MATERIALIZED (` + liveWorkers + `
+		), due AS (
+			SELECT id FROM ` + table + `
+			WHERE state IN ('pending', 'sending') AND next_attempt_at <= $1
+				AND (state = 'pending' OR locked_until < $1
+					OR (claimed_by IS NOT NULL AND claimed_by NOT IN (SELECT worker FROM live)))
+				AND ($4 = 0 OR $4 IN (SELECT worker FROM live))
+			ORDER BY next_attempt_at
+			LIMIT $2
+			FOR UPDATE SKIP LOCKED
+		), claimed AS (
+			UPDATE ` + table + ` ` + alias + ` SET state = 'sending', attempts = ` + alias + `.attempts + 1,
+				locked_until = $1::timestamptz + $3::interval, claimed_by = nullif($4, 0)
+			FROM due WHERE ` + alias + `.id = due.id
+			RETURNING ` + alias + `.*
+		)`
+}
+
 // ErrLockNotDirect means the worker lock's connection is not a session of
 // its own on PostgreSQL (it goes through a pooler), so a lock taken on it
 // says nothing about whether the worker lives.
