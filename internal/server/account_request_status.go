@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -25,6 +26,17 @@ import (
 func accountParam(r *http.Request) (account.AccountID, error) {
 	id, err := account.ParseShownAccountID(chi.URLParam(r, "accountID"))
 	if err != nil {
+		return 0, account.ErrNotFound
+	}
+	return id, nil
+}
+
+// idParam is a route's numeric id called name (an API token, an email, an
+// access request, a Virtual Account, a webhook endpoint or delivery):
+// anything but a positive number names nothing.
+func idParam(r *http.Request, name string) (int64, error) {
+	id, err := strconv.ParseInt(chi.URLParam(r, name), 10, 64)
+	if err != nil || id <= 0 {
 		return 0, account.ErrNotFound
 	}
 	return id, nil

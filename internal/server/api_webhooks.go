@@ -5,10 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
-
-	"github.com/go-chi/chi/v5"
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/paths"
@@ -102,15 +99,6 @@ func apiDeliveryOf(d account.WebhookDelivery) apiDelivery {
 		out.DeliveredAt = &at
 	}
 	return out
-}
-
-// idParam is a numeric path parameter; anything else is not found.
-func idParam(r *http.Request, name string) (int64, error) {
-	id, err := strconv.ParseInt(chi.URLParam(r, name), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, account.ErrNotFound
-	}
-	return id, nil
 }
 
 func (s *Server) apiListWebhooks(w http.ResponseWriter, r *http.Request) error {
@@ -210,11 +198,7 @@ func (s *Server) apiListDeliveries(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) apiGetDelivery(w http.ResponseWriter, r *http.Request) error {
-	id, err := idParam(r, "id")
-	if err != nil {
-		return err
-	}
-	delivery, err := idParam(r, "delivery")
+	id, delivery, err := deliveryParams(r)
 	if err != nil {
 		return err
 	}
@@ -233,11 +217,7 @@ func (s *Server) apiGetDelivery(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiRedeliver(w http.ResponseWriter, r *http.Request) error {
-	id, err := idParam(r, "id")
-	if err != nil {
-		return err
-	}
-	delivery, err := idParam(r, "delivery")
+	id, delivery, err := deliveryParams(r)
 	if err != nil {
 		return err
 	}

@@ -3,9 +3,6 @@ package server
 import (
 	"errors"
 	"net/http"
-	"strconv"
-
-	"github.com/go-chi/chi/v5"
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
@@ -49,9 +46,9 @@ func (s *Server) createAPIToken(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) revokeAPIToken(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	u, _ := currentUser(ctx)
-	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	id, err := idParam(r, "id")
 	if err != nil {
-		return account.ErrNotFound
+		return err
 	}
 	if err := s.tokens.RevokeAPIToken(ctx, u, id); err != nil {
 		return err

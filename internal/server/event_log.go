@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
 	"github.com/clc-portal/clc/internal/paths"
@@ -27,17 +25,17 @@ type eventLogTarget struct {
 }
 
 func accountLogTarget(r *http.Request) (eventLogTarget, error) {
-	id, err := account.ParseAccountID(chi.URLParam(r, "accountID"))
+	id, err := accountParam(r)
 	if err != nil {
-		return eventLogTarget{}, account.ErrNotFound
+		return eventLogTarget{}, err
 	}
 	return eventLogTarget{account.AccountEventLog, id, paths.AccountEvents(id), paths.AccountEventsExport(id)}, nil
 }
 
 func requestLogTarget(r *http.Request) (eventLogTarget, error) {
-	id, err := account.ParseAccountID(chi.URLParam(r, "accountID"))
+	id, err := accountParam(r)
 	if err != nil {
-		return eventLogTarget{}, account.ErrNotFound
+		return eventLogTarget{}, err
 	}
 	return eventLogTarget{account.RequestEventLog, id, paths.RequestEvents(id), paths.RequestEventsExport(id)}, nil
 }

@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
 	"github.com/clc-portal/clc/internal/paths"
@@ -138,14 +136,6 @@ func accessRequestRow(r *http.Request, p account.PendingAccess) pages.AccessRequ
 	}
 }
 
-func requestIDParam(r *http.Request) (int64, error) {
-	n, err := strconv.ParseInt(chi.URLParam(r, "request"), 10, 64)
-	if err != nil || n <= 0 {
-		return 0, account.ErrNotFound
-	}
-	return n, nil
-}
-
 // accessRequestPage opens one request: "Decline" or "Next"; ?step=approve
 // is the next step, "Scope of Access", "User Role" and "Approve".
 func (s *Server) accessRequestPage(w http.ResponseWriter, r *http.Request) error {
@@ -155,7 +145,7 @@ func (s *Server) accessRequestPage(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	rid, err := requestIDParam(r)
+	rid, err := idParam(r, "request")
 	if err != nil {
 		return err
 	}
@@ -215,7 +205,7 @@ func (s *Server) decideAccess(approve bool) handler {
 		if err != nil {
 			return err
 		}
-		rid, err := requestIDParam(r)
+		rid, err := idParam(r, "request")
 		if err != nil {
 			return err
 		}

@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
 	"github.com/clc-portal/clc/internal/paths"
@@ -22,16 +20,6 @@ type virtualAccountForm struct {
 	ID     int64
 	Name   string
 	Errors account.FieldErrors
-}
-
-// virtualAccountParam is the {vaID} of a route; anything but a positive
-// number names nothing.
-func virtualAccountParam(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(chi.URLParam(r, "vaID"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, account.ErrNotFound
-	}
-	return id, nil
 }
 
 // virtualAccountsManager is the account page's part for whoever may change
@@ -102,7 +90,7 @@ func (s *Server) renameVirtualAccount(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	vaID, err := virtualAccountParam(r)
+	vaID, err := idParam(r, "vaID")
 	if err != nil {
 		return err
 	}
@@ -118,7 +106,7 @@ func (s *Server) deleteVirtualAccount(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	vaID, err := virtualAccountParam(r)
+	vaID, err := idParam(r, "vaID")
 	if err != nil {
 		return err
 	}

@@ -158,14 +158,19 @@ func (s *Server) webhookPage(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// deliveryParams is a route's webhook endpoint {id} and its {delivery}.
+func deliveryParams(r *http.Request) (endpoint, delivery int64, err error) {
+	if endpoint, err = idParam(r, "id"); err != nil {
+		return 0, 0, err
+	}
+	delivery, err = idParam(r, "delivery")
+	return endpoint, delivery, err
+}
+
 func (s *Server) webhookDeliveryPage(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	u, _ := currentUser(ctx)
-	id, err := idParam(r, "id")
-	if err != nil {
-		return err
-	}
-	delivery, err := idParam(r, "delivery")
+	id, delivery, err := deliveryParams(r)
 	if err != nil {
 		return err
 	}
@@ -195,11 +200,7 @@ func (s *Server) webhookDeliveryPage(w http.ResponseWriter, r *http.Request) err
 func (s *Server) redeliver(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	u, _ := currentUser(ctx)
-	id, err := idParam(r, "id")
-	if err != nil {
-		return err
-	}
-	delivery, err := idParam(r, "delivery")
+	id, delivery, err := deliveryParams(r)
 	if err != nil {
 		return err
 	}
