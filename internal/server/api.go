@@ -162,7 +162,7 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 		p.Errors = []ProblemField{{Name: badText.name, In: badText.in, Pointer: badText.pointer,
 			Detail: i18n.T(ctx, apiTextProblemMessage(badText.problem))}}
 	case errors.As(err, &tooLarge):
-		p.Status, p.Detail = http.StatusRequestEntityTooLarge, i18n.T(ctx, "api.error.too_large", "KB", tooLarge.limit>>10)
+		p.Status, p.Detail = tooLarge.status(), i18n.T(ctx, tooLarge.messageID("api.error.too_large", "api.error.query_too_long"), "KB", tooLarge.limit>>10)
 	case errors.As(err, &badBody):
 		p.Status, p.Detail = http.StatusUnsupportedMediaType, i18n.T(ctx, "api.error.media_type")
 	case errors.Is(err, account.ErrUnauthorized):

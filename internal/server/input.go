@@ -29,11 +29,48 @@ const maxFormBody = 64 << 10
 // maxAPIBody bounds an API request body, for the same reason.
 const maxAPIBody = 64 << 10
 
-// tooLargeError is a body past its limit.
-type tooLargeError struct{ limit int64 }
+// maxQuery bounds a request's query string, pages' and the API's alike:
+// the longest the portal reads (the identity provider's return, its code
+// and state at most 2,048 characters each) fits twice over. Refused at the
+// edge, a longer one never reaches a page that would show it back.
+const maxQuery = 8 << 10
+
+// tooLargeError is a body, or with query a query string, past its limit.
+type tooLargeError struct {
+	limit int64
+	query bool
+}
 
 func (e *tooLargeError) Error() string {
-	return "request body over " + strconv.FormatInt(e.limit, 10) + " bytes"
+	what := "request body"
+	if e.query {
+		what = "query string"
+	}
+	return what + " over " + strconv.FormatInt(e.limit, 10) + " bytes"
+}
+
+// status is 414 for a query string, 413 for a body.
+func (e *tooLargeError) status() int {
+	if e.query {
+		return http.StatusRequestURITooLong
+	}
+	return http.StatusRequestEntityTooLarge
+}
+
+// messageID is body's message for a body, query's for a query string.
+func (e *tooLargeError) messageID(body, query string) string {
+	if e.query {
+		return query
+	}
+	return body
+}
+
+// checkQuery refuses a query string past maxQuery, or with unusable text.
+func checkQuery(r *http.Request) error {
+	if len(r.URL.RawQuery) > maxQuery {
+		return &tooLargeError{limit: maxQuery, query: true}
+	}
+	return checkValues(r.URL.Query(), "query")
 }
 
 // badTextError names an input whose text cannot be taken. In says where the
@@ -72,7 +109,7 @@ func (s *Server) formInput(next http.Handler) http.Handler {
 		if err := checkValues(r.PostForm, "body"); err != nil {
 			return err
 		}
-		if err := checkValues(r.URL.Query(), "query"); err != nil {
+		if err := checkQuery(r); err != nil {
 			return err
 		}
 		next.ServeHTTP(w, r)
@@ -85,7 +122,7 @@ func (s *Server) formInput(next http.Handler) http.Handler {
 // is unusable text. The handler then reads the same bytes again.
 func (s *Server) apiInput(next http.Handler) http.Handler {
 	return s.api(func(w http.ResponseWriter, r *http.Request) error {
-		if err := checkValues(r.URL.Query(), "query"); err != nil {
+		if err := checkQuery(r); err != nil {
 			return err
 		}
 		if r.Body == nil || r.Body == http.NoBody {

@@ -46,8 +46,10 @@ func (s *Server) language(next http.Handler) http.Handler {
 		w.Header().Add("Vary", "Accept-Language")
 		ctx := i18n.With(r.Context(), s.catalog.Translator(tag))
 		// A page answering a POST (a form shown again) cannot be fetched
-		// again by its address; its switcher returns to the default page.
-		if r.Method == http.MethodGet {
+		// again by its address, nor one whose query is past maxQuery (its
+		// refusal would carry the query back); their switchers return to
+		// the default page.
+		if r.Method == http.MethodGet && len(r.URL.RawQuery) <= maxQuery {
 			ctx = layout.WithReturnPath(ctx, r.URL.RequestURI())
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))

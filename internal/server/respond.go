@@ -81,9 +81,9 @@ func (s *Server) respondError(w http.ResponseWriter, r *http.Request, err error)
 		v.Heading = i18n.T(ctx, "input.error.text.heading")
 		v.Message = i18n.T(ctx, textProblemMessage(badText.problem), "Field", field)
 	case errors.As(err, &tooLarge):
-		status = http.StatusRequestEntityTooLarge
+		status = tooLarge.status()
 		v.Heading = i18n.T(ctx, "input.error.too_large.heading")
-		v.Message = i18n.T(ctx, "input.error.too_large.message", "KB", tooLarge.limit>>10)
+		v.Message = i18n.T(ctx, tooLarge.messageID("input.error.too_large.message", "input.error.query_too_long.message"), "KB", tooLarge.limit>>10)
 	case errors.As(err, &badBody):
 		status = http.StatusUnsupportedMediaType
 		v.Heading, v.Message = i18n.T(ctx, "error.badrequest.heading"), i18n.T(ctx, "error.badrequest.message")

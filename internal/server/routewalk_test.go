@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/clc-portal/clc/internal/account"
+	"github.com/clc-portal/clc/internal/paths"
 	"github.com/clc-portal/clc/internal/server"
 )
 
@@ -489,4 +490,52 @@ func changed(before, after map[string]string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// TestPageQueriesRefuseBadInputWithoutHarm does for the pages that read a
+// query what TestEveryRouteRefusesBadInputWithoutHarm does for forms: each
+// field of the directory's section pages and of every Event Log (page and
+// export) gets a NUL, invalid UTF-8, 100 KiB, 3,211 characters and
+// nothing, from someone who may read the page. Unusable text is refused at
+// the edge (422), a query past 8 KiB too (414), nothing is a 5xx, no row
+// changes, and no answer carries the 100 KiB back.
+func TestPageQueriesRefuseBadInputWithoutHarm(t *testing.T) {
+	t.Parallel()
+	s := seedForWalk(t)
+	a := s.a
+	eventFields := []string{"from", "to", "kind", "actor", "cursor"}
+	pageFields := []struct {
+		as, path string
+		fields   []string
+	}{
+		{"ada", paths.DirectorySectionPage(string(account.SectionCreated)), []string{"q", "page"}},
+		{"ada", paths.DirectorySectionPage(string(account.SectionAccess)), []string{"q", "page"}},
+		{"ada", paths.AccountEvents(s.northID), eventFields},
+		{"ada", paths.AccountEventsExport(s.northID), eventFields},
+		{"ada", paths.RequestEvents(s.pending), eventFields},
+		{"ada", paths.RequestEventsExport(s.pending), eventFields},
+		{"olga", paths.OpsEvents, eventFields},
+		{"olga", paths.OpsEventsExport, eventFields},
+	}
+	before := a.tableHashes(t)
+	for _, pf := range pageFields {
+		for _, field := range pf.fields {
+			for what, value := range badValues() {
+				p := s.browsers[pf.as].get(pf.path + "?" + url.Values{field: {value}}.Encode())
+				switch {
+				case p.StatusCode >= 500:
+					t.Errorf("%s with %s in %s: %d", pf.path, what, field, p.StatusCode)
+				case (what == "NUL" || what == "invalid UTF-8") && p.StatusCode != http.StatusUnprocessableEntity:
+					t.Errorf("%s with %s in %s: %d, want 422", pf.path, what, field, p.StatusCode)
+				case what == "100 KiB" && p.StatusCode != http.StatusRequestURITooLong:
+					t.Errorf("%s with %s in %s: %d, want 414", pf.path, what, field, p.StatusCode)
+				case len(p.Body) > 64<<10 && what == "100 KiB":
+					t.Errorf("%s with %s in %s answered %d bytes: the value came back", pf.path, what, field, len(p.Body))
+				}
+				if after := a.tableHashes(t); !mapsEqual(before, after) {
+					t.Fatalf("%s with %s in %s (answered %d) changed %v", pf.path, what, field, p.StatusCode, changed(before, after))
+				}
+			}
+		}
+	}
 }
