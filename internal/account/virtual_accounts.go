@@ -74,7 +74,10 @@ type VirtualAccountStore interface {
 var (
 	ErrVirtualAccountNameTaken = fmt.Errorf("the Smart Account has a Virtual Account of that name: %w", ErrConflict)
 	ErrVirtualAccountInUse     = fmt.Errorf("the Virtual Account is not empty: %w", ErrConflict)
-	ErrDefaultVirtualAccount   = fmt.Errorf("the DEFAULT Virtual Account stays as it is: %w", ErrConflict)
+	// ErrTooManyVirtualAccounts: an account holds at most
+	// MaxVirtualAccounts, as many as its page draws.
+	ErrTooManyVirtualAccounts = fmt.Errorf("the Smart Account has %d Virtual Accounts already: %w", MaxVirtualAccounts, ErrConflict)
+	ErrDefaultVirtualAccount  = fmt.Errorf("the DEFAULT Virtual Account stays as it is: %w", ErrConflict)
 )
 
 // CheckVirtualAccountName is a Virtual Account's name as stored (trimmed),
@@ -166,6 +169,11 @@ func (s *AccessManagement) relation(ctx context.Context, u User, id AccountID) (
 	return l.Account, l.Relation, nil
 }
 
+// MaxVirtualAccounts bounds the Virtual Accounts of one Smart Account
+// (DEFAULT included): the rows an administrator can make, and no more than
+// the account's page draws.
+const MaxVirtualAccounts = MaxShownVirtualAccounts
+
 // CreateVirtualAccount is "Create Virtual Account", for the Smart Account's
 // Administrator.
 func (s *AccessManagement) CreateVirtualAccount(ctx context.Context, u User, id AccountID, name string) (ManagedVirtualAccount, error) {
@@ -180,6 +188,9 @@ func (s *AccessManagement) CreateVirtualAccount(ctx context.Context, u User, id 
 	vaID, err := s.store.AddVirtualAccount(ctx, c)
 	if errors.Is(err, ErrVirtualAccountNameTaken) {
 		return ManagedVirtualAccount{}, FieldErrors{"name": {Msg: "va.error.name_taken", Args: []any{"Name", clean}}}
+	}
+	if errors.Is(err, ErrTooManyVirtualAccounts) {
+		return ManagedVirtualAccount{}, FieldErrors{"name": {Msg: "va.error.too_many", Args: []any{"Max", MaxVirtualAccounts}}}
 	}
 	if err != nil {
 		return ManagedVirtualAccount{}, fmt.Errorf("create virtual account %q in %s: %w", clean, id, err)

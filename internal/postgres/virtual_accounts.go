@@ -56,7 +56,19 @@ func nameTaken(err error) error {
 func (s *Store) AddVirtualAccount(ctx context.Context, c account.VirtualAccountChange) (int64, error) {
 	var id int64
 	err := withTx(ctx, s.pool, func(tx pgx.Tx) error {
+		// The account's row, locked, orders its creations, so the count
+		// below holds until this one commits.
+		var held int
 		err := tx.QueryRow(ctx, `
+			SELECT (SELECT count(*) FROM virtual_accounts v WHERE v.smart_account_id = a.id)
+			FROM smart_accounts a WHERE a.id = $1 AND a.status = 'active' FOR UPDATE`, c.AccountID).Scan(&held)
+		if err != nil {
+			return mapErr(err, "")
+		}
+		if held >= account.MaxVirtualAccounts {
+			return account.ErrTooManyVirtualAccounts
+		}
+		err = tx.QueryRow(ctx, `
 			INSERT INTO virtual_accounts (smart_account_id, name, created_at)
 			SELECT id, $2, $3 FROM smart_accounts WHERE id = $1 AND status = 'active'
 			RETURNING id`, c.AccountID, c.Name, c.At).Scan(&id)

@@ -228,3 +228,32 @@ func TestVirtualAccountRefusals(t *testing.T) {
 	}
 	m.readModelsMatchSources(t, "after refusals")
 }
+
+// TestVirtualAccountsPerAccountAreBounded: an administrator makes at most
+// account.MaxVirtualAccounts (DEFAULT included); the next is refused by the
+// form, with the limit, and makes no row and no event.
+func TestVirtualAccountsPerAccountAreBounded(t *testing.T) {
+	t.Parallel()
+	m := newManaged(t)
+	hank := m.signedIn("hank@globex.example")
+	// Up to one short of the limit, as the form would make them.
+	m.db.Exec(t, `INSERT INTO virtual_accounts (smart_account_id, name, created_at)
+		SELECT $1, 'Bulk ' || n, now() FROM generate_series(1, $2 - (SELECT count(*) FROM virtual_accounts WHERE smart_account_id = $1) - 1) n`,
+		m.globex.ID, account.MaxVirtualAccounts)
+	create := paths.AccountPart(m.globex.ID, "virtual-accounts")
+	wantRedirect(t, hank.post(create, url.Values{"name": {"The last"}}), paths.Account(m.globex.ID)+"#virtual-accounts")
+	rows := func() int { return m.count(t, `SELECT count(*) FROM virtual_accounts WHERE smart_account_id = $1`, m.globex.ID) }
+	events := func() int { return m.count(t, `SELECT count(*) FROM events WHERE kind = 'virtual_account_created'`) }
+	if got := rows(); got != account.MaxVirtualAccounts {
+		t.Fatalf("%d Virtual Accounts, want %d", got, account.MaxVirtualAccounts)
+	}
+	n := events()
+	p := hank.post(create, url.Values{"name": {"One too many"}})
+	wantStatus(t, p, http.StatusUnprocessableEntity)
+	if msg := text(p, "#create-virtual-account"); !strings.Contains(msg, strconv.Itoa(account.MaxVirtualAccounts)+" Virtual Accounts") {
+		t.Errorf("the refusal does not say the limit: %q", msg)
+	}
+	if rows() != account.MaxVirtualAccounts || events() != n {
+		t.Error("the refused Virtual Account was stored or recorded")
+	}
+}
