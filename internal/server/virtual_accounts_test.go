@@ -242,7 +242,9 @@ func TestVirtualAccountsPerAccountAreBounded(t *testing.T) {
 		m.globex.ID, account.MaxVirtualAccounts)
 	create := paths.AccountPart(m.globex.ID, "virtual-accounts")
 	wantRedirect(t, hank.post(create, url.Values{"name": {"The last"}}), paths.Account(m.globex.ID)+"#virtual-accounts")
-	rows := func() int { return m.count(t, `SELECT count(*) FROM virtual_accounts WHERE smart_account_id = $1`, m.globex.ID) }
+	rows := func() int {
+		return m.count(t, `SELECT count(*) FROM virtual_accounts WHERE smart_account_id = $1`, m.globex.ID)
+	}
 	events := func() int { return m.count(t, `SELECT count(*) FROM events WHERE kind = 'virtual_account_created'`) }
 	if got := rows(); got != account.MaxVirtualAccounts {
 		t.Fatalf("%d Virtual Accounts, want %d", got, account.MaxVirtualAccounts)
