@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -17,6 +18,23 @@ import (
 
 // MaxMessageLength bounds one message, in characters.
 const MaxMessageLength = 2000
+
+// MaxMessages bounds one request's conversation: the rows a writer makes
+// whether or not a message emails anyone (every approver may await Cisco
+// review), and the rows each view of the request reads.
+const MaxMessages = 200
+
+// ErrTooManyMessages: the request's conversation holds MaxMessages.
+var ErrTooManyMessages = fmt.Errorf("the request's conversation holds %d messages: %w", MaxMessages, ErrConflict)
+
+// fullConversation is the form's answer to ErrTooManyMessages, err itself
+// otherwise.
+func fullConversation(err error) error {
+	if errors.Is(err, ErrTooManyMessages) {
+		return FieldErrors{"message": {Msg: "conversation.error.too_many", Args: []any{"Max", MaxMessages}}}
+	}
+	return err
+}
 
 // Who wrote a message.
 const (
@@ -147,6 +165,9 @@ func (s *AccountRequests) PostApproverMessage(ctx context.Context, token, text s
 		AllowEmails: checkApprovalEmails(now),
 	}
 	if err := s.store.PostMessage(ctx, m); err != nil {
+		if errors.Is(err, ErrTooManyMessages) {
+			return fullConversation(err)
+		}
 		return s.lostRace(ctx, token, fmt.Errorf("message on %s: %w", r.Account.ID, err))
 	}
 	return nil
@@ -193,6 +214,9 @@ func (s *AccountRequests) PostMessage(ctx context.Context, u User, id AccountID,
 	}
 	m.Quota = s.limits.quota(u.ID, now, nil)
 	err = s.store.PostMessage(ctx, m)
+	if errors.Is(err, ErrTooManyMessages) {
+		return fullConversation(err)
+	}
 	if err != nil {
 		return s.requestLostRace(ctx, id, fmt.Errorf("message on %s: %w", id, err))
 	}

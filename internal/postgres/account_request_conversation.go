@@ -17,6 +17,16 @@ func (s *Store) PostMessage(ctx context.Context, p account.MessagePost) error {
 		if err := lockPendingRequest(ctx, tx, p.RequestID, p.At); err != nil {
 			return err
 		}
+		// Counted under the request's lock: two writers cannot both take
+		// the last place.
+		var held int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM events WHERE smart_account_id = $1 AND kind = 'message'`,
+			p.AccountID).Scan(&held); err != nil {
+			return fmt.Errorf("count messages: %w", err)
+		}
+		if held >= account.MaxMessages {
+			return account.ErrTooManyMessages
+		}
 		if p.LinkID != 0 {
 			// The approver writes with the link they opened: one forwarded,
 			// removed or replaced meanwhile writes nothing.
@@ -59,7 +69,8 @@ func (s *Store) PostMessage(ctx context.Context, p account.MessagePost) error {
 
 func (s *Store) Messages(ctx context.Context, id account.AccountID) ([]account.Event, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT `+eventColumns+` FROM events WHERE smart_account_id = $1 AND kind = 'message' ORDER BY at, id`, id)
+		SELECT `+eventColumns+` FROM events WHERE smart_account_id = $1 AND kind = 'message' ORDER BY at, id LIMIT $2`,
+		id, account.MaxMessages)
 	if err != nil {
 		return nil, err
 	}

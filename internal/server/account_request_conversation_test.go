@@ -5,10 +5,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/jobs"
 )
 
@@ -299,4 +301,30 @@ func TestOperatorAssignsAFlaggedRequestToTheDomainsAdministrators(t *testing.T) 
 	if s := a.str(t, `SELECT status FROM account_requests WHERE smart_account_id = $1`, id); s != "approved" {
 		t.Errorf("request is %s after the assigned administrator approved", s)
 	}
+}
+
+// TestConversationIsBounded: a request keeps at most account.MaxMessages
+// messages, whoever writes them and whether or not they email anyone; the
+// next is refused on the form, with the limit, and makes no row and no
+// email.
+func TestConversationIsBounded(t *testing.T) {
+	t.Parallel()
+	r := newRequested(t)
+	approver := r.browser()
+	r.db.Exec(t, `INSERT INTO events (smart_account_id, at, actor, kind, params)
+		SELECT $1, now(), 'ada@partner.example', 'message', '{"message":"Earlier.","side":"partner"}'
+		FROM generate_series(1, $2)`, r.id, account.MaxMessages-1)
+	wantRedirect(t, r.partner.post("/clc/requests/"+r.id.String()+"/messages", url.Values{"message": {"The last one."}}),
+		"/clc/requests/"+r.id.String()+"#conversation")
+	fresh := "/pending/" + r.secret(t, "message_to_approver", "hank@globex.example")
+	r.partner.get("/clc/requests/" + r.id.String()) // shows the flash
+	wantStatus(t, approver.get(fresh), http.StatusOK)
+	before := r.snapshot(t)
+	p := r.partner.post("/clc/requests/"+r.id.String()+"/messages", url.Values{"message": {"One too many."}})
+	wantStatus(t, p, http.StatusUnprocessableEntity)
+	if !strings.Contains(text(p, "main"), strconv.Itoa(account.MaxMessages)+" messages") {
+		t.Errorf("the refusal does not say the limit: %s", text(p, "main"))
+	}
+	wantStatus(t, approver.post(fresh+"/messages", url.Values{"message": {"And mine."}}), http.StatusUnprocessableEntity)
+	wantUnchanged(t, before, r.snapshot(t), "a message past the conversation's limit")
 }
