@@ -117,7 +117,6 @@ func (s *served) approvalLink(to string) string {
 }
 
 func TestScriptRequestsThroughTheAPI(t *testing.T) {
-	t.Parallel()
 	srv := serveWithMail(t)
 	base, post := srv.base, srv.post
 

@@ -42,7 +42,10 @@ func ReplicaURL(t testing.TB, db DB) string {
 // written when it was called.
 func CatchUp(t testing.TB, db DB) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// A bound against a hang, not a measure: the replica replays every
+	// test's CREATE DATABASE too, and with tests side by side (make test
+	// runs them so) it can trail by tens of seconds.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	// A record of its own to wait for: the insert position may lie past a
 	// page header no record has filled yet (after a segment switch, as a
