@@ -465,7 +465,7 @@ cmd_stop() {
 # while the primary recycled the WAL it needed would never catch up, and a
 # throwaway cluster copies in a second or two.
 cmd_replica() {
-  local dir=$1 port=$2 primary=$3 abs data pid sockdir
+  local dir=$1 port=$2 primary=$3 abs data pid sockdir slot psql try
   check_port "$port"; check_port "$primary"
   ensure_binaries
   prepare_dir "$dir"
@@ -483,11 +483,27 @@ cmd_replica() {
   clear_stale "$data" "$REAL"
   require_free_port "$port"
   if [[ -e "$data" ]]; then as_pg rm -rf -- "$data"; fi
-  log "copying the cluster on port $primary into $abs with pg_basebackup"
-  # -R writes standby.signal and primary_conninfo: the copy starts as a
-  # standby that streams from the primary.
+  # A replication slot keeps the primary from recycling WAL the standby has
+  # not received yet: without one, a standby that falls behind (tests write
+  # a database's every page into the WAL with each CREATE DATABASE) asks
+  # for a segment the primary removed and never catches up. The slot of an
+  # earlier copy is dropped first; its walsender may take a moment to go.
+  slot=clc_replica_$port
+  psql=$(psql_bin)
+  for try in 1 2 3 4 5 6 7 8 9 10; do
+    if PGCONNECT_TIMEOUT=10 PGSSLMODE=disable "$psql" -X -q -h 127.0.0.1 -p "$primary" -U "$PG_SUPERUSER" \
+         -d postgres -v ON_ERROR_STOP=1 -tAc \
+         "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '$slot'" >/dev/null 2>&1; then
+      break
+    fi
+    (( try < 10 )) || die "could not drop the replication slot $slot on 127.0.0.1:$primary"
+    sleep 0.5
+  done
+  log "copying the cluster on port $primary into $abs with pg_basebackup (slot $slot)"
+  # -R writes standby.signal and primary_conninfo (and, with -S, the slot):
+  # the copy starts as a standby that streams from the primary.
   if ! as_pg "$BINDIR/pg_basebackup" -h 127.0.0.1 -p "$primary" -U "$PG_SUPERUSER" -D "$data" \
-       -X stream -R -c fast --no-sync >&2 9<&-; then
+       -X stream -R -C -S "$slot" -c fast --no-sync >&2 9<&-; then
     die "pg_basebackup from 127.0.0.1:$primary failed (is the primary running?)"
   fi
   sockdir=$REAL
