@@ -59,6 +59,9 @@ func (h *hookCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // twice (taken, and the server killed before it recorded so) carries the
 // same webhook-id. It prints deliveries, retries, duplicates and lost.
 func TestFaultKill9LosesNoWebhook(t *testing.T) {
+	// Side by side with the package's other tests: it asserts what arrived,
+	// never how fast, and most of its time is spent waiting for restarts.
+	t.Parallel()
 	kills := faultKills(t)
 	bin := buildCLC(t)
 	db, catcher, smtpURL := seededDB(t)

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/clc-portal/clc/internal/account"
+	"github.com/clc-portal/clc/internal/account/accounttest"
 	"github.com/clc-portal/clc/internal/config"
 	"github.com/clc-portal/clc/internal/i18n"
 	"github.com/clc-portal/clc/internal/mail"
@@ -46,7 +47,7 @@ func newRig(t *testing.T) *rig {
 	clock := account.NewManualClock(time.Now().UTC().Truncate(time.Second))
 	store := postgres.NewStore(db.Pool)
 	r := &rig{t: t, db: db, store: store, clock: clock, log: log,
-		svc: account.NewService(store, clock, account.NewArgon2id())}
+		svc: account.NewService(store, clock, accounttest.Hasher())}
 	r.base, _ = url.Parse("https://clc.example.com")
 	r.startSMTP("127.0.0.1:0")
 	return r

@@ -17,6 +17,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/clc-portal/clc/internal/account"
+	"github.com/clc-portal/clc/internal/account/accounttest"
 	"github.com/clc-portal/clc/internal/i18n"
 	"github.com/clc-portal/clc/internal/postgres"
 	"github.com/clc-portal/clc/internal/postgres/pgtest"
@@ -72,7 +73,7 @@ func newAppAt(t *testing.T, db pgtest.DB, set func(d *server.Deps, url string)) 
 	logs := &strings.Builder{}
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil))
 	clock := account.NewManualClock(time.Now())
-	svc := account.NewService(postgres.NewStore(db.Pool), clock, account.NewArgon2id())
+	svc := account.NewService(postgres.NewStore(db.Pool), clock, accounttest.Hasher())
 	// As main does with CLC_WEBHOOK_ALLOW_PRIVATE=1: the tests' receivers
 	// listen on loopback.
 	svc.SetWebhookTargets(webhook.Targets{AllowPrivate: true}, true)

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/clc-portal/clc/internal/account"
+	"github.com/clc-portal/clc/internal/account/accounttest"
 	"github.com/clc-portal/clc/internal/postgres"
 	"github.com/clc-portal/clc/internal/postgres/pgtest"
 	"github.com/clc-portal/clc/internal/server"
@@ -81,7 +82,7 @@ func TestASignedInPageAsksTheDatabaseOnceForItsFrame(t *testing.T) {
 	tracer := &countingTracer{}
 	pool := db.TracedPool(t, tracer)
 	a := newAppWith(t, db, func(d *server.Deps) {
-		useServices(d, account.NewService(postgres.NewStore(pool), account.SystemClock{}, account.NewArgon2id()))
+		useServices(d, account.NewService(postgres.NewStore(pool), account.SystemClock{}, accounttest.Hasher()))
 		d.Sessions = server.NewSessions(postgres.NewSessionStore(pool, server.SessionUser), d.BaseURL, 12*time.Hour)
 	})
 	a.user("ada@globex.example", "Ada Admin", false)

@@ -17,6 +17,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/clc-portal/clc/internal/account"
+	"github.com/clc-portal/clc/internal/account/accounttest"
 	"github.com/clc-portal/clc/internal/demo"
 	"github.com/clc-portal/clc/internal/postgres"
 	"github.com/clc-portal/clc/internal/postgres/pgtest"
@@ -106,7 +107,7 @@ func newRig(t *testing.T) *rig {
 	t.Helper()
 	db := pgtest.New(t)
 	store := postgres.NewStore(db.Pool)
-	svc := account.NewService(store, account.SystemClock{}, account.NewArgon2id())
+	svc := account.NewService(store, account.SystemClock{}, accounttest.Hasher())
 	if err := demo.Seed(context.Background(), svc); err != nil {
 		t.Fatal(err)
 	}
