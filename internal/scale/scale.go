@@ -19,6 +19,12 @@ const Password = "scale-password"
 // Options says how much to load.
 type Options struct {
 	Accounts int
+	// Partners are the heavy partners to add, each as the number of
+	// accounts they hold a role on (spread evenly over the accounts this
+	// load adds); each also asked for a third as many to be created, and
+	// asked access to a tenth as many. A partner who would hold more
+	// accounts than the load adds is left out. None: one of 300.
+	Partners []int
 	// PasswordHash is the stored hash of Password, given to every user:
 	// hashing it once keeps a million users cheap.
 	PasswordHash string
@@ -29,19 +35,31 @@ type Options struct {
 // Summary is what was loaded.
 type Summary struct {
 	Accounts, VirtualAccounts, Users, Memberships, AccessRequests, Events int64
-	// Partner signs in as a partner with roles on a few hundred accounts, who
-	// also asked for some to be created and asked access to others: the
-	// directory's heavy user.
+	// Partner signs in as the first of Partners: by default a partner with
+	// roles on a few hundred accounts, who also asked for some to be created
+	// and asked access to others: the directory's heavy user.
 	Partner         string
 	PartnerAccounts int
+	// Partners are every heavy partner added, in the order of
+	// Options.Partners.
+	Partners []LoadedPartner
 }
 
-// How much of the directory the heavy partner has, whatever its size.
-const (
-	partnerRoles    = 300
-	partnerCreated  = 100
-	partnerRequests = 30
-)
+// LoadedPartner is a heavy partner and the accounts they hold a role on.
+type LoadedPartner struct {
+	Email    string
+	Accounts int
+}
+
+// DefaultPartner is how many accounts the heavy partner holds a role on
+// when Options.Partners says nothing.
+const DefaultPartner = 300
+
+// partner is a heavy partner of this load: user userBase+1+i for the i-th,
+// with roles on accounts accountBase+1, +1+step, +1+2*step, …
+type partner struct {
+	roles, created, requests int
+}
 
 // Load adds opts.Accounts Smart Accounts and everything around them to the
 // database, after whatever it already holds. About 96% of the accounts are
@@ -59,6 +77,18 @@ func Load(ctx context.Context, pool *pgxpool.Pool, opts Options) (Summary, error
 	}
 	defer conn.Release()
 	l := loader{conn: conn.Conn(), opts: opts, n: n, users: max(1, n/2)}
+	sizes := opts.Partners
+	if len(sizes) == 0 {
+		sizes = []int{DefaultPartner}
+	}
+	for _, k := range sizes {
+		if k < 1 {
+			return Summary{}, fmt.Errorf("load: a partner holds at least one account, not %d", k)
+		}
+		if k <= n && len(l.partners) < l.users {
+			l.partners = append(l.partners, partner{roles: k, created: max(1, k/3), requests: max(1, k/10)})
+		}
+	}
 	return l.run(ctx)
 }
 
@@ -67,6 +97,8 @@ type loader struct {
 	opts  Options
 	n     int // accounts to add
 	users int // users to add
+	// partners are the heavy partners this load adds, the first users.
+	partners []partner
 	// Ids already taken: what is added is numbered after them, so the rows
 	// can refer to each other without reading back.
 	accountBase, vaBase, userBase int64
@@ -128,11 +160,18 @@ func (l *loader) run(ctx context.Context) (Summary, error) {
 			l.opts.Progress(s.name, rows, time.Since(start))
 		}
 	}
-	err = l.conn.QueryRow(ctx, `
-		SELECT u.email, (SELECT count(DISTINCT smart_account_id) FROM memberships WHERE user_id = u.id)
-		FROM users u WHERE u.id = $1`, l.userBase+1).Scan(&l.sum.Partner, &l.sum.PartnerAccounts)
-	if err != nil {
-		return Summary{}, fmt.Errorf("load: read partner: %w", err)
+	for i := range l.partners {
+		var p LoadedPartner
+		err = l.conn.QueryRow(ctx, `
+			SELECT u.email, (SELECT count(DISTINCT smart_account_id) FROM memberships WHERE user_id = u.id)
+			FROM users u WHERE u.id = $1`, l.userBase+1+int64(i)).Scan(&p.Email, &p.Accounts)
+		if err != nil {
+			return Summary{}, fmt.Errorf("load: read partner: %w", err)
+		}
+		l.sum.Partners = append(l.sum.Partners, p)
+	}
+	if len(l.sum.Partners) > 0 {
+		l.sum.Partner, l.sum.PartnerAccounts = l.sum.Partners[0].Email, l.sum.Partners[0].Accounts
 	}
 	return l.sum, nil
 }
@@ -260,25 +299,41 @@ func (l *loader) addUsers(ctx context.Context) (int64, error) {
 }
 
 // creators records who asked for accounts to be created: every account not
-// yet or no longer active, one in ten active ones, and a hundred for the
-// heavy partner.
+// yet or no longer active, one in ten active ones, and a third as many as
+// they hold a role on for each heavy partner (a hundred for the default
+// one). An account a partner before them took is not taken again.
 func (l *loader) creators(ctx context.Context) (int64, error) {
-	step := max(1, l.n/partnerCreated)
-	return l.exec(ctx, `
-		UPDATE smart_accounts sa SET created_by = CASE
-				WHEN (sa.id - $1) % $4 = 2 % $4 AND (sa.id - $1) / $4 < $5 THEN $2 + 1
-				ELSE $2 + 1 + pg_temp.pick(sa.id, 22, $3) END
-		WHERE sa.id > $1 AND (sa.status <> 'active' OR pg_temp.pick(sa.id, 23, 10) = 0
-			OR ((sa.id - $1) % $4 = 2 % $4 AND (sa.id - $1) / $4 < $5))`,
-		l.accountBase, l.userBase, l.users, step, partnerCreated)
+	n, err := l.exec(ctx, `
+		UPDATE smart_accounts sa SET created_by = $2 + 1 + pg_temp.pick(sa.id, 22, $3)
+		WHERE sa.id > $1 AND (sa.status <> 'active' OR pg_temp.pick(sa.id, 23, 10) = 0)`,
+		l.accountBase, l.userBase, l.users)
+	if err != nil {
+		return n, err
+	}
+	for i, p := range l.partners {
+		step := max(1, l.n/p.created)
+		m, err := l.exec(ctx, `
+			UPDATE smart_accounts sa SET created_by = $2 + 1 + $5
+			WHERE sa.id > $1 AND (sa.id - $1) % $3 = (2 + $5) % $3 AND (sa.id - $1) / $3 < $4
+				AND (sa.created_by IS NULL OR sa.created_by NOT BETWEEN $2 + 1 AND $2 + $5)`,
+			l.accountBase, l.userBase, step, p.created, i)
+		if err != nil {
+			return n, err
+		}
+		n += m
+	}
+	return n, nil
 }
 
 // memberships gives each active account two or three administrators (the
 // first its own employee where it has one) and one more role: a User of the
-// account or a Viewer of its DEFAULT Virtual Account. The heavy partner gets
-// roles on a few hundred accounts.
+// account or a Viewer of its DEFAULT Virtual Account. Each heavy partner gets
+// roles on as many accounts as they were given, spread evenly.
 func (l *loader) memberships(ctx context.Context) (int64, error) {
-	step := max(1, l.n/partnerRoles)
+	var steps, counts []int64
+	for _, p := range l.partners {
+		steps, counts = append(steps, int64(max(1, l.n/p.roles))), append(counts, int64(p.roles))
+	}
 	return l.exec(ctx, `
 		INSERT INTO memberships (user_id, smart_account_id, virtual_account_id, role)
 		SELECT m.user_id, m.smart_account_id, m.va, m.role FROM (
@@ -296,12 +351,13 @@ func (l *loader) memberships(ctx context.Context) (int64, error) {
 			FROM smart_accounts sa
 			WHERE sa.id > $1 AND sa.status = 'active'
 			UNION ALL
-			SELECT $3 + 1, sa.id, NULL, (ARRAY['admin', 'user', 'viewer'])[1 + k % 3]
-			FROM generate_series(0, $7 - 1) k
-			JOIN smart_accounts sa ON sa.id = $1 + 1 + k * $6 AND sa.status = 'active'
+			SELECT $3 + p.i, sa.id, NULL, (ARRAY['admin', 'user', 'viewer'])[1 + k % 3]
+			FROM unnest($6::bigint[], $7::bigint[]) WITH ORDINALITY p (step, roles, i)
+			CROSS JOIN LATERAL generate_series(0, p.roles - 1) k
+			JOIN smart_accounts sa ON sa.id = $1 + 1 + k * p.step AND sa.status = 'active'
 		) m
 		ON CONFLICT DO NOTHING`,
-		l.accountBase, l.vaBase, l.userBase, l.users, vaSlots, step, partnerRoles)
+		l.accountBase, l.vaBase, l.userBase, l.users, vaSlots, steps, counts)
 }
 
 // rolesAndAccess adds the roles, then the rows of accessible_accounts for
@@ -330,10 +386,14 @@ func (l *loader) rolesAndAccess(ctx context.Context) (int64, error) {
 	return n, err
 }
 
-// accessRequests has one user in a hundred, and the heavy partner thirty
-// times, asking for access; a quarter of the requests were declined.
+// accessRequests has one user in a hundred, and each heavy partner for a
+// tenth as many accounts as they hold a role on (thirty for the default
+// one), asking for access; a quarter of the requests were declined.
 func (l *loader) accessRequests(ctx context.Context) (int64, error) {
-	step := max(1, l.n/partnerRequests)
+	var steps, counts []int64
+	for _, p := range l.partners {
+		steps, counts = append(steps, int64(max(1, l.n/p.requests))), append(counts, int64(p.requests))
+	}
 	return l.exec(ctx, `
 		INSERT INTO access_requests (user_id, smart_account_id, role, reason, status, created_at, decided_at)
 		SELECT r.user_id, r.smart_account_id, (ARRAY['admin', 'user', 'viewer'])[1 + pg_temp.pick(r.seed, 27, 3)],
@@ -345,12 +405,13 @@ func (l *loader) accessRequests(ctx context.Context) (int64, error) {
 			SELECT $2 + j AS user_id, $1 + 1 + pg_temp.pick(j, 30, $3) AS smart_account_id, j AS seed
 			FROM generate_series(100, $4::bigint, 100) j
 			UNION ALL
-			SELECT $2 + 1, $1 + 3 + k * $5, -k
-			FROM generate_series(0, $6 - 1) k
-			WHERE 3 + k * $5 <= $3
+			SELECT $2 + p.i, $1 + 3 + k * p.step, -((p.i - 1) * $3 + k)
+			FROM unnest($5::bigint[], $6::bigint[]) WITH ORDINALITY p (step, requests, i)
+			CROSS JOIN LATERAL generate_series(0, p.requests - 1) k
+			WHERE 3 + k * p.step <= $3
 		) r
 		ON CONFLICT DO NOTHING`,
-		l.accountBase, l.userBase, l.n, l.users, step, partnerRequests)
+		l.accountBase, l.userBase, l.n, l.users, steps, counts)
 }
 
 // events starts each account's history.
