@@ -54,5 +54,7 @@ fuzz: ## run every fuzz target for FUZZTIME (default 30s) each; findings land in
 
 ACCOUNTS ?= 1000000
 BENCH_PGPORT ?= 54335
-bench: ## load ACCOUNTS (default 1000000) synthetic accounts on PostgreSQL at BENCH_PGPORT, benchmark every main page beside its baselines, write bench/RESULTS.md
-	go run ./bench/search -accounts $(ACCOUNTS) -pgport $(BENCH_PGPORT)
+BENCH_SIZES ?= 10000,100000,1000000
+bench: ## grow a synthetic directory through BENCH_SIZES to ACCOUNTS (default 1M) accounts on PostgreSQL at BENCH_PGPORT, measuring how cost grows; benchmark every main page beside its baselines (and wrk's figures); write bench/RESULTS.md and bench/scaling.png
+	@scripts/bench-tools.sh
+	go run ./bench/search -accounts $(ACCOUNTS) -sizes $(BENCH_SIZES) -pgport $(BENCH_PGPORT)

@@ -45,6 +45,7 @@ type Result struct {
 	Errors   int     `json:"errors"`
 	Seconds  float64 `json:"seconds"`
 	RPS      float64 `json:"rps"`
+	Mean     float64 `json:"mean_ms"`
 	P50      float64 `json:"p50_ms"`
 	P90      float64 `json:"p90_ms"`
 	P99      float64 `json:"p99_ms"`
@@ -259,6 +260,11 @@ func summarise(tallies []tally, elapsed time.Duration) Result {
 	res.P50, res.P90, res.P99 = ms(quantile(all, 0.50)), ms(quantile(all, 0.90)), ms(quantile(all, 0.99))
 	if len(all) > 0 {
 		res.Max = ms(all[len(all)-1])
+		var sum time.Duration
+		for _, d := range all {
+			sum += d
+		}
+		res.Mean = ms(sum / time.Duration(len(all)))
 	}
 	return res
 }

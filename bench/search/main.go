@@ -21,7 +21,18 @@
 // email delivery to a local SMTP server and the server's start, prints the
 // table and writes bench/RESULTS.md.
 //
+// Before all that it measures how cost grows with the data (-sizes): it
+// grows one database in steps, and at each size measures the directory
+// overview, a section's first and last page and a filtered section, for
+// partners of about 30, 300 and 30,000 accounts (-partners), and search,
+// briefly each; it flags a page whose time grows more than twice from the
+// smallest size to the largest, and plots the figures (bench/plot) into
+// scaling.png beside the results. Debian's wrk measures the directory,
+// search and the one-query baseline too, right after bench/load: a second
+// opinion on the load generator (scripts/bench-tools.sh installs it).
+//
 //	go run ./bench/search -accounts 1000000
+//	go run ./bench/search -accounts 5000 -sizes 1000,5000 -partners 30,300,3000 -duration 2s
 package main
 
 import (
@@ -52,6 +63,8 @@ import (
 	"golang.org/x/text/runes"
 	"golang.org/x/text/transform"
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/clc-portal/clc/internal/scale"
 )
 
 // The cluster the benchmark owns; other clusters on this machine are not its business.
@@ -74,11 +87,17 @@ type options struct {
 	pgPort    string
 	only      string
 	emails    int
+	// How cost grows: the data sizes the directory grows through, the
+	// partners measured at each, and how long each page is measured there.
+	sizes, partners       []int
+	scaleFor, scaleWarmup time.Duration
+	// wrk: run Debian's wrk beside bench/load on a few pages.
+	wrk bool
 }
 
 func main() {
 	var o options
-	flag.IntVar(&o.accounts, "accounts", 200000, "Smart Accounts in the directory")
+	flag.IntVar(&o.accounts, "accounts", 1000000, "Smart Accounts in the directory (at least the largest of -sizes)")
 	flag.IntVar(&o.clients, "clients", 32, "concurrent clients of the closed loop")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long each page is measured closed-loop")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "load before each measurement, not counted")
@@ -93,7 +112,26 @@ func main() {
 	// Email delivery alone takes a minute rather than the whole run's half hour.
 	flag.StringVar(&o.only, "only", "", `"email": skip the pages and measure only email delivery, over -emails queued emails; writes no results`)
 	flag.IntVar(&o.emails, "emails", 20000, "with -only email, how many emails to have queued (synthetic ones top the queue up)")
+	sizes := flag.String("sizes", "10000,100000,1000000", `how cost grows: the data sizes, ascending, the directory is grown through (loaded afresh) and the directory and search measured at ("" for none)`)
+	partners := flag.String("partners", "30,300,30000", "how cost grows: the partners measured at each size, as how many accounts each holds a role on")
+	flag.DurationVar(&o.scaleFor, "scale-duration", 3*time.Second, "how cost grows: how long each page is measured at each size")
+	flag.DurationVar(&o.scaleWarmup, "scale-warmup", time.Second, "how cost grows: load before each of those, not counted")
+	flag.BoolVar(&o.wrk, "wrk", true, "measure the directory, search and the one-query baseline with wrk too (scripts/bench-tools.sh installs it)")
 	flag.Parse()
+	var err error
+	if o.sizes, err = parseSizes("sizes", *sizes); err == nil {
+		o.partners, err = parseSizes("partners", *partners)
+	}
+	if err == nil && len(o.partners) == 0 {
+		err = errors.New("-partners: give at least one")
+	}
+	if err == nil && len(o.sizes) > 0 && o.sizes[len(o.sizes)-1] > o.accounts {
+		err = fmt.Errorf("-sizes goes up to %d, past -accounts %d", o.sizes[len(o.sizes)-1], o.accounts)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, o, os.Stdout); err != nil {
@@ -120,6 +158,11 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return err
 	}
+	if o.only == "" && o.wrk {
+		if _, err := exec.LookPath("wrk"); err != nil {
+			return errors.New("wrk is not installed: run scripts/bench-tools.sh (make bench does), or give -wrk=false")
+		}
+	}
 	bins := map[string]string{"clc": "./cmd/clc", "baseline": "./bench/baseline", "load": "./bench/load"}
 	for name, pkg := range bins {
 		step(out, "build %s", pkg)
@@ -143,7 +186,14 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		}()
 	}
 	env := append(os.Environ(), "DATABASE_URL="+dbURL)
-	if err := prepare(ctx, out, o, dbURL, env); err != nil {
+	var grown *scaling
+	if o.only == "" && len(o.sizes) > 0 {
+		var err error
+		if grown, err = measureScaling(ctx, out, o, dbURL, env); err != nil {
+			return err
+		}
+	}
+	if err := prepare(ctx, out, o, dbURL, env, grown != nil); err != nil {
 		return err
 	}
 
@@ -163,7 +213,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		fmt.Fprintf(out, "\nemail delivery to a local SMTP server (one clc worker): %.0f/s\n", rate)
 		return nil
 	}
-	partner, err := heavyPartner(ctx, conn)
+	partner, err := heavyPartner(ctx, conn, nearestWant(grownPartners(o.partners), scale.DefaultPartner))
 	if err != nil {
 		return err
 	}
@@ -221,8 +271,8 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		{name: "home", portal: target{urls: []string{clcURL + "/"}, cookie: cookie},
 			same: target{urls: []string{baseURL + "/same/home"}}},
 		{name: "search", portal: target{urls: prefixed(clcURL+"/clc/search?q=", queries), cookie: cookie},
-			same: target{urls: prefixed(baseURL+"/same/search?q=", queries)}},
-		{name: "directory", portal: overview, same: target{urls: []string{baseURL + "/same/directory"}}},
+			same: target{urls: prefixed(baseURL+"/same/search?q=", queries)}, secondOpinion: true},
+		{name: "directory", portal: overview, same: target{urls: []string{baseURL + "/same/directory"}}, secondOpinion: true},
 		{name: "directory section", portal: target{urls: prefixed(clcURL, directorySectionPaths("/clc/directory")), cookie: cookie},
 			same: target{urls: prefixed(baseURL, directorySectionPaths("/same/directory"))}},
 		{name: "account", portal: target{urls: prefixed(clcURL+"/clc/accounts/", accountIDs), cookie: cookie},
@@ -285,8 +335,11 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		m.skipped = append(m.skipped, "access requests")
 	}
 	step(out, "load the one-query baseline")
-	if m.results["one-query baseline"], err = m.drive(ctx, "one-query baseline",
-		target{urls: prefixed(baseURL+"/search?q=", queries)}, false, 0); err != nil {
+	oneQuery := target{urls: prefixed(baseURL+"/search?q=", queries)}
+	if m.results["one-query baseline"], err = m.drive(ctx, "one-query baseline", oneQuery, false, 0); err != nil {
+		return err
+	}
+	if err := m.secondOpinion(ctx, "one-query baseline", oneQuery); err != nil {
 		return err
 	}
 	seqAfter, err := sequentialScans(ctx, conn)
@@ -301,7 +354,11 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	r := report{o: o, partner: partner, results: m.results, rss: m.rss, peakRSS: hwm, ready: ready,
-		mailRate: mailRate, seqScans: seqAfter - seqBefore, skipped: m.skipped, pages: m.order, overloads: m.overloads}
+		mailRate: mailRate, seqScans: seqAfter - seqBefore, skipped: m.skipped, pages: m.order, overloads: m.overloads,
+		wrk: m.wrk, wrkOrder: m.wrkOrder, scaling: grown}
+	if grown != nil && o.results != "" {
+		grown.draw(ctx, out, filepath.Join(filepath.Dir(o.results), "scaling.png"))
+	}
 	r.print(out)
 	if o.results != "" {
 		if err := r.write(o.results); err != nil {
@@ -339,6 +396,8 @@ type page struct {
 	openURLs []string
 	same     target
 	once     bool
+	// secondOpinion: measure the portal's page with wrk too.
+	secondOpinion bool
 }
 
 type measurer struct {
@@ -353,6 +412,9 @@ type measurer struct {
 	skipped []string
 	// overloads are the pages driven at twice their capacity.
 	overloads []string
+	// wrk is what wrk measured of a few pages, in the order of wrkOrder.
+	wrk      map[string]wrkResult
+	wrkOrder []string
 }
 
 func (m *measurer) page(ctx context.Context, p page) error {
@@ -379,6 +441,11 @@ func (m *measurer) page(ctx context.Context, p page) error {
 	}
 	<-profile
 	m.results[p.name] = r
+	if p.secondOpinion {
+		if err := m.secondOpinion(ctx, p.name, p.portal); err != nil {
+			return err
+		}
+	}
 	step(m.out, "load %s: %.0f requests/s, open loop", p.name, m.o.rate)
 	open := p.portal
 	if p.openURLs != nil {
@@ -582,8 +649,9 @@ func command(ctx context.Context, env []string, name string, args ...string) *ex
 }
 
 // prepare migrates the database and loads the directory, unless it already
-// holds exactly that many accounts.
-func prepare(ctx context.Context, out io.Writer, o options, dbURL string, env []string) error {
+// holds exactly that many accounts. With grow, a smaller directory (as
+// measureScaling leaves it) is topped up rather than loaded afresh.
+func prepare(ctx context.Context, out io.Writer, o options, dbURL string, env []string, grow bool) error {
 	clc := filepath.Join(work, "clc")
 	have := -1
 	if conn, err := pgx.Connect(ctx, dbURL); err == nil {
@@ -600,6 +668,9 @@ func prepare(ctx context.Context, out io.Writer, o options, dbURL string, env []
 		// autovacuum leaves it, with its statistics and visibility map.
 		return vacuum(ctx, dbURL)
 	}
+	if grow && have > 0 && have < o.accounts {
+		return seed(ctx, out, env, o.accounts-have, o.partners)
+	}
 	if have >= 0 {
 		step(out, "drop the database (it holds %d accounts)", have)
 		if err := recreateDatabase(ctx, dbURL); err != nil {
@@ -610,13 +681,7 @@ func prepare(ctx context.Context, out io.Writer, o options, dbURL string, env []
 	if err := command(ctx, env, clc, "migrate").Run(); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	step(out, "clc seed scale --accounts %d", o.accounts)
-	seed := command(ctx, env, clc, "seed", "scale", "--accounts", fmt.Sprint(o.accounts))
-	seed.Stdout = out
-	if err := seed.Run(); err != nil {
-		return fmt.Errorf("seed: %w", err)
-	}
-	return nil
+	return seed(ctx, out, env, o.accounts, o.partners)
 }
 
 func vacuum(ctx context.Context, dbURL string) error {
@@ -649,9 +714,16 @@ func recreateDatabase(ctx context.Context, dbURL string) error {
 	return err
 }
 
-// heavyPartner is the user with roles on the most accounts: `clc seed
-// scale`'s partner, whose directory is the longest.
-func heavyPartner(ctx context.Context, conn *pgx.Conn) (string, error) {
+// heavyPartner is `clc seed scale`'s partner of about want accounts (300
+// unless -partners has none near), or else the user with roles on the most
+// accounts.
+func heavyPartner(ctx context.Context, conn *pgx.Conn, want int) (string, error) {
+	if p, err := partnerNear(ctx, conn, want); err != nil || p != nil {
+		if err != nil {
+			return "", err
+		}
+		return p.email, nil
+	}
 	var email string
 	err := conn.QueryRow(ctx, `
 		SELECT u.email FROM users u
@@ -714,8 +786,11 @@ func sampleQueries(ctx context.Context, conn *pgx.Conn, rng *rand.Rand) ([]strin
 	if err != nil {
 		return nil, fmt.Errorf("sample restricted accounts: %w", err)
 	}
-	if len(open) == 0 || len(restricted) == 0 {
+	if len(open) == 0 {
 		return nil, errors.New("the directory is too small to sample queries from")
+	}
+	if len(restricted) == 0 { // a small directory may have none in the sample
+		restricted = open
 	}
 	common := []string{"logistik", "systems", "zürich", "bank", "schweiz", "software", "müller", "partners"}
 	var qs []string
@@ -967,6 +1042,7 @@ type result struct {
 	Requests  int     `json:"requests"`
 	Errors    int     `json:"errors"`
 	RPS       float64 `json:"rps"`
+	Mean      float64 `json:"mean_ms"`
 	P50       float64 `json:"p50_ms"`
 	P90       float64 `json:"p90_ms"`
 	P99       float64 `json:"p99_ms"`
