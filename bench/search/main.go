@@ -91,6 +91,7 @@ type options struct {
 	// partners measured at each, and how long each page is measured there.
 	sizes, partners       []int
 	scaleFor, scaleWarmup time.Duration
+	scaleClients          int
 	// wrk: run Debian's wrk beside bench/load on a few pages.
 	wrk bool
 }
@@ -116,6 +117,10 @@ func main() {
 	partners := flag.String("partners", "30,300,30000", "how cost grows: the partners measured at each size, as how many accounts each holds a role on")
 	flag.DurationVar(&o.scaleFor, "scale-duration", 3*time.Second, "how cost grows: how long each page is measured at each size")
 	flag.DurationVar(&o.scaleWarmup, "scale-warmup", time.Second, "how cost grows: load before each of those, not counted")
+	// No more than the server serves at once (CLC_MAX_IN_FLIGHT, the pool's
+	// size: 4 on 2 cores): none is refused, none waits for a place, and the
+	// time is the page's own.
+	flag.IntVar(&o.scaleClients, "scale-clients", 4, "how cost grows: closed-loop clients")
 	flag.BoolVar(&o.wrk, "wrk", true, "measure the directory, search and the one-query baseline with wrk too (scripts/bench-tools.sh installs it)")
 	flag.Parse()
 	var err error
@@ -214,6 +219,16 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return nil
 	}
 	partner, err := heavyPartner(ctx, conn, nearestWant(grownPartners(o.partners), scale.DefaultPartner))
+	if grown != nil {
+		// The partner whose pages were measured at every size.
+		if want := nearestWant(grown.partners, scale.DefaultPartner); want > 0 {
+			for _, p := range grown.partners {
+				if p.want == want {
+					partner = p.email
+				}
+			}
+		}
+	}
 	if err != nil {
 		return err
 	}

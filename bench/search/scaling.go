@@ -47,6 +47,7 @@ type scalePoint struct {
 // scaling is how each page's cost grew with the data.
 type scaling struct {
 	sizes    []int
+	clients  int
 	partners []*scalePartner
 	series   []string // in the order measured
 	points   []scalePoint
@@ -60,9 +61,9 @@ type scaling struct {
 // each for a few seconds after a short warm-up, with a `clc serve` started
 // afresh on the grown data. It leaves the database at the largest size.
 func measureScaling(ctx context.Context, out io.Writer, o options, dbURL string, env []string) (*scaling, error) {
-	sc := &scaling{sizes: o.sizes}
-	step(out, "how cost grows: %s Smart Accounts, partners of %s accounts, %s a page after %s warm-up",
-		joinInts(o.sizes), joinInts(o.partners), o.scaleFor, o.scaleWarmup)
+	sc := &scaling{sizes: o.sizes, clients: o.scaleClients}
+	step(out, "how cost grows: %s Smart Accounts, partners of %s accounts, %d clients %s a page after %s warm-up",
+		joinInts(o.sizes), joinInts(o.partners), o.scaleClients, o.scaleFor, o.scaleWarmup)
 	if err := recreateDatabase(ctx, dbURL); err != nil {
 		return nil, err
 	}
@@ -76,7 +77,7 @@ func measureScaling(ctx context.Context, out io.Writer, o options, dbURL string,
 	}
 	defer conn.Close(context.Background())
 	short := o
-	short.duration, short.warmup = o.scaleFor, o.scaleWarmup
+	short.duration, short.warmup, short.clients = o.scaleFor, o.scaleWarmup, o.scaleClients
 	have := 0
 	var queries []string
 	for _, size := range o.sizes {
@@ -141,6 +142,9 @@ func (sc *scaling) measure(ctx context.Context, out io.Writer, o options, env []
 		}
 		sc.points = append(sc.points, scalePoint{series: series, size: size, r: r})
 		step(out, "%8d accounts  %-44s %8.2f ms  %6.0f req/s", size, series, r.Mean, r.RPS)
+		if r.Shed > 0 || r.Errors > 0 {
+			step(out, "%8d accounts  %s: %d refused at once (503), %d errors (%s)", size, series, r.Shed, r.Errors, r.First)
+		}
 		return nil
 	}
 	var searcher string
@@ -218,7 +222,7 @@ func abs(n int) int { return max(n, -n) }
 // at is the series' point at size, if measured.
 func (sc *scaling) at(series string, size int) (result, bool) {
 	for _, p := range sc.points {
-		if p.series == series && p.size == size {
+		if p.series == series && p.size == size && p.r.Requests > 0 {
 			return p.r, true
 		}
 	}
@@ -297,8 +301,8 @@ func (sc *scaling) table(out io.Writer, md bool) {
 
 // print writes what the scaling measured, for the terminal.
 func (sc *scaling) print(out io.Writer) {
-	fmt.Fprintf(out, "\nhow cost grows with the data: mean time per request (ms) at %s and requests a second; a page whose time grows more than %.0fx from its smallest size to its largest grows with data it does not show\n",
-		"the closed loop's clients", goalGrowth)
+	fmt.Fprintf(out, "\nhow cost grows with the data: mean time per request (ms) at %d clients and requests a second; a page whose time grows more than %.0fx from its smallest size to its largest grows with data it does not show\n",
+		sc.clients, goalGrowth)
 	for _, p := range sc.partners {
 		fmt.Fprintf(out, "  partner of %s: %s, %d accounts in their access section, measured from %s accounts\n", count(p.want), p.email, p.accounts, count(p.from))
 	}
@@ -319,6 +323,7 @@ func (sc *scaling) draw(ctx context.Context, out io.Writer, path string) {
 		Y float64 `json:"y"`
 	}
 	type line struct {
+		Panel  string  `json:"panel"`
 		Name   string  `json:"name"`
 		Points []point `json:"points"`
 	}
@@ -329,7 +334,11 @@ func (sc *scaling) draw(ctx context.Context, out io.Writer, path string) {
 		Series []line `json:"series"`
 	}{Title: "How a page's time grows with the data", XLabel: "Smart Accounts", YLabel: "mean ms per request"}
 	for _, series := range sc.series {
-		l := line{Name: series}
+		// A panel for each partner's pages, one for search.
+		l := line{Panel: series, Name: series}
+		if i := strings.LastIndex(series, ", partner of "); i >= 0 {
+			l.Panel, l.Name = series[i+2:], series[:i]
+		}
 		for _, size := range sc.sizes {
 			if r, ok := sc.at(series, size); ok {
 				l.Points = append(l.Points, point{float64(size), r.Mean})

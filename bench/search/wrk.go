@@ -19,9 +19,12 @@ const goalAgreement = 0.2
 
 // wrkResult is what Debian's wrk measured of a page.
 type wrkResult struct {
+	// RPS counts the answers 2xx or 3xx a second, as bench/load counts
+	// only what it wanted (wrk's own Requests/sec counts a 503 too).
 	RPS      float64
-	P50, P99 float64 // ms
+	P50, P99 float64 // ms, of every answer
 	Requests int
+	Seconds  float64
 	// Bad are the answers neither 2xx nor 3xx, and socket errors.
 	Bad int
 }
@@ -92,14 +95,14 @@ func parseWrk(r io.Reader) (wrkResult, error) {
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
 		switch {
-		case len(f) == 2 && f[0] == "Requests/sec:":
-			w.RPS, _ = strconv.ParseFloat(f[1], 64)
 		case len(f) == 2 && f[0] == "50%":
 			w.P50 = wrkMillis(f[1])
 		case len(f) == 2 && f[0] == "99%":
 			w.P99 = wrkMillis(f[1])
-		case len(f) >= 3 && f[1] == "requests" && f[2] == "in":
+		case len(f) >= 4 && f[1] == "requests" && f[2] == "in":
+			// 18600 requests in 3.00s, 50.00MB read
 			w.Requests, _ = strconv.Atoi(f[0])
+			w.Seconds = wrkMillis(strings.TrimSuffix(f[3], ",")) / 1000
 		case len(f) == 5 && f[0] == "Non-2xx":
 			n, _ := strconv.Atoi(f[4])
 			w.Bad += n
@@ -114,9 +117,10 @@ func parseWrk(r io.Reader) (wrkResult, error) {
 	if err := sc.Err(); err != nil {
 		return w, err
 	}
-	if w.RPS == 0 {
-		return w, fmt.Errorf("no Requests/sec in its report")
+	if w.Seconds == 0 {
+		return w, fmt.Errorf("no \"requests in\" line in its report")
 	}
+	w.RPS = float64(max(0, w.Requests-w.Bad)) / w.Seconds
 	return w, nil
 }
 
@@ -153,6 +157,7 @@ func (r report) secondOpinions(out io.Writer) {
 		return
 	}
 	fmt.Fprintf(out, "\nsecond opinion: Debian's wrk on the same URLs with the same cookie, %d connections, right after bench/load's closed loop:\n", r.o.clients)
+	fmt.Fprintf(out, "(req/s counts the answers the page wanted; wrk's p99 is of every answer, 503s among them)\n")
 	fmt.Fprintf(out, "%-20s %10s %10s %8s %12s %12s %8s\n", "page", "load req/s", "wrk req/s", "wrk/load", "load p99 ms", "wrk p99 ms", "wrk bad")
 	for _, name := range r.wrkOrder {
 		l, w := r.results[name], r.wrk[name]
