@@ -85,7 +85,7 @@ func (r report) write(path string) error {
 		fmt.Fprintf(&b, "One database grown in steps (`clc seed scale` adds to what it holds), a fresh `clc serve` at each size; "+
 			"each page %d closed-loop clients for %s after %s warm-up. Mean time per request (ms) and requests a second; "+
 			"the growth is the time's, from a page's smallest size to its largest, and more than %.0fx is flagged "+
-			"as growing with data it does not show.\n\n", r.o.clients, r.o.scaleFor, r.o.scaleWarmup, goalGrowth)
+			"as growing with data it does not show.\n\n", r.o.scaleClients, r.o.scaleFor, r.o.scaleWarmup, goalGrowth)
 		for _, p := range sc.partners {
 			fmt.Fprintf(&b, "- partner of %s: %d accounts in their access section, measured from %s accounts\n", count(p.want), p.accounts, count(p.from))
 		}

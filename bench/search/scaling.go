@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -346,6 +347,14 @@ func (sc *scaling) draw(ctx context.Context, out io.Writer, path string) {
 		}
 		fig.Series = append(fig.Series, l)
 	}
+	// The partners' panels first, in the order of their size, search last.
+	isSearch := func(l line) int {
+		if l.Panel == "search" {
+			return 1
+		}
+		return 0
+	}
+	slices.SortStableFunc(fig.Series, func(a, b line) int { return cmp.Compare(isSearch(a), isSearch(b)) })
 	err := func() error {
 		b, err := json.Marshal(fig)
 		if err != nil {
