@@ -111,13 +111,14 @@ const vaSlots = 4
 func (l *loader) run(ctx context.Context) (Summary, error) {
 	// pick(i, seed, n) is a deterministic, well-spread choice in [0, n): the
 	// dice every generated column rolls. A temporary function lives on this
-	// connection only, and SQL-language inlines into each statement.
+	// connection only (replaced when a pool lends the same connection to a
+	// second load), and SQL-language inlines into each statement.
 	// Commits wait for their WAL, whatever the server's setting: vacuum
 	// marks a page all-visible, which index-only scans need, only once the
 	// commits of its rows are flushed, and finish vacuums right after the
 	// last one.
 	setup := `
-		CREATE FUNCTION pg_temp.pick(i bigint, seed bigint, n bigint) RETURNS bigint
+		CREATE OR REPLACE FUNCTION pg_temp.pick(i bigint, seed bigint, n bigint) RETURNS bigint
 			LANGUAGE sql IMMUTABLE PARALLEL SAFE
 			RETURN (hashint8extended(i, seed) & 9223372036854775807) % n;
 		SET work_mem = '256MB';
