@@ -221,6 +221,31 @@ type WebhookStore interface {
 	// ErrConflict while it is still pending or being sent. It records
 	// webhook_redelivered by the endpoint's owner.
 	RedeliverWebhook(ctx context.Context, ownerID, endpointID, deliveryID int64, now, giveUp time.Time) error
+	// PruneWebhookDeliveries deletes, among the oldest limit deliveries,
+	// those settled (delivered or failed) and made before before, with
+	// their attempts.
+	PruneWebhookDeliveries(ctx context.Context, before time.Time, limit int) (int, error)
+}
+
+// WebhookRetention is how long a settled delivery and its attempts stay on
+// the endpoint's page (Stripe keeps its webhook logs as long): long enough
+// to debug a receiver, and the table no longer grows with every event the
+// portal has ever had.
+const WebhookRetention = 30 * 24 * time.Hour
+
+// webhookPruneBatch bounds one run of the pruning job: it reads at most
+// that many rows, so a backlog is worked off over runs, never in one long
+// statement.
+const webhookPruneBatch = 1000
+
+// PruneWebhookDeliveries forgets settled deliveries older than
+// WebhookRetention, for the housekeeping job.
+func (s *Webhooks) PruneWebhookDeliveries(ctx context.Context) (int, error) {
+	n, err := s.store.PruneWebhookDeliveries(ctx, s.clock.Now().Add(-WebhookRetention), webhookPruneBatch)
+	if err != nil {
+		return 0, fmt.Errorf("prune webhook deliveries: %w", err)
+	}
+	return n, nil
 }
 
 // Webhooks registers endpoints and shows their deliveries.

@@ -1,7 +1,8 @@
 // Package jobs runs the portal's periodic work beside the mail worker:
 // expiring the requests nobody decided on, reminding their approvers,
 // telling partners nobody opened their request, flagging it for operators and
-// forgetting old sign-in failures and expired sessions.
+// forgetting old sign-in failures, expired sessions and settled webhook
+// deliveries past their retention.
 // Every job is safe to run from several processes at once, so each `clc
 // serve` and `clc worker` runs one Runner.
 package jobs
@@ -37,6 +38,7 @@ func Housekeeping(svc *account.Service) []Job {
 	return []Job{
 		{Name: "prune sign-in throttle", Run: svc.PruneLoginThrottle},
 		{Name: "prune sessions", Run: svc.PruneSessions},
+		{Name: "prune webhook deliveries", Run: svc.PruneWebhookDeliveries},
 	}
 }
 

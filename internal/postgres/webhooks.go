@@ -306,3 +306,19 @@ func (s *Store) ReleaseWebhooks(ctx context.Context, claims []account.WebhookCla
 		WHERE d.id = c.id AND d.attempts = c.attempt AND d.state = 'sending'`, ids, attempts)
 	return err
 }
+
+// PruneWebhookDeliveries deletes the settled deliveries made before before
+// among the oldest limit (their attempts go with them: ON DELETE CASCADE).
+// It reads the primary key's first limit entries and no more: deliveries
+// settle within a day (or a day after a redelivery), so those past the
+// retention are the oldest; one still pending is skipped and pruned later.
+func (s *Store) PruneWebhookDeliveries(ctx context.Context, before time.Time, limit int) (int, error) {
+	tag, err := s.pool.Exec(ctx, `
+		DELETE FROM webhook_deliveries WHERE id IN (
+			SELECT id FROM (SELECT id, state, created_at FROM webhook_deliveries ORDER BY id LIMIT $2) oldest
+			WHERE state IN ('delivered', 'failed') AND created_at < $1)`, before, limit)
+	if err != nil {
+		return 0, err
+	}
+	return int(tag.RowsAffected()), nil
+}

@@ -511,3 +511,46 @@ func TestWebhookClaimFenced(t *testing.T) {
 		t.Errorf("the live claim: %v", err)
 	}
 }
+
+// TestWebhookDeliveriesPrunedAfterRetention: the housekeeping job forgets a
+// settled delivery past the retention, with its attempts, and keeps a young
+// one and an old one that is due again (redelivered).
+func TestWebhookDeliveriesPrunedAfterRetention(t *testing.T) {
+	g := newRig(t)
+	rc := newReceiver(t)
+	e := g.register(t, g.partner, rc.srv.URL, "", account.WebhookRequestSubmitted)
+	rc.secrets = []string{e.Secret}
+	for _, d := range []string{"old-settled", "old-due", "young"} {
+		g.submit(t, "Prune "+d, d+".prune-hooks.example")
+	}
+	g.drain(t, 10*time.Second)
+	ctx := context.Background()
+	var ids []int64
+	if err := g.db.Pool.QueryRow(ctx, `SELECT array_agg(id ORDER BY id) FROM webhook_deliveries`).Scan(&ids); err != nil || len(ids) != 3 {
+		t.Fatalf("deliveries %v, %v", ids, err)
+	}
+	old := time.Now().Add(-account.WebhookRetention - time.Hour)
+	if _, err := g.db.Pool.Exec(ctx, `UPDATE webhook_deliveries SET created_at = $1 WHERE id = ANY($2)`, old, ids[:2]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.db.Pool.Exec(ctx, `UPDATE webhook_deliveries SET state = 'pending' WHERE id = $1`, ids[1]); err != nil {
+		t.Fatal(err)
+	}
+
+	n, err := g.svc.PruneWebhookDeliveries(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("pruned %d, %v; want the old settled delivery alone", n, err)
+	}
+	var left []int64
+	var attempts int
+	if err := g.db.Pool.QueryRow(ctx, `SELECT array_agg(id ORDER BY id), (SELECT count(*) FROM webhook_attempts WHERE delivery_id = $1)
+		FROM webhook_deliveries`, ids[0]).Scan(&left, &attempts); err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 2 || left[0] != ids[1] || left[1] != ids[2] || attempts != 0 {
+		t.Errorf("left %v with %d attempts of the pruned one; want %v and none", left, attempts, ids[1:])
+	}
+	if n, err := g.svc.PruneWebhookDeliveries(ctx); err != nil || n != 0 {
+		t.Errorf("a second run pruned %d, %v; want nothing", n, err)
+	}
+}
