@@ -73,7 +73,7 @@ type EventQuery struct {
 	Kinds   []string
 	Filter  EventFilter
 	After   EventCursor
-	Limit   int // 0 is no limit: the export
+	Limit   int
 }
 
 // EventLogStore is what the Event Log needs from persistence.
@@ -83,9 +83,6 @@ type EventLogStore interface {
 	AccessOf(ctx context.Context, userID int64) ([]Access, error)
 	// Events reads one page of q.
 	Events(ctx context.Context, q EventQuery) ([]Event, error)
-	// StreamEvents calls each with every event of q in order, from a cursor
-	// that holds one row at a time, never the whole log.
-	StreamEvents(ctx context.Context, q EventQuery, each func(Event) error) error
 }
 
 // EventLog is reading the Event Log.
@@ -205,6 +202,14 @@ func (l *EventLog) Page(ctx context.Context, sc EventScope, f EventFilter, after
 	return p, nil
 }
 
+// exportPage is how many events one read of an export takes. The export
+// reads page after page by key, and hands a page to the writer only after
+// its connection is back in the pool: a client that reads a million-row
+// file slowly holds no connection while it does (a single streamed query
+// held one for the whole download, so a few slow downloads could starve
+// every page), and memory holds one page.
+const exportPage = 1000
+
 // Export calls each with every event of sc's log that f keeps, newest
 // first, one at a time.
 func (l *EventLog) Export(ctx context.Context, sc EventScope, f EventFilter, each func(Event) error) error {
@@ -212,8 +217,23 @@ func (l *EventLog) Export(ctx context.Context, sc EventScope, f EventFilter, eac
 		return errs
 	}
 	q := sc.q
-	q.Filter = f
-	return l.store.StreamEvents(ctx, q, func(e Event) error { return each(sc.shown(e)) })
+	q.Filter, q.Limit = f, exportPage
+	for {
+		events, err := l.store.Events(ctx, q)
+		if err != nil {
+			return err
+		}
+		for _, e := range events {
+			if err := each(sc.shown(e)); err != nil {
+				return err
+			}
+		}
+		if len(events) < exportPage {
+			return nil
+		}
+		last := events[len(events)-1]
+		q.After = EventCursor{At: last.At, ID: last.ID}
+	}
 }
 
 func (s EventScope) shown(e Event) Event {

@@ -26,7 +26,6 @@ type Store interface {
 	SetUserLanguage(ctx context.Context, id int64, lang string, at time.Time) error
 	RecordEvent(ctx context.Context, e Event) error
 	Events(ctx context.Context, q EventQuery) ([]Event, error)
-	StreamEvents(ctx context.Context, q EventQuery, each func(Event) error) error
 
 	// CreateActiveAccount makes an active Smart Account with its DEFAULT
 	// Virtual Account, makes admins its administrators and records an event.

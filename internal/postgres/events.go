@@ -134,27 +134,6 @@ func (s *Store) Events(ctx context.Context, q account.EventQuery) ([]account.Eve
 	return pgx.CollectRows(rows, scanEvent)
 }
 
-// StreamEvents hands each event of q to each as its row arrives: pgx reads
-// the result as the server sends it, so memory holds one row, not the log.
-func (s *Store) StreamEvents(ctx context.Context, q account.EventQuery, each func(account.Event) error) error {
-	sql, args := eventQuery(q)
-	rows, err := s.pool.Query(ctx, sql, args...)
-	if err != nil {
-		return fmt.Errorf("read event log: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return fmt.Errorf("read event log: %w", err)
-		}
-		if err := each(e); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
 // eventInsertSQL records one event and, in the same statement, offers it
 // to the webhook endpoints that receive it.
 var eventInsertSQL = `

@@ -139,3 +139,40 @@ func eventLiteral(v any) string {
 	}
 	return literal(v)
 }
+
+// TestEventLogExportHoldsNoConnectionWhileWriting exports a log of two and
+// a half pages: every event comes once, newest first, and while the writer
+// holds one (a slow download's client is reading) no connection of the
+// pool is taken.
+func TestEventLogExportHoldsNoConnectionWhileWriting(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.New(t)
+	const n = 2500
+	// Events come in pairs that share a time, so the key's id orders them.
+	db.Exec(t, `INSERT INTO events (at, actor, kind, params)
+		SELECT $1::timestamptz + (i / 2) * interval '1 second', 'ops@clc.example', 'user_created', '{}'
+		FROM generate_series(1, $2) AS i`, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), n)
+	log := account.NewEventLog(postgres.NewStore(db.Pool))
+	sc, err := log.Scope(ctx, account.User{ID: 1, Staff: true}, account.PortalEventLog, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen, held := map[int64]bool{}, 0
+	var last account.Event
+	err = log.Export(ctx, sc, account.EventFilter{}, func(e account.Event) error {
+		if db.Pool.Stat().AcquiredConns() > 0 {
+			held++
+		}
+		if seen[e.ID] || (len(seen) > 0 && (e.At.After(last.At) || (e.At.Equal(last.At) && e.ID > last.ID))) {
+			t.Fatalf("event %d at %v after %d at %v: repeated or out of order", e.ID, e.At, last.ID, last.At)
+		}
+		seen[e.ID], last = true, e
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != n || held != 0 {
+		t.Errorf("exported %d of %d events; a connection was held while writing %d of them", len(seen), n, held)
+	}
+}

@@ -198,8 +198,9 @@ func (f logFilter) query(cursor string) string {
 const exportFlushEvery = 5000
 
 // eventLogExport writes every event the filter keeps as CSV (RFC 4180,
-// UTF-8, a header row, times in ISO 8601 UTC), streamed from the database
-// row by row: memory holds one row whatever the log's length.
+// UTF-8, a header row, times in ISO 8601 UTC), read from the database a
+// page at a time (EventLog.Export): memory holds one page whatever the
+// log's length.
 func (s *Server) eventLogExport(target func(*http.Request) (eventLogTarget, error)) handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		ctx := r.Context()
