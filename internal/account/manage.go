@@ -34,6 +34,7 @@ type AccessStore interface {
 	DirectoryStore
 	ManagementStore
 	VirtualAccountStore
+	UsersImportStore
 	UserByEmail(ctx context.Context, email string) (User, error)
 }
 

@@ -66,6 +66,7 @@ type Store interface {
 	DirectoryStore
 	ManagementStore
 	VirtualAccountStore
+	UsersImportStore
 	WebhookStore
 }
 

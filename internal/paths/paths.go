@@ -81,6 +81,18 @@ func VirtualAccountAction(id account.AccountID, va int64, action string) string 
 	return AccountPart(id, "virtual-accounts") + "/" + strconv.FormatInt(va, 10) + "/" + action
 }
 
+// UsersImport is where account id's "Add users from CSV" form posts,
+// UsersImportTemplate its template file, UsersImportPreview one preview and
+// UsersImportApply the preview's Apply.
+func UsersImport(id account.AccountID) string         { return AccountPart(id, "users/import") }
+func UsersImportTemplate(id account.AccountID) string { return AccountPart(id, "users/import.csv") }
+func UsersImportPreview(id account.AccountID, importID string) string {
+	return UsersImport(id) + "/" + url.PathEscape(importID)
+}
+func UsersImportApply(id account.AccountID, importID string) string {
+	return UsersImportPreview(id, importID) + "/apply"
+}
+
 // AccessRequest is one access request to account id, and AccessRequestAction
 // an action on it ("approve", "decline").
 func AccessRequest(id account.AccountID, request int64) string {

@@ -9,6 +9,7 @@ import (
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
 	"github.com/clc-portal/clc/internal/paths"
+	"github.com/clc-portal/clc/web/components"
 	"github.com/clc-portal/clc/web/layout"
 	"github.com/clc-portal/clc/web/pages"
 )
@@ -42,6 +43,11 @@ func (s *Server) renderUsers(w http.ResponseWriter, r *http.Request, status int,
 			UserID: strconv.FormatInt(h.UserID, 10), Name: h.Name, Email: h.Email, Scope: scope, VA: h.VirtualAccount,
 			Role: string(h.Role), RoleLabel: i18n.T(ctx, "role."+string(h.Role)),
 		})
+	}
+	v.ImportAction, v.TemplateHref = paths.UsersImport(id), paths.UsersImportTemplate(id)
+	v.Import = components.Field{ID: "file", Label: i18n.T(ctx, "users.import.file"), Type: "file", Hint: i18n.T(ctx, "users.import.hint")}
+	if msg := v.Errors["file"]; msg != "" {
+		v.Import.Error = &components.FieldMessage{Text: msg}
 	}
 	v.Pager = pager(i18n.T(ctx, "users.heading"), v.Action, url.Values{}, "page", au.Holders.Number, au.Holders.HasNext, "")
 	v.Page = layout.Page{Title: i18n.T(ctx, "users.heading"), Shell: s.shell(r, layout.NavManage), Flash: s.popFlash(r)}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/clc-portal/clc/internal/account"
 )
 
@@ -95,8 +97,17 @@ func (s *Server) formInput(next http.Handler) http.Handler {
 	return s.h(func(w http.ResponseWriter, r *http.Request) error {
 		if r.Body != nil && r.Body != http.NoBody {
 			if mt := mediaType(r); strings.HasPrefix(mt, "multipart/") {
-				// No form of the portal uploads a file.
-				return &unsupportedBodyError{mediaType: mt}
+				// One form uploads a file; its handler reads the body itself,
+				// through a limit of its own (readUpload). Nothing else
+				// reads a multipart body.
+				if rc := chi.RouteContext(r.Context()); mt != "multipart/form-data" || rc == nil || rc.RoutePattern() != usersImportRoute {
+					return &unsupportedBodyError{mediaType: mt}
+				}
+				if err := checkQuery(r); err != nil {
+					return err
+				}
+				next.ServeHTTP(w, r)
+				return nil
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
 		}
