@@ -188,8 +188,8 @@ func (s *Server) renderUsersImport(w http.ResponseWriter, r *http.Request, statu
 			row.Scope = i18n.T(ctx, "holder.scope_account")
 		}
 		row.Role = l.ImportRow.Role
-		if l.Role != "" {
-			row.Role = i18n.T(ctx, "role."+string(l.Role))
+		if role, ok := account.ParseImportRole(l.ImportRow.Role); ok {
+			row.Role = i18n.T(ctx, "role."+string(role))
 		}
 		switch {
 		case l.Outcome == account.ImportRefused:
