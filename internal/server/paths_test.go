@@ -23,7 +23,8 @@ func TestEveryPathWrittenIsRouted(t *testing.T) {
 		paths.AccountPart(id, "users"), paths.AccountPart(id, "automation"), paths.AccountPart(id, "access-requests"),
 		paths.AccountPart(id, "request-access"), paths.AccessRequest(id, 3), paths.APIRequests, paths.APISmartAccounts,
 		paths.APIRequest(id), paths.RequestAction(id, "renew"), paths.DirectorySectionPage(string(account.SectionCreated)),
-		paths.Webhooks, paths.Webhook(7), paths.WebhookDelivery(7, 8), paths.APIWebhooks, paths.APIWebhook(7)}
+		paths.Webhooks, paths.Webhook(7), paths.WebhookDelivery(7, 8), paths.APIWebhooks, paths.APIWebhook(7),
+		paths.UsersImportTemplate(id), paths.UsersImportPreview(id, token)}
 	post := []string{paths.Login, paths.LoginCode, paths.Logout, paths.Language, paths.NewRequest, paths.SubmitRequest,
 		paths.APITokens, paths.RevokeAPIToken(4), paths.TwoFactorSetup, paths.TwoFactorDisable, paths.RetryEmail(5),
 		paths.PendingAction(token, "approve"), paths.PendingAction(token, "deny"), paths.PendingAction(token, "forward"),
@@ -37,7 +38,7 @@ func TestEveryPathWrittenIsRouted(t *testing.T) {
 		paths.Webhooks, paths.WebhookAction(7, "rotate"), paths.WebhookAction(7, "delete"), paths.Redeliver(7, 8), paths.APIWebhooks,
 		paths.APIWebhook(7) + "/rotate-secret",
 		paths.OpsRequestAction(id, "assign"), paths.RequestAction(id, "messages"), paths.PendingAction(token, "messages"),
-		paths.PendingAction(token, "seen")}
+		paths.PendingAction(token, "seen"), paths.UsersImport(id), paths.UsersImportApply(id, token)}
 	for _, p := range get {
 		if !server.Routed(a.server, http.MethodGet, p) {
 			t.Errorf("GET %s reaches no route", p)

@@ -48,6 +48,8 @@ type walkSeed struct {
 	hookID   string // ada's webhook endpoint
 	delivery string // a delivery of it, failed
 
+	importID string // ada's live preview of a users file for Northwind
+
 	northID account.AccountID
 	emeaID  string // Northwind's Virtual Account EMEA
 	defID   string // Northwind's DEFAULT
@@ -122,6 +124,11 @@ func seedForWalk(t *testing.T) *walkSeed {
 	a.db.Exec(t, `INSERT INTO webhook_deliveries (webhook_id, endpoint_id, event_id, event_type, payload, state, attempts, next_attempt_at, give_up_at, created_at)
 		SELECT 'msg_walk', $1, max(id), 'account_request.submitted', '{}', 'failed', 3, now(), now(), now() FROM events`, e.ID)
 	s.delivery = strconv.Itoa(a.count(t, `SELECT max(id) FROM webhook_deliveries`))
+	im, err := a.svc.PreviewUsersImport(ctx, adaUser, s.northID, "users.csv", []byte("bob@partner.example,viewer\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.importID = im.ID
 	return s
 }
 
@@ -205,6 +212,12 @@ func (s *walkSeed) cases() map[string]walkCase {
 			base: vals("user", "1")},
 		// No user: nobody can be removed (an empty va means the whole account).
 		"POST /clc/accounts/{accountID}/users/remove": {as: "ada", path: "/clc/accounts/" + north + "/users/remove", fields: []string{"user", "va"}},
+		// The upload reads a file; a form that is not multipart carries none,
+		// so no value of a field can make a preview.
+		"POST /clc/accounts/{accountID}/users/import": {as: "ada", path: "/clc/accounts/" + north + "/users/import", fields: []string{"file"}},
+		// A live preview: Apply reads no field, so each one is refused at the edge.
+		"POST /clc/accounts/{accountID}/users/import/{import}/apply": {as: "ada",
+			path: "/clc/accounts/" + north + "/users/import/" + s.importID + "/apply"},
 		// A name is the one field: empty or too long, nothing is created or renamed.
 		"POST /clc/accounts/{accountID}/virtual-accounts": {as: "ada", path: "/clc/accounts/" + north + "/virtual-accounts", fields: []string{"name"}},
 		"POST /clc/accounts/{accountID}/virtual-accounts/{vaID}/rename": {as: "ada",
