@@ -207,6 +207,16 @@ func tourPages(t *testing.T, lang language.Tag) {
 	submitForm("#va-name-new", "engineering", "#va-name-new-error", "create a Virtual Account refused")
 	check(accountPath+"/users", "users")
 	submitForm("#email", "not an address", "#email-error", "add a user refused")
+	// Add users from CSV: sent with no file, then a file of good and bad
+	// rows, whose preview is shown (and not applied: Nils has no role yet).
+	b.visit(accountPath + "/users")
+	b.do(chromedp.Click(chromedp.CSS("#import-users button[type=submit]")))
+	b.waitFor("#file-error")
+	b.axe("add users from CSV refused")
+	chooseFile(b, "#file", "users.csv", "\ufeffemail;role;virtual account\nnils@partner.example;viewer;Engineering\nghost@initech.example;user;\npeter@initech.example;approver;Engineering\n")
+	b.do(chromedp.Click(chromedp.CSS("#import-users button[type=submit]")))
+	b.waitFor("#import-rows")
+	b.axe("add users from CSV, preview")
 	check(accountPath+"/automation", "automation settings")
 	check(accountPath+"/events", "an account's event log")
 	check(accountPath+"/events?from=not-a-date", "an account's event log, filter refused")
