@@ -2,8 +2,11 @@ package account
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/net/publicsuffix"
@@ -124,9 +127,72 @@ type SectionQuery struct {
 	Section Section
 	// Filter keeps accounts whose name, domain or id contains it, both
 	// folded (lowercase, without accents); "" keeps all.
-	Filter        string
-	Limit, Offset int
+	Filter string
+	Limit  int
+	// After, when set, starts the page after the row with this key; Before
+	// ends it before that row, and the store then lists the Limit rows
+	// nearest to it, still in the section's order.
+	After, Before SectionKey
 }
+
+// SectionKey is where a row stands in its section's order, as a page link
+// carries it: the folded name and the account's id in the name-ordered
+// sections, when it was asked and the id of the request or account in the
+// others. A page starts from a key rather than an offset, so that a late
+// page reads no row before it.
+type SectionKey struct {
+	Name string
+	At   time.Time
+	ID   int64
+}
+
+// IsZero says whether k stands for no row: the first page.
+func (k SectionKey) IsZero() bool { return k.ID == 0 }
+
+// maxSectionKeyName bounds the folded name a key carries: a name is at most
+// MaxNameLength characters, and folding (ß to ss) may lengthen it.
+const maxSectionKeyName = 4 * MaxNameLength
+
+// sectionOrderedByName says whether sec lists accounts by name; the others
+// list the newest first.
+func sectionOrderedByName(sec Section) bool { return sec == SectionAccess || sec == SectionDomain }
+
+// String is k as a link carries it: the id, a dot, then the folded name or
+// the time in microseconds since 1970.
+func (k SectionKey) String(sec Section) string {
+	if sectionOrderedByName(sec) {
+		return strconv.FormatInt(k.ID, 10) + "." + k.Name
+	}
+	return strconv.FormatInt(k.ID, 10) + "." + strconv.FormatInt(k.At.UnixMicro(), 10)
+}
+
+// ErrBadSectionKey is a page link's key that no row of sec could have.
+var ErrBadSectionKey = errors.New("not a position in the section")
+
+// ParseSectionKey reads a key of sec as String writes it.
+func ParseSectionKey(sec Section, s string) (SectionKey, error) {
+	id, rest, ok := strings.Cut(s, ".")
+	n, err := strconv.ParseInt(id, 10, 64)
+	if !ok || err != nil || n < 1 || id != strconv.FormatInt(n, 10) {
+		return SectionKey{}, ErrBadSectionKey
+	}
+	if sectionOrderedByName(sec) {
+		if len(rest) > maxSectionKeyName || !utf8.ValidString(rest) || strings.ContainsRune(rest, 0) {
+			return SectionKey{}, ErrBadSectionKey
+		}
+		return SectionKey{ID: n, Name: rest}, nil
+	}
+	us, err := strconv.ParseInt(rest, 10, 64)
+	// PostgreSQL's timestamps run from 4713 BC to 294276 AD; a key outside
+	// the years 1970 to 9999 is no row's.
+	if err != nil || us < 0 || us > maxSectionKeyMicros {
+		return SectionKey{}, ErrBadSectionKey
+	}
+	return SectionKey{ID: n, At: time.UnixMicro(us).UTC()}, nil
+}
+
+// maxSectionKeyMicros is the end of the year 9999.
+var maxSectionKeyMicros = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro() - 1
 
 // DirectorySection is one page of one section; on the overview, Total is
 // how many accounts the whole section holds.
@@ -134,6 +200,14 @@ type DirectorySection struct {
 	Section Section
 	Page[Listing]
 	Total int
+	// On a section's own page: whether rows come before this page, and
+	// the keys of its first and last rows, from which the pages before
+	// and after it start.
+	HasPrev     bool
+	First, Last SectionKey
+	// BadKey says the page asked for started from a key no row has (a
+	// link typed or altered by hand): this is the first page instead.
+	BadKey bool
 }
 
 // Directory is the overview of "Your Smart and Virtual Account access": in
@@ -160,14 +234,24 @@ func (s *Listings) Directory(ctx context.Context, viewer User) ([]DirectorySecti
 	return out, nil
 }
 
-// DirectorySectionQuery asks for one page of one section's own page.
+// DirectorySectionQuery asks for one page of one section's own page: the
+// first, or the one after (or before) a row's key as a page link carries
+// it (SectionKey.String).
 type DirectorySectionQuery struct {
-	Section Section
-	Filter  string
-	Page    int // out of range means the nearest page
+	Section       Section
+	Filter        string
+	After, Before string
+	// Page is the number the page link says this page has, shown and
+	// counted on from; out of range means the nearest page. The first
+	// page is always 1.
+	Page int
 }
 
 // DirectorySection is one page of one section of the directory, filtered.
+// Each page reads from the key of the row before it (or after it, going
+// back), so a late page costs what the first does. Going back to the
+// beginning gives the first page, which lacks the rows that were added
+// before it since (they are on the first page the next time it is read).
 func (s *Listings) DirectorySection(ctx context.Context, viewer User, q DirectorySectionQuery) (DirectorySection, error) {
 	if _, err := ParseSection(string(q.Section)); err != nil {
 		return DirectorySection{}, err
@@ -176,15 +260,48 @@ func (s *Listings) DirectorySection(ctx context.Context, viewer User, q Director
 	if utf8.RuneCountInString(filter) > MaxFilterLength {
 		filter = string([]rune(filter)[:MaxFilterLength])
 	}
-	n := ClampPage(q.Page)
-	lists, err := s.store.DirectorySections(ctx, []SectionQuery{{
+	sq := SectionQuery{
 		ViewerID: viewer.ID, Domains: DomainAndParents(EmailDomain(viewer.Email)), Section: q.Section, Filter: filter,
-		Limit: DirectoryPageSize + 1, Offset: (n - 1) * DirectoryPageSize,
-	}})
+		Limit: DirectoryPageSize + 1,
+	}
+	n, badKey := ClampPage(q.Page), false
+	var err error
+	switch {
+	case q.After != "":
+		sq.After, err = ParseSectionKey(q.Section, q.After)
+		n = max(n, 2)
+	case q.Before != "":
+		sq.Before, err = ParseSectionKey(q.Section, q.Before)
+	default:
+		n = 1
+	}
+	if err != nil {
+		sq.After, sq.Before, n, badKey = SectionKey{}, SectionKey{}, 1, true
+	}
+	lists, err := s.store.DirectorySections(ctx, []SectionQuery{sq})
 	if err != nil {
 		return DirectorySection{}, fmt.Errorf("directory section %s: %w", q.Section, err)
 	}
-	out := []DirectorySection{{Section: q.Section, Page: pageOf(lists[0], n, DirectoryPageSize)}}
+	items := lists[0]
+	sec := DirectorySection{Section: q.Section, BadKey: badKey}
+	switch {
+	case !sq.Before.IsZero() && len(items) <= DirectoryPageSize:
+		// Back at the beginning: the first page, short by the rows that
+		// came before it since the page after it was read, so that going
+		// back lists no row twice.
+		sec.Page = Page[Listing]{Items: items, Number: 1, HasNext: true}
+	case !sq.Before.IsZero():
+		// The row before the page, read to know there is one.
+		sec.Page = Page[Listing]{Items: items[1:], Number: max(2, n), HasNext: true}
+		sec.HasPrev = true
+	default:
+		sec.Page = pageOf(items, n, DirectoryPageSize)
+		sec.HasPrev = !sq.After.IsZero()
+	}
+	if len(sec.Items) > 0 {
+		sec.First, sec.Last = sec.Items[0].Key, sec.Items[len(sec.Items)-1].Key
+	}
+	out := []DirectorySection{sec}
 	if err := s.sight(ctx, viewer, out); err != nil {
 		return DirectorySection{}, fmt.Errorf("directory section %s: %w", q.Section, err)
 	}

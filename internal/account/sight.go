@@ -94,6 +94,9 @@ type Listing struct {
 	// Request is the viewer's access request, in the directory section of
 	// accounts they asked access to.
 	Request *AccessRequest
+	// Key is where the listing stands in its directory section, on a
+	// section's page.
+	Key SectionKey
 }
 
 // Bounds on what one listing carries, so an account with hundreds of

@@ -139,75 +139,136 @@ func domainSectionWhere(domains string) string {
 	AND sa.created_by IS DISTINCT FROM $1`
 }
 
-func scanPlainListing(row pgx.CollectableRow) (account.Listing, error) { return scanListing(row) }
+// keyColumns end every section's row: where it stands in the section
+// (account.SectionKey), read by scanSectionListing.
+func keyColumns(name, at, id string) string {
+	return `coalesce(` + name + `::text, ''), ` + at + `::timestamptz, ` + id + `::bigint`
+}
+
+// keyset is what pages a section from q's key rather than an offset: the
+// condition that keeps the rows after it (or, for q.Before, before it) in
+// the section's order over the sort columns sort and id, and the order in
+// which an index range reads them from the key on; so a late page reads a
+// page of the index, not every row before it. The key's values are
+// appended to args as the next parameters. byName says the first sort
+// column is a name, compared as stored (collation "C"), else a time; desc
+// that the section lists the newest first.
+func keyset(q account.SectionQuery, sort, id string, byName, desc bool, args []any) (cond, order string, _ []any) {
+	backward := !q.Before.IsZero()
+	if backward != desc {
+		order = ` DESC`
+	}
+	key := q.After
+	if backward {
+		key = q.Before
+	}
+	if key.IsZero() {
+		return `true`, sort + order + `, ` + id + order, args
+	}
+	op := `>`
+	if order != `` {
+		op = `<`
+	}
+	n := len(args)
+	value := fmt.Sprintf(`$%d::timestamptz`, n+1)
+	args = append(args, key.At)
+	if byName {
+		value = fmt.Sprintf(`$%d::text COLLATE "C"`, n+1)
+		args[n] = key.Name
+	}
+	args = append(args, key.ID)
+	return fmt.Sprintf(`(%s, %s) %s (%s, $%d::bigint)`, sort, id, op, value, n+2), sort + order + `, ` + id + order, args
+}
+
+func scanSectionListing(row pgx.CollectableRow) (account.Listing, error) {
+	var name string
+	var at *time.Time
+	var id int64
+	l, err := scanListing(row, &name, &at, &id)
+	l.Key = account.SectionKey{Name: name, At: deref(at), ID: id}
+	return l, err
+}
 
 // sectionSQL is the statement that lists one page of one section, its
-// arguments and how to read its rows.
+// arguments and how to read its rows. Each reads the page from its key on
+// (keyset), in the section's order or, for a page before a key, backwards
+// from it; the outer ORDER BY puts the page in the section's order either
+// way.
 func sectionSQL(q account.SectionQuery) (string, []any, pgx.RowToFunc[account.Listing], error) {
+	args := []any{q.ViewerID, q.Filter, q.Limit}
 	switch q.Section {
 	case account.SectionAccess:
 		// One range of accessible_accounts (migration 017), the viewer's
 		// accounts in name order with what the filter reads, cut to the
 		// page before any account is fetched.
+		after, order, args := keyset(q, "a.name_folded", "a.smart_account_id", true, false, args)
 		return filterCTE + `
-			SELECT ` + listingColumns + `, false
+			SELECT ` + listingColumns + `, false, ` + keyColumns("page.name_folded", "NULL", "page.smart_account_id") + `
 			FROM (
 				SELECT a.smart_account_id, a.name_folded FROM accessible_accounts a
 				WHERE a.user_id = $1 AND ` + filterMatches("a.name_folded", "a.domain", "a.smart_account_id") + `
-				ORDER BY a.name_folded, a.smart_account_id
-				LIMIT $3 OFFSET $4
+					AND ` + after + `
+				ORDER BY ` + order + `
+				LIMIT $3
 			) page
 			JOIN smart_accounts sa ON sa.id = page.smart_account_id
 			` + relationJoin + `
-			ORDER BY page.name_folded, page.smart_account_id`, []any{q.ViewerID, q.Filter, q.Limit, q.Offset}, scanPlainListing, nil
+			ORDER BY page.name_folded, page.smart_account_id`, args, scanSectionListing, nil
 	case account.SectionRequested:
 		// Approved requests are left out: their access is in the first
 		// section now. Newest request first.
+		after, order, args := keyset(q, "r.created_at", "r.id", false, true, args)
 		return filterCTE + `
-			SELECT ` + listingColumns + `, false, ` + accessRequestColumns + `
+			SELECT ` + listingColumns + `, false, ` + keyColumns("NULL", "r.created_at", "r.id") + `, ` + accessRequestColumns + `
 			FROM (
 				SELECT r.* FROM access_requests r
 				JOIN smart_accounts sa ON sa.id = r.smart_account_id
 				WHERE r.user_id = $1 AND r.status IN ('pending', 'declined') AND ` + filterMatches("sa.name_folded", "sa.domain", "sa.id") + `
-				ORDER BY r.created_at DESC, r.id DESC
-				LIMIT $3 OFFSET $4
+					AND ` + after + `
+				ORDER BY ` + order + `
+				LIMIT $3
 			) r
 			JOIN smart_accounts sa ON sa.id = r.smart_account_id
 			JOIN users u ON u.id = r.user_id
 			LEFT JOIN users d ON d.id = r.decided_by
 			` + relationJoin + `
-			ORDER BY r.created_at DESC, r.id DESC`, []any{q.ViewerID, q.Filter, q.Limit, q.Offset}, scanRequestedListing, nil
+			ORDER BY r.created_at DESC, r.id DESC`, args, scanRequestedListing, nil
 	case account.SectionCreated:
 		// smart_accounts_created_by_idx carries the name and domain, so a
 		// filter reads the index alone however many accounts the viewer
 		// asked for; the page's accounts are fetched afterwards.
+		after, order, args := keyset(q, "c.created_at", "c.id", false, true, args)
 		return filterCTE + `
-			SELECT ` + listingColumns + `, false
+			SELECT ` + listingColumns + `, false, ` + keyColumns("NULL", "page.created_at", "page.id") + `
 			FROM (
 				SELECT c.id, c.created_at FROM smart_accounts c
 				WHERE c.created_by = $1 AND ` + filterMatches("c.name_folded", "c.domain", "c.id") + `
-				ORDER BY c.created_at DESC, c.id DESC
-				LIMIT $3 OFFSET $4
+					AND ` + after + `
+				ORDER BY ` + order + `
+				LIMIT $3
 			) page
 			JOIN smart_accounts sa ON sa.id = page.id
 			` + relationJoin + `
-			ORDER BY page.created_at DESC, page.id DESC`, []any{q.ViewerID, q.Filter, q.Limit, q.Offset}, scanPlainListing, nil
+			ORDER BY page.created_at DESC, page.id DESC`, args, scanSectionListing, nil
 	case account.SectionDomain:
 		// Restricted accounts are listed here too: their domain is the
 		// viewer's own or one above it, which is exactly the whole-domain
 		// search that finds a restricted account, so they count as found by
 		// exact match.
+		args = append(args, q.Domains)
+		after, order, args := keyset(q, "sa.name_folded", "sa.id", true, false, args)
 		return filterCTE + `
-			SELECT ` + listingColumns + `, true
+			SELECT ` + listingColumns + `, true, ` + keyColumns("sa.name_folded", "NULL", "sa.id") + `
 			FROM (
 				SELECT * FROM smart_accounts sa
-				WHERE ` + domainSectionWhere("$5") + `
+				WHERE ` + domainSectionWhere("$4") + `
 					AND ` + filterMatches("sa.name_folded", "sa.domain", "sa.id") + `
-				ORDER BY sa.name_folded, sa.id
-				LIMIT $3 OFFSET $4
+					AND ` + after + `
+				ORDER BY ` + order + `
+				LIMIT $3
 			) sa
 			` + relationJoin + `
-			ORDER BY sa.name_folded, sa.id`, []any{q.ViewerID, q.Filter, q.Limit, q.Offset, q.Domains}, scanPlainListing, nil
+			ORDER BY sa.name_folded, sa.id`, args, scanSectionListing, nil
 	}
 	return "", nil, nil, fmt.Errorf("unknown directory section %q", q.Section)
 }
@@ -215,9 +276,13 @@ func sectionSQL(q account.SectionQuery) (string, []any, pgx.RowToFunc[account.Li
 func scanRequestedListing(row pgx.CollectableRow) (account.Listing, error) {
 	var req account.AccessRequest
 	var decidedAt *time.Time
-	l, err := scanListing(row, accessRequestDest(&req, &decidedAt)...)
+	var name string
+	var at *time.Time
+	var id int64
+	l, err := scanListing(row, append([]any{&name, &at, &id}, accessRequestDest(&req, &decidedAt)...)...)
 	req.DecidedAt = deref(decidedAt)
 	l.Request = &req
+	l.Key = account.SectionKey{Name: name, At: deref(at), ID: id}
 	return l, err
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -49,7 +51,8 @@ func (s *Server) directorySectionPage(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	q := r.URL.Query()
-	dq := account.DirectorySectionQuery{Section: sec, Filter: q.Get("q"), Page: pageParam(q, "page")}
+	dq := account.DirectorySectionQuery{Section: sec, Filter: q.Get("q"), After: q.Get("after"), Before: q.Get("before"),
+		Page: pageParam(q, "page")}
 	page, err := s.listings.DirectorySection(ctx, u, dq)
 	if err != nil {
 		return err
@@ -62,15 +65,55 @@ func (s *Server) directorySectionPage(w http.ResponseWriter, r *http.Request) er
 		base.Set("q", dq.Filter)
 		ds.Empty = i18n.T(ctx, "directory.filter_none")
 	}
-	ds.Pager = pager(ds.Heading, path, base, "page", page.Number, page.HasNext, "")
+	ds.Pager = sectionPager(ds.Heading, path, base, page)
+	flash := s.popFlash(r)
+	if page.BadKey {
+		flash = strings.TrimSpace(flash + " " + i18n.T(ctx, "directory.bad_page_link"))
+	}
 	heading := ds.Heading
 	s.render(w, r, http.StatusOK, pages.DirectorySectionPage(pages.DirectorySectionView{
-		Page:    layout.Page{Title: heading, Shell: s.shell(r, layout.NavDirectory), Flash: s.popFlash(r)},
+		Page:    layout.Page{Title: heading, Shell: s.shell(r, layout.NavDirectory), Flash: flash},
 		Path:    path,
 		Filter:  dq.Filter,
 		Section: ds,
 	}))
 	return nil
+}
+
+// sectionPager links to the pages before and after a section's page: each
+// names the key of the row it starts from (after the page's last row, or
+// before its first) and the number it will show, and keeps the filter, so
+// that a link can be bookmarked and works without script.
+func sectionPager(label, path string, base url.Values, page account.DirectorySection) components.Pager {
+	href := func(set func(url.Values)) string {
+		q := url.Values{}
+		for k, v := range base {
+			q[k] = v
+		}
+		set(q)
+		if enc := q.Encode(); enc != "" {
+			return path + "?" + enc
+		}
+		return path
+	}
+	p := components.Pager{Label: label, Number: page.Number}
+	switch {
+	case page.HasPrev && page.First.IsZero():
+		// A page with no rows left after its key: back to the first.
+		p.PrevHref = href(func(url.Values) {})
+	case page.HasPrev:
+		p.PrevHref = href(func(q url.Values) {
+			q.Set("before", page.First.String(page.Section))
+			q.Set("page", strconv.Itoa(page.Number-1))
+		})
+	}
+	if page.HasNext {
+		p.NextHref = href(func(q url.Values) {
+			q.Set("after", page.Last.String(page.Section))
+			q.Set("page", strconv.Itoa(page.Number+1))
+		})
+	}
+	return p
 }
 
 // directorySection is a section's heading, empty text and rows, as the

@@ -191,9 +191,10 @@ func TestDirectorySectionPagesAndFilters(t *testing.T) {
 			t.Errorf("row lacks %q: %s", want, strings.Join(strings.Fields(globexRow.Text()), " "))
 		}
 	}
+	// The next page starts after the last row's key: its folded name and id.
 	next, ok := p.Doc.Find(`#section-access nav.pager a[rel=next]`).Attr("href")
-	if !ok || next != "/clc/directory/access?page=2" {
-		t.Fatalf("next page link %q", next)
+	if want := fmt.Sprintf("/clc/directory/access?after=%d.customer+25&page=2", int64(ids[24])); !ok || next != want {
+		t.Fatalf("next page link %q, want %q", next, want)
 	}
 	if p := b.get("/clc/directory/created"); p.Doc.Find(`nav.pager`).Length() != 0 || !slices.Equal(sectionNames(p, "created"), []string{"Pending One"}) {
 		t.Errorf("created section: %q, pager %d", sectionNames(p, "created"), p.Doc.Find(`nav.pager`).Length())
@@ -206,8 +207,12 @@ func TestDirectorySectionPagesAndFilters(t *testing.T) {
 	if p.Doc.Find(`#section-access nav.pager a[rel=next]`).Length() != 0 {
 		t.Error("last page offers a next page")
 	}
-	if prev, _ := p.Doc.Find(`#section-access nav.pager a[rel=prev]`).Attr("href"); prev != "/clc/directory/access" {
-		t.Errorf("previous page link %q", prev)
+	prev, _ := p.Doc.Find(`#section-access nav.pager a[rel=prev]`).Attr("href")
+	if want := fmt.Sprintf("/clc/directory/access?before=%d.customer+26&page=1", int64(ids[25])); prev != want {
+		t.Errorf("previous page link %q, want %q", prev, want)
+	}
+	if got := sectionNames(b.get(prev), "access"); len(got) != 25 || got[0] != "Customer 01" {
+		t.Errorf("the previous page lists %q", got)
 	}
 
 	for filter, want := range map[string][]string{
@@ -238,13 +243,15 @@ func TestDirectorySectionPagesAndFilters(t *testing.T) {
 	p = b.get("/clc/directory/access?q=customer")
 	next, _ = p.Doc.Find(`#section-access nav.pager a[rel=next]`).Attr("href")
 	u, _ := url.Parse(next)
-	if u.Path != "/clc/directory/access" || u.Query().Get("q") != "customer" || u.Query().Get("page") != "2" {
+	if u.Path != "/clc/directory/access" || u.Query().Get("q") != "customer" || u.Query().Get("page") != "2" || u.Query().Get("after") == "" {
 		t.Errorf("next page link %q does not keep the filter", next)
 	}
 
-	// A page past the end is empty, not an error; nonsense is the first
+	// A page number without a key is the first page; nonsense is the first
 	// page; a section that does not exist is not found.
-	wantStatus(t, b.get("/clc/directory/access?page=99"), http.StatusOK)
+	if got := sectionNames(b.get("/clc/directory/access?page=99"), "access"); len(got) != 25 || got[0] != "Customer 01" {
+		t.Errorf("page 99 lists %q", got)
+	}
 	if got := sectionNames(b.get("/clc/directory/access?page=-3"), "access"); len(got) != 25 {
 		t.Errorf("page -3 lists %d", len(got))
 	}
