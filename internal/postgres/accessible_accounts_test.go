@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -379,6 +380,8 @@ func literal(v any) string {
 			out = append(out, quote(s))
 		}
 		return "ARRAY[" + strings.Join(out, ", ") + "]::text[]"
+	case time.Time:
+		return quote(v.Format(time.RFC3339Nano)) + "::timestamptz"
 	}
 	return fmt.Sprint(v)
 }

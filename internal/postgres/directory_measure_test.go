@@ -73,15 +73,15 @@ func measureLoad(t *testing.T, ctx context.Context, db pgtest.DB, per int) {
 		from  int
 	}{{"big@bigpartner.example", per, 3}, {"small@smallpartner.example", 300, 3*per + 3}} {
 		db.Exec(t, `INSERT INTO memberships (user_id, smart_account_id, role)
-			SELECT (SELECT id FROM users WHERE email = $1), id, 'viewer' FROM smart_accounts WHERE id BETWEEN $2 AND $2 + $3 - 1`, p.email, p.from, p.n)
+			SELECT (SELECT id FROM users WHERE email = $1), id, 'viewer' FROM smart_accounts WHERE id BETWEEN $2::int AND $2::int + $3::int - 1`, p.email, p.from, p.n)
 		t.Logf("roles: %v", time.Since(start))
 		db.Exec(t, `UPDATE smart_accounts SET created_by = (SELECT id FROM users WHERE email = $1)
-			WHERE id BETWEEN $2 + $3 AND $2 + 2 * $3 - 1`, p.email, p.from, p.n)
+			WHERE id BETWEEN $2::int + $3::int AND $2::int + 2 * $3::int - 1`, p.email, p.from, p.n)
 		db.Exec(t, `INSERT INTO access_requests (user_id, smart_account_id, role, reason, status, created_at, decided_at)
 			SELECT (SELECT id FROM users WHERE email = $1), id, 'user', 'r',
 				CASE WHEN id % 3 = 0 THEN 'declined' ELSE 'pending' END, now() - make_interval(secs => id),
 				CASE WHEN id % 3 = 0 THEN now() END
-			FROM smart_accounts WHERE id BETWEEN $2 + 2 * $3 AND $2 + 3 * $3 - 1`, p.email, p.from, p.n)
+			FROM smart_accounts WHERE id BETWEEN $2::int + 2 * $3::int AND $2::int + 3 * $3::int - 1`, p.email, p.from, p.n)
 		t.Logf("%s: %v", p.email, time.Since(start))
 	}
 	db.Exec(t, `VACUUM ANALYZE`)
@@ -97,7 +97,8 @@ func measureSections(t *testing.T, ctx context.Context, db pgtest.DB, email stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Release()
+	// Its statements are deallocated below: no other query may have it.
+	defer func() { conn.Hijack().Close(ctx) }()
 	measure := func(label string, q account.SectionQuery) {
 		sql, args := postgres.SectionSQL(q)
 		var values []string

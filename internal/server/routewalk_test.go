@@ -521,8 +521,8 @@ func TestPageQueriesRefuseBadInputWithoutHarm(t *testing.T) {
 		as, path string
 		fields   []string
 	}{
-		{"ada", paths.DirectorySectionPage(string(account.SectionCreated)), []string{"q", "page"}},
-		{"ada", paths.DirectorySectionPage(string(account.SectionAccess)), []string{"q", "page"}},
+		{"ada", paths.DirectorySectionPage(string(account.SectionCreated)), []string{"q", "page", "after", "before"}},
+		{"ada", paths.DirectorySectionPage(string(account.SectionAccess)), []string{"q", "page", "after", "before"}},
 		{"ada", paths.AccountEvents(s.northID), eventFields},
 		{"ada", paths.AccountEventsExport(s.northID), eventFields},
 		{"ada", paths.RequestEvents(s.pending), eventFields},
