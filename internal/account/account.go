@@ -186,6 +186,9 @@ type EventParams struct {
 	// and on which side of the request its writer stands (Side*).
 	Message string `json:"message,omitempty"`
 	Side    string `json:"side,omitempty"`
+	// access_message: the access request written on (Message and Side say
+	// what and by which side).
+	AccessRequest int64 `json:"access_request,omitempty"`
 	// api_token_created, api_token_revoked: the token's name.
 	Name string `json:"name,omitempty"`
 	// webhook_*: the endpoint's URL.

@@ -55,6 +55,10 @@ const (
 	// the Pending Request page a week after the request went, with the way
 	// to resend or change approvers.
 	EmailApproversNotOpened EmailKind = "approvers_not_opened"
+	// EmailAccessMessage carries a message on an access request (Note,
+	// written by Actor) to its requester or to the account's administrators;
+	// RequestID names the request.
+	EmailAccessMessage EmailKind = "access_message"
 )
 
 // Email is one message to queue in the outbox with the change that causes it.
@@ -94,6 +98,8 @@ type EmailData struct {
 	LeftOut       []string  `json:"left_out,omitempty"`
 	ParentAccount string    `json:"parent_account,omitempty"`
 	ExpiresAt     time.Time `json:"expires_at,omitzero"`
+	// RequestID is the access request an email is about.
+	RequestID int64 `json:"request_id,omitempty"`
 }
 
 // EmailState is where an outbox row stands.

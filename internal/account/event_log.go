@@ -248,7 +248,7 @@ var EventKinds = []string{
 	"requested", "emailed", "forwarded", "resent", "reminded", "approvers_changed", "approver_allowed",
 	"approved", "denied", "expired", "withdrawn", "created", "virtual_account_created",
 	"access_requested", "access_approved", "access_declined", "access_granted", "access_changed", "access_removed",
-	"automation_changed", "email_retried",
+	"access_message", "automation_changed", "email_retried",
 	"signed_in", "sign_in_failed", "sign_in_blocked", "signed_out", "two_factor_enabled", "two_factor_disabled",
 	"recovery_code_used", "password_set", "api_token_created", "api_token_revoked", "language_changed",
 	"webhook_created", "webhook_secret_rotated", "webhook_deleted", "webhook_redelivered",

@@ -35,6 +35,7 @@ type AccessStore interface {
 	ManagementStore
 	VirtualAccountStore
 	UsersImportStore
+	AccessConversationStore
 	UserByEmail(ctx context.Context, email string) (User, error)
 }
 

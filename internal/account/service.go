@@ -65,6 +65,7 @@ type Store interface {
 	RequeueFailedEmail(ctx context.Context, id int64, now time.Time, token string, by User) error
 	DirectoryStore
 	ManagementStore
+	AccessConversationStore
 	VirtualAccountStore
 	UsersImportStore
 	WebhookStore

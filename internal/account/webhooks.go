@@ -40,6 +40,7 @@ const (
 	WebhookAccessRequested         WebhookEventType = "access_request.requested"
 	WebhookAccessApproved          WebhookEventType = "access_request.approved"
 	WebhookAccessDeclined          WebhookEventType = "access_request.declined"
+	WebhookAccessCommentAdded      WebhookEventType = "access_request.comment_added"
 )
 
 // webhookEventKinds maps the history's event kinds to the webhook types
@@ -60,6 +61,7 @@ var webhookEventKinds = []struct {
 	{"access_requested", WebhookAccessRequested},
 	{"access_approved", WebhookAccessApproved},
 	{"access_declined", WebhookAccessDeclined},
+	{"access_message", WebhookAccessCommentAdded},
 }
 
 // WebhookEventKinds lists each event kind of the history that webhooks

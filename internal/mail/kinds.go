@@ -308,6 +308,22 @@ func (c composer) accessDecided() email.Message {
 	return m
 }
 
+// accessMessage gives the requester, or the account's administrators, a
+// message on an access request; the link opens the request for either.
+func (c composer) accessMessage() email.Message {
+	tr, d := c.tr, c.d
+	return email.Message{
+		Subject:    tr.T("email.access_message.subject", "Account", d.AccountName),
+		Greeting:   tr.T("email.greeting"),
+		Paragraphs: []string{tr.T("email.access_message.intro", "Actor", d.Actor, "Requester", d.RequesterName+" <"+d.RequesterEmail+">", "Account", d.AccountName)},
+		NoteLabel:  tr.T("email.message.note"),
+		Note:       d.Note,
+		Details:    c.withID(),
+		Action:     &email.Link{Label: tr.T("email.access_message.action"), URL: c.r.Link(paths.AccessRequestConversation(c.accountID, d.RequestID))},
+		Footer:     c.footer,
+	}
+}
+
 // usersToAdd is the approval email's line naming whom the approval would
 // give access: the approver consents to them too, so they see them before
 // opening the link.

@@ -113,6 +113,8 @@ func (r *Renderer) content(tr *i18n.Translator, e account.Email) (email.Message,
 		return c.accessRequested(), nil
 	case account.EmailAccessApproved, account.EmailAccessDeclined:
 		return c.accessDecided(), nil
+	case account.EmailAccessMessage:
+		return c.accessMessage(), nil
 	}
 	return email.Message{}, fmt.Errorf("no template for email kind %q", e.Kind)
 }

@@ -93,13 +93,18 @@ func UsersImportApply(id account.AccountID, importID string) string {
 	return UsersImportPreview(id, importID) + "/apply"
 }
 
-// AccessRequest is one access request to account id, and AccessRequestAction
-// an action on it ("approve", "decline").
+// AccessRequest is one access request to account id, for its requester and
+// the account's administrators, and AccessRequestAction an action on it
+// ("approve", "decline", "messages"); AccessRequestConversation is its
+// conversation.
 func AccessRequest(id account.AccountID, request int64) string {
 	return AccountPart(id, "access-requests") + "/" + strconv.FormatInt(request, 10)
 }
 func AccessRequestAction(id account.AccountID, request int64, action string) string {
 	return AccessRequest(id, request) + "/" + action
+}
+func AccessRequestConversation(id account.AccountID, request int64) string {
+	return AccessRequest(id, request) + "#conversation"
 }
 
 // OpsRequestAction is an operator's action on the request for account id

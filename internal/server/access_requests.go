@@ -31,6 +31,7 @@ func (s *Server) requestAccessForm(w http.ResponseWriter, r *http.Request) error
 	switch {
 	case err == nil:
 		v.Pending = i18n.T(ctx, "access.already", "Date", i18n.Date(ctx, pending.CreatedAt))
+		v.PendingHref = paths.AccessRequest(id, pending.ID)
 	case !errors.Is(err, account.ErrNotFound):
 		return err
 	}

@@ -125,16 +125,25 @@ func (s *Server) requestConversationView(r *http.Request, st account.AccountRequ
 	if err != nil {
 		return pages.ConversationView{}, err
 	}
+	return conversationView(r, c, st.Status == account.RequestPending, paths.RequestAction(st.Request.Account.ID, "messages"), refused), nil
+}
+
+// conversationView is a conversation as a request's page shows it, an
+// account request's or an access request's: its messages, and the form
+// posting to action while the viewer may write, or why nobody writes any
+// more once the request no longer waits (open false).
+func conversationView(r *http.Request, c account.Conversation, open bool, action string, refused *messageForm) pages.ConversationView {
+	ctx := r.Context()
 	v := pages.ConversationView{Messages: messageRows(ctx, c.Messages)}
 	switch {
 	case c.CanWrite:
-		v.Action = paths.RequestAction(st.Request.Account.ID, "messages")
+		v.Action = action
 		v.Field = messageField(r, "", nil)
 		if refused != nil {
 			v.Field = messageField(r, refused.Text, refused.Errors)
 		}
-	case st.Status != account.RequestPending:
+	case !open:
 		v.Closed = i18n.T(ctx, "conversation.closed")
 	}
-	return v, nil
+	return v
 }

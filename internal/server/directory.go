@@ -147,6 +147,11 @@ func directoryRow(ctx context.Context, sec account.Section, l account.Listing) c
 	if sec == account.SectionCreated && l.Account.Status != account.StatusActive {
 		row.Href = paths.RequestStatus(l.Account.ID)
 	}
+	// An account the viewer asked access to opens on that request: how it
+	// stands and its conversation with the account's administrators.
+	if sec == account.SectionRequested && l.Request != nil {
+		row.Href = paths.AccessRequest(l.Account.ID, l.Request.ID)
+	}
 	return row
 }
 

@@ -95,7 +95,7 @@ func eventDetail(ctx context.Context, e account.Event) string {
 		return p.VirtualAccount
 	case "virtual_account_renamed":
 		return i18n.T(ctx, "event.detail.va_renamed", "Old", p.OldName, "New", p.VirtualAccount)
-	case "message":
+	case "message", "access_message":
 		return p.Message
 	case account.StepNotOpened, account.StepNoResponse:
 		return i18n.T(ctx, "event.detail.to", "Emails", strings.Join(p.To, ", "))

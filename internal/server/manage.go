@@ -136,8 +136,10 @@ func accessRequestRow(r *http.Request, p account.PendingAccess) pages.AccessRequ
 	}
 }
 
-// accessRequestPage opens one request: "Decline" or "Next"; ?step=approve
-// is the next step, "Scope of Access", "User Role" and "Approve".
+// accessRequestPage opens one request, for an administrator of its account
+// ("Decline" or "Next"; ?step=approve is the next step, "Scope of Access",
+// "User Role" and "Approve") or for the user who asked; both see its
+// conversation.
 func (s *Server) accessRequestPage(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	u, _ := currentUser(ctx)
@@ -149,7 +151,7 @@ func (s *Server) accessRequestPage(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	d, err := s.access.AccessRequestFor(ctx, u, id, rid)
+	d, err := s.access.OpenAccessRequest(ctx, u, id, rid)
 	if err != nil {
 		return err
 	}
@@ -158,20 +160,27 @@ func (s *Server) accessRequestPage(w http.ResponseWriter, r *http.Request) error
 		Approving: r.URL.Query().Get("step") == "approve",
 		Scope:     string(req.Scope()), Chosen: req.VirtualAccounts, Role: string(req.Role),
 	}
-	return s.renderAccessRequest(w, r, http.StatusOK, d, v)
+	return s.renderAccessRequest(w, r, http.StatusOK, d, v, nil)
 }
 
-func (s *Server) renderAccessRequest(w http.ResponseWriter, r *http.Request, status int, d account.AccessRequestToDecide, v pages.AccessRequestView) error {
+func (s *Server) renderAccessRequest(w http.ResponseWriter, r *http.Request, status int, d account.OpenedAccessRequest, v pages.AccessRequestView, refused *messageForm) error {
 	ctx := r.Context()
 	base := paths.AccessRequest(d.Account.ID, d.Request.ID)
 	v.Row = accessRequestRow(r, d.PendingAccess)
+	v.Requester = d.Side == account.SideRequester
 	v.NextHref, v.BackHref = base+"?step=approve", base
 	v.Approve, v.Decline = base+"/approve", base+"/decline"
 	v.Roles, v.Available = roleOptions(r), options(d.VirtualAccounts)
 	if d.Request.Status != account.AccessPending {
 		v.Decided = decidedWords(r, d.Request)
 	}
-	v.Page = layout.Page{Title: i18n.T(ctx, "manage.request.heading"), Shell: s.shell(r, layout.NavPending), Flash: s.popFlash(r)}
+	v.Conversation = conversationView(r, d.Conversation, d.Request.Status == account.AccessPending,
+		paths.AccessRequestAction(d.Account.ID, d.Request.ID, "messages"), refused)
+	nav := layout.NavPending
+	if v.Requester {
+		nav = layout.NavDirectory
+	}
+	v.Page = layout.Page{Title: i18n.T(ctx, "manage.request.heading"), Shell: s.shell(r, nav), Flash: s.popFlash(r)}
 	s.render(w, r, status, pages.AccessRequest(v))
 	return nil
 }
@@ -230,11 +239,11 @@ func (s *Server) decideAccess(approve bool) handler {
 		case !errors.Is(err, account.ErrAccessRequestDecided):
 			return err
 		}
-		d, err := s.access.AccessRequestFor(ctx, u, id, rid)
+		d, err := s.access.OpenAccessRequest(ctx, u, id, rid)
 		if err != nil {
 			return err
 		}
-		return s.renderAccessRequest(w, r, status, d, v)
+		return s.renderAccessRequest(w, r, status, d, v, nil)
 	}
 }
 

@@ -140,7 +140,9 @@ func (s *Server) routes() http.Handler {
 			r.Get("/clc/accounts/{accountID}/events.csv", s.h(s.eventLogExport(accountLogTarget)))
 			r.Post("/clc/accounts/{accountID}/request-access", s.h(s.requestAccess))
 
-			// Account Management: a Smart Account Administrator's own.
+			// Account Management: a Smart Account Administrator's own (one
+			// access request also opens for the user who asked, to follow it
+			// and write in its conversation).
 			r.Get("/clc/manage", s.h(s.manage))
 			r.Get("/clc/manage/access-requests", s.h(s.allAccessRequests))
 			r.Get("/clc/accounts/{accountID}/access-requests", s.h(s.accountAccessRequests))
@@ -148,6 +150,7 @@ func (s *Server) routes() http.Handler {
 			r.Get("/clc/accounts/{accountID}/access-requests/{request}", s.h(s.accessRequestPage))
 			r.Post("/clc/accounts/{accountID}/access-requests/{request}/approve", s.h(s.decideAccess(true)))
 			r.Post("/clc/accounts/{accountID}/access-requests/{request}/decline", s.h(s.decideAccess(false)))
+			r.Post("/clc/accounts/{accountID}/access-requests/{request}/messages", s.h(s.accessRequestMessage))
 			r.Get("/clc/accounts/{accountID}/users", s.h(s.accountUsers))
 			r.Post("/clc/accounts/{accountID}/users", s.h(s.addAccountUser))
 			r.Post("/clc/accounts/{accountID}/users/role", s.h(s.changeUserRole))
