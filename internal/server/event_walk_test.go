@@ -256,6 +256,8 @@ func TestEveryPOSTThatChangesARowRecordsAnEvent(t *testing.T) {
 			"/clc/accounts/"+north+"/access-requests/"+strconv.FormatInt(accessIDs[1], 10)+"/approve", v("scope", "account", "role", "user"))},
 		{route: "POST /clc/accounts/{accountID}/access-requests/{request}/decline", do: post(ada,
 			"/clc/accounts/"+north+"/access-requests/"+strconv.FormatInt(accessIDs[2], 10)+"/decline", v("reason", "No."))},
+		{route: "POST /clc/accounts/{accountID}/access-requests/{request}/messages", do: post(ada,
+			"/clc/accounts/"+north+"/access-requests/"+strconv.FormatInt(s.access, 10)+"/messages", v("message", "Which team are you in?"))},
 		{route: "POST /clc/accounts/{accountID}/users", do: post(ada, "/clc/accounts/"+north+"/users", v("email", "bob@partner.example", "role", "viewer"))},
 		{route: "POST /clc/accounts/{accountID}/users/role", do: func() int {
 			bob := a.count(t, `SELECT id FROM users WHERE email = 'bob@partner.example'`)

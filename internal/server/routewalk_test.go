@@ -205,6 +205,8 @@ func (s *walkSeed) cases() map[string]walkCase {
 		"POST /clc/accounts/{accountID}/access-requests/{request}/decline": {as: "ada",
 			path:   "/clc/accounts/" + north + "/access-requests/" + strconv.FormatInt(s.declined, 10) + "/decline",
 			fields: []string{"reason"}},
+		"POST /clc/accounts/{accountID}/access-requests/{request}/messages": {as: "ada",
+			path: "/clc/accounts/" + north + "/access-requests/" + access + "/messages", fields: []string{"message"}},
 		// No role: nobody can be added or changed.
 		"POST /clc/accounts/{accountID}/users": {as: "ada", path: "/clc/accounts/" + north + "/users", fields: []string{"email", "va", "role"},
 			base: vals("email", "bob@partner.example")},
