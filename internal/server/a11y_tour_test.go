@@ -182,6 +182,11 @@ func tourPages(t *testing.T, lang language.Tag) {
 	b.do(chromedp.Click(chromedp.CSS(`input[name=va]`)), chromedp.Click(chromedp.CSS(`button[name=step][value=submit]`)))
 	b.waitFor(".flash")
 	b.axe("directory after asking for access")
+	// The request, as its requester follows it, with its conversation.
+	b.do(chromedp.Click(chromedp.CSS(`#section-requested a[href*="/access-requests/"]`)))
+	b.waitFor("#message-form")
+	b.axe("access request, the requester's page")
+	submitForm("#message", " ", "#message-error", "access request, the requester's message refused")
 	b.do(chromedp.Click(chromedp.CSS(`header form[action="/logout"] button`)), chromedp.WaitVisible(chromedp.CSS(`a[href="/login"]`)))
 
 	// A Smart Account's Administrator: Account Management.
@@ -197,6 +202,7 @@ func tourPages(t *testing.T, lang language.Tag) {
 	b.do(chromedp.Click(chromedp.CSS(`#access-requests a[href*="/access-requests/"]`)))
 	b.waitFor("#decline-form")
 	b.axe("access request")
+	submitForm("#message", "", "#message-error", "access request, the administrator's message refused")
 	b.do(chromedp.Click(chromedp.CSS(`#decline-form a.button`)))
 	b.waitFor("#approve-form")
 	b.axe("access request, approval step")

@@ -62,8 +62,16 @@ func TestConversationOnAnAccessRequest(t *testing.T) {
 	if p.Doc.Find("#message-form textarea#message").Length() != 1 || p.Doc.Find("#decline-form, #approve-form").Length() != 0 {
 		t.Fatalf("the requester's page: %s", text(p, "main"))
 	}
+	// peter's webhook endpoint for Initech's access requests takes comments.
+	r.db.Exec(t, `INSERT INTO webhook_endpoints (owner_user_id, smart_account_id, url, event_types, secret, created_at)
+		SELECT id, $1, 'https://hooks.initech.example/clc', '{access_request.comment_added}', 'whsec_dGVzdA==', now()
+		FROM users WHERE email = 'peter@initech.example'`, r.sa.ID)
 	question := "Which Virtual Account should I ask for? See https://evil.example/phish"
 	wantRedirect(t, r.write(r.ada, question), conversation)
+	if got := r.str(t, `SELECT string_agg(event_type || ' ' || (payload::jsonb->'data'->'details'->>'access_request') || ' ' ||
+		(payload::jsonb->'data'->'details'->>'message'), '; ') FROM webhook_deliveries`); got != "access_request.comment_added "+strconv.FormatInt(r.id, 10)+" "+question {
+		t.Errorf("webhook deliveries: %q", got)
+	}
 	if got := r.emailsOf(t, "access_message"); strings.Join(got, "; ") != "access_message peter@initech.example; access_message pia@initech.example" {
 		t.Fatalf("the requester's message emailed %v", got)
 	}
