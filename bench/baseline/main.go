@@ -125,7 +125,7 @@ func run(ctx context.Context, addr, db, email string) error {
 		q := r.URL.Query()
 		page, _ := strconv.Atoi(q.Get("page"))
 		sec, err := svc.DirectorySection(r.Context(), viewer, account.DirectorySectionQuery{
-			Section: account.Section(r.PathValue("section")), Filter: q.Get("q"), Page: page})
+			Section: account.Section(r.PathValue("section")), Filter: q.Get("q"), After: q.Get("after"), Before: q.Get("before"), Page: page})
 		return string(sec.Section), listings(sec.Items), err
 	})
 	same("GET /same/account/{id}", func(r *http.Request) (string, []Line, error) {

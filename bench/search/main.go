@@ -52,6 +52,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -64,6 +65,7 @@ import (
 	"golang.org/x/text/transform"
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/scale"
 )
 
@@ -282,14 +284,22 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	overview := target{urls: []string{clcURL + "/clc/directory"}, cookie: cookie}
+	sections, err := directorySectionPaths(ctx, conn, partner, "/clc/directory")
+	if err != nil {
+		return err
+	}
+	sameSections, err := directorySectionPaths(ctx, conn, partner, "/same/directory")
+	if err != nil {
+		return err
+	}
 	pages := []page{
 		{name: "home", portal: target{urls: []string{clcURL + "/"}, cookie: cookie},
 			same: target{urls: []string{baseURL + "/same/home"}}},
 		{name: "search", portal: target{urls: prefixed(clcURL+"/clc/search?q=", queries), cookie: cookie},
 			same: target{urls: prefixed(baseURL+"/same/search?q=", queries)}, secondOpinion: true},
 		{name: "directory", portal: overview, same: target{urls: []string{baseURL + "/same/directory"}}, secondOpinion: true},
-		{name: "directory section", portal: target{urls: prefixed(clcURL, directorySectionPaths("/clc/directory")), cookie: cookie},
-			same: target{urls: prefixed(baseURL, directorySectionPaths("/same/directory"))}},
+		{name: "directory section", portal: target{urls: prefixed(clcURL, sections), cookie: cookie},
+			same: target{urls: prefixed(baseURL, sameSections)}},
 		{name: "account", portal: target{urls: prefixed(clcURL+"/clc/accounts/", accountIDs), cookie: cookie},
 			same: target{urls: prefixed(baseURL+"/same/account/", accountIDs)}},
 	}
@@ -860,14 +870,56 @@ func variant(rng *rand.Rand, s string) string {
 }
 
 // directorySectionPaths are the partner's directory sections under path:
-// first and later pages of its longest sections, and filters.
-func directorySectionPaths(path string) []string {
-	var out []string
-	for _, q := range []string{"/access", "/access?page=2", "/created", "/access?page=5", "/created?page=2", "/access?q=gmbh", "/domain",
-		"/access?page=9", "/created?q=ka", "/requested?page=2"} {
-		out = append(out, path+q)
+// first and later pages of its longest sections, and filters. A later page
+// is the link the page before it shows: it names the row the page starts
+// after (keyset paging), which sectionPageLink reads from the database.
+func directorySectionPaths(ctx context.Context, conn *pgx.Conn, email, path string) ([]string, error) {
+	out := []string{path + "/access", path + "/created", path + "/access?q=gmbh", path + "/domain", path + "/created?q=ka"}
+	for _, p := range []struct {
+		sec  account.Section
+		page int
+	}{{account.SectionAccess, 2}, {account.SectionAccess, 5}, {account.SectionAccess, 9}, {account.SectionCreated, 2}, {account.SectionRequested, 2}} {
+		link, err := sectionPageLink(ctx, conn, email, p.sec, p.page)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, path+link)
 	}
-	return out
+	return out, nil
+}
+
+// sectionPageLink is the link to page n of a section of user email's
+// directory, as the page before it writes it: the key of that page's last
+// row in after=, and the page's number. A section shorter than that gives
+// its first page.
+func sectionPageLink(ctx context.Context, conn *pgx.Conn, email string, sec account.Section, n int) (string, error) {
+	var sql string
+	switch sec {
+	case account.SectionAccess:
+		sql = `SELECT a.smart_account_id, a.name_folded, NULL::timestamptz FROM accessible_accounts a JOIN users u ON u.id = a.user_id
+			WHERE u.email = $1 ORDER BY a.name_folded, a.smart_account_id OFFSET $2 LIMIT 1`
+	case account.SectionCreated:
+		sql = `SELECT c.id, '', c.created_at FROM smart_accounts c JOIN users u ON u.id = c.created_by
+			WHERE u.email = $1 ORDER BY c.created_at DESC, c.id DESC OFFSET $2 LIMIT 1`
+	case account.SectionRequested:
+		sql = `SELECT r.id, '', r.created_at FROM access_requests r JOIN users u ON u.id = r.user_id
+			WHERE u.email = $1 AND r.status IN ('pending', 'declined') ORDER BY r.created_at DESC, r.id DESC OFFSET $2 LIMIT 1`
+	default:
+		return "", fmt.Errorf("no page links for section %s", sec)
+	}
+	var k account.SectionKey
+	var at *time.Time
+	err := conn.QueryRow(ctx, sql, email, (n-1)*account.DirectoryPageSize-1).Scan(&k.ID, &k.Name, &at)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "/" + string(sec), nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("page %d of %s: %w", n, sec, err)
+	}
+	if at != nil {
+		k.At = *at
+	}
+	return "/" + string(sec) + "?" + url.Values{"after": {k.String(sec)}, "page": {strconv.Itoa(n)}}.Encode(), nil
 }
 
 func prefixed(prefix string, s []string) []string {

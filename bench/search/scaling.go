@@ -24,9 +24,6 @@ import (
 // to the largest before the bench says it grows with data it does not show.
 const goalGrowth = 2.0
 
-// sectionPageSize is how many accounts a directory section's page lists.
-const sectionPageSize = 25
-
 // scalePartner is a heavy partner of `clc seed scale`, found once at the
 // first size that holds one near the size wanted, and measured at every
 // size from then on: the same partner, the same accounts, more data
@@ -108,7 +105,7 @@ func measureScaling(ctx context.Context, out io.Writer, o options, dbURL string,
 				return nil, err
 			}
 		}
-		if err := sc.measure(ctx, out, short, env, size, queries); err != nil {
+		if err := sc.measure(ctx, out, conn, short, env, size, queries); err != nil {
 			return nil, err
 		}
 	}
@@ -117,7 +114,7 @@ func measureScaling(ctx context.Context, out io.Writer, o options, dbURL string,
 
 // measure starts `clc serve` on the data as it is now and measures each
 // page at size.
-func (sc *scaling) measure(ctx context.Context, out io.Writer, o options, env []string, size int, queries []string) error {
+func (sc *scaling) measure(ctx context.Context, out io.Writer, conn *pgx.Conn, o options, env []string, size int, queries []string) error {
 	clcAddr := freeAddr()
 	srv, err := startServer(ctx, filepath.Join(work, "clc-scale.log"), append(env, "CLC_ADDR="+clcAddr, "SMTP_URL=smtp://127.0.0.1:1"),
 		filepath.Join(work, "clc"), "serve")
@@ -158,11 +155,14 @@ func (sc *scaling) measure(ctx context.Context, out io.Writer, o options, env []
 			searcher = cookie
 		}
 		who := fmt.Sprintf(", partner of %s", count(p.want))
-		last := min(account.MaxPage, max(1, (p.accounts+sectionPageSize-1)/sectionPageSize))
+		lastPage, err := sectionPageLink(ctx, conn, p.email, account.SectionAccess, max(1, (p.accounts+account.DirectoryPageSize-1)/account.DirectoryPageSize))
+		if err != nil {
+			return err
+		}
 		for _, x := range []struct{ page, path string }{
 			{"directory overview", "/clc/directory"},
 			{"section, first page", "/clc/directory/access"},
-			{"section, last page", "/clc/directory/access?page=" + strconv.Itoa(last)},
+			{"section, last page", "/clc/directory" + lastPage},
 			{"created, filtered", "/clc/directory/created?q=ka"},
 		} {
 			if err := point(x.page+who, target{urls: []string{base + x.path}, cookie: cookie}); err != nil {
