@@ -158,10 +158,10 @@ func PlanImport(rows []ImportRow, f ImportFacts) []ImportLine {
 		}
 		l.UserID, l.Address, l.Role, l.Scope = userID, email, role, scope
 		current := f.Roles[ImportHolding{UserID: userID, VirtualAccount: scope}]
-		switch {
-		case current == role:
+		switch current {
+		case role:
 			l.Outcome = ImportHas
-		case current == "":
+		case "":
 			l.Outcome = ImportAdd
 		default:
 			l.Outcome, l.From = ImportChange, current

@@ -191,10 +191,10 @@ func (s *Server) renderUsersImport(w http.ResponseWriter, r *http.Request, statu
 		if role, ok := account.ParseImportRole(l.ImportRow.Role); ok {
 			row.Role = i18n.T(ctx, "role."+string(role))
 		}
-		switch {
-		case l.Outcome == account.ImportRefused:
+		switch l.Outcome {
+		case account.ImportRefused:
 			row.Detail = i18n.T(ctx, l.Reason, "Line", l.ReasonLine, "Max", account.MaxImportRows)
-		case l.Outcome == account.ImportChange:
+		case account.ImportChange:
 			row.Detail = i18n.T(ctx, "users.import.from", "Role", i18n.T(ctx, "role."+string(l.From)))
 		}
 		v.Rows = append(v.Rows, row)
