@@ -143,11 +143,17 @@ func queueSections(b *pgx.Batch, qs []account.SectionQuery) ([][]account.Listing
 // domainSectionWhere keeps the live accounts sa under the domains (the SQL
 // parameter named) that viewer $1 has no other section for: no role, no
 // open or declined access request, not asked for by them.
+//
+// The two checks are scalar subqueries, a probe for each of the few
+// accounts a domain holds, because PostgreSQL cannot turn them into joins:
+// as NOT EXISTS, the generic plan (which expects a user to hold a few
+// roles) hash-anti-joined every membership the viewer has, 28,817 rows and
+// 19 ms for a partner with roles on 30,000 accounts, against 0.06 ms.
 func domainSectionWhere(domains string) string {
 	return `sa.domain = ANY(` + domains + `) AND sa.status IN ('active', 'pending')
-	AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = $1 AND m.smart_account_id = sa.id)
-	AND NOT EXISTS (SELECT 1 FROM access_requests r
-		WHERE r.user_id = $1 AND r.smart_account_id = sa.id AND r.status IN ('pending', 'declined'))
+	AND (SELECT true FROM memberships m WHERE m.user_id = $1 AND m.smart_account_id = sa.id LIMIT 1) IS NULL
+	AND (SELECT true FROM access_requests r
+		WHERE r.user_id = $1 AND r.smart_account_id = sa.id AND r.status IN ('pending', 'declined') LIMIT 1) IS NULL
 	AND sa.created_by IS DISTINCT FROM $1`
 }
 
@@ -312,19 +318,25 @@ func (s *Store) AccountFor(ctx context.Context, viewerID int64, id account.Accou
 
 // virtualAccountsSQL lists the Virtual Accounts of accounts $1, DEFAULT
 // first, at most $3 each, with viewer $2's role on each and how many each
-// account has; read by collectVirtualAccounts.
+// account has; read by collectVirtualAccounts. The role is a probe a row:
+// as a join, the generic plan (which expects a user to hold a few roles)
+// read and sorted every membership the viewer has, 28,817 rows and 24.8 ms
+// for a partner with roles on 30,000 accounts, against 0.4 ms for the
+// probes.
 const virtualAccountsSQL = `
-	SELECT smart_account_id, name, role, total FROM (
-		SELECT va.smart_account_id, va.name, coalesce(m.role, '') AS role,
+	SELECT x.smart_account_id, x.name,
+		coalesce((SELECT m.role FROM memberships m
+			WHERE m.user_id = $2 AND m.smart_account_id = x.smart_account_id AND m.virtual_account_id = x.id), ''),
+		x.total
+	FROM (
+		SELECT va.id, va.smart_account_id, va.name,
 			row_number() OVER (PARTITION BY va.smart_account_id ORDER BY va.name <> 'DEFAULT', va.name) AS n,
 			count(*) OVER (PARTITION BY va.smart_account_id) AS total
 		FROM virtual_accounts va
-		LEFT JOIN memberships m ON m.user_id = $2 AND m.smart_account_id = va.smart_account_id
-			AND m.virtual_account_id = va.id
 		WHERE va.smart_account_id = ANY($1)
 	) x
-	WHERE n <= $3
-	ORDER BY smart_account_id, n`
+	WHERE x.n <= $3
+	ORDER BY x.smart_account_id, x.n`
 
 func collectVirtualAccounts(rows pgx.Rows) (map[account.AccountID][]account.VirtualAccountAccess, map[account.AccountID]int, error) {
 	defer rows.Close()
