@@ -97,17 +97,9 @@ func (s *served) approvalLink(to string) string {
 	s.t.Helper()
 	ctx, stop := context.WithTimeout(context.Background(), 30*time.Second)
 	defer stop()
-	var approval *mailcatch.Message
-	for approval == nil {
-		msgs, err := s.catcher.WaitFor(ctx, len(s.catcher.Messages())+1)
-		if err != nil {
-			s.t.Fatalf("the email to %s did not arrive: %v (%d arrived)", to, err, len(msgs))
-		}
-		for i, m := range msgs {
-			if m.To[0] == to {
-				approval = &msgs[i]
-			}
-		}
+	approval, err := s.catcher.WaitForTo(ctx, to)
+	if err != nil {
+		s.t.Fatalf("the email to %s did not arrive: %v", to, err)
 	}
 	link := regexp.MustCompile(regexp.QuoteMeta(s.base) + `/pending/[A-Za-z0-9_-]+`).FindString(approval.Text)
 	if link == "" {

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/mail"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -233,6 +234,24 @@ func (s *Server) WaitFor(ctx context.Context, n int) ([]Message, error) {
 			msgs := s.Messages()
 			return msgs, fmt.Errorf("mailcatch: waiting for %d messages, got %d: %w", n, len(msgs), ctx.Err())
 		}
+	}
+}
+
+// WaitForTo waits until a message to addr has arrived and returns the
+// latest such message. It looks at what has arrived before it waits, so a
+// message that came before the call is found, not waited for.
+func (s *Server) WaitForTo(ctx context.Context, addr string) (Message, error) {
+	for seen := 0; ; {
+		msgs, err := s.WaitFor(ctx, seen)
+		for i := len(msgs) - 1; i >= 0; i-- {
+			if slices.Contains(msgs[i].To, addr) {
+				return msgs[i], nil
+			}
+		}
+		if err != nil {
+			return Message{}, fmt.Errorf("no message to %s among %d: %w", addr, len(msgs), err)
+		}
+		seen = len(msgs) + 1
 	}
 }
 

@@ -540,3 +540,37 @@ func TestRun(t *testing.T) {
 		t.Fatal("Run did not return after cancel")
 	}
 }
+
+// TestWaitForTo finds a message that arrived before the call (the race
+// that made waiting for "one more" wait for nothing), waits for one that
+// comes after, and says who it waited for when none comes.
+func TestWaitForTo(t *testing.T) {
+	s, port := start(t)
+	early := newMsg(t, "early")
+	if err := send(port, early); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if m, err := s.WaitForTo(ctx, "bob@example.com"); err != nil || m.Subject != "early" {
+		t.Fatalf("the message already there: %+v, %v", m, err)
+	}
+
+	late := newMsg(t, "late")
+	if err := late.To("carol@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		_ = send(port, late)
+	}()
+	if m, err := s.WaitForTo(ctx, "carol@example.com"); err != nil || m.Subject != "late" {
+		t.Fatalf("the message that came later: %+v, %v", m, err)
+	}
+
+	short, cancel2 := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel2()
+	if _, err := s.WaitForTo(short, "dave@example.com"); !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "dave@example.com") {
+		t.Errorf("err = %v, want deadline exceeded naming the address", err)
+	}
+}
