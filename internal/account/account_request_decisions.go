@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -250,11 +251,16 @@ type DecisionStore interface {
 }
 
 // wellFormedToken rejects what no token of ours can be before any lookup.
-func wellFormedToken(token string) bool {
-	if len(token) != 43 { // tokenBytes in unpadded base64url
+func wellFormedToken(token string) bool { return wellFormedRandom(token, tokenBytes) }
+
+// wellFormedRandom says whether s could be randomToken(n): n bytes in
+// unpadded base64url. What it refuses (a NUL byte, invalid UTF-8, any
+// length but the one) never reaches the database.
+func wellFormedRandom(s string, n int) bool {
+	if len(s) != base64.RawURLEncoding.EncodedLen(n) {
 		return false
 	}
-	for _, c := range token {
+	for _, c := range s {
 		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
 			return false
 		}

@@ -31,6 +31,8 @@ const (
 	MaxImportFileName = 255
 	// ImportLifetime is how long a preview can be applied.
 	ImportLifetime = time.Hour
+	// importIDBytes is the entropy of a preview's id.
+	importIDBytes = 24
 )
 
 // ImportRow is one row of the file as written, its cells trimmed and cut
@@ -432,7 +434,7 @@ func (s *AccessManagement) PreviewUsersImport(ctx context.Context, u User, id Ac
 	if CheckText(fileName) != TextOK {
 		fileName = ""
 	}
-	im := UsersImport{ID: randomToken(24), AccountID: id, UserID: u.ID, FileName: fileName,
+	im := UsersImport{ID: randomToken(importIDBytes), AccountID: id, UserID: u.ID, FileName: fileName,
 		Lines: PlanImport(rows, facts), CreatedAt: now, ExpiresAt: now.Add(ImportLifetime)}
 	if err := s.store.SaveUsersImport(ctx, im); err != nil {
 		return UsersImport{}, fmt.Errorf("save users import to %s: %w", id, err)
@@ -445,6 +447,9 @@ func (s *AccessManagement) UsersImport(ctx context.Context, u User, id AccountID
 	a, err := s.administered(ctx, u, id)
 	if err != nil {
 		return SmartAccount{}, UsersImport{}, err
+	}
+	if !wellFormedRandom(importID, importIDBytes) {
+		return SmartAccount{}, UsersImport{}, fmt.Errorf("users import of %s: %w", id, ErrNotFound)
 	}
 	im, err := s.store.UsersImport(ctx, id, u.ID, importID, s.clock.Now())
 	if err != nil {
@@ -459,6 +464,9 @@ func (s *AccessManagement) UsersImport(ctx context.Context, u User, id AccountID
 func (s *AccessManagement) ApplyUsersImport(ctx context.Context, u User, id AccountID, importID string) (UsersImport, error) {
 	if _, err := s.administered(ctx, u, id); err != nil {
 		return UsersImport{}, err
+	}
+	if !wellFormedRandom(importID, importIDBytes) {
+		return UsersImport{}, fmt.Errorf("apply users import to %s: %w", id, ErrNotFound)
 	}
 	im, err := s.store.ApplyUsersImport(ctx, ImportApply{AccountID: id, ImportID: importID, UserID: u.ID,
 		Actor: u.Email, At: s.clock.Now(), Plan: PlanImport})

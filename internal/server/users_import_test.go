@@ -271,3 +271,21 @@ func TestUsersImportRefusals(t *testing.T) {
 	}
 	nothingStored("a non-administrator's upload")
 }
+
+// TestUsersImportRefusesACraftedPreviewID: a preview id no preview of ours
+// could have (a NUL byte, invalid UTF-8, 100 KiB) is 404 through the
+// router, for the page and for Apply, and stores nothing.
+func TestUsersImportRefusesACraftedPreviewID(t *testing.T) {
+	t.Parallel()
+	m := newManaged(t)
+	hank := m.signedIn("hank@globex.example")
+	for _, id := range []string{"%00", "%FF%FE", strings.Repeat("A", 100<<10), "short"} {
+		preview := paths.UsersImport(m.globex.ID) + "/" + id
+		wantStatus(t, hank.get(preview), http.StatusNotFound)
+		wantStatus(t, hank.post(preview+"/apply", nil), http.StatusNotFound)
+	}
+	var n int
+	if err := m.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM user_imports`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d previews stored, %v; want none", n, err)
+	}
+}
