@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -140,12 +139,8 @@ func (s *AccessManagement) PostAccessMessage(ctx context.Context, u User, id Acc
 		return err
 	}
 	now := s.clock.Now()
-	data := EmailData{
-		AccountID: id.String(), AccountName: a.Name, Domain: DisplayDomain(a.Domain),
-		RequesterName: r.RequesterName, RequesterEmail: r.RequesterEmail,
-		Role: r.Role, VirtualAccount: strings.Join(r.VirtualAccounts, ", "),
-		Actor: u.Email, Note: text, RequestID: r.ID,
-	}
+	data := accessEmailData(a, r)
+	data.Actor, data.Note, data.RequestID = u.Email, text, r.ID
 	var to []string
 	if side == SideRequester {
 		admins, err := s.store.AdminsOf(ctx, []AccountID{id}, maxNotifiedAdmins)

@@ -234,11 +234,9 @@ func (s *AccessManagement) RequestAccess(ctx context.Context, viewer User, id Ac
 			return AccessRequest{}, fmt.Errorf("request access to %s: find administrators: %w", id, err)
 		}
 		for _, admin := range admins[id] {
-			emails = append(emails, Email{Kind: EmailAccessRequested, To: admin.Email, AccountID: id, Data: EmailData{
-				AccountID: id.String(), AccountName: a.Name, Domain: DisplayDomain(a.Domain),
-				RequesterName: viewer.Name, RequesterEmail: viewer.Email,
-				Role: req.Role, VirtualAccount: strings.Join(req.VirtualAccounts, ", "), Reason: req.Reason,
-			}})
+			data := accessEmailData(a, req)
+			data.Reason = req.Reason
+			emails = append(emails, Email{Kind: EmailAccessRequested, To: admin.Email, AccountID: id, Data: data})
 		}
 	}
 	created, err := s.store.CreateAccessRequest(ctx, req, viewer.Email, emails, auto, s.limits.quota(viewer.ID, req.CreatedAt, emails))

@@ -337,13 +337,20 @@ func (s *AccessManagement) decideAccess(ctx context.Context, u User, a SmartAcco
 	return out, nil
 }
 
-// decisionEmails tells the requester how their request was decided.
-func decisionEmails(a SmartAccount, r AccessRequest, d AccessDecision) []Email {
-	data := EmailData{
+// accessEmailData is what every email about access request r to account a
+// says of them: the account, the requester and what was asked.
+func accessEmailData(a SmartAccount, r AccessRequest) EmailData {
+	return EmailData{
 		AccountID: a.ID.String(), AccountName: a.Name, Domain: DisplayDomain(a.Domain),
 		RequesterName: r.RequesterName, RequesterEmail: r.RequesterEmail,
-		Role: r.Role, VirtualAccount: strings.Join(r.VirtualAccounts, ", "), Actor: d.By,
+		Role: r.Role, VirtualAccount: strings.Join(r.VirtualAccounts, ", "),
 	}
+}
+
+// decisionEmails tells the requester how their request was decided.
+func decisionEmails(a SmartAccount, r AccessRequest, d AccessDecision) []Email {
+	data := accessEmailData(a, r)
+	data.Actor = d.By
 	kind := EmailAccessDeclined
 	if d.Approve {
 		kind = EmailAccessApproved
