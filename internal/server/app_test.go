@@ -94,7 +94,7 @@ func newAppAt(t *testing.T, db pgtest.DB, set func(d *server.Deps, url string)) 
 	useServices(&deps, svc)
 	set(&deps, "http://"+hs.Listener.Addr().String())
 	srv := server.New(deps)
-	hs.Config.Handler = srv
+	hs.Config.Handler = withAxe(srv)
 	hs.Start()
 	t.Cleanup(hs.Close)
 	u, _ := url.Parse(hs.URL)
