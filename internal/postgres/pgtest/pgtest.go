@@ -88,7 +88,11 @@ func create(t testing.TB, migrated bool) DB {
 		}
 	}
 	name := "t_" + randomHex(8)
-	if _, err := conn.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, tmpl)); err != nil {
+	// FILE_COPY copies the template's files; PostgreSQL 15's default,
+	// WAL_LOG, writes each of its 9 MB to the WAL, which the replica then
+	// replays: 20 databases four at a time took 3.9 s and 2.9 s of
+	// PostgreSQL's CPU that way, 1.9 s and 0.8 s this way.
+	if _, err := conn.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s STRATEGY FILE_COPY`, name, tmpl)); err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
 	if err := copySettings(ctx, conn, tmpl, name); err != nil {
