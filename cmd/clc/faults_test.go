@@ -233,6 +233,10 @@ func containsOrder(os []order, o order) bool {
 // partner submits requests: every submission is taken at once, and every
 // email is delivered within 30 s of the server's return.
 func TestFaultSMTPDownDelaysNothingElse(t *testing.T) {
+	// Side by side with the package's other tests: its one bound on time
+	// (delivered within the outage's length of the return) is loose, and
+	// most of its time is the outage itself.
+	t.Parallel()
 	const outage = 30 * time.Second
 	bin := buildCLC(t)
 	db, catcher, direct := seededDB(t)
@@ -316,6 +320,9 @@ func TestFaultSMTPDownDelaysNothingElse(t *testing.T) {
 // the database is the error page, promptly; afterwards the portal serves
 // again without a restart, and no request was left half-written.
 func TestFaultPostgresRestartRecoversByItself(t *testing.T) {
+	// Side by side with the package's other tests: the cluster it stops
+	// is its own, and its bounds on time (5 s is a hang) are loose.
+	t.Parallel()
 	const down = 5 * time.Second
 	bin := buildCLC(t)
 	cluster, dbURL := startCluster(t)
