@@ -27,6 +27,7 @@ import (
 // while another is granted, and an account renamed while a role on it is
 // granted, each in both orders.
 func TestAccessibleAccountsFollowTheSources(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
 	s := postgres.NewStore(db.Pool)
@@ -215,6 +216,7 @@ func TestAccessibleAccountsFollowTheSources(t *testing.T) {
 // created reads the index alone; and that every page of each section, with
 // and without a filter, lists what reading the sources plainly lists.
 func TestDirectorySectionsReadOnePage(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
 	sum, err := scale.Load(ctx, db.Pool, scale.Options{Accounts: 6000, PasswordHash: "not a real hash"})

@@ -61,6 +61,7 @@ func tracedStore(t *testing.T, db pgtest.DB) (*postgres.Store, *roundTrips) {
 // emails it has; a second submission of the form finds the first, and a
 // domain held by another request names that request's account.
 func TestCreateRequestWritesItAllInFiveRoundTrips(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
 	if _, err := db.Pool.Exec(ctx, `
@@ -151,6 +152,7 @@ func TestCreateRequestWritesItAllInFiveRoundTrips(t *testing.T) {
 // administrators; a user with no role has no partner, and an invalid domain
 // ("") reads no domain facts.
 func TestSubmissionFactsComeInOneRoundTrip(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
 	if _, err := db.Pool.Exec(ctx, `

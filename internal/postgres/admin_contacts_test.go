@@ -19,6 +19,7 @@ import (
 // administrators by name. Then that two transactions granting the same
 // account an administrator at once leave both in the list.
 func TestAdminContactsFollowTheSources(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
 	s := postgres.NewStore(db.Pool)

@@ -18,6 +18,7 @@ import (
 // the sources gives, and that the overview's totals are those; then it
 // runs transactions of one user at once, which must lose no count.
 func TestDirectoryCountsFollowTheSources(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
 	s := postgres.NewStore(db.Pool)

@@ -21,6 +21,7 @@ import (
 // each section's statement for a partner with CLC_MEASURE_SECTIONS accounts
 // in each section (e.g. 30000): not a check, a measurement, run by hand.
 func TestMeasureDirectorySections(t *testing.T) {
+	t.Parallel()
 	var per int
 	if _, err := fmt.Sscan(os.Getenv("CLC_MEASURE_SECTIONS"), &per); err != nil || per < 1 {
 		t.Skip("set CLC_MEASURE_SECTIONS to the accounts per section to measure")

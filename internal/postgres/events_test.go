@@ -33,6 +33,7 @@ func eventLogRows(t *testing.T) int {
 // Limit: no sort, and a page's worth of rows read from events, however
 // many there are.
 func TestEventLogPagesReadAnIndexRange(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
 	n := eventLogRows(t)
@@ -145,6 +146,7 @@ func eventLiteral(v any) string {
 // holds one (a slow download's client is reading) no connection of the
 // pool is taken.
 func TestEventLogExportHoldsNoConnectionWhileWriting(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
 	const n = 2500

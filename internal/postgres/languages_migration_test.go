@@ -15,6 +15,7 @@ import (
 // event parameters, so old events read in every language, and keeps as
 // text whatever it cannot read.
 func TestMigrationReadsOldEventDetails(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.NewUnmigrated(t)
 	if err := postgres.MigrateTo(ctx, db.Pool, 5); err != nil {

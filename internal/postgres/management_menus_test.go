@@ -15,6 +15,7 @@ import (
 // counts exactly what the sources say. Then that two access requests made
 // at once to one account are both counted.
 func TestManagementMenusFollowTheSources(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
 	s := postgres.NewStore(db.Pool)

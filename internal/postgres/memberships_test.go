@@ -13,6 +13,7 @@ import (
 // A role, or an access request, on a Virtual Account of another Smart
 // Account cannot be stored: it would count for the wrong account.
 func TestVirtualAccountBelongsToTheSameSmartAccount(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
 	var user, globex, initech, initechVA, request int64

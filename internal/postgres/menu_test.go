@@ -29,6 +29,7 @@ const menuAccountPlain = `
 // every user of a synthetic directory, and for users whose email domain is
 // below their account's, who have only a partner holding, or no role.
 func TestMenuAccountFollowsTheRule(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
 	if _, err := scale.Load(ctx, db.Pool, scale.Options{Accounts: 3000, PasswordHash: "not a real hash"}); err != nil {

@@ -13,6 +13,7 @@ import (
 // whose applied files differ from this binary's is refused by name, by both
 // serve's check and migrate.
 func TestAppliedMigrationsAreChecked(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.NewUnmigrated(t)
 	if _, _, err := postgres.Migrate(ctx, db.Pool); err != nil {
@@ -66,6 +67,7 @@ func TestAppliedMigrationsAreChecked(t *testing.T) {
 // Search no longer uses trigrams (005 replaced them), so the extension is
 // dropped.
 func TestNoTrigramExtension(t *testing.T) {
+	t.Parallel()
 	db := pgtest.New(t)
 	var n int
 	if err := db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'`).Scan(&n); err != nil || n != 0 {

@@ -78,6 +78,7 @@ func outboxRows(t *testing.T, db pgtest.DB) map[int64]string {
 // another worker has since taken is reported lost and left as that worker
 // holds it, and the others are recorded, each with its history event.
 func TestMarkEmailsSentRecordsAllButTheLostClaim(t *testing.T) {
+	t.Parallel()
 	db, s, claimed, now := outboxRig(t)
 	overtake(t, db, s, claimed, now)
 	lost, err := s.MarkEmailsSent(context.Background(), claimsOf(claimed), now)
@@ -119,6 +120,7 @@ func TestMarkEmailsSentRecordsAllButTheLostClaim(t *testing.T) {
 // Handing a batch back takes back each claim's attempt, except where the
 // claim was lost.
 func TestReleaseEmailsSkipsTheLostClaim(t *testing.T) {
+	t.Parallel()
 	db, s, claimed, now := outboxRig(t)
 	overtake(t, db, s, claimed, now)
 	lost, err := s.ReleaseEmails(context.Background(), claimsOf(claimed), "SMTP server unreachable")

@@ -16,6 +16,7 @@ import (
 // the primary answers them all, as it does for a single read, and the
 // replica is left out from then on.
 func TestDirectoryBatchFallsBackToThePrimary(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
 	for _, sql := range []string{

@@ -22,6 +22,7 @@ import (
 // query. The benchmark checks the same at a million accounts by counting
 // sequential scans while it runs.
 func TestSearchPlansUseIndexes(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
 	sum, err := scale.Load(ctx, db.Pool, scale.Options{Accounts: 30000, PasswordHash: "not a real hash"})
@@ -234,6 +235,7 @@ type planNode struct {
 // holds exactly the suffixes of the live, unrestricted accounts, and that
 // search finds by a part of a word what it should.
 func TestSearchSuffixesFollowTheAccounts(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
 	s := postgres.NewStore(db.Pool)

@@ -11,6 +11,7 @@ import (
 
 // A server secret is made once and read alike by every process.
 func TestServerSecretMadeOnce(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
 	one, two := postgres.NewStore(db.Pool), postgres.NewStore(db.Pool)

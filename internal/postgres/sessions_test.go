@@ -40,6 +40,7 @@ const manageCountsPlain = `
 // plainly counted, for every user of a synthetic directory; and that a
 // session of nobody, an expired one and a removed user's read as they must.
 func TestOpenSessionReadsItsUsersFrame(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
 	if _, err := scale.Load(ctx, db.Pool, scale.Options{Accounts: 2000, PasswordHash: "not a real hash"}); err != nil {

@@ -15,6 +15,7 @@ import (
 // not leave a "block" until the time its request read, or an attempt whose
 // clock read earlier is refused for the milliseconds between.
 func TestThrottleAttemptsWithClocksApart(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	store := postgres.NewStore(pgtest.New(t).Pool)
 	keys := []account.ThrottleKey{

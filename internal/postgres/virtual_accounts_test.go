@@ -17,6 +17,7 @@ import (
 // it (deleting it would take them with it by cascade), and DEFAULT stays.
 // A name is unique in its account whatever its case.
 func TestDeleteVirtualAccountOnlyWhenEmpty(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
 	s := postgres.NewStore(db.Pool)
