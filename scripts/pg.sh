@@ -441,7 +441,18 @@ cmd_start() {
   fi
 
   ensure_db "$port"
+  drop_idle_slots "$port"
   url_for "$port"
+}
+
+# A replication slot no standby streams from (the slot of a replica that was
+# stopped, or now follows another cluster) keeps the cluster's WAL for ever.
+# A replica started later makes its own afresh.
+drop_idle_slots() {
+  PGCONNECT_TIMEOUT=10 PGSSLMODE=disable "$(psql_bin)" -X -q -h 127.0.0.1 -p "$1" -U "$PG_SUPERUSER" \
+    -d postgres -v ON_ERROR_STOP=1 -tAc \
+    "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE NOT active" >/dev/null \
+    || log "could not drop the idle replication slots on 127.0.0.1:$1"
 }
 
 cmd_stop() {

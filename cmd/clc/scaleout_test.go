@@ -364,7 +364,7 @@ func TestTwoServesShareOneDatabase(t *testing.T) {
 // replica stopped, every read is the primary's, and once it is back the
 // replica answers again.
 func TestReplicaAnswersSearchAndTheDirectory(t *testing.T) {
-	db := pgtest.New(t)
+	db := pgtest.NewReplicated(t)
 	_, smtpURL := newCatcher(t)
 	mustRun(t, map[string]string{"DATABASE_URL": db.URL}, "", "seed", "demo")
 	replica := pgtest.ReplicaURL(t, db)

@@ -15,7 +15,7 @@ import (
 // write it has not replayed, and for everyone once it is more than the
 // allowed lag behind; to it again once it caught up.
 func TestReplicaLeftOutWhileBehind(t *testing.T) {
-	db := pgtest.New(t)
+	db := pgtest.NewReplicated(t)
 	url := pgtest.ReplicaURL(t, db)
 	t.Cleanup(func() { pgtest.OnReplica(t, `SELECT pg_wal_replay_resume()`) })
 	ctx := context.Background()

@@ -13,19 +13,25 @@ import (
 )
 
 // The streaming replica and the PgBouncer that `make test` starts beside the
-// test cluster (scripts/pg.sh replica, scripts/pg.sh bouncer).
+// test cluster (scripts/pg.sh replica, scripts/pg.sh bouncer). The replica
+// follows a cluster of its own (TEST_REPLICATED_DATABASE_URL, NewReplicated);
+// PgBouncer is in front of the test cluster.
 
 // ReplicaURL is db's database on the replica (TEST_REPLICA_URL), once the
 // replica has replayed all the primary had written, the database included.
+// db is NewReplicated's: the replica follows that cluster alone.
 //
 // Tests that use the replica pause its replay and stop it, so they run one
 // at a time, whichever package they are in: a lock on the primary cluster
 // is held until t ends.
 func ReplicaURL(t testing.TB, db DB) string {
 	t.Helper()
+	if hostOf(t, db.URL).Host != hostOf(t, need(t, "TEST_REPLICATED_DATABASE_URL")).Host {
+		t.Fatal("ReplicaURL: the replica follows NewReplicated's cluster, not this database's")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	lock, err := pgx.Connect(ctx, need(t, "TEST_DATABASE_URL"))
+	lock, err := pgx.Connect(ctx, need(t, "TEST_REPLICATED_DATABASE_URL"))
 	if err != nil {
 		t.Fatalf("connect to test cluster: %v", err)
 	}
@@ -100,7 +106,7 @@ func StopReplica(t testing.TB) {
 // StartReplica brings the replica back (made afresh from the primary).
 func StartReplica(t testing.TB) {
 	t.Helper()
-	replica, primary := hostOf(t, need(t, "TEST_REPLICA_URL")), hostOf(t, need(t, "TEST_DATABASE_URL"))
+	replica, primary := hostOf(t, need(t, "TEST_REPLICA_URL")), hostOf(t, need(t, "TEST_REPLICATED_DATABASE_URL"))
 	pgScript(t, "replica", need(t, "TEST_REPLICA_DIR"), replica.Port(), primary.Port())
 }
 
