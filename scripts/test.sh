@@ -65,6 +65,7 @@ stop_all() {
   if [[ -n $lint_pid ]]; then kill "$lint_pid" 2>/dev/null || true; fi
   scripts/pg.sh stop "$bouncer_dir" >&2 || true
   scripts/pg.sh stop "$replica_dir" >&2 || true
+  scripts/pg.sh stop "$replicated_dir" >&2 || true
   scripts/pg.sh stop "$pg_dir" >&2 || true
 }
 trap stop_all EXIT
