@@ -119,68 +119,70 @@ func PlanImport(rows []ImportRow, f ImportFacts) []ImportLine {
 		admins[id] = true
 	}
 	for i, row := range rows {
-		l := ImportLine{ImportRow: row, Outcome: ImportRefused}
-		out[i] = l
-		if row.TooLong != "" {
-			out[i].Reason = "users.import.reason.too_long"
-			continue
-		}
-		email, err := NormalizeEmail(row.Email)
-		if err != nil {
-			out[i].Reason = "users.error.email"
-			continue
-		}
-		scope, ok := "", true
-		if va := strings.TrimSpace(row.VirtualAccount); va != "" {
-			scope, ok = virtualAccountNamed(f.VirtualAccounts, va)
-		}
-		if !ok {
-			out[i].Reason = "access.error.va_unknown"
-			continue
-		}
-		key := email + "\x00" + strings.ToLower(scope)
-		if first, dup := seen[key]; dup {
-			out[i].Reason, out[i].ReasonLine = "users.import.reason.duplicate", first
-			continue
-		}
-		seen[key] = row.Line
-		role, ok := ParseImportRole(row.Role)
-		if !ok {
-			out[i].Reason = "users.import.reason.role"
-			continue
-		}
-		if role == RoleApprover && scope != "" {
-			out[i].Reason = "users.import.reason.approver_va"
-			continue
-		}
-		userID, ok := f.Users[email]
-		if !ok {
-			out[i].Reason = "users.error.unknown"
-			continue
-		}
-		l.UserID, l.Address, l.Role, l.Scope = userID, email, role, scope
-		current := f.Roles[ImportHolding{UserID: userID, VirtualAccount: scope}]
-		switch current {
-		case role:
-			l.Outcome = ImportHas
-		case "":
-			l.Outcome = ImportAdd
-		default:
-			l.Outcome, l.From = ImportChange, current
-		}
-		if scope == "" && admins[userID] && role != RoleAdmin {
-			if len(admins) == 1 {
-				out[i].Reason = "users.error.last_admin"
-				continue
-			}
-			delete(admins, userID)
-		}
-		if scope == "" && role == RoleAdmin {
-			admins[userID] = true
-		}
-		out[i] = l
+		out[i] = judgeImportRow(row, f, seen, admins)
 	}
 	return out
+}
+
+// judgeImportRow is PlanImport's judgement of one row. seen holds the line
+// of each address and scope judged so far, admins the Smart Account's
+// Administrators once the rows before have been applied; both are updated
+// for the rows after.
+func judgeImportRow(row ImportRow, f ImportFacts, seen map[string]int, admins map[int64]bool) ImportLine {
+	refused := func(reason string) ImportLine {
+		return ImportLine{ImportRow: row, Outcome: ImportRefused, Reason: reason}
+	}
+	if row.TooLong != "" {
+		return refused("users.import.reason.too_long")
+	}
+	email, err := NormalizeEmail(row.Email)
+	if err != nil {
+		return refused("users.error.email")
+	}
+	scope, ok := "", true
+	if va := strings.TrimSpace(row.VirtualAccount); va != "" {
+		scope, ok = virtualAccountNamed(f.VirtualAccounts, va)
+	}
+	if !ok {
+		return refused("access.error.va_unknown")
+	}
+	key := email + "\x00" + strings.ToLower(scope)
+	if first, dup := seen[key]; dup {
+		l := refused("users.import.reason.duplicate")
+		l.ReasonLine = first
+		return l
+	}
+	seen[key] = row.Line
+	role, ok := ParseImportRole(row.Role)
+	if !ok {
+		return refused("users.import.reason.role")
+	}
+	if role == RoleApprover && scope != "" {
+		return refused("users.import.reason.approver_va")
+	}
+	userID, ok := f.Users[email]
+	if !ok {
+		return refused("users.error.unknown")
+	}
+	if scope == "" && admins[userID] && role != RoleAdmin {
+		if len(admins) == 1 {
+			return refused("users.error.last_admin")
+		}
+		delete(admins, userID)
+	}
+	if scope == "" && role == RoleAdmin {
+		admins[userID] = true
+	}
+	l := ImportLine{ImportRow: row, UserID: userID, Address: email, Role: role, Scope: scope}
+	switch current := f.Roles[ImportHolding{UserID: userID, VirtualAccount: scope}]; current {
+	case role:
+		l.Outcome = ImportHas
+	case "":
+		l.Outcome = ImportAdd
+	default:
+		l.Outcome, l.From = ImportChange, current
+	}
+	return l
 }
 
 // virtualAccountNamed is the account's spelling of name; names are one
@@ -329,7 +331,7 @@ type UsersImport struct {
 	AppliedAt time.Time // zero until applied
 }
 
-// ImportCounts counts a preview's lines by outcome.
+// Counts counts a preview's lines by outcome.
 func (im UsersImport) Counts() map[ImportOutcome]int {
 	out := map[ImportOutcome]int{}
 	for _, l := range im.Lines {
@@ -460,19 +462,21 @@ func (s *AccessManagement) UsersImport(ctx context.Context, u User, id AccountID
 
 // ApplyUsersImport applies a preview exactly as shown, or, when the account
 // changed so that a row would now do something else, nothing: the
-// *ImportChangedError then holds the preview judged anew.
-func (s *AccessManagement) ApplyUsersImport(ctx context.Context, u User, id AccountID, importID string) (UsersImport, error) {
-	if _, err := s.administered(ctx, u, id); err != nil {
-		return UsersImport{}, err
+// *ImportChangedError then holds the preview judged anew. The account comes
+// with it, for showing the preview again.
+func (s *AccessManagement) ApplyUsersImport(ctx context.Context, u User, id AccountID, importID string) (SmartAccount, UsersImport, error) {
+	a, err := s.administered(ctx, u, id)
+	if err != nil {
+		return SmartAccount{}, UsersImport{}, err
 	}
 	if !wellFormedRandom(importID, importIDBytes) {
-		return UsersImport{}, fmt.Errorf("apply users import to %s: %w", id, ErrNotFound)
+		return SmartAccount{}, UsersImport{}, fmt.Errorf("apply users import to %s: %w", id, ErrNotFound)
 	}
 	im, err := s.store.ApplyUsersImport(ctx, ImportApply{AccountID: id, ImportID: importID, UserID: u.ID,
 		Actor: u.Email, At: s.clock.Now(), Plan: PlanImport})
 	var changed *ImportChangedError
 	if err != nil && !errors.As(err, &changed) {
-		return UsersImport{}, fmt.Errorf("apply users import %s to %s: %w", importID, id, err)
+		return SmartAccount{}, UsersImport{}, fmt.Errorf("apply users import %s to %s: %w", importID, id, err)
 	}
-	return im, err
+	return a, im, err
 }

@@ -150,7 +150,7 @@ func (s *Server) applyUsersImport(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	im, err := s.access.ApplyUsersImport(ctx, u, id, chi.URLParam(r, "import"))
+	a, im, err := s.access.ApplyUsersImport(ctx, u, id, chi.URLParam(r, "import"))
 	var changed *account.ImportChangedError
 	switch {
 	case err == nil:
@@ -158,10 +158,6 @@ func (s *Server) applyUsersImport(w http.ResponseWriter, r *http.Request) error 
 		s.flash(r, i18n.T(ctx, "users.import.applied", "Added", c[account.ImportAdd], "Changed", c[account.ImportChange]))
 		return redirect(w, r, paths.AccountPart(id, "users"))
 	case errors.As(err, &changed):
-		a, _, rerr := s.access.UsersImport(ctx, u, id, im.ID)
-		if rerr != nil {
-			return rerr
-		}
 		return s.renderUsersImport(w, r, http.StatusConflict, a, changed.Import, true)
 	case errors.Is(err, account.ErrImportApplied):
 		return &httpError{status: http.StatusConflict, heading: "users.import.error.applied.heading", message: "users.import.error.applied.message",
