@@ -81,7 +81,7 @@ func Load(log *slog.Logger) (*Catalog, error) {
 			return nil, err
 		}
 		tr := c.newTranslator(t, choices)
-		tr.layouts = tr.layoutsOf(own, english)
+		tr.layouts = layoutsOf(own, english)
 		tr.plurals = pluralLayoutsOf(own)
 		c.translators[t] = tr
 	}
@@ -154,48 +154,48 @@ type layout []layoutPart
 // layoutPart is literal text, or the value of field.
 type layoutPart struct{ text, field string }
 
-// layoutsOf renders, once, each message of the language (or of English,
-// where the language lacks it, as go-i18n falls back) that has no plural
-// forms and whose template actions only write fields, with a marker for
-// each field, and cuts it at the markers. A page writes dozens of messages
-// per row, and each Localize call matched the language again and ran a
-// template: 277 ns for a plain message, 8.5 µs for a date, a tenth to a
-// fifth of a page's CPU.
-func (t *Translator) layoutsOf(own, english map[string]any) map[string]layout {
+// layoutsOf cuts, once, each message of the language (or of English, where
+// the language lacks it, as go-i18n falls back) that has no plural forms
+// and whose template actions only write fields (cutLayout). A page writes
+// dozens of messages per row, and each Localize call matched the language
+// again and ran a template: 277 ns for a plain message, 8.5 µs for a date,
+// a tenth to a fifth of a page's CPU.
+func layoutsOf(own, english map[string]any) map[string]layout {
 	out := make(map[string]layout, len(english))
 	for id, fallback := range english {
 		raw, ok := own[id]
 		if !ok {
 			raw = fallback
 		}
-		text, ok := raw.(string)
-		if !ok || strings.Contains(simpleAction.ReplaceAllString(text, ""), "{{") {
-			continue
-		}
-		var fields []string
-		data := map[string]any{}
-		for _, m := range simpleAction.FindAllStringSubmatch(text, -1) {
-			if _, seen := data[m[1]]; !seen {
-				data[m[1]] = "\x00" + strconv.Itoa(len(fields)) + "\x00"
-				fields = append(fields, m[1])
+		if text, ok := raw.(string); ok {
+			if l, ok := cutLayout(text); ok {
+				out[id] = l
 			}
 		}
-		rendered, err := t.loc.Localize(&goi18n.LocalizeConfig{MessageID: id, TemplateData: data})
-		if err != nil {
-			continue
-		}
-		var l layout
-		for i, part := range strings.Split(rendered, "\x00") {
-			switch n, _ := strconv.Atoi(part); {
-			case i%2 == 0 && part != "":
-				l = append(l, layoutPart{text: part})
-			case i%2 == 1:
-				l = append(l, layoutPart{field: fields[n]})
-			}
-		}
-		out[id] = l
 	}
 	return out
+}
+
+// cutLayout cuts a message's template into its literal text and its
+// fields, when its only actions write a field ({{.Name}}): what
+// text/template writes for it is then that text with the fields' values.
+func cutLayout(text string) (layout, bool) {
+	if strings.Contains(simpleAction.ReplaceAllString(text, ""), "{{") {
+		return nil, false
+	}
+	var l layout
+	at := 0
+	for _, m := range simpleAction.FindAllStringSubmatchIndex(text, -1) {
+		if m[0] > at {
+			l = append(l, layoutPart{text: text[at:m[0]]})
+		}
+		l = append(l, layoutPart{field: text[m[2]:m[3]]})
+		at = m[1]
+	}
+	if at < len(text) {
+		l = append(l, layoutPart{text: text[at:]})
+	}
+	return l, true
 }
 
 // fill writes the layout with the values of kv's fields, as text/template
@@ -434,9 +434,8 @@ func (t *Translator) probeForm(count any) string {
 }
 
 // pluralLayoutsOf cuts each form of each message of own that has plural
-// forms into a layout, as layoutsOf does for the others, when the form's
-// template only writes fields; a message with any other form is left to
-// go-i18n. N then chooses the form (pluralForm) and fills its layout:
+// forms into a layout, as layoutsOf does for the others (cutLayout); a
+// message with any form whose template does more is left to go-i18n. N then chooses the form (pluralForm) and fills its layout:
 // go-i18n ran the form's template on every call, 3% of a signed-in page's
 // CPU for the menu's one count.
 func pluralLayoutsOf(own map[string]any) map[string]map[string]layout {
@@ -450,22 +449,12 @@ messages:
 		layouts := make(map[string]layout, len(forms))
 		for form, v := range forms {
 			text, ok := v.(string)
-			if !ok || strings.Contains(simpleAction.ReplaceAllString(text, ""), "{{") {
+			if !ok {
 				continue messages
 			}
-			var l layout
-			at := 0
-			for _, m := range simpleAction.FindAllStringSubmatchIndex(text, -1) {
-				if m[0] > at {
-					l = append(l, layoutPart{text: text[at:m[0]]})
-				}
-				l = append(l, layoutPart{field: text[m[2]:m[3]]})
-				at = m[1]
+			if layouts[form], ok = cutLayout(text); !ok {
+				continue messages
 			}
-			if at < len(text) {
-				l = append(l, layoutPart{text: text[at:]})
-			}
-			layouts[form] = l
 		}
 		out[id] = layouts
 	}
