@@ -85,17 +85,7 @@ func (s *Server) directorySectionPage(w http.ResponseWriter, r *http.Request) er
 // before its first) and the number it will show, and keeps the filter, so
 // that a link can be bookmarked and works without script.
 func sectionPager(label, path string, base url.Values, page account.DirectorySection) components.Pager {
-	href := func(set func(url.Values)) string {
-		q := url.Values{}
-		for k, v := range base {
-			q[k] = v
-		}
-		set(q)
-		if enc := q.Encode(); enc != "" {
-			return path + "?" + enc
-		}
-		return path
-	}
+	href := func(set func(url.Values)) string { return withQuery(path, base, set) }
 	p := components.Pager{Label: label, Number: page.Number}
 	switch {
 	case page.HasPrev && page.First.IsZero():

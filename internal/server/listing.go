@@ -111,19 +111,13 @@ func pageParam(q url.Values, name string) int {
 // keeping every other parameter.
 func pager(label, path string, base url.Values, param string, number int, hasNext bool, fragment string) components.Pager {
 	href := func(n int) string {
-		q := url.Values{}
-		for k, v := range base {
-			q[k] = v
-		}
-		if n == 1 {
-			q.Del(param)
-		} else {
-			q.Set(param, strconv.Itoa(n))
-		}
-		h := path
-		if enc := q.Encode(); enc != "" {
-			h += "?" + enc
-		}
+		h := withQuery(path, base, func(q url.Values) {
+			if n == 1 {
+				q.Del(param)
+			} else {
+				q.Set(param, strconv.Itoa(n))
+			}
+		})
 		if fragment != "" {
 			h += "#" + fragment
 		}
@@ -137,4 +131,18 @@ func pager(label, path string, base url.Values, param string, number int, hasNex
 		p.NextHref = href(number + 1)
 	}
 	return p
+}
+
+// withQuery is path with base's parameters as set changes them (base
+// itself is left as it is), as a page's links carry them.
+func withQuery(path string, base url.Values, set func(url.Values)) string {
+	q := make(url.Values, len(base))
+	for k, v := range base {
+		q[k] = v
+	}
+	set(q)
+	if enc := q.Encode(); enc != "" {
+		return path + "?" + enc
+	}
+	return path
 }
