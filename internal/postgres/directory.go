@@ -188,22 +188,31 @@ func keyset(q account.SectionQuery, sort, id string, byName, desc bool, args []a
 		op = `<`
 	}
 	n := len(args)
-	value := fmt.Sprintf(`$%d::timestamptz`, n+1)
-	args = append(args, key.At)
+	value, sortValue := fmt.Sprintf(`$%d::timestamptz`, n+1), any(key.At)
 	if byName {
-		value = fmt.Sprintf(`$%d::text COLLATE "C"`, n+1)
-		args[n] = key.Name
+		value, sortValue = fmt.Sprintf(`$%d::text COLLATE "C"`, n+1), key.Name
 	}
-	args = append(args, key.ID)
+	args = append(args, sortValue, key.ID)
 	return fmt.Sprintf(`(%s, %s) %s (%s, $%d::bigint)`, sort, id, op, value, n+2), sort + order + `, ` + id + order, args
 }
 
+// sectionKeyDest reads keyColumns into a row's SectionKey.
+type sectionKeyDest struct {
+	name string
+	at   *time.Time
+	id   int64
+}
+
+func (d *sectionKeyDest) dest() []any { return []any{&d.name, &d.at, &d.id} }
+
+func (d *sectionKeyDest) key() account.SectionKey {
+	return account.SectionKey{Name: d.name, At: deref(d.at), ID: d.id}
+}
+
 func scanSectionListing(row pgx.CollectableRow) (account.Listing, error) {
-	var name string
-	var at *time.Time
-	var id int64
-	l, err := scanListing(row, &name, &at, &id)
-	l.Key = account.SectionKey{Name: name, At: deref(at), ID: id}
+	var k sectionKeyDest
+	l, err := scanListing(row, k.dest()...)
+	l.Key = k.key()
 	return l, err
 }
 
@@ -294,13 +303,11 @@ func sectionSQL(q account.SectionQuery) (string, []any, pgx.RowToFunc[account.Li
 func scanRequestedListing(row pgx.CollectableRow) (account.Listing, error) {
 	var req account.AccessRequest
 	var decidedAt *time.Time
-	var name string
-	var at *time.Time
-	var id int64
-	l, err := scanListing(row, append([]any{&name, &at, &id}, accessRequestDest(&req, &decidedAt)...)...)
+	var k sectionKeyDest
+	l, err := scanListing(row, append(k.dest(), accessRequestDest(&req, &decidedAt)...)...)
 	req.DecidedAt = deref(decidedAt)
 	l.Request = &req
-	l.Key = account.SectionKey{Name: name, At: deref(at), ID: id}
+	l.Key = k.key()
 	return l, err
 }
 
