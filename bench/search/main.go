@@ -284,11 +284,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	overview := target{urls: []string{clcURL + "/clc/directory"}, cookie: cookie}
-	sections, err := directorySectionPaths(ctx, conn, partner, "/clc/directory")
-	if err != nil {
-		return err
-	}
-	sameSections, err := directorySectionPaths(ctx, conn, partner, "/same/directory")
+	sections, err := directorySectionPaths(ctx, conn, partner)
 	if err != nil {
 		return err
 	}
@@ -298,8 +294,8 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		{name: "search", portal: target{urls: prefixed(clcURL+"/clc/search?q=", queries), cookie: cookie},
 			same: target{urls: prefixed(baseURL+"/same/search?q=", queries)}, secondOpinion: true},
 		{name: "directory", portal: overview, same: target{urls: []string{baseURL + "/same/directory"}}, secondOpinion: true},
-		{name: "directory section", portal: target{urls: prefixed(clcURL, sections), cookie: cookie},
-			same: target{urls: prefixed(baseURL, sameSections)}},
+		{name: "directory section", portal: target{urls: prefixed(clcURL+"/clc/directory", sections), cookie: cookie},
+			same: target{urls: prefixed(baseURL+"/same/directory", sections)}},
 		{name: "account", portal: target{urls: prefixed(clcURL+"/clc/accounts/", accountIDs), cookie: cookie},
 			same: target{urls: prefixed(baseURL+"/same/account/", accountIDs)}},
 	}
@@ -869,12 +865,13 @@ func variant(rng *rand.Rand, s string) string {
 	return folded
 }
 
-// directorySectionPaths are the partner's directory sections under path:
-// first and later pages of its longest sections, and filters. A later page
-// is the link the page before it shows: it names the row the page starts
-// after (keyset paging), which sectionPageLink reads from the database.
-func directorySectionPaths(ctx context.Context, conn *pgx.Conn, email, path string) ([]string, error) {
-	out := []string{path + "/access", path + "/created", path + "/access?q=gmbh", path + "/domain", path + "/created?q=ka"}
+// directorySectionPaths are the partner's directory sections, each a path
+// under the directory's: first and later pages of its longest sections, and
+// filters. A later page is the link the page before it shows: it names the
+// row the page starts after (keyset paging), which sectionPageLink reads
+// from the database.
+func directorySectionPaths(ctx context.Context, conn *pgx.Conn, email string) ([]string, error) {
+	out := []string{"/access", "/created", "/access?q=gmbh", "/domain", "/created?q=ka"}
 	for _, p := range []struct {
 		sec  account.Section
 		page int
@@ -883,7 +880,7 @@ func directorySectionPaths(ctx context.Context, conn *pgx.Conn, email, path stri
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, path+link)
+		out = append(out, link)
 	}
 	return out, nil
 }
