@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -16,8 +17,12 @@ import (
 )
 
 // axeScript is axe-core as npm installs it from testdata/axe's lock file
-// (scripts/test.sh runs `npm ci` there when it is missing).
-var axeScript = filepath.Join("testdata", "axe", "node_modules", "axe-core", "axe.min.js")
+// (scripts/test.sh runs `npm ci` there when it is missing), and axeSource
+// its text, read once for every test server and tab.
+var (
+	axeScript = filepath.Join("testdata", "axe", "node_modules", "axe-core", "axe.min.js")
+	axeSource = sync.OnceValues(func() ([]byte, error) { return os.ReadFile(axeScript) })
+)
 
 // axeRun checks the whole document against every rule axe-core runs by
 // default: WCAG 2.0, 2.1 and 2.2 at levels A and AA, and axe's best
@@ -43,7 +48,7 @@ func wantAccessible(t *testing.T, ctx context.Context, where string) {
 		t.Fatalf("axe on %s: %v", where, err)
 	}
 	if !loaded { // a page of another origin (the OpenID provider's)
-		src, err := os.ReadFile(axeScript)
+		src, err := axeSource()
 		if err != nil {
 			t.Fatalf("axe-core is not installed (run `npm ci` in internal/server/testdata/axe, as make test does): %v", err)
 		}
@@ -92,12 +97,12 @@ const axeLoad = `typeof window.axe === "object" || new Promise(resolve => {
 // withAxe serves axe-core at axePath, cacheable, and everything else
 // from the portal.
 func withAxe(portal http.Handler) http.Handler {
-	src, err := os.ReadFile(axeScript)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != axePath {
 			portal.ServeHTTP(w, r)
 			return
 		}
+		src, err := axeSource()
 		if err != nil { // wantAccessible says how to install it
 			http.NotFound(w, r)
 			return
