@@ -15,11 +15,7 @@ import (
 // again with what was typed, and a request decided meanwhile says how.
 func (s *Server) accessRequestMessage(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	u, id, err := postedToAccount(r)
-	if err != nil {
-		return err
-	}
-	rid, err := idParam(r, "request")
+	u, id, rid, err := postedToAccessRequest(r)
 	if err != nil {
 		return err
 	}

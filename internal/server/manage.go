@@ -36,6 +36,20 @@ func postedToAccount(r *http.Request) (account.User, account.AccountID, error) {
 	return u, id, nil
 }
 
+// postedToAccessRequest is postedToAccount for a form posted to one access
+// request of the account, with the request's id.
+func postedToAccessRequest(r *http.Request) (account.User, account.AccountID, int64, error) {
+	u, id, err := postedToAccount(r)
+	if err != nil {
+		return account.User{}, 0, 0, err
+	}
+	rid, err := idParam(r, "request")
+	if err != nil {
+		return account.User{}, 0, 0, err
+	}
+	return u, id, rid, nil
+}
+
 // manage is "Account Management": the accounts the viewer administers.
 func (s *Server) manage(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
@@ -210,11 +224,7 @@ func scopeOf(vas []string) string {
 func (s *Server) decideAccess(approve bool) handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		ctx := r.Context()
-		u, id, err := postedToAccount(r)
-		if err != nil {
-			return err
-		}
-		rid, err := idParam(r, "request")
+		u, id, rid, err := postedToAccessRequest(r)
 		if err != nil {
 			return err
 		}
