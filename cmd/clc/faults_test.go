@@ -75,7 +75,17 @@ func TestFaultKill9LosesNoEmail(t *testing.T) {
 		serial    atomic.Int64
 		outcomes  tally
 		decisions tally
+		// acked has a value for every action the portal acknowledged:
+		// a life's kill waits for its first, so that a slow machine still
+		// commits work in every life instead of being killed before it.
+		acked = make(chan struct{}, 64)
 	)
+	ack := func() {
+		select {
+		case acked <- struct{}{}:
+		default:
+		}
+	}
 	// act is one partner's or approver's next step; errors are the kills.
 	act := func(ctx context.Context, b *browser) {
 		mu.Lock()
@@ -106,6 +116,7 @@ func TestFaultKill9LosesNoEmail(t *testing.T) {
 				decisions.add("lost")
 			case code == http.StatusSeeOther:
 				decisions.add("taken")
+				ack()
 			default:
 				decisions.add("refused")
 			}
@@ -128,6 +139,7 @@ func TestFaultKill9LosesNoEmail(t *testing.T) {
 		case code == http.StatusSeeOther:
 			outcomes.add("taken")
 			taken = append(taken, o)
+			ack()
 		default:
 			t.Errorf("submitting %s answered %d", o.name, code)
 		}
@@ -139,16 +151,23 @@ func TestFaultKill9LosesNoEmail(t *testing.T) {
 	for life := range kills {
 		mail.harvest()
 		// Each life of the server sees a burst from both partners, and is
-		// killed at a random moment of it: mid-request, mid-commit or
-		// mid-send of the emails earlier lives queued. Every other life is
-		// killed just as an email of its worker arrives instead: mid-batch,
-		// the moment a random one rarely hits, with emails sent and not
-		// recorded, and others claimed and not sent.
+		// killed at a random moment of it after its first acknowledged
+		// action: mid-request, mid-commit or mid-send of the emails earlier
+		// lives queued. Every other life is killed just as an email of its
+		// worker arrives instead: mid-batch, the moment a random one rarely
+		// hits, with emails sent and not recorded, and others claimed and
+		// not sent.
+		for len(acked) > 0 {
+			<-acked
+		}
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
 		for _, b := range partners {
+			// Six steps at most, back to back: the kill below finds steps
+			// in flight, and a fast machine does not pile up more work than
+			// a slow one.
 			wg.Go(func() {
-				for range 2 {
+				for range 6 {
 					if ctx.Err() != nil {
 						return
 					}
@@ -156,7 +175,17 @@ func TestFaultKill9LosesNoEmail(t *testing.T) {
 				}
 			})
 		}
-		time.Sleep(time.Duration(rand.IntN(300)) * time.Millisecond)
+		began := time.Now()
+		select {
+		case <-acked:
+		case <-time.After(longestWait):
+			cancel()
+			wg.Wait()
+			t.Fatalf("life %d: the portal acknowledged nothing in %v", life, longestWait)
+		}
+		// The first step's time is this machine's pace: the kill falls
+		// within the next two steps, with more of them still to come.
+		time.Sleep(rand.N(2 * time.Since(began)))
 		if life%2 == 1 {
 			// Past the claim at start-up, which would end the life before
 			// the partners did anything: the next poll's batch.
@@ -209,7 +238,10 @@ func TestFaultKill9LosesNoEmail(t *testing.T) {
 		FROM account_requests`).Scan(&requests, &approved, &denied); err != nil {
 		t.Fatal(err)
 	}
-	if requests < kills || approved+denied == 0 {
+	// Each life waited for an acknowledged submission or decision: fewer
+	// committed than lives means the portal lost acknowledged work, or the
+	// burst did not happen.
+	if requests+approved+denied < kills || approved+denied == 0 {
 		t.Errorf("only %d requests (%d approved, %d denied) over %d kills: the burst did not happen", requests, approved, denied, kills)
 	}
 	t.Logf("%d kills -9 in %v; submissions %v, decisions %v; committed: %d requests (%d approved, %d denied); "+
