@@ -2,6 +2,8 @@ package server
 
 import (
 	"net/http"
+	"slices"
+	"sync"
 	"time"
 )
 
@@ -34,43 +36,77 @@ type overloadedError struct{}
 
 func (*overloadedError) Error() string { return "overloaded: no place for the request" }
 
-// admitter hands out the places of an Admission.
+// admitter hands out the places of an Admission. A place that comes free
+// goes to the request that has waited least (adaptive LIFO, as in
+// Facebook's "Fail at Scale"): under an overload the oldest waiters are the
+// ones that run out of their wait, so serving the newest first spends the
+// place on a request that still has budget, and the moment the load stops
+// a new request is served at once instead of behind the overload's queue.
+// Without an overload nobody waits and the order does not matter.
 type admitter struct {
-	places chan struct{}
-	wait   time.Duration
+	wait time.Duration
+
+	mu      sync.Mutex
+	free    int
+	waiters []chan struct{} // oldest first; a place is handed by a send
 }
 
 func newAdmitter(a Admission) *admitter {
 	if a.InFlight <= 0 {
 		return nil
 	}
-	return &admitter{places: make(chan struct{}, a.InFlight), wait: a.Wait}
+	return &admitter{free: a.InFlight, wait: a.Wait}
 }
 
 // acquire takes a place, waiting at most the wait budget; it reports
 // whether it got one. A place taken is given back by release.
 func (ad *admitter) acquire(r *http.Request) bool {
-	select {
-	case ad.places <- struct{}{}:
+	ad.mu.Lock()
+	if ad.free > 0 {
+		ad.free--
+		ad.mu.Unlock()
 		return true
-	default:
 	}
 	if ad.wait <= 0 {
+		ad.mu.Unlock()
 		return false
 	}
+	handed := make(chan struct{}, 1)
+	ad.waiters = append(ad.waiters, handed)
+	ad.mu.Unlock()
+
 	t := time.NewTimer(ad.wait)
 	defer t.Stop()
 	select {
-	case ad.places <- struct{}{}:
+	case <-handed:
 		return true
 	case <-t.C:
-		return false
 	case <-r.Context().Done():
+	}
+	ad.mu.Lock()
+	defer ad.mu.Unlock()
+	if i := slices.Index(ad.waiters, handed); i >= 0 {
+		ad.waiters = slices.Delete(ad.waiters, i, i+1)
 		return false
 	}
+	// release handed this waiter a place as it gave up: the place is its
+	// own now, and is given back by release like any other.
+	<-handed
+	return true
 }
 
-func (ad *admitter) release() { <-ad.places }
+// release gives a place back: to the newest waiter, or to the free ones.
+func (ad *admitter) release() {
+	ad.mu.Lock()
+	defer ad.mu.Unlock()
+	if n := len(ad.waiters); n > 0 {
+		newest := ad.waiters[n-1]
+		ad.waiters = ad.waiters[:n-1]
+		newest <- struct{}{}
+		return
+	}
+	ad.free++
+}
 
 // admit serves next only with a place; without one, refuse answers
 // errOverloaded, the page's or the API's way. It runs before the session
