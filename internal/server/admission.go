@@ -37,18 +37,30 @@ type overloadedError struct{}
 func (*overloadedError) Error() string { return "overloaded: no place for the request" }
 
 // admitter hands out the places of an Admission. A place that comes free
-// goes to the request that has waited least (adaptive LIFO, as in
-// Facebook's "Fail at Scale"): under an overload the oldest waiters are the
-// ones that run out of their wait, so serving the newest first spends the
-// place on a request that still has budget, and the moment the load stops
-// a new request is served at once instead of behind the overload's queue.
-// Without an overload nobody waits and the order does not matter.
+// goes to the oldest waiter while the queue drains within the wait budget,
+// and to the newest once it does not (adaptive LIFO, as in Facebook's "Fail
+// at Scale"). In order, a queue too long to drain in time refuses every
+// request that joins it: under an overload each place went to a request
+// whose client got its answer late, and a request arriving just as the load
+// stopped waited behind the whole queue and was refused. Newest first
+// spends the place on a request with budget left, and the oldest, which
+// would be refused anyway, are refused when their wait is up.
 type admitter struct {
 	wait time.Duration
 
 	mu      sync.Mutex
 	free    int
-	waiters []chan struct{} // oldest first; a place is handed by a send
+	waiters []waiter // oldest first
+	// interval is the recent time between places coming free (a moving
+	// average), and lastRelease when the last one did: the queue drains
+	// in time while len(waiters) × interval fits in the wait budget.
+	interval    time.Duration
+	lastRelease time.Time
+}
+
+// waiter is a request waiting for a place; the place is handed by a send.
+type waiter struct {
+	handed chan struct{}
 }
 
 func newAdmitter(a Admission) *admitter {
@@ -72,7 +84,7 @@ func (ad *admitter) acquire(r *http.Request) bool {
 		return false
 	}
 	handed := make(chan struct{}, 1)
-	ad.waiters = append(ad.waiters, handed)
+	ad.waiters = append(ad.waiters, waiter{handed: handed})
 	ad.mu.Unlock()
 
 	t := time.NewTimer(ad.wait)
@@ -85,7 +97,7 @@ func (ad *admitter) acquire(r *http.Request) bool {
 	}
 	ad.mu.Lock()
 	defer ad.mu.Unlock()
-	if i := slices.Index(ad.waiters, handed); i >= 0 {
+	if i := slices.IndexFunc(ad.waiters, func(w waiter) bool { return w.handed == handed }); i >= 0 {
 		ad.waiters = slices.Delete(ad.waiters, i, i+1)
 		return false
 	}
@@ -95,17 +107,31 @@ func (ad *admitter) acquire(r *http.Request) bool {
 	return true
 }
 
-// release gives a place back: to the newest waiter, or to the free ones.
+// release gives a place back: to a waiter, the oldest or the newest (see
+// admitter), or to the free ones.
 func (ad *admitter) release() {
 	ad.mu.Lock()
 	defer ad.mu.Unlock()
-	if n := len(ad.waiters); n > 0 {
-		newest := ad.waiters[n-1]
-		ad.waiters = ad.waiters[:n-1]
-		newest <- struct{}{}
+	now := time.Now()
+	n := len(ad.waiters)
+	if n == 0 {
+		ad.free++
+		ad.lastRelease = now
 		return
 	}
-	ad.free++
+	i := 0
+	if time.Duration(n)*ad.interval > ad.wait {
+		i = n - 1
+	}
+	// Only the intervals of a queue count: they are the pace at which it
+	// drains; an idle gap says nothing about it.
+	if !ad.lastRelease.IsZero() {
+		ad.interval += (now.Sub(ad.lastRelease) - ad.interval) / 8
+	}
+	ad.lastRelease = now
+	w := ad.waiters[i]
+	ad.waiters = slices.Delete(ad.waiters, i, i+1)
+	w.handed <- struct{}{}
 }
 
 // admit serves next only with a place; without one, refuse answers
