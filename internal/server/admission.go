@@ -50,17 +50,12 @@ type admitter struct {
 
 	mu      sync.Mutex
 	free    int
-	waiters []waiter // oldest first
+	waiters []chan struct{} // oldest first; a place is handed by a send
 	// interval is the recent time between places coming free (a moving
 	// average), and lastRelease when the last one did: the queue drains
 	// in time while len(waiters) × interval fits in the wait budget.
 	interval    time.Duration
 	lastRelease time.Time
-}
-
-// waiter is a request waiting for a place; the place is handed by a send.
-type waiter struct {
-	handed chan struct{}
 }
 
 func newAdmitter(a Admission) *admitter {
@@ -84,7 +79,7 @@ func (ad *admitter) acquire(r *http.Request) bool {
 		return false
 	}
 	handed := make(chan struct{}, 1)
-	ad.waiters = append(ad.waiters, waiter{handed: handed})
+	ad.waiters = append(ad.waiters, handed)
 	ad.mu.Unlock()
 
 	t := time.NewTimer(ad.wait)
@@ -97,7 +92,7 @@ func (ad *admitter) acquire(r *http.Request) bool {
 	}
 	ad.mu.Lock()
 	defer ad.mu.Unlock()
-	if i := slices.IndexFunc(ad.waiters, func(w waiter) bool { return w.handed == handed }); i >= 0 {
+	if i := slices.Index(ad.waiters, handed); i >= 0 {
 		ad.waiters = slices.Delete(ad.waiters, i, i+1)
 		return false
 	}
@@ -131,7 +126,7 @@ func (ad *admitter) release() {
 	ad.lastRelease = now
 	w := ad.waiters[i]
 	ad.waiters = slices.Delete(ad.waiters, i, i+1)
-	w.handed <- struct{}{}
+	w <- struct{}{}
 }
 
 // admit serves next only with a place; without one, refuse answers
