@@ -30,6 +30,9 @@ type AccountDetails struct {
 	Events  Page[Event]
 	// CanRequestAccess offers "Request Access".
 	CanRequestAccess bool
+	// ManageVirtualAccounts is what the viewer may change of the account's
+	// Virtual Accounts; the zero value when nothing.
+	ManageVirtualAccounts VirtualAccountChoices
 }
 
 // Window is one page of a list: at most Limit items after Offset.
@@ -37,13 +40,15 @@ type Window struct{ Limit, Offset int }
 
 // AccountPartsQuery asks a store for what an account's page shows below
 // the account, for viewer ViewerID: up to VirtualAccounts Virtual Accounts
-// (0: none), a window of its role holders and one of its history (a zero
-// Limit: none).
+// (0: none), up to ManagedVirtualAccounts of them as their manager sees
+// them (0: none), a window of its role holders and one of its history (a
+// zero Limit: none).
 type AccountPartsQuery struct {
-	ViewerID        int64
-	ID              AccountID
-	VirtualAccounts int
-	Holders, Events Window
+	ViewerID               int64
+	ID                     AccountID
+	VirtualAccounts        int
+	ManagedVirtualAccounts int
+	Holders, Events        Window
 }
 
 // AccountParts is what AccountPartsQuery asked for: Virtual Accounts (DEFAULT
@@ -51,10 +56,11 @@ type AccountPartsQuery struct {
 // holders (the account's own roles first, then by Virtual Account) and
 // history (newest first).
 type AccountParts struct {
-	VirtualAccounts     []VirtualAccountAccess
-	MoreVirtualAccounts int
-	Holders             []RoleHolder
-	Events              []Event
+	VirtualAccounts        []VirtualAccountAccess
+	MoreVirtualAccounts    int
+	ManagedVirtualAccounts []ManagedVirtualAccount
+	Holders                []RoleHolder
+	Events                 []Event
 }
 
 // AccountPageQuery asks for an account's page.
@@ -93,6 +99,10 @@ func (s *Listings) AccountPage(ctx context.Context, viewer User, q AccountPageQu
 	if sight.History {
 		pq.Events = Window{Limit: EventsPageSize + 1, Offset: (eventsPage - 1) * EventsPageSize}
 	}
+	manages := mayManageVirtualAccounts(a, rel)
+	if manages {
+		pq.ManagedVirtualAccounts = MaxShownVirtualAccounts
+	}
 	parts, err := s.store.AccountParts(ctx, pq)
 	if err != nil {
 		return AccountDetails{}, fmt.Errorf("account %s: %w", a.ID, err)
@@ -105,6 +115,9 @@ func (s *Listings) AccountPage(ctx context.Context, viewer User, q AccountPageQu
 	}
 	if sight.History {
 		d.Events = pageOf(parts.Events, eventsPage, EventsPageSize)
+	}
+	if manages {
+		d.ManageVirtualAccounts = virtualAccountChoices(a, rel, parts.ManagedVirtualAccounts)
 	}
 	return d, nil
 }

@@ -52,10 +52,6 @@ type VirtualAccountChange struct {
 // VirtualAccountStore is what managing Virtual Accounts reads and writes.
 // Every change is one transaction with its event.
 type VirtualAccountStore interface {
-	// ManagedVirtualAccounts lists account id's Virtual Accounts, DEFAULT
-	// first and then by name, at most limit, with what keeps each from being
-	// deleted and viewerID's role on each.
-	ManagedVirtualAccounts(ctx context.Context, viewerID int64, id AccountID, limit int) ([]ManagedVirtualAccount, error)
 	// ManagedVirtualAccount is one of them; ErrNotFound when vaID is not
 	// account id's.
 	ManagedVirtualAccount(ctx context.Context, viewerID int64, id AccountID, vaID int64) (ManagedVirtualAccount, error)
@@ -139,17 +135,17 @@ type VirtualAccountChoice struct {
 	CanDelete bool
 }
 
-// VirtualAccountsToManage is what u may change of account id's Virtual
-// Accounts; the zero value when nothing.
-func (s *AccessManagement) VirtualAccountsToManage(ctx context.Context, u User, id AccountID) (VirtualAccountChoices, error) {
-	a, rel, err := s.relation(ctx, u, id)
-	if err != nil || !(CanManage(a, rel) || (a.Status == StatusActive && rel.VARole == RoleAdmin)) {
-		return VirtualAccountChoices{}, err
-	}
-	vas, err := s.store.ManagedVirtualAccounts(ctx, u.ID, id, MaxShownVirtualAccounts)
-	if err != nil {
-		return VirtualAccountChoices{}, fmt.Errorf("virtual accounts of %s: %w", id, err)
-	}
+// mayManageVirtualAccounts says whether the viewer with relation rel to a
+// may change any of its Virtual Accounts: the account's Administrator, or
+// an administrator of one of its Virtual Accounts. The account page reads
+// the Virtual Accounts to manage (virtualAccountChoices) only then.
+func mayManageVirtualAccounts(a SmartAccount, rel Relation) bool {
+	return CanManage(a, rel) || (a.Status == StatusActive && rel.VARole == RoleAdmin)
+}
+
+// virtualAccountChoices is what the viewer with relation rel to a may do
+// with each of vas, a's Virtual Accounts as the store lists them to manage.
+func virtualAccountChoices(a SmartAccount, rel Relation, vas []ManagedVirtualAccount) VirtualAccountChoices {
 	out := VirtualAccountChoices{CanCreate: CanManage(a, rel)}
 	for _, va := range vas {
 		item := VirtualAccountChoice{ManagedVirtualAccount: va,
@@ -158,7 +154,7 @@ func (s *AccessManagement) VirtualAccountsToManage(ctx context.Context, u User, 
 			out.Items = append(out.Items, item)
 		}
 	}
-	return out, nil
+	return out
 }
 
 func (s *AccessManagement) relation(ctx context.Context, u User, id AccountID) (SmartAccount, Relation, error) {

@@ -497,6 +497,13 @@ func (s *Store) AccountParts(ctx context.Context, q account.AccountPartsQuery) (
 			return err
 		})
 	}
+	if q.ManagedVirtualAccounts > 0 {
+		b.Queue(managedVirtualAccountsSQL, q.ViewerID, q.ID, account.DefaultVirtualAccount, q.ManagedVirtualAccounts).Query(func(rows pgx.Rows) error {
+			var err error
+			p.ManagedVirtualAccounts, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.ManagedVirtualAccount, error) { return scanVirtualAccount(row) })
+			return err
+		})
+	}
 	if q.Holders.Limit > 0 {
 		b.Queue(roleHoldersSQL, q.ID, q.Holders.Limit, q.Holders.Offset).Query(func(rows pgx.Rows) error {
 			var err error

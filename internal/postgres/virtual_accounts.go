@@ -28,16 +28,13 @@ func scanVirtualAccount(row pgx.Row) (account.ManagedVirtualAccount, error) {
 	return va, err
 }
 
-func (s *Store) ManagedVirtualAccounts(ctx context.Context, viewerID int64, id account.AccountID, limit int) ([]account.ManagedVirtualAccount, error) {
-	rows, err := s.pool.Query(ctx, virtualAccountSelect+`
-		WHERE va.smart_account_id = $2
-		ORDER BY va.name <> $3, lower(va.name), va.id
-		LIMIT $4`, viewerID, id, account.DefaultVirtualAccount, limit)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.ManagedVirtualAccount, error) { return scanVirtualAccount(row) })
-}
+// managedVirtualAccountsSQL lists account $2's Virtual Accounts as their
+// manager $1 sees them (virtualAccountSelect), DEFAULT ($3) first and then
+// by name, at most $4: the account page's batch reads it.
+const managedVirtualAccountsSQL = virtualAccountSelect + `
+	WHERE va.smart_account_id = $2
+	ORDER BY va.name <> $3, lower(va.name), va.id
+	LIMIT $4`
 
 func (s *Store) ManagedVirtualAccount(ctx context.Context, viewerID int64, id account.AccountID, vaID int64) (account.ManagedVirtualAccount, error) {
 	va, err := scanVirtualAccount(s.pool.QueryRow(ctx, virtualAccountSelect+`WHERE va.smart_account_id = $2 AND va.id = $3`, viewerID, id, vaID))

@@ -51,9 +51,7 @@ func (s *Server) renderAccountPage(w http.ResponseWriter, r *http.Request, id ac
 	if d.CanRequestAccess {
 		v.RequestAccessHref = requestAccessHref(d.Listing, q.Get("q"))
 	}
-	if v.ManageVirtualAccounts, err = s.virtualAccountsManager(r, a.ID, typed); err != nil {
-		return err
-	}
+	v.ManageVirtualAccounts = s.virtualAccountsManager(r, a.ID, d.ManageVirtualAccounts, typed)
 	// Pager links keep the query that opened the page and the other list's page.
 	base := url.Values{}
 	for _, k := range []string{"q", "holders_page", "events_page"} {

@@ -23,13 +23,12 @@ type virtualAccountForm struct {
 }
 
 // virtualAccountsManager is the account page's part for whoever may change
-// its Virtual Accounts; nil for anyone else.
-func (s *Server) virtualAccountsManager(r *http.Request, id account.AccountID, typed *virtualAccountForm) (*pages.VirtualAccountsManager, error) {
+// its Virtual Accounts: choices, as internal/account decided them with the
+// page; nil for anyone else.
+func (s *Server) virtualAccountsManager(r *http.Request, id account.AccountID, choices account.VirtualAccountChoices, typed *virtualAccountForm) *pages.VirtualAccountsManager {
 	ctx := r.Context()
-	u, _ := currentUser(ctx)
-	choices, err := s.access.VirtualAccountsToManage(ctx, u, id)
-	if err != nil || (!choices.CanCreate && len(choices.Items) == 0) {
-		return nil, err
+	if !choices.CanCreate && len(choices.Items) == 0 {
+		return nil
 	}
 	field := func(vaID int64, value string) components.Field {
 		f := components.Field{ID: "va-name-" + strconv.FormatInt(vaID, 10), Name: "name", Label: i18n.T(ctx, "va.name"),
@@ -68,7 +67,7 @@ func (s *Server) virtualAccountsManager(r *http.Request, id account.AccountID, t
 		}
 		m.Rows = append(m.Rows, row)
 	}
-	return m, nil
+	return m
 }
 
 // createVirtualAccount is "Create Virtual Account".
