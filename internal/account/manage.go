@@ -53,6 +53,11 @@ type ManagementStore interface {
 	// AccessRequests lists the requests of accounts ids in status, oldest
 	// first, at most limit.
 	AccessRequests(ctx context.Context, ids []AccountID, status AccessRequestStatus, limit int) ([]AccessRequest, error)
+	// PendingAccessRequestsOf lists the pending requests of the active
+	// accounts userID holds the Smart Account Administrator role on, oldest
+	// first, at most limit, each with its account; its cost is the page's,
+	// however many accounts userID administers.
+	PendingAccessRequestsOf(ctx context.Context, userID int64, limit int) ([]PendingAccess, error)
 	// AccessRequestByID is one request of account id; ErrNotFound when it
 	// is not that account's.
 	AccessRequestByID(ctx context.Context, id AccountID, requestID int64) (AccessRequest, error)
@@ -140,15 +145,14 @@ func (s *AccessManagement) AccountAccessRequests(ctx context.Context, u User, id
 
 // AllAccessRequests is the pending requests of every account u administers.
 func (s *AccessManagement) AllAccessRequests(ctx context.Context, u User) ([]PendingAccess, error) {
-	ms, err := s.store.AdministeredAccounts(ctx, u.ID)
+	out, err := s.store.PendingAccessRequestsOf(ctx, u.ID, MaxListedAccessRequests)
 	if err != nil {
 		return nil, fmt.Errorf("pending access requests: %w", err)
 	}
-	accounts := make([]SmartAccount, len(ms))
-	for i, m := range ms {
-		accounts[i] = m.Account
+	for i := range out {
+		out[i] = pendingAccess(out[i].Request, out[i].Account)
 	}
-	return s.pendingOf(ctx, accounts)
+	return out, nil
 }
 
 func (s *AccessManagement) pendingOf(ctx context.Context, accounts []SmartAccount) ([]PendingAccess, error) {
@@ -166,10 +170,14 @@ func (s *AccessManagement) pendingOf(ctx context.Context, accounts []SmartAccoun
 	}
 	out := make([]PendingAccess, len(reqs))
 	for i, r := range reqs {
-		a := byID[r.AccountID]
-		out[i] = PendingAccess{Request: r, Account: a, DomainMatches: UnderDomain(EmailDomain(r.RequesterEmail), a.Domain)}
+		out[i] = pendingAccess(r, byID[r.AccountID])
 	}
 	return out, nil
+}
+
+// pendingAccess is request r to account a as its administrator sees it.
+func pendingAccess(r AccessRequest, a SmartAccount) PendingAccess {
+	return PendingAccess{Request: r, Account: a, DomainMatches: UnderDomain(EmailDomain(r.RequesterEmail), a.Domain)}
 }
 
 // UnderDomain reports whether d is domain or one of its subdomains.

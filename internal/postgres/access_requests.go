@@ -119,6 +119,28 @@ func (s *Store) AccessRequests(ctx context.Context, ids []account.AccountID, sta
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.AccessRequest, error) { return scanAccessRequest(row) })
 }
 
+// PendingAccessRequestsOf reads the admin_pending_access read model
+// (migration 031): a range of userID's rows in the order the requests were
+// made, each joined to its request and account.
+func (s *Store) PendingAccessRequestsOf(ctx context.Context, userID int64, limit int) ([]account.PendingAccess, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+accountColumns+`, `+accessRequestColumns+accessRequestFrom+`
+		JOIN admin_pending_access p ON p.request_id = r.id
+		JOIN smart_accounts sa ON sa.id = r.smart_account_id
+		WHERE p.user_id = $1
+		ORDER BY p.created_at, p.request_id
+		LIMIT $2`, userID, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.PendingAccess, error) {
+		var p account.PendingAccess
+		var decidedAt *time.Time
+		a, err := scanAccount(row, accessRequestDest(&p.Request, &decidedAt)...)
+		p.Account, p.Request.DecidedAt = a, deref(decidedAt)
+		return p, err
+	})
+}
+
 func (s *Store) AccessRequestByID(ctx context.Context, id account.AccountID, requestID int64) (account.AccessRequest, error) {
 	r, err := scanAccessRequest(s.pool.QueryRow(ctx, `SELECT `+accessRequestColumns+accessRequestFrom+`
 		WHERE r.id = $1 AND r.smart_account_id = $2`, requestID, id))

@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
@@ -12,8 +14,11 @@ import (
 // TestManagementMenusFollowTheSources changes memberships, accounts and
 // access requests every way that can change what a user administers or
 // what waits on them, and checks after each change that every user's frame
-// counts exactly what the sources say. Then that two access requests made
-// at once to one account are both counted.
+// counts exactly what the sources say, and that their Pending Access
+// Requests (the admin_pending_access read model) lists exactly the requests
+// the sources say, oldest first. Then that two access requests made at once
+// to one account are both counted and listed, and so is a request made
+// while its account gains an administrator.
 func TestManagementMenusFollowTheSources(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -53,6 +58,21 @@ func TestManagementMenusFollowTheSources(t *testing.T) {
 				t.Errorf("%s: %s's menu counts %d accounts and %d requests, want %d and %d",
 					step, u.name, f.Manage.Accounts, f.Manage.Pending, accounts, pending)
 			}
+			var want []string
+			if err := db.Pool.QueryRow(ctx, pendingAccessPlain, u.id).Scan(&want); err != nil {
+				t.Fatal(err)
+			}
+			listed, err := s.PendingAccessRequestsOf(ctx, u.id, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := []string{}
+			for _, p := range listed {
+				got = append(got, fmt.Sprintf("%s on %s", p.Request.RequesterName, p.Account.Name))
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: %s's Pending Access Requests list %q, want %q", step, u.name, got, want)
+			}
 		}
 	}
 	request := `INSERT INTO access_requests (user_id, smart_account_id, role, reason, created_at)
@@ -78,6 +98,9 @@ func TestManagementMenusFollowTheSources(t *testing.T) {
 	db.Exec(t, request, "Rita", "Initech")
 	db.Exec(t, request, "Sam", "Hooli")
 	check("access requests made")
+	db.Exec(t, `INSERT INTO memberships (user_id, smart_account_id, role)
+		SELECT u.id, sa.id, 'admin' FROM users u, smart_accounts sa WHERE u.name = 'Adam' AND sa.name = 'Initech'`)
+	check("an administrator added to an account a request waits on")
 	db.Exec(t, `INSERT INTO memberships (user_id, smart_account_id, virtual_account_id, role)
 		SELECT u.id, va.smart_account_id, va.id, 'admin' FROM users u, virtual_accounts va
 		JOIN smart_accounts sa ON sa.id = va.smart_account_id
@@ -135,4 +158,37 @@ func TestManagementMenusFollowTheSources(t *testing.T) {
 		t.Fatal(secondErr)
 	}
 	check("two requests made at once")
+
+	// A role granted and a request made to one account at once, the request
+	// begun before the grant commits: the new administrator lists it.
+	grant, err := db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer grant.Rollback(ctx)
+	if _, err := grant.Exec(ctx, `INSERT INTO memberships (user_id, smart_account_id, role)
+		SELECT u.id, sa.id, 'admin' FROM users u, smart_accounts sa WHERE u.name = 'Rita' AND sa.name = 'Globex'`); err != nil {
+		t.Fatal(err)
+	}
+	wg.Go(func() { _, secondErr = db.Pool.Exec(ctx, request, "Adam", "Globex") })
+	waitForLockWait(t, db)
+	if err := grant.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if secondErr != nil {
+		t.Fatal(secondErr)
+	}
+	check("a role granted while a request was made")
 }
+
+// pendingAccessPlain is what Pending Access Requests lists for user $1,
+// read the plain way: "requester on account", oldest first.
+const pendingAccessPlain = `
+	SELECT coalesce(array_agg(x.line ORDER BY x.created_at, x.id), '{}') FROM (
+		SELECT DISTINCT r.id, r.created_at, u.name || ' on ' || sa.name AS line
+		FROM access_requests r
+		JOIN users u ON u.id = r.user_id
+		JOIN smart_accounts sa ON sa.id = r.smart_account_id AND sa.status = 'active'
+		JOIN memberships m ON m.smart_account_id = sa.id AND m.virtual_account_id IS NULL AND m.role = 'admin'
+		WHERE r.status = 'pending' AND m.user_id = $1) x`
