@@ -137,48 +137,39 @@ func TestManagementMenusFollowTheSources(t *testing.T) {
 	// Two requests to one account, each in its own transaction, the second
 	// begun before the first commits: both are counted.
 	db.Exec(t, `UPDATE smart_accounts SET status = 'active' WHERE name = 'Globex'`)
-	first, err := db.Pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
+	// race runs first in a transaction, then second on its own while the
+	// first holds its locks; second must wait for them, and both succeed.
+	race := func(first string, firstArgs []any, second string, secondArgs ...any) {
+		t.Helper()
+		tx, err := db.Pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(ctx)
+		if _, err := tx.Exec(ctx, first, firstArgs...); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		var secondErr error
+		wg.Go(func() { _, secondErr = db.Pool.Exec(ctx, second, secondArgs...) })
+		waitForLockWait(t, db)
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		if secondErr != nil {
+			t.Fatal(secondErr)
+		}
 	}
-	defer first.Rollback(ctx)
-	if _, err := first.Exec(ctx, request, "Bea", "Globex"); err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var secondErr error
-	wg.Go(func() { _, secondErr = db.Pool.Exec(ctx, request, "Sam", "Globex") })
 	// The second waits for the first's lock on Zoe's counts.
-	waitForLockWait(t, db)
-	if err := first.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	wg.Wait()
-	if secondErr != nil {
-		t.Fatal(secondErr)
-	}
+	race(request, []any{"Bea", "Globex"}, request, "Sam", "Globex")
 	check("two requests made at once")
 
 	// A role granted and a request made to one account at once, the request
 	// begun before the grant commits: the new administrator lists it.
-	grant, err := db.Pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer grant.Rollback(ctx)
-	if _, err := grant.Exec(ctx, `INSERT INTO memberships (user_id, smart_account_id, role)
-		SELECT u.id, sa.id, 'admin' FROM users u, smart_accounts sa WHERE u.name = 'Rita' AND sa.name = 'Globex'`); err != nil {
-		t.Fatal(err)
-	}
-	wg.Go(func() { _, secondErr = db.Pool.Exec(ctx, request, "Adam", "Globex") })
-	waitForLockWait(t, db)
-	if err := grant.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	wg.Wait()
-	if secondErr != nil {
-		t.Fatal(secondErr)
-	}
+	race(`INSERT INTO memberships (user_id, smart_account_id, role)
+		SELECT u.id, sa.id, 'admin' FROM users u, smart_accounts sa WHERE u.name = 'Rita' AND sa.name = 'Globex'`, nil,
+		request, "Adam", "Globex")
 	check("a role granted while a request was made")
 }
 
