@@ -52,8 +52,9 @@ type VirtualAccountChange struct {
 // VirtualAccountStore is what managing Virtual Accounts reads and writes.
 // Every change is one transaction with its event.
 type VirtualAccountStore interface {
-	// ManagedVirtualAccount is one of them; ErrNotFound when vaID is not
-	// account id's.
+	// ManagedVirtualAccount is Virtual Account vaID of account id as its
+	// manager sees it: what keeps it from being deleted, and viewerID's role
+	// on it; ErrNotFound when vaID is not account id's.
 	ManagedVirtualAccount(ctx context.Context, viewerID int64, id AccountID, vaID int64) (ManagedVirtualAccount, error)
 	// AddVirtualAccount creates c.Name under an active account, or returns
 	// ErrVirtualAccountNameTaken.
