@@ -1,4 +1,3 @@
-  scripts/pg.sh stop "$replicated_dir" >&2 || true
 #!/usr/bin/env bash
 # make test: start what the tests need (a throwaway PostgreSQL on a port of
 # its own, a streaming replica of it and a PgBouncer in front of it; the
