@@ -27,19 +27,29 @@ const accessRequestFrom = `
 	LEFT JOIN users d ON d.id = r.decided_by `
 
 func scanAccessRequest(row pgx.Row) (account.AccessRequest, error) {
-	var r account.AccessRequest
-	var decidedAt *time.Time
-	err := row.Scan(accessRequestDest(&r, &decidedAt)...)
-	r.DecidedAt = deref(decidedAt)
-	return r, err
+	var d accessRequestDest
+	err := row.Scan(d.dest()...)
+	return d.request(), err
 }
 
-// accessRequestDest is where accessRequestColumns scan to; the decision's
-// time goes to decidedAt, which may be NULL.
-func accessRequestDest(r *account.AccessRequest, decidedAt **time.Time) []any {
+// accessRequestDest reads accessRequestColumns into an AccessRequest; the
+// decision's time may be NULL.
+type accessRequestDest struct {
+	r         account.AccessRequest
+	decidedAt *time.Time
+}
+
+func (d *accessRequestDest) dest() []any {
+	r := &d.r
 	return []any{&r.ID, &r.UserID, &r.AccountID, &r.VirtualAccounts, &r.Role, &r.Reason, &r.Status, &r.CreatedAt,
-		&r.RequesterName, &r.RequesterEmail, decidedAt, &r.DecidedBy, &r.DecisionReason, &r.Rule,
+		&r.RequesterName, &r.RequesterEmail, &d.decidedAt, &r.DecidedBy, &r.DecisionReason, &r.Rule,
 		&r.GrantedRole, &r.GrantedVAs}
+}
+
+func (d *accessRequestDest) request() account.AccessRequest {
+	r := d.r
+	r.DecidedAt = deref(d.decidedAt)
+	return r
 }
 
 // virtualAccountIDs finds the named Virtual Accounts of account id, every
@@ -133,11 +143,9 @@ func (s *Store) PendingAccessRequestsOf(ctx context.Context, userID int64, limit
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.PendingAccess, error) {
-		var p account.PendingAccess
-		var decidedAt *time.Time
-		a, err := scanAccount(row, accessRequestDest(&p.Request, &decidedAt)...)
-		p.Account, p.Request.DecidedAt = a, deref(decidedAt)
-		return p, err
+		var d accessRequestDest
+		a, err := scanAccount(row, d.dest()...)
+		return account.PendingAccess{Account: a, Request: d.request()}, err
 	})
 }
 

@@ -301,11 +301,10 @@ func sectionSQL(q account.SectionQuery) (string, []any, pgx.RowToFunc[account.Li
 }
 
 func scanRequestedListing(row pgx.CollectableRow) (account.Listing, error) {
-	var req account.AccessRequest
-	var decidedAt *time.Time
 	var k sectionKeyDest
-	l, err := scanListing(row, append(k.dest(), accessRequestDest(&req, &decidedAt)...)...)
-	req.DecidedAt = deref(decidedAt)
+	var d accessRequestDest
+	l, err := scanListing(row, append(k.dest(), d.dest()...)...)
+	req := d.request()
 	l.Request = &req
 	l.Key = k.key()
 	return l, err
