@@ -435,9 +435,10 @@ func (t *Translator) probeForm(count any) string {
 
 // pluralLayoutsOf cuts each form of each message of own that has plural
 // forms into a layout, as layoutsOf does for the others (cutLayout); a
-// message with any form whose template does more is left to go-i18n. N then chooses the form (pluralForm) and fills its layout:
-// go-i18n ran the form's template on every call, 3% of a signed-in page's
-// CPU for the menu's one count.
+// message with any form whose template does more is left to go-i18n. N
+// then chooses the form (pluralForm) and fills its layout: go-i18n ran the
+// form's template on every call, 3% of a signed-in page's CPU for the
+// menu's one count.
 func pluralLayoutsOf(own map[string]any) map[string]map[string]layout {
 	out := map[string]map[string]layout{}
 messages:
