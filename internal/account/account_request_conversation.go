@@ -79,6 +79,10 @@ type ConversationStore interface {
 	PostMessage(ctx context.Context, p MessagePost) error
 	// Messages is a request's conversation, oldest first.
 	Messages(ctx context.Context, id AccountID) ([]Event, error)
+	// LinkWithMessages is LinkByTokenHash and, in the same round trip, the
+	// conversation of the link's request (as Messages) when the link is
+	// live at now as LinkStateAt says, none otherwise.
+	LinkWithMessages(ctx context.Context, hash []byte, now time.Time) (l ApprovalLink, r AccountRequest, replaced bool, msgs []Event, err error)
 	// MarkOpened records that link id's page was seen, once.
 	MarkOpened(ctx context.Context, linkID int64, at time.Time) error
 }
@@ -122,14 +126,25 @@ func messageToPartner(r AccountRequest, by, text string) Email {
 	return Email{Kind: EmailMessageToPartner, To: r.Requester, AccountID: r.Account.ID, Data: data}
 }
 
-// ApproverMessages is the conversation as the page a link opened (OpenLink)
-// shows it; a link that can no longer act shows none (it may have been
-// forwarded to someone else, who now holds the conversation).
-func (s *AccountRequests) ApproverMessages(ctx context.Context, p PendingLink) ([]Event, error) {
-	if p.State != LinkLive {
-		return nil, &LinkClosedError{Link: p}
+// OpenLinkWithMessages is OpenLink and the conversation as the page the
+// link opens shows it, in one round trip; a link that can no longer act
+// shows none (it may have been forwarded to someone else, who now holds the
+// conversation). The store reads the messages only for a live link, and
+// they are dropped here for any other, whatever it read.
+func (s *AccountRequests) OpenLinkWithMessages(ctx context.Context, token string) (PendingLink, []Event, error) {
+	if !wellFormedToken(token) {
+		return PendingLink{}, nil, ErrNotFound
 	}
-	return s.store.Messages(ctx, p.Request.Account.ID)
+	now := s.clock.Now()
+	l, r, replaced, msgs, err := s.store.LinkWithMessages(ctx, HashToken(token), now)
+	if err != nil {
+		return PendingLink{}, nil, err
+	}
+	p := PendingLink{Link: l, Request: r, Replaced: replaced, State: LinkStateAt(l, r, replaced, now)}
+	if p.State != LinkLive {
+		msgs = nil
+	}
+	return p, msgs, nil
 }
 
 // Seen records that a person saw the page a live link opens: the page's

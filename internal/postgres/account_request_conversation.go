@@ -77,6 +77,42 @@ func (s *Store) Messages(ctx context.Context, id account.AccountID) ([]account.E
 	return pgx.CollectRows(rows, scanEvent)
 }
 
+// liveLinkMessagesSQL is Messages of the account whose request the link
+// token hash $1 opens, only while that link is live at $2 as
+// account.LinkStateAt says: opened by its current token (not one a reminder
+// replaced), neither revoked nor forwarded, its request pending and not yet
+// expired. TestLinkWithMessagesReadsThemOnlyForALiveLink holds the two to
+// the same answer in every state a link can be in.
+const liveLinkMessagesSQL = `
+	SELECT ` + eventColumns + ` FROM events
+	WHERE smart_account_id = (
+			SELECT r.smart_account_id FROM approval_links l
+			JOIN account_requests r ON r.id = l.request_id
+			WHERE l.token_hash = $1 AND l.revoked_at IS NULL AND r.status = 'pending' AND r.expires_at > $2)
+		AND kind = 'message'
+	ORDER BY at, id
+	LIMIT $3`
+
+// LinkWithMessages reads what the Pending Request page shows in one round
+// trip: the link and its request, and the conversation if the link is live.
+func (s *Store) LinkWithMessages(ctx context.Context, hash []byte, now time.Time) (l account.ApprovalLink, r account.AccountRequest, replaced bool, msgs []account.Event, err error) {
+	b := &pgx.Batch{}
+	b.Queue(linkByTokenHashSQL, hash).QueryRow(func(row pgx.Row) error {
+		var err error
+		l, r, replaced, err = scanLinkByTokenHash(row)
+		return err
+	})
+	b.Queue(liveLinkMessagesSQL, hash, now, account.MaxMessages).Query(func(rows pgx.Rows) error {
+		var err error
+		msgs, err = pgx.CollectRows(rows, scanEvent)
+		return err
+	})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return account.ApprovalLink{}, account.AccountRequest{}, false, nil, err
+	}
+	return l, r, replaced, msgs, nil
+}
+
 func (s *Store) MarkOpened(ctx context.Context, linkID int64, at time.Time) error {
 	if _, err := s.pool.Exec(ctx, `UPDATE approval_links SET opened_at = $2 WHERE id = $1 AND opened_at IS NULL`, linkID, at); err != nil {
 		return fmt.Errorf("mark link %d opened: %w", linkID, err)

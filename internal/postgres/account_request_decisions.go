@@ -33,13 +33,19 @@ func scanLink(row pgx.Row, extra ...any) (account.ApprovalLink, error) {
 	return l, err
 }
 
-// LinkByTokenHash reads a link and its request in one statement: every
-// Pending Request page and every decision starts here.
+// linkByTokenHashSQL reads the link token hash $1 opens and its request in
+// one statement, read by scanLinkByTokenHash: every Pending Request page and
+// every decision starts here.
+const linkByTokenHashSQL = `
+	SELECT ` + linkColumns + `, coalesce(l.previous_token_hash = $1, false), ` + requestColumns + `, ` + accountColumns + requestFrom + `
+	JOIN approval_links l ON l.request_id = r.id
+	WHERE l.token_hash = $1 OR l.previous_token_hash = $1`
+
 func (s *Store) LinkByTokenHash(ctx context.Context, hash []byte) (account.ApprovalLink, account.AccountRequest, bool, error) {
-	row := s.pool.QueryRow(ctx, `
-		SELECT `+linkColumns+`, coalesce(l.previous_token_hash = $1, false), `+requestColumns+`, `+accountColumns+requestFrom+`
-		JOIN approval_links l ON l.request_id = r.id
-		WHERE l.token_hash = $1 OR l.previous_token_hash = $1`, hash)
+	return scanLinkByTokenHash(s.pool.QueryRow(ctx, linkByTokenHashSQL, hash))
+}
+
+func scanLinkByTokenHash(row pgx.Row) (account.ApprovalLink, account.AccountRequest, bool, error) {
 	var replaced bool
 	var r account.AccountRequest
 	// scanLink reads the link's columns and replaced, scanRequest the rest.

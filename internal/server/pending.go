@@ -32,7 +32,7 @@ func (s *Server) pendingPage(w http.ResponseWriter, r *http.Request) error {
 // to show again as typed.
 func (s *Server) renderPending(w http.ResponseWriter, r *http.Request, status int, refused *messageForm) error {
 	token := chi.URLParam(r, "token")
-	p, err := s.requests.OpenLink(r.Context(), token)
+	p, msgs, err := s.requests.OpenLinkWithMessages(r.Context(), token)
 	if err != nil {
 		return s.linkFailure(w, r, err, false)
 	}
@@ -41,10 +41,6 @@ func (s *Server) renderPending(w http.ResponseWriter, r *http.Request, status in
 		return nil
 	}
 	ctx := r.Context()
-	msgs, err := s.requests.ApproverMessages(ctx, p)
-	if err != nil {
-		return s.linkFailure(w, r, err, false)
-	}
 	field := messageField(r, "", nil)
 	if refused != nil {
 		field = messageField(r, refused.Text, refused.Errors)
