@@ -147,13 +147,16 @@ func run(ctx context.Context, addr, db, email string) error {
 		return d.Account.Name, lines, err
 	})
 	same("GET /same/pending/{token}", func(r *http.Request) (string, []Line, error) {
-		p, err := svc.OpenLink(r.Context(), r.PathValue("token"))
+		p, msgs, err := svc.OpenLinkWithMessages(r.Context(), r.PathValue("token"))
 		if err == nil && p.State != account.LinkLive {
 			err = errors.New("the link is not live")
 		}
 		a := p.Request.Account
-		return "Pending Request", []Line{{Name: a.Name, ID: a.ID.String(), Domain: a.Domain, Status: string(a.Status),
-			Detail: p.Request.NoteToCustomer}}, err
+		lines := []Line{{Name: a.Name, ID: a.ID.String(), Domain: a.Domain, Status: string(a.Status), Detail: p.Request.NoteToCustomer}}
+		for _, m := range msgs {
+			lines = append(lines, Line{Name: m.Actor, Detail: m.Params.Text})
+		}
+		return "Pending Request", lines, err
 	})
 	act := func(pattern string, fn func(r *http.Request) error) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
