@@ -171,6 +171,19 @@ func TestManagementMenusFollowTheSources(t *testing.T) {
 		SELECT u.id, sa.id, 'admin' FROM users u, smart_accounts sa WHERE u.name = 'Rita' AND sa.name = 'Globex'`, nil,
 		request, "Adam", "Globex")
 	check("a role granted while a request was made")
+
+	// An account that stops being active while a request is made to it, and
+	// one that becomes active again while another is made, the status
+	// first: each administrator's counts take the request and the account
+	// away, or add both.
+	db.Exec(t, `DELETE FROM access_requests WHERE smart_account_id = (SELECT id FROM smart_accounts WHERE name = 'Globex')`)
+	race(`UPDATE smart_accounts SET status = 'expired' WHERE name = 'Globex'`, nil, request, "Bea", "Globex")
+	check("an account no longer active while a request was made")
+	race(`UPDATE smart_accounts SET status = 'active' WHERE name = 'Globex'`, nil, request, "Sam", "Globex")
+	check("an account made active while a request was made")
+	// And the request first, then the status.
+	race(request, []any{"Rita", "Globex"}, `UPDATE smart_accounts SET status = 'expired' WHERE name = 'Globex'`)
+	check("a request made while the account stopped being active")
 }
 
 // pendingAccessPlain is what Pending Access Requests lists for user $1,
