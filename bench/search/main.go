@@ -277,7 +277,11 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	clcURL, baseURL := "http://"+clcAddr, "http://"+baseAddr
-	m := &measurer{o: o, out: out, clc: clc, opsURL: "http://" + opsAddr, results: map[string]result{}}
+	m := &measurer{o: o, out: out, clc: clc, opsURL: "http://" + opsAddr, results: map[string]result{},
+		servers: map[string]*server{clcAddr: clc, baseAddr: base}}
+	if m.postmaster, err = postmasterPID(pgDir); err != nil {
+		step(out, "no CPU per request: %v", err)
+	}
 
 	seqBefore, err := sequentialScans(ctx, conn)
 	if err != nil {
@@ -436,6 +440,10 @@ type measurer struct {
 	// wrk is what wrk measured of a few pages, in the order of wrkOrder.
 	wrk      map[string]wrkResult
 	wrkOrder []string
+	// servers are the processes a closed loop's CPU is read from, by the
+	// address their URLs carry; postmaster is the benchmark cluster's.
+	servers    map[string]*server
+	postmaster int
 }
 
 func (m *measurer) page(ctx context.Context, p page) error {
@@ -1115,6 +1123,9 @@ type result struct {
 	Exhausted bool    `json:"exhausted"`
 	Shed      int     `json:"shed"`  // answers 503 with Retry-After
 	After     *result `json:"after"` // the second after an overload's open loop
+	// CPU per request of a closed loop, in ms: the server's and
+	// PostgreSQL's (cpu.go); 0 when not measured.
+	CPUServer, CPUPostgres float64 `json:"-"`
 }
 
 // drive runs bench/load against t, closed-loop or at rate, and reads its
@@ -1129,6 +1140,13 @@ func (m *measurer) drive(ctx context.Context, name string, t target, once bool, 
 	if rate > 0 {
 		d, warm = m.o.openFor, time.Second
 	}
+	// A closed loop's CPU is read around it, from the server that answers.
+	server := m.answering(t)
+	var before cpuSample
+	if rate == 0 && server != nil {
+		before = sampleCPU(server.cmd.Process.Pid, m.postmaster)
+	}
+	began := time.Now()
 	var stdout bytes.Buffer
 	cmd := command(ctx, nil, filepath.Join(work, "load"), "-name", name, "-urls", urlsPath, "-cookie", t.cookie,
 		"-clients", fmt.Sprint(m.o.clients), "-duration", d.String(), "-warmup", warm.String(),
@@ -1145,7 +1163,25 @@ func (m *measurer) drive(ctx context.Context, name string, t target, once bool, 
 	if err := json.NewDecoder(bufio.NewReader(&stdout)).Decode(&r); err != nil {
 		return result{}, fmt.Errorf("load %s: read result: %w", name, err)
 	}
+	if rate == 0 && server != nil {
+		srv, pg := sampleCPU(server.cmd.Process.Pid, m.postmaster).since(before)
+		r.CPUServer, r.CPUPostgres = cpuPerRequest(srv, pg, time.Since(began), r.RPS)
+	}
 	return r, nil
+}
+
+// answering is the server t's requests go to, of those m measures the CPU
+// of; nil for another.
+func (m *measurer) answering(t target) *server {
+	if len(t.urls) == 0 || m.postmaster == 0 {
+		return nil
+	}
+	for addr, s := range m.servers {
+		if strings.Contains(t.urls[0], "://"+addr+"/") {
+			return s
+		}
+	}
+	return nil
 }
 
 // sequentialScans counts sequential scans of the tables search reads so far.

@@ -58,6 +58,7 @@ type report struct {
 
 func (r report) print(out io.Writer) {
 	r.table(out, false)
+	r.cpuTable(out)
 	r.secondOpinions(out)
 	if r.scaling != nil {
 		r.scaling.print(out)
@@ -78,6 +79,7 @@ func (r report) write(path string) error {
 		r.o.clients, r.o.duration, r.o.warmup, r.o.rate, r.o.openFor)
 	b.WriteString("```\n")
 	r.table(&b, true)
+	r.cpuTable(&b)
 	r.secondOpinions(&b)
 	b.WriteString("```\n")
 	if sc := r.scaling; sc != nil {
