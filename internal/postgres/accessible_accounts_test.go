@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -163,47 +162,24 @@ func TestAccessibleAccountsFollowTheSources(t *testing.T) {
 	// waits for it (for the lock on the account) until first commits.
 	race := func(step string, rows int, first, second func(pgx.Tx) error) {
 		t.Helper()
-		tx1, err := db.Pool.Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx1.Rollback(ctx)
-		if err := first(tx1); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-		var wg sync.WaitGroup
-		var secondErr error
-		wg.Go(func() {
-			secondErr = pgx.BeginFunc(ctx, db.Pool, second)
-		})
-		waitForLockWait(t, db)
-		if err := tx1.Commit(ctx); err != nil {
-			t.Fatal(err)
-		}
-		wg.Wait()
-		if secondErr != nil {
-			t.Fatalf("%s: %v", step, secondErr)
-		}
+		raceForLock(t, db, step, first, second)
 		check(step, rows)
-	}
-	in := func(sql string, args ...any) func(pgx.Tx) error {
-		return func(tx pgx.Tx) error { _, err := tx.Exec(ctx, sql, args...); return err }
 	}
 	db.Exec(t, `INSERT INTO virtual_accounts (smart_account_id, name) SELECT id, 'DEFAULT' FROM smart_accounts`)
 	takeAway := `DELETE FROM memberships WHERE user_id = (SELECT id FROM users WHERE name = $1)
 		AND smart_account_id = $2 AND virtual_account_id IS NULL`
 	// Ada holds one role on Globex AG: taken away first, then another granted.
 	race("the last role taken away while another is granted", 3,
-		in(takeAway, "Ada", accountID("Globex AG")), in(grant, "Ada", accountID("Globex AG"), "DEFAULT", "viewer"))
+		execIn(takeAway, "Ada", accountID("Globex AG")), execIn(grant, "Ada", accountID("Globex AG"), "DEFAULT", "viewer"))
 	// And the other way round on Hooli AG.
 	race("a role granted while the last other one is taken away", 3,
-		in(grant, "Ada", accountID("Hooli AG"), "DEFAULT", "viewer"), in(takeAway, "Ada", accountID("Hooli AG")))
+		execIn(grant, "Ada", accountID("Hooli AG"), "DEFAULT", "viewer"), execIn(takeAway, "Ada", accountID("Hooli AG")))
 	rename := `UPDATE smart_accounts SET name = $2 WHERE name = $1`
 	aperture := accountID("Aperture AG")
 	race("an account renamed while a role on it is granted", 4,
-		in(rename, "Aperture AG", "Black Mesa"), in(grant, "Bob", aperture, "", "user"))
+		execIn(rename, "Aperture AG", "Black Mesa"), execIn(grant, "Bob", aperture, "", "user"))
 	race("a role granted while the account is renamed", 5,
-		in(grant, "Di", accountID("Black Mesa"), "", "user"), in(rename, "Black Mesa", "Xen"))
+		execIn(grant, "Di", accountID("Black Mesa"), "", "user"), execIn(rename, "Black Mesa", "Xen"))
 	if got, want := access("Di"), "Xen"; got != want {
 		t.Errorf("Di's accounts are %q, want %q", got, want)
 	}

@@ -3,9 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/postgres"
@@ -124,48 +122,12 @@ func TestAdminContactsFollowTheSources(t *testing.T) {
 	// Two grants to one account, each in its own transaction, the second
 	// begun before the first commits: both administrators are listed.
 	db.Exec(t, `INSERT INTO users (email, name) VALUES ('ann@initech.example', 'Ann'), ('ben@initech.example', 'Ben')`)
-	first, err := db.Pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer first.Rollback(ctx)
 	grant := `INSERT INTO memberships (user_id, smart_account_id, role)
 		SELECT u.id, sa.id, 'admin' FROM users u, smart_accounts sa WHERE u.name = $1 AND sa.name = 'Initech'`
-	if _, err := first.Exec(ctx, grant, "Ann"); err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var secondErr error
-	wg.Go(func() { _, secondErr = db.Pool.Exec(ctx, grant, "Ben") })
 	// The second waits for the first's lock on Initech's row.
-	waitForLockWait(t, db)
-	if err := first.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	wg.Wait()
-	if secondErr != nil {
-		t.Fatal(secondErr)
-	}
+	raceForLock(t, db, "two grants at once", execIn(grant, "Ann"), execIn(grant, "Ben"))
 	check("two grants at once")
 	if got := contactsOf("Initech"); len(got) != 2 {
 		t.Errorf("Initech lists %v, want Ann and Ben", got)
 	}
-}
-
-// waitForLockWait returns once some session of the test's database waits
-// for a lock.
-func waitForLockWait(t *testing.T, db pgtest.DB) {
-	t.Helper()
-	for range 500 {
-		var n int
-		if err := db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n > 0 {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatal("no session waited for a lock")
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 
 	"github.com/clc-portal/clc/internal/postgres"
@@ -137,29 +136,11 @@ func TestManagementMenusFollowTheSources(t *testing.T) {
 	// Two requests to one account, each in its own transaction, the second
 	// begun before the first commits: both are counted.
 	db.Exec(t, `UPDATE smart_accounts SET status = 'active' WHERE name = 'Globex'`)
-	// race runs first in a transaction, then second on its own while the
-	// first holds its locks; second must wait for them, and both succeed.
+	// race runs first, then second while first holds its locks
+	// (raceForLock): second must wait for them, and both succeed.
 	race := func(first string, firstArgs []any, second string, secondArgs ...any) {
 		t.Helper()
-		tx, err := db.Pool.Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Rollback(ctx)
-		if _, err := tx.Exec(ctx, first, firstArgs...); err != nil {
-			t.Fatal(err)
-		}
-		var wg sync.WaitGroup
-		var secondErr error
-		wg.Go(func() { _, secondErr = db.Pool.Exec(ctx, second, secondArgs...) })
-		waitForLockWait(t, db)
-		if err := tx.Commit(ctx); err != nil {
-			t.Fatal(err)
-		}
-		wg.Wait()
-		if secondErr != nil {
-			t.Fatal(secondErr)
-		}
+		raceForLock(t, db, first, execIn(first, firstArgs...), execIn(second, secondArgs...))
 	}
 	// The second waits for the first's lock on Zoe's counts.
 	race(request, []any{"Bea", "Globex"}, request, "Sam", "Globex")
