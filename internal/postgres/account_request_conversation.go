@@ -67,10 +67,15 @@ func (s *Store) PostMessage(ctx context.Context, p account.MessagePost) error {
 	})
 }
 
+// messagesOf is the conversation of the account whose id is the SQL
+// expression id, oldest first, at most limit (SQL too).
+func messagesOf(id, limit string) string {
+	return `SELECT ` + eventColumns + ` FROM events WHERE smart_account_id = ` + id + ` AND kind = 'message'
+		ORDER BY at, id LIMIT ` + limit
+}
+
 func (s *Store) Messages(ctx context.Context, id account.AccountID) ([]account.Event, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT `+eventColumns+` FROM events WHERE smart_account_id = $1 AND kind = 'message' ORDER BY at, id LIMIT $2`,
-		id, account.MaxMessages)
+	rows, err := s.pool.Query(ctx, messagesOf("$1", "$2"), id, account.MaxMessages)
 	if err != nil {
 		return nil, err
 	}
@@ -83,15 +88,10 @@ func (s *Store) Messages(ctx context.Context, id account.AccountID) ([]account.E
 // replaced), neither revoked nor forwarded, its request pending and not yet
 // expired. TestLinkWithMessagesReadsThemOnlyForALiveLink holds the two to
 // the same answer in every state a link can be in.
-const liveLinkMessagesSQL = `
-	SELECT ` + eventColumns + ` FROM events
-	WHERE smart_account_id = (
-			SELECT r.smart_account_id FROM approval_links l
-			JOIN account_requests r ON r.id = l.request_id
-			WHERE l.token_hash = $1 AND l.revoked_at IS NULL AND r.status = 'pending' AND r.expires_at > $2)
-		AND kind = 'message'
-	ORDER BY at, id
-	LIMIT $3`
+var liveLinkMessagesSQL = messagesOf(`(
+	SELECT r.smart_account_id FROM approval_links l
+	JOIN account_requests r ON r.id = l.request_id
+	WHERE l.token_hash = $1 AND l.revoked_at IS NULL AND r.status = 'pending' AND r.expires_at > $2)`, "$3")
 
 // LinkWithMessages reads what the Pending Request page shows in one round
 // trip: the link and its request, and the conversation if the link is live.
