@@ -300,7 +300,11 @@ func TestLinksThatCannotAct(t *testing.T) {
 	hank := r.link(t, "hank@globex.example")
 	b := r.browser()
 
-	for _, path := range []string{"/pending/" + strings.Repeat("A", 43), "/pending/short", "/pending/" + strings.Repeat("!", 43)} {
+	// Unknown, too short, not base64url, a NUL, bytes that are not UTF-8,
+	// 100 KiB: each is a link that is not valid (all but the first refused
+	// by wellFormedToken before the database).
+	for _, path := range []string{"/pending/" + strings.Repeat("A", 43), "/pending/short", "/pending/" + strings.Repeat("!", 43),
+		"/pending/%00" + strings.Repeat("A", 42), "/pending/%FF%FE" + strings.Repeat("A", 41), "/pending/" + strings.Repeat("A", 100<<10)} {
 		p := b.get(path)
 		wantClosed(t, p, http.StatusNotFound, "This link is not valid", "copy the whole link")
 		wantStatus(t, b.post(path+"/approve", nil), http.StatusNotFound)
