@@ -107,8 +107,14 @@ func TestFaultKill9LosesNoWebhook(t *testing.T) {
 	decided := map[string]bool{}
 	var outcomes tally
 	serial := 0
+	// committed carries one token per action the portal acknowledged (a
+	// submission or a decision): its events and their deliveries are in.
+	committed := make(chan struct{}, 1024)
 	start := time.Now()
-	for range kills {
+	for life := range kills {
+		for len(committed) > 0 {
+			<-committed
+		}
 		lifeCtx, cancel := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() {
@@ -137,6 +143,7 @@ func TestFaultKill9LosesNoWebhook(t *testing.T) {
 							outcomes.add("decision lost")
 						} else {
 							outcomes.add("decided")
+							committed <- struct{}{}
 						}
 						break
 					}
@@ -152,10 +159,24 @@ func TestFaultKill9LosesNoWebhook(t *testing.T) {
 					outcomes.add("submit lost")
 				} else {
 					outcomes.add("submitted")
+					committed <- struct{}{}
 				}
 			}
 		}()
-		time.Sleep(time.Duration(200+rand.IntN(600)) * time.Millisecond)
+		// Killed at a random moment after the life's first acknowledged
+		// action, so that every life adds events however slow the machine
+		// is (a fixed 200–800 ms life under make test's load once committed
+		// 14 actions in 50 lives): mid-request, mid-commit or mid-post of
+		// what earlier lives queued.
+		began := time.Now()
+		select {
+		case <-committed:
+		case <-time.After(30 * time.Second):
+			cancel()
+			<-done
+			t.Fatalf("life %d: the portal acknowledged nothing in 30s", life)
+		}
+		time.Sleep(rand.N(max(time.Since(began), 100*time.Millisecond)) + time.Duration(rand.IntN(300))*time.Millisecond)
 		p.kill9()
 		cancel()
 		<-done
