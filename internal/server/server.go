@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -79,6 +80,8 @@ type Server struct {
 	handler   http.Handler
 	// forwarded rate-limits the warning about an ignored X-Forwarded-For.
 	forwarded forwardedWarning
+	// pageBuffers hold pages while they render (see render).
+	pageBuffers sync.Pool
 }
 
 // New builds the server and its route table.
