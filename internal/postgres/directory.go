@@ -43,9 +43,10 @@ func scanListing(row pgx.Row, extra ...any) (account.Listing, error) {
 	var l account.Listing
 	var admins contacts
 	r := &l.Relation
-	a, err := scanAccount(row, append([]any{&r.Role, &r.VARole, &r.Creator, &r.AskedAccess,
-		&admins.names, &admins.emails, &r.ExactMatch}, extra...)...)
-	l.Account, l.Admins = a, admins.list()
+	dest := accountDest(&l.Account, make([]any, 0, accountFields+7+len(extra)))
+	dest = append(dest, &r.Role, &r.VARole, &r.Creator, &r.AskedAccess, &admins.names, &admins.emails, &r.ExactMatch)
+	err := row.Scan(append(dest, extra...)...)
+	l.Admins = admins.list()
 	return l, err
 }
 
@@ -134,8 +135,11 @@ func queueSections(b *pgx.Batch, qs []account.SectionQuery) ([][]account.Listing
 			return nil, err
 		}
 		b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
+			// A page is at most q.Limit rows (a few dozen): sized once,
+			// rather than grown and copied four or five times as rows
+			// arrive.
 			var err error
-			out[i], err = pgx.CollectRows(rows, scan)
+			out[i], err = pgx.AppendRows(make([]account.Listing, 0, min(max(q.Limit, 0), 100)), rows, scan)
 			return err
 		})
 	}

@@ -160,5 +160,7 @@ func (s *Store) SearchAccounts(ctx context.Context, viewerID int64, q account.Se
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (account.Listing, error) { return scanListing(row) })
+	// Sized for the page, as queueSections does.
+	return pgx.AppendRows(make([]account.Listing, 0, min(max(q.Limit, 0), 100)), rows,
+		func(row pgx.CollectableRow) (account.Listing, error) { return scanListing(row) })
 }

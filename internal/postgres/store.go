@@ -85,11 +85,18 @@ func (s *Store) SetUserLanguage(ctx context.Context, id int64, lang string, at t
 const accountColumns = `sa.id, sa.name, sa.domain, sa.account_type, sa.restricted, sa.status,
 	coalesce(sa.created_by, 0), sa.created_at, sa.updated_at`
 
+// accountFields is how many columns accountColumns reads.
+const accountFields = 9
+
+// accountDest appends to dest where each of accountColumns goes in a.
+func accountDest(a *account.SmartAccount, dest []any) []any {
+	return append(dest, &a.ID, &a.Name, &a.Domain, &a.Type, &a.Restricted, &a.Status,
+		&a.CreatedBy, &a.CreatedAt, &a.UpdatedAt)
+}
+
 func scanAccount(row pgx.Row, extra ...any) (account.SmartAccount, error) {
 	var a account.SmartAccount
-	dest := append([]any{&a.ID, &a.Name, &a.Domain, &a.Type, &a.Restricted, &a.Status,
-		&a.CreatedBy, &a.CreatedAt, &a.UpdatedAt}, extra...)
-	err := row.Scan(dest...)
+	err := row.Scan(append(accountDest(&a, make([]any, 0, accountFields+len(extra))), extra...)...)
 	return a, err
 }
 
