@@ -115,6 +115,7 @@ func directorySection(ctx context.Context, sec account.DirectorySection) pages.D
 		RoleHeading: i18n.T(ctx, "directory."+string(sec.Section)+".role"),
 		Empty:       i18n.T(ctx, "directory."+string(sec.Section)+".empty"),
 	}
+	ds.Rows = make([]components.AccountRow, 0, len(sec.Items))
 	for _, l := range sec.Items {
 		ds.Rows = append(ds.Rows, directoryRow(ctx, sec.Section, l))
 	}

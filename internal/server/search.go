@@ -9,6 +9,7 @@ import (
 	"github.com/clc-portal/clc/internal/account"
 	"github.com/clc-portal/clc/internal/i18n"
 	"github.com/clc-portal/clc/internal/paths"
+	"github.com/clc-portal/clc/web/components"
 	"github.com/clc-portal/clc/web/layout"
 	"github.com/clc-portal/clc/web/pages"
 )
@@ -35,6 +36,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 			return err
 		default:
 			v.Searched, v.Capped = true, res.Capped
+			v.Rows = make([]components.AccountRow, 0, len(res.Items))
 			for _, l := range res.Items {
 				v.Rows = append(v.Rows, accountRow(ctx, l, query))
 			}
