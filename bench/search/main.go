@@ -162,6 +162,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if o.only != "" && o.only != "email" {
 		return fmt.Errorf("-only %q: only \"email\" is known", o.only)
 	}
+	// The commit measured, read before the run writes scaling.png: read at
+	// the end, the bench's own output made every run "-dirty".
+	commit := gitCommit()
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return err
 	}
@@ -378,7 +381,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	r := report{o: o, partner: partner, results: m.results, rss: m.rss, peakRSS: hwm, ready: ready,
+	r := report{o: o, commit: commit, partner: partner, results: m.results, rss: m.rss, peakRSS: hwm, ready: ready,
 		mailRate: mailRate, seqScans: seqAfter - seqBefore, skipped: m.skipped, pages: m.order, overloads: m.overloads,
 		wrk: m.wrk, wrkOrder: m.wrkOrder, scaling: grown}
 	if grown != nil && o.results != "" {

@@ -38,6 +38,7 @@ var readPages = map[string]bool{"home": true, "search": true, "directory": true,
 
 type report struct {
 	o        options
+	commit   string // git describe of what was measured
 	partner  string
 	pages    []string
 	results  map[string]result
@@ -73,7 +74,7 @@ func (r report) write(path string) error {
 	fmt.Fprintf(&b, "# Benchmark results\n\nWritten by `make bench` (`go run ./bench/search`); every figure below is from one run.\n\n")
 	fmt.Fprintf(&b, "- date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "- machine: %s\n", machine())
-	fmt.Fprintf(&b, "- commit: %s\n", gitCommit())
+	fmt.Fprintf(&b, "- commit: %s\n", r.commit)
 	fmt.Fprintf(&b, "- data: %d Smart Accounts (`clc seed scale`); pages as %s\n", r.o.accounts, r.partner)
 	fmt.Fprintf(&b, "- load: %d closed-loop clients for %s after %s warm-up; open loop %.0f requests/s for %s\n\n",
 		r.o.clients, r.o.duration, r.o.warmup, r.o.rate, r.o.openFor)
