@@ -199,7 +199,7 @@ func (s *Store) CreateRequest(ctx context.Context, r account.AccountRequest, lin
 func (s *Store) SubmissionFacts(ctx context.Context, userID int64, key, domain string) (account.SubmissionFacts, error) {
 	var f account.SubmissionFacts
 	b := &pgx.Batch{}
-	queueOptional(b, &f.Partner, scanAccount, menuAccountQuery("$1"), userID)
+	queueOptional(b, &f.Partner, scanAccount, menuAccountSQL, userID)
 	queueOptional(b, &f.Earlier, scanRequest, requestByKeySQL, key)
 	if domain != "" {
 		queueOptional(b, &f.Holder, scanAccount, liveAccountByDomainSQL, domain)

@@ -374,62 +374,16 @@ func (s *Store) VirtualAccountsOf(ctx context.Context, viewerID int64, ids []acc
 	return collectVirtualAccounts(rows)
 }
 
-// menuAccountQuery picks the account the menu names for the user whose id
-// is the SQL expression user: the one holding their email domain or a
-// domain above it, then a partner holding, then any; within each, by their
-// strongest role, then by id. Each of those is a query of its own, tried in
-// turn until one finds an account, so that a partner with roles on hundreds
-// of accounts, whose own account holds their domain, costs a few index
-// probes on each page rather than a read of every account they have a role
-// on. user may name a column of an outer query's users u: no alias here is
-// u.
-func menuAccountQuery(user string) string {
-	return `
-	WITH own_domain AS MATERIALIZED (
-		-- the accounts holding the email's domain or one above it, as the
-		-- LIKE '%.' || domain that reads every account would find them;
-		-- fenced, so that even a generic plan, which expects a user to
-		-- have a few roles, looks them up in the domain index rather than
-		-- reading every account a partner has a role on
-		SELECT own.id, own.account_type FROM smart_accounts own
-		WHERE own.domain = ANY (ARRAY(
-			SELECT array_to_string(l.labels[i:], '.')
-			FROM users me,
-				LATERAL (SELECT string_to_array(split_part(me.email, '@', 2), '.') AS labels) l,
-				generate_subscripts(l.labels, 1) i
-			WHERE me.id = ` + user + `))
-	)
-	SELECT ` + accountColumns + ` FROM smart_accounts sa
-	WHERE sa.id = (
-		SELECT pick.id FROM (
-			-- per account of the domain, one probe of the user's roles on it,
-			-- rather than a read of all of them to join
-			(SELECT own.id
-			FROM own_domain own
-			CROSS JOIN LATERAL (SELECT max(` + memberRank + `) AS rank FROM memberships m
-				WHERE m.user_id = ` + user + ` AND m.smart_account_id = own.id) held
-			WHERE held.rank IS NOT NULL
-			ORDER BY own.account_type = 'partner_holding' DESC, held.rank DESC, own.id
-			LIMIT 1)
-			UNION ALL
-			(SELECT m.smart_account_id
-			FROM memberships m
-			JOIN smart_accounts own ON own.id = m.smart_account_id
-			WHERE m.user_id = ` + user + ` AND own.account_type = 'partner_holding'
-			ORDER BY ` + memberRank + ` DESC, m.smart_account_id
-			LIMIT 1)
-			UNION ALL
-			(SELECT m.smart_account_id
-			FROM memberships m
-			WHERE m.user_id = ` + user + `
-			ORDER BY ` + memberRank + ` DESC, m.smart_account_id
-			LIMIT 1)
-		) pick
-		LIMIT 1)`
-}
+// menuAccountSQL reads the account the menu names for user $1 from
+// menu_accounts (migration 034), a read model that keeps the rule: the
+// account holding their email domain or a domain above it, then a partner
+// holding, then any; within each, by their strongest role, then by id.
+const menuAccountSQL = `SELECT ` + accountColumns + ` FROM menu_accounts ma
+	JOIN smart_accounts sa ON sa.id = ma.smart_account_id
+	WHERE ma.user_id = $1`
 
 func (s *Store) MenuAccount(ctx context.Context, userID int64) (account.SmartAccount, error) {
-	a, err := scanAccount(s.pool.QueryRow(ctx, menuAccountQuery("$1"), userID))
+	a, err := scanAccount(s.pool.QueryRow(ctx, menuAccountSQL, userID))
 	return a, mapErr(err, "")
 }
 

@@ -19,9 +19,12 @@ import (
 const frameColumns = `u.id, u.email, u.name, u.password_hash, u.is_staff, u.language, u.created_at,
 	coalesce(menu.name, ''), coalesce(mm.accounts, 0), coalesce(mm.pending, 0)`
 
-// frameJoins are what frameColumns read, after a FROM that names the user u.
-var frameJoins = `
-	LEFT JOIN LATERAL (` + menuAccountQuery("u.id") + `) menu ON true
+// frameJoins are what frameColumns read, after a FROM that names the user u:
+// the menu's account and Account Management's counts, each from its read
+// model (migrations 034 and 016), a probe each.
+const frameJoins = `
+	LEFT JOIN menu_accounts ma ON ma.user_id = u.id
+	LEFT JOIN smart_accounts menu ON menu.id = ma.smart_account_id
 	LEFT JOIN management_menus mm ON mm.user_id = u.id`
 
 func scanFrame(row pgx.Row, extra ...any) (account.Frame, error) {
@@ -41,7 +44,7 @@ func (s *Store) SignedIn(ctx context.Context, id int64) (account.Frame, error) {
 // store keeps beside the data, its user's frame: a signed-in page's one
 // round trip before its own. The frame's columns are NULL when the
 // session has no user.
-var openSessionSQL = `
+const openSessionSQL = `
 	SELECT s.data, u.id IS NOT NULL, ` + frameColumns + `
 	FROM sessions s
 	LEFT JOIN users u ON u.id = s.user_id
