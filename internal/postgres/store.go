@@ -85,7 +85,9 @@ func (s *Store) SetUserLanguage(ctx context.Context, id int64, lang string, at t
 const accountColumns = `sa.id, sa.name, sa.domain, sa.account_type, sa.restricted, sa.status,
 	coalesce(sa.created_by, 0), sa.created_at, sa.updated_at`
 
-// accountFields is how many columns accountColumns reads.
+// accountFields is how many destinations accountDest appends, one per
+// column of accountColumns: the callers' capacity hint. Were it to drift, a
+// scan would still be right, at one more allocation.
 const accountFields = 9
 
 // accountDest appends to dest where each of accountColumns goes in a.
