@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -164,7 +165,7 @@ func domainSectionWhere(domains string) string {
 }
 
 // keyColumns end every section's row: where it stands in the section
-// (account.SectionKey), read by scanSectionListing.
+// (account.SectionKey), read by sectionScan.
 func keyColumns(name, at, id string) string {
 	return `coalesce(` + name + `::text, ''), ` + at + `::timestamptz, ` + id + `::bigint`
 }
@@ -215,11 +216,84 @@ func (d *sectionKeyDest) key() account.SectionKey {
 	return account.SectionKey{Name: d.name, At: deref(d.at), ID: d.id}
 }
 
-func scanSectionListing(row pgx.CollectableRow) (account.Listing, error) {
-	var k sectionKeyDest
-	l, err := scanListing(row, k.dest()...)
-	l.Key = k.key()
-	return l, err
+// sectionScan reads a section's row: listingColumns, whether it matched
+// exactly, keyColumns, then for "asked access to" accessRequestColumns, and
+// pageVirtualAccountsColumns when the statement reads them.
+func sectionScan(requested, virtualAccounts bool) pgx.RowToFunc[account.Listing] {
+	return func(row pgx.CollectableRow) (account.Listing, error) {
+		var k sectionKeyDest
+		var d accessRequestDest
+		var v pageVirtualAccountsDest
+		dest := make([]any, 0, 16)
+		dest = append(dest, k.dest()...)
+		if requested {
+			dest = append(dest, d.dest()...)
+		}
+		if virtualAccounts {
+			dest = append(dest, v.dest()...)
+		}
+		l, err := scanListing(row, dest...)
+		l.Key = k.key()
+		if requested {
+			req := d.request()
+			l.Request = &req
+		}
+		if virtualAccounts {
+			v.fill(&l)
+		}
+		return l, err
+	}
+}
+
+// pageVirtualAccountsJoin reads, for the account sa of a section's row,
+// its first n Virtual Accounts, DEFAULT first, with viewer $1's role on
+// each: an index range and a sort of a few rows. It follows relationJoin,
+// whose va_role says whether the viewer holds any Virtual Account role on
+// the account; only then is each one probed for it (most viewers hold
+// none: two thirds of the statement's buffers were those probes). The
+// aggregates take the rows in the order the subquery sorted them, with
+// nothing between to reorder them, and both from the same rows, so a name
+// and its role share an index. Read by pageVirtualAccountsColumns.
+func pageVirtualAccountsJoin(n int) string {
+	return `
+	LEFT JOIN LATERAL (
+		SELECT array_agg(va.name) AS names,
+			array_agg(CASE WHEN rel.va_role IS NULL THEN '' ELSE coalesce((SELECT m.role FROM memberships m
+				WHERE m.user_id = $1 AND m.smart_account_id = va.smart_account_id AND m.virtual_account_id = va.id), '') END) AS roles
+		FROM (
+			SELECT va.id, va.smart_account_id, va.name FROM virtual_accounts va
+			WHERE va.smart_account_id = sa.id
+			ORDER BY va.name <> 'DEFAULT', va.name
+			LIMIT ` + strconv.Itoa(n) + `
+		) va
+	) vas ON true`
+}
+
+// pageVirtualAccountsColumns are pageVirtualAccountsJoin's names, roles and
+// how many Virtual Accounts the account has: counted only when it listed n,
+// else as many as it listed.
+func pageVirtualAccountsColumns(n int) string {
+	return `coalesce(vas.names, '{}'), coalesce(vas.roles, '{}'),
+	CASE WHEN cardinality(vas.names) < ` + strconv.Itoa(n) + ` THEN cardinality(vas.names)
+		ELSE (SELECT count(*) FROM virtual_accounts va WHERE va.smart_account_id = sa.id) END`
+}
+
+// pageVirtualAccountsDest reads pageVirtualAccountsColumns into a listing.
+type pageVirtualAccountsDest struct {
+	names, roles []string
+	total        int
+}
+
+func (d *pageVirtualAccountsDest) dest() []any { return []any{&d.names, &d.roles, &d.total} }
+
+func (d *pageVirtualAccountsDest) fill(l *account.Listing) {
+	if len(d.names) > 0 {
+		l.VirtualAccounts = make([]account.VirtualAccountAccess, len(d.names))
+		for i := range d.names {
+			l.VirtualAccounts[i] = account.VirtualAccountAccess{Name: d.names[i], Role: account.Role(d.roles[i])}
+		}
+	}
+	l.MoreVirtualAccounts = d.total - len(d.names)
 }
 
 // sectionSQL is the statement that lists one page of one section, its
@@ -229,6 +303,12 @@ func scanSectionListing(row pgx.CollectableRow) (account.Listing, error) {
 // way.
 func sectionSQL(q account.SectionQuery) (string, []any, pgx.RowToFunc[account.Listing], error) {
 	args := []any{q.ViewerID, q.Filter, q.Limit}
+	// The rows' Virtual Accounts, when the query asks for them.
+	vaColumns, vaJoin := "", ""
+	if q.VirtualAccounts > 0 {
+		vaColumns, vaJoin = ", "+pageVirtualAccountsColumns(q.VirtualAccounts), pageVirtualAccountsJoin(q.VirtualAccounts)
+	}
+	withVAs := q.VirtualAccounts > 0
 	switch q.Section {
 	case account.SectionAccess:
 		// One range of accessible_accounts (migration 017), the viewer's
@@ -236,7 +316,7 @@ func sectionSQL(q account.SectionQuery) (string, []any, pgx.RowToFunc[account.Li
 		// page before any account is fetched.
 		after, order, args := keyset(q, "a.name_folded", "a.smart_account_id", true, false, args)
 		return filterCTE + `
-			SELECT ` + listingColumns + `, false, ` + keyColumns("page.name_folded", "NULL", "page.smart_account_id") + `
+			SELECT ` + listingColumns + `, false, ` + keyColumns("page.name_folded", "NULL", "page.smart_account_id") + vaColumns + `
 			FROM (
 				SELECT a.smart_account_id, a.name_folded FROM accessible_accounts a
 				WHERE a.user_id = $1 AND ` + filterMatches("a.name_folded", "a.domain", "a.smart_account_id") + `
@@ -245,14 +325,14 @@ func sectionSQL(q account.SectionQuery) (string, []any, pgx.RowToFunc[account.Li
 				LIMIT $3
 			) page
 			JOIN smart_accounts sa ON sa.id = page.smart_account_id
-			` + relationJoin + `
-			ORDER BY page.name_folded, page.smart_account_id`, args, scanSectionListing, nil
+			` + relationJoin + vaJoin + `
+			ORDER BY page.name_folded, page.smart_account_id`, args, sectionScan(false, withVAs), nil
 	case account.SectionRequested:
 		// Approved requests are left out: their access is in the first
 		// section now. Newest request first.
 		after, order, args := keyset(q, "r.created_at", "r.id", false, true, args)
 		return filterCTE + `
-			SELECT ` + listingColumns + `, false, ` + keyColumns("NULL", "r.created_at", "r.id") + `, ` + accessRequestColumns + `
+			SELECT ` + listingColumns + `, false, ` + keyColumns("NULL", "r.created_at", "r.id") + `, ` + accessRequestColumns + vaColumns + `
 			FROM (
 				SELECT r.* FROM access_requests r
 				JOIN smart_accounts sa ON sa.id = r.smart_account_id
@@ -264,15 +344,15 @@ func sectionSQL(q account.SectionQuery) (string, []any, pgx.RowToFunc[account.Li
 			JOIN smart_accounts sa ON sa.id = r.smart_account_id
 			JOIN users u ON u.id = r.user_id
 			LEFT JOIN users d ON d.id = r.decided_by
-			` + relationJoin + `
-			ORDER BY r.created_at DESC, r.id DESC`, args, scanRequestedListing, nil
+			` + relationJoin + vaJoin + `
+			ORDER BY r.created_at DESC, r.id DESC`, args, sectionScan(true, withVAs), nil
 	case account.SectionCreated:
 		// smart_accounts_created_by_idx carries the name and domain, so a
 		// filter reads the index alone however many accounts the viewer
 		// asked for; the page's accounts are fetched afterwards.
 		after, order, args := keyset(q, "c.created_at", "c.id", false, true, args)
 		return filterCTE + `
-			SELECT ` + listingColumns + `, false, ` + keyColumns("NULL", "page.created_at", "page.id") + `
+			SELECT ` + listingColumns + `, false, ` + keyColumns("NULL", "page.created_at", "page.id") + vaColumns + `
 			FROM (
 				SELECT c.id, c.created_at FROM smart_accounts c
 				WHERE c.created_by = $1 AND ` + filterMatches("c.name_folded", "c.domain", "c.id") + `
@@ -281,8 +361,8 @@ func sectionSQL(q account.SectionQuery) (string, []any, pgx.RowToFunc[account.Li
 				LIMIT $3
 			) page
 			JOIN smart_accounts sa ON sa.id = page.id
-			` + relationJoin + `
-			ORDER BY page.created_at DESC, page.id DESC`, args, scanSectionListing, nil
+			` + relationJoin + vaJoin + `
+			ORDER BY page.created_at DESC, page.id DESC`, args, sectionScan(false, withVAs), nil
 	case account.SectionDomain:
 		// Restricted accounts are listed here too: their domain is the
 		// viewer's own or one above it, which is exactly the whole-domain
@@ -291,7 +371,7 @@ func sectionSQL(q account.SectionQuery) (string, []any, pgx.RowToFunc[account.Li
 		args = append(args, q.Domains)
 		after, order, args := keyset(q, "sa.name_folded", "sa.id", true, false, args)
 		return filterCTE + `
-			SELECT ` + listingColumns + `, true, ` + keyColumns("sa.name_folded", "NULL", "sa.id") + `
+			SELECT ` + listingColumns + `, true, ` + keyColumns("sa.name_folded", "NULL", "sa.id") + vaColumns + `
 			FROM (
 				SELECT * FROM smart_accounts sa
 				WHERE ` + domainSectionWhere("$4") + `
@@ -300,20 +380,10 @@ func sectionSQL(q account.SectionQuery) (string, []any, pgx.RowToFunc[account.Li
 				ORDER BY ` + order + `
 				LIMIT $3
 			) sa
-			` + relationJoin + `
-			ORDER BY sa.name_folded, sa.id`, args, scanSectionListing, nil
+			` + relationJoin + vaJoin + `
+			ORDER BY sa.name_folded, sa.id`, args, sectionScan(false, withVAs), nil
 	}
 	return "", nil, nil, fmt.Errorf("unknown directory section %q", q.Section)
-}
-
-func scanRequestedListing(row pgx.CollectableRow) (account.Listing, error) {
-	var k sectionKeyDest
-	var d accessRequestDest
-	l, err := scanListing(row, append(k.dest(), d.dest()...)...)
-	req := d.request()
-	l.Request = &req
-	l.Key = k.key()
-	return l, err
 }
 
 func (s *Store) AccountFor(ctx context.Context, viewerID int64, id account.AccountID, query, exactDomain string) (account.Listing, error) {
