@@ -41,9 +41,10 @@ type accessRequestDest struct {
 
 func (d *accessRequestDest) dest() []any {
 	r := &d.r
-	return []any{&r.ID, &r.UserID, &r.AccountID, &r.VirtualAccounts, &r.Role, &r.Reason, &r.Status, &r.CreatedAt,
-		&r.RequesterName, &r.RequesterEmail, &d.decidedAt, &r.DecidedBy, &r.DecisionReason, &r.Rule,
-		&r.GrantedRole, &r.GrantedVAs}
+	// Named types as their underlying ones, as accountDest does.
+	return []any{&r.ID, &r.UserID, (*int64)(&r.AccountID), &r.VirtualAccounts, (*string)(&r.Role), &r.Reason, (*string)(&r.Status), &r.CreatedAt,
+		&r.RequesterName, &r.RequesterEmail, &d.decidedAt, &r.DecidedBy, &r.DecisionReason, (*string)(&r.Rule),
+		(*string)(&r.GrantedRole), &r.GrantedVAs}
 }
 
 func (d *accessRequestDest) request() account.AccessRequest {

@@ -45,7 +45,7 @@ func scanListing(row pgx.Row, extra ...any) (account.Listing, error) {
 	var admins contacts
 	r := &l.Relation
 	dest := accountDest(&l.Account, make([]any, 0, accountFields+7+len(extra)))
-	dest = append(dest, &r.Role, &r.VARole, &r.Creator, &r.AskedAccess, &admins.names, &admins.emails, &r.ExactMatch)
+	dest = append(dest, (*string)(&r.Role), (*string)(&r.VARole), &r.Creator, &r.AskedAccess, &admins.names, &admins.emails, &r.ExactMatch)
 	err := row.Scan(append(dest, extra...)...)
 	l.Admins = admins.list()
 	return l, err
