@@ -172,7 +172,16 @@ func (r report) goals(out io.Writer) {
 	}
 	for _, name := range r.pages {
 		c, s := r.results[name], r.results[name+" same"]
-		if s.RPS > 0 {
+		switch {
+		case s.RPS == 0:
+		case name == "home":
+			// Home's only work is the session and its frame, which every
+			// page reads and no same-work baseline does (they run as a
+			// fixed viewer): its same-work baseline reads nothing. Issue
+			// 20 sets home's goal against the one-query baseline instead
+			// (below); this ratio is shown, not judged.
+			fmt.Fprintf(out, "  %-7s %s\n", "-", fmt.Sprintf("home against its same-work baseline, which reads no session: %.2fx (home's goal is the one-query baseline's)", c.RPS/s.RPS))
+		default:
 			verdict(c.RPS/s.RPS >= goalFramework, "%s at least %.1fx its same-work baseline: %.2fx", name, goalFramework, c.RPS/s.RPS)
 		}
 	}
