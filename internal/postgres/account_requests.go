@@ -33,11 +33,12 @@ const requestFrom = `
 func scanRequest(row pgx.Row, extra ...any) (account.AccountRequest, error) {
 	var r account.AccountRequest
 	var remindedAt, decidedAt *time.Time
-	dest := append([]any{&r.ID, &r.RequestedBy, &r.Requester, &r.RequesterName, &r.PartnerName, &r.DomainAsTyped, &r.NoteToApprover,
-		&r.CustomerEmails, &r.NoteToCustomer, &r.UserEmails, &r.NoteToUsers, &r.SubmissionKey, &r.Status,
-		&r.CreatedAt, &r.ExpiresAt, &remindedAt, &decidedAt, &r.DecidedBy, &r.DecidedByUser, &r.DecisionReason, &r.CustomerLanguage, &r.InputHash, &r.Held, &r.UsersLeftOut,
-		&r.Account.ID, &r.Account.Name, &r.Account.Domain, &r.Account.Type, &r.Account.Restricted, &r.Account.Status,
-		&r.Account.CreatedBy, &r.Account.CreatedAt, &r.Account.UpdatedAt}, extra...)
+	// The status as its underlying string, and the account by accountDest:
+	// pgx plans a named type's scan the long way on every QueryRow.
+	dest := append(make([]any, 0, 24+accountFields+len(extra)), &r.ID, &r.RequestedBy, &r.Requester, &r.RequesterName, &r.PartnerName, &r.DomainAsTyped, &r.NoteToApprover,
+		&r.CustomerEmails, &r.NoteToCustomer, &r.UserEmails, &r.NoteToUsers, &r.SubmissionKey, (*string)(&r.Status),
+		&r.CreatedAt, &r.ExpiresAt, &remindedAt, &decidedAt, &r.DecidedBy, &r.DecidedByUser, &r.DecisionReason, &r.CustomerLanguage, &r.InputHash, &r.Held, &r.UsersLeftOut)
+	dest = append(accountDest(&r.Account, dest), extra...)
 	err := row.Scan(dest...)
 	r.RemindedAt = deref(remindedAt)
 	r.DecidedAt = deref(decidedAt)
