@@ -427,7 +427,7 @@ func collectVirtualAccounts(rows pgx.Rows) (map[account.AccountID][]account.Virt
 		var id account.AccountID
 		var va account.VirtualAccountAccess
 		var total int
-		if err := rows.Scan(&id, &va.Name, &va.Role, &total); err != nil {
+		if err := rows.Scan((*int64)(&id), &va.Name, (*string)(&va.Role), &total); err != nil {
 			return nil, nil, err
 		}
 		vas[id] = append(vas[id], va)
@@ -572,7 +572,7 @@ const roleHoldersSQL = `
 
 func scanRoleHolder(row pgx.CollectableRow) (account.RoleHolder, error) {
 	var h account.RoleHolder
-	err := row.Scan(&h.UserID, &h.Name, &h.Email, &h.Role, &h.VirtualAccount)
+	err := row.Scan(&h.UserID, &h.Name, &h.Email, (*string)(&h.Role), &h.VirtualAccount)
 	return h, err
 }
 

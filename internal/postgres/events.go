@@ -18,7 +18,7 @@ import (
 func scanEvent(row pgx.CollectableRow) (account.Event, error) {
 	var e account.Event
 	var params []byte
-	if err := row.Scan(&e.ID, &e.AccountID, &e.At, &e.ActorID, &e.Actor, &e.Kind, &params, &e.Client); err != nil {
+	if err := row.Scan(&e.ID, (*int64)(&e.AccountID), &e.At, &e.ActorID, &e.Actor, &e.Kind, &params, &e.Client); err != nil {
 		return e, err
 	}
 	if err := json.Unmarshal(params, &e.Params); err != nil {

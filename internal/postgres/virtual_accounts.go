@@ -24,7 +24,7 @@ const virtualAccountSelect = `
 
 func scanVirtualAccount(row pgx.Row) (account.ManagedVirtualAccount, error) {
 	var va account.ManagedVirtualAccount
-	err := row.Scan(&va.ID, &va.AccountID, &va.Name, &va.Holders, &va.PendingRequests, &va.InRule, &va.ViewerRole)
+	err := row.Scan(&va.ID, (*int64)(&va.AccountID), &va.Name, &va.Holders, &va.PendingRequests, &va.InRule, (*string)(&va.ViewerRole))
 	return va, err
 }
 
