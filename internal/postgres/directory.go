@@ -136,16 +136,18 @@ func queueSections(b *pgx.Batch, qs []account.SectionQuery) ([][]account.Listing
 			return nil, err
 		}
 		b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
-			// A page is at most q.Limit rows (a few dozen): sized once,
-			// rather than grown and copied four or five times as rows
-			// arrive.
 			var err error
-			out[i], err = pgx.AppendRows(make([]account.Listing, 0, min(max(q.Limit, 0), 100)), rows, scan)
+			out[i], err = pgx.AppendRows(make([]account.Listing, 0, pageCapacity(q.Limit)), rows, scan)
 			return err
 		})
 	}
 	return out, nil
 }
+
+// pageCapacity is the room to read a page of at most limit rows (a few
+// dozen) into: sized once, rather than grown and copied four or five times
+// as rows arrive, and never more than 100 whatever limit says.
+func pageCapacity(limit int) int { return min(max(limit, 0), 100) }
 
 // domainSectionWhere keeps the live accounts sa under the domains (the SQL
 // parameter named) that viewer $1 has no other section for: no role, no
@@ -239,14 +241,14 @@ func sectionScan(requested, virtualAccounts bool) pgx.RowToFunc[account.Listing]
 			l.Request = &req
 		}
 		if virtualAccounts {
-			v.fill(&l)
+			l.VirtualAccounts, l.MoreVirtualAccounts = v.list()
 		}
 		return l, err
 	}
 }
 
-// pageVirtualAccountsJoin reads, for the account sa of a section's row,
-// its first n Virtual Accounts, DEFAULT first, with viewer $1's role on
+// pageVirtualAccountsJoin reads, for the account sa of a row (a section's,
+// or virtualAccountsSQL's), its first n Virtual Accounts, DEFAULT first, with viewer $1's role on
 // each: an index range and a sort of a few rows. It follows relationJoin,
 // whose va_role says whether the viewer holds any Virtual Account role on
 // the account; only then is each one probed for it (most viewers hold
@@ -278,7 +280,7 @@ func pageVirtualAccountsColumns(n int) string {
 		ELSE (SELECT count(*) FROM virtual_accounts va WHERE va.smart_account_id = sa.id) END`
 }
 
-// pageVirtualAccountsDest reads pageVirtualAccountsColumns into a listing.
+// pageVirtualAccountsDest reads pageVirtualAccountsColumns.
 type pageVirtualAccountsDest struct {
 	names, roles []string
 	total        int
@@ -286,14 +288,17 @@ type pageVirtualAccountsDest struct {
 
 func (d *pageVirtualAccountsDest) dest() []any { return []any{&d.names, &d.roles, &d.total} }
 
-func (d *pageVirtualAccountsDest) fill(l *account.Listing) {
+// list is the Virtual Accounts read (nil for none) and how many more the
+// account has.
+func (d *pageVirtualAccountsDest) list() ([]account.VirtualAccountAccess, int) {
+	var vas []account.VirtualAccountAccess
 	if len(d.names) > 0 {
-		l.VirtualAccounts = make([]account.VirtualAccountAccess, len(d.names))
+		vas = make([]account.VirtualAccountAccess, len(d.names))
 		for i := range d.names {
-			l.VirtualAccounts[i] = account.VirtualAccountAccess{Name: d.names[i], Role: account.Role(d.roles[i])}
+			vas[i] = account.VirtualAccountAccess{Name: d.names[i], Role: account.Role(d.roles[i])}
 		}
 	}
-	l.MoreVirtualAccounts = d.total - len(d.names)
+	return vas, d.total - len(d.names)
 }
 
 // sectionSQL is the statement that lists one page of one section, its
@@ -304,11 +309,10 @@ func (d *pageVirtualAccountsDest) fill(l *account.Listing) {
 func sectionSQL(q account.SectionQuery) (string, []any, pgx.RowToFunc[account.Listing], error) {
 	args := []any{q.ViewerID, q.Filter, q.Limit}
 	// The rows' Virtual Accounts, when the query asks for them.
-	vaColumns, vaJoin := "", ""
-	if q.VirtualAccounts > 0 {
+	vaColumns, vaJoin, withVAs := "", "", q.VirtualAccounts > 0
+	if withVAs {
 		vaColumns, vaJoin = ", "+pageVirtualAccountsColumns(q.VirtualAccounts), pageVirtualAccountsJoin(q.VirtualAccounts)
 	}
-	withVAs := q.VirtualAccounts > 0
 	switch q.Section {
 	case account.SectionAccess:
 		// One range of accessible_accounts (migration 017), the viewer's
@@ -398,46 +402,35 @@ func (s *Store) AccountFor(ctx context.Context, viewerID int64, id account.Accou
 	return l, nil
 }
 
-// virtualAccountsSQL lists the Virtual Accounts of accounts $1, DEFAULT
-// first, at most $3 each, with viewer $2's role on each and how many each
-// account has; read by collectVirtualAccounts. The role is a probe a row:
-// as a join, the generic plan (which expects a user to hold a few roles)
-// read and sorted every membership the viewer has, 28,817 rows and 24.8 ms
-// for a partner with roles on 30,000 accounts, against 0.4 ms for the
-// probes.
-const virtualAccountsSQL = `
-	SELECT x.smart_account_id, x.name,
-		coalesce((SELECT m.role FROM memberships m
-			WHERE m.user_id = $2 AND m.smart_account_id = x.smart_account_id AND m.virtual_account_id = x.id), ''),
-		x.total
-	FROM (
-		SELECT va.id, va.smart_account_id, va.name,
-			row_number() OVER (PARTITION BY va.smart_account_id ORDER BY va.name <> 'DEFAULT', va.name) AS n,
-			count(*) OVER (PARTITION BY va.smart_account_id) AS total
-		FROM virtual_accounts va
-		WHERE va.smart_account_id = ANY($1)
-	) x
-	WHERE x.n <= $3
-	ORDER BY x.smart_account_id, x.n`
+// virtualAccountsSQL lists, for each of accounts $2, its first n Virtual
+// Accounts with viewer $1's role on each and how many it has, read as a
+// section reads them with its rows (pageVirtualAccountsJoin, after
+// relationJoin): one row an account, read by collectVirtualAccounts. The
+// role stays a probe: as a join, the generic plan (which expects a user to
+// hold a few roles) read and sorted every membership the viewer has, 28,817
+// rows and 24.8 ms for a partner with roles on 30,000 accounts.
+func virtualAccountsSQL(n int) string {
+	return `SELECT sa.id, ` + pageVirtualAccountsColumns(n) + `
+	FROM smart_accounts sa` + relationJoin + pageVirtualAccountsJoin(n) + `
+	WHERE sa.id = ANY ($2)`
+}
 
 func collectVirtualAccounts(rows pgx.Rows) (map[account.AccountID][]account.VirtualAccountAccess, map[account.AccountID]int, error) {
 	defer rows.Close()
 	vas, more := map[account.AccountID][]account.VirtualAccountAccess{}, map[account.AccountID]int{}
 	for rows.Next() {
-		var id account.AccountID
-		var va account.VirtualAccountAccess
-		var total int
-		if err := rows.Scan((*int64)(&id), &va.Name, (*string)(&va.Role), &total); err != nil {
+		var id int64
+		var d pageVirtualAccountsDest
+		if err := rows.Scan(append([]any{&id}, d.dest()...)...); err != nil {
 			return nil, nil, err
 		}
-		vas[id] = append(vas[id], va)
-		more[id] = total - len(vas[id])
+		vas[account.AccountID(id)], more[account.AccountID(id)] = d.list()
 	}
 	return vas, more, rows.Err()
 }
 
 func (s *Store) VirtualAccountsOf(ctx context.Context, viewerID int64, ids []account.AccountID, perAccount int) (map[account.AccountID][]account.VirtualAccountAccess, map[account.AccountID]int, error) {
-	rows, err := s.reader(ctx).Query(ctx, virtualAccountsSQL, ids, viewerID, perAccount)
+	rows, err := s.reader(ctx).Query(ctx, virtualAccountsSQL(perAccount), viewerID, ids)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -517,7 +510,7 @@ func (s *Store) AccountParts(ctx context.Context, q account.AccountPartsQuery) (
 	var p account.AccountParts
 	b := &pgx.Batch{}
 	if q.VirtualAccounts > 0 {
-		b.Queue(virtualAccountsSQL, []account.AccountID{q.ID}, q.ViewerID, q.VirtualAccounts).Query(func(rows pgx.Rows) error {
+		b.Queue(virtualAccountsSQL(q.VirtualAccounts), q.ViewerID, []account.AccountID{q.ID}).Query(func(rows pgx.Rows) error {
 			vas, more, err := collectVirtualAccounts(rows)
 			p.VirtualAccounts, p.MoreVirtualAccounts = vas[q.ID], more[q.ID]
 			if p.VirtualAccounts == nil {

@@ -160,7 +160,6 @@ func (s *Store) SearchAccounts(ctx context.Context, viewerID int64, q account.Se
 	if err != nil {
 		return nil, err
 	}
-	// Sized for the page, as queueSections does.
-	return pgx.AppendRows(make([]account.Listing, 0, min(max(q.Limit, 0), 100)), rows,
+	return pgx.AppendRows(make([]account.Listing, 0, pageCapacity(q.Limit)), rows,
 		func(row pgx.CollectableRow) (account.Listing, error) { return scanListing(row) })
 }
