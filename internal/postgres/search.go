@@ -16,10 +16,13 @@ import (
 // answered by checking each of those suffixes' accounts for the whole query.
 const commonSuffixes = 500
 
-// commonVariants bounds how many different suffixes that begin a common
-// single word ("bank", "banking", "bankhaus") search reads one by one, each
-// giving its accounts in name order: a word with more is so common that
-// walking all names in order finds a page sooner.
+// commonVariants bounds how many different suffixes that begin a query's
+// common rarest word ("bank", "banking", "bankhaus") search reads one by
+// one, each giving its accounts in name order: a single word with more is so
+// common that walking all names in order finds a page sooner. A query of
+// several words ("ag gmbh", "c1796684640-20": the part after the hyphen is
+// too short to count) stops there too, at its first page, where it used to
+// read every suffix of that word: 25 ms and more at a million accounts.
 const commonVariants = 64
 
 // searchSQL is the whole of a search page in one statement, so that search
@@ -36,10 +39,13 @@ const commonVariants = 64
 //  4. way, variants and elsewhere: the second tier, read only when the first
 //     does not fill the page: the query after the first character of a
 //     name, or anywhere in the domain, found through the suffixes that begin
-//     its rarest word; for a common single word, through each of the few
-//     different suffixes that begin it, whose accounts are in name order,
-//     or by walking the names in order when there are many. And the account
-//     whose domain is the query as a whole.
+//     its rarest word. When even that word is common, through each of the
+//     few different suffixes that begin it, whose accounts are in name
+//     order, so that each stops at its first page of accounts that hold the
+//     whole query; when there are many such suffixes, a single word walks
+//     the names in order, and a query of several words reads every suffix
+//     of its rarest word, as for a rare one (its whole may still be rare).
+//     And the account whose domain is the query as a whole.
 //  5. page: both tiers in order, and that page's accounts with the viewer's
 //     relation and their first administrators.
 //
@@ -75,8 +81,8 @@ var searchSQL = `
 	-- commonSuffixes suffixes (0.5 ms) when the names that start with the
 	-- query fill the page.
 	way AS MATERIALIZED (
-		SELECT elsewhere, CASE WHEN elsewhere
-			THEN (SELECT one_word FROM q) AND coalesce((SELECT n FROM rarest), 0) >= ` + strconv.Itoa(commonSuffixes) + `
+		SELECT elsewhere, (SELECT one_word FROM q) AS one_word, CASE WHEN elsewhere
+			THEN coalesce((SELECT n FROM rarest), 0) >= ` + strconv.Itoa(commonSuffixes) + `
 			ELSE false END AS common_word
 		FROM (SELECT (SELECT count(*) FROM starts) < $4::int + $5::int AS elsewhere) x
 	),
@@ -98,26 +104,32 @@ var searchSQL = `
 	),
 	elsewhere AS MATERIALIZED (
 		SELECT DISTINCT ON (x.name_folded, x.id) x.id, x.name_folded FROM (
-			-- a query whose rarest word is rare: that word's suffixes, each
-			-- checked for the whole query
+			-- a query whose rarest word is rare, or of several words whose
+			-- rarest begins too many different suffixes: that word's
+			-- suffixes, each checked for the whole query
 			SELECT s.smart_account_id AS id, s.name_folded FROM search_suffixes s
-			WHERE (SELECT elsewhere AND NOT common_word FROM way)
+			WHERE ((SELECT elsewhere AND NOT common_word FROM way)
+					OR ((SELECT elsewhere AND common_word AND NOT one_word FROM way)
+						AND (SELECT count(*) FROM variants WHERE suffix IS NOT NULL) > ` + strconv.Itoa(commonVariants) + `))
 				AND s.suffix >= (SELECT word FROM rarest) AND s.suffix < (SELECT word || chr(1114111) FROM rarest)
 				AND ` + holdsElsewhere("s") + `
 			UNION ALL
-			-- a common word with a few variants: each variant's accounts are
-			-- in name order in the key, so each gives its first page
+			-- a common rarest word with a few variants: each variant's
+			-- accounts are in name order in the key, so each gives its first
+			-- page of those that hold the whole query
 			SELECT page.id, page.name_folded FROM variants v
 			CROSS JOIN LATERAL (
 				SELECT s.smart_account_id AS id, s.name_folded FROM search_suffixes s
-				WHERE s.suffix = v.suffix AND NOT starts_with(s.name_folded, (SELECT folded FROM q))
+				WHERE s.suffix = v.suffix AND ` + holdsElsewhere("s") + `
 				ORDER BY s.name_folded, s.smart_account_id
 				LIMIT $4::int + $5::int) page
 			WHERE (SELECT count(*) FROM variants WHERE suffix IS NOT NULL) <= ` + strconv.Itoa(commonVariants) + `
 			UNION ALL
-			-- a common word with many: the names in order, until a page
+			-- a common single word with many: the names in order, until a
+			-- page (a query of several words could be rare among them all)
 			(SELECT m.id, m.name_folded FROM smart_accounts m
-			WHERE (SELECT count(*) FROM variants WHERE suffix IS NOT NULL) > ` + strconv.Itoa(commonVariants) + `
+			WHERE (SELECT one_word FROM way)
+				AND (SELECT count(*) FROM variants WHERE suffix IS NOT NULL) > ` + strconv.Itoa(commonVariants) + `
 				AND ` + holdsElsewhere("m") + `
 				AND clc_found_by_part(m.status, m.restricted)
 			ORDER BY m.name_folded, m.id

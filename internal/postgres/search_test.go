@@ -73,6 +73,13 @@ func TestSearchPlansUseIndexes(t *testing.T) {
 		}
 	}
 	rare := strings.Fields(name)[0]
+	// Two words, each common: the end of that name (a word and a legal
+	// form, say), which many names hold whole.
+	words := strings.Fields(name)
+	tail := strings.Join(words[max(1, len(words)-2):], " ")
+	if strings.Count(tail, " ") != 1 {
+		t.Fatalf("the name %q has too few words", name)
+	}
 
 	// Each way of finding the query shows in the plan as a scan of its own.
 	rareWay := func(sc scan) bool { return sc.relation == "search_suffixes" && strings.Contains(sc.filter, "strpos") }
@@ -98,6 +105,17 @@ func TestSearchPlansUseIndexes(t *testing.T) {
 			return sc.index == "smart_accounts_name_folded_idx" && sc.cond == "" && strings.Contains(sc.filter, "strpos")
 		}},
 		{"two words", rare + " " + word, "", rareWay},
+		// Several words whose rarest is common: each suffix that begins it,
+		// in name order, up to a page of accounts that hold them all; and
+		// when it begins too many different suffixes, all of them, as for a
+		// rare word (walking the names could find none in a million).
+		{"two common words, each suffix of the rarer in name order", word + " " + word, "", func(sc scan) bool {
+			return sc.index == "search_suffixes_pkey" && strings.Contains(sc.cond, "(suffix = ") && strings.Contains(sc.filter, "strpos")
+		}},
+		{"a common word and a part too short to count", word + "-ab", "", func(sc scan) bool {
+			return sc.index == "search_suffixes_pkey" && strings.Contains(sc.cond, "(suffix = ") && strings.Contains(sc.filter, "strpos")
+		}},
+		{"a common fragment and a common word", fragment + " " + word, "", rareWay},
 		{"a whole domain", "example-7.com", "example-7.com", func(sc scan) bool {
 			return sc.index == "smart_accounts_domain_idx" || sc.index == "smart_accounts_live_domain_key"
 		}},
@@ -128,7 +146,8 @@ func TestSearchPlansUseIndexes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	queries := []string{rare, word, fragment, rare + " " + word, domain, domain[:strings.IndexByte(domain, '.')], restricted,
+	queries := []string{rare, word, fragment, rare + " " + word, tail, word + " " + word, word + "-ab", fragment + " " + word,
+		fragment + " " + fragment, domain, domain[:strings.IndexByte(domain, '.')], restricted,
 		strings.ToUpper(restricted), restricted[:len(restricted)-2], "qzx no such account"}
 	for _, q := range queries {
 		for page := range 3 {
