@@ -265,6 +265,26 @@ func TestDirectorySectionsReadOnePage(t *testing.T) {
 			t.Errorf("page %d: %v rows of accessible_accounts read for a page of %d", page, read, q.Limit)
 		}
 	}
+	// A partner who asked for far more accounts than most users: the
+	// generic plan expects a few requests a user, and must still read a
+	// page of theirs in order, not all of them to sort.
+	db.Exec(t, `INSERT INTO access_requests (user_id, smart_account_id, role, reason, status, created_at, decided_at)
+		SELECT $1, sa.id, 'user', 'r', 'declined', now() - make_interval(secs => sa.id), now()
+		FROM smart_accounts sa WHERE sa.id <= 2000
+			AND NOT EXISTS (SELECT FROM access_requests r WHERE r.user_id = $1 AND r.smart_account_id = sa.id)`, partner)
+	db.Exec(t, `ANALYZE access_requests`)
+	for _, filter := range []string{"", "gmbh"} {
+		read := 0.0
+		for _, n := range explain(account.SectionQuery{ViewerID: partner, Section: account.SectionRequested, Filter: filter, Limit: 26}) {
+			if n.Relation == "access_requests" && n.Index != "access_requests_account_user_idx" {
+				read += n.Rows * n.Loops
+			}
+		}
+		if limit := map[string]float64{"": 26, "gmbh": 26 * 20}[filter]; read == 0 || read > limit {
+			t.Errorf("asked access to, filter %q: %v of the partner's requests read for a page of 26", filter, read)
+		}
+	}
+
 	// scale.Load vacuums last, so every page is all-visible: an index-only
 	// scan reads no table.
 	if !slices.ContainsFunc(explain(account.SectionQuery{ViewerID: partner, Section: account.SectionCreated, Filter: "gmbh", Limit: 26}),

@@ -333,14 +333,22 @@ func sectionSQL(q account.SectionQuery) (string, []any, pgx.RowToFunc[account.Li
 			ORDER BY page.name_folded, page.smart_account_id`, args, sectionScan(false, withVAs), nil
 	case account.SectionRequested:
 		// Approved requests are left out: their access is in the first
-		// section now. Newest request first.
+		// section now. Newest request first, read in the order of
+		// access_requests_user_idx and cut to the page before any account
+		// is fetched; only a filter reads each request's account, and
+		// under an OR the planner keeps it a probe. As a join, the generic
+		// plan (which expects a user to have asked for a few accounts) read
+		// every request of the viewer's and sorted them: 3,000 requests and
+		// 10 ms of the overview for a partner with 30,000 accounts, at
+		// 100,000 accounts.
 		after, order, args := keyset(q, "r.created_at", "r.id", false, true, args)
 		return filterCTE + `
 			SELECT ` + listingColumns + `, false, ` + keyColumns("NULL", "r.created_at", "r.id") + `, ` + accessRequestColumns + vaColumns + `
 			FROM (
 				SELECT r.* FROM access_requests r
-				JOIN smart_accounts sa ON sa.id = r.smart_account_id
-				WHERE r.user_id = $1 AND r.status IN ('pending', 'declined') AND ` + filterMatches("sa.name_folded", "sa.domain", "sa.id") + `
+				WHERE r.user_id = $1 AND r.status IN ('pending', 'declined')
+					AND ($2::text = '' OR EXISTS (SELECT FROM smart_accounts fa WHERE fa.id = r.smart_account_id
+						AND ` + filterMatches("fa.name_folded", "fa.domain", "fa.id") + `))
 					AND ` + after + `
 				ORDER BY ` + order + `
 				LIMIT $3
