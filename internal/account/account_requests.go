@@ -34,9 +34,10 @@ type AccountRequestsStore interface {
 	FollowUpStore
 	ConversationStore
 	EscalationStore
-	// AccessOf and AccountByDomain answer who administers an account and
-	// who holds a domain; RequestsBy lists a partner's requests.
-	AccessOf(ctx context.Context, userID int64) ([]Access, error)
+	// AccountFor and AccountByDomain answer how a user relates to an
+	// account and who holds a domain; RequestsBy lists a partner's
+	// requests.
+	relationReader
 	AccountByDomain(ctx context.Context, domain string) (SmartAccount, error)
 	RequestsBy(ctx context.Context, userID int64, before AccountID, limit int) ([]AccountRequest, error)
 }

@@ -42,22 +42,21 @@ func TestLinkStateAt(t *testing.T) {
 
 func TestMaySeeRequest(t *testing.T) {
 	r := AccountRequest{RequestedBy: 1, Account: SmartAccount{ID: 7}}
-	admin := []Access{{Account: SmartAccount{ID: 7}, Role: RoleAdmin}}
 	for _, c := range []struct {
-		name   string
-		u      User
-		access []Access
-		want   bool
+		name string
+		u    User
+		rel  Relation // to account 7
+		want bool
 	}{
-		{"the partner who sent it", User{ID: 1}, nil, true},
-		{"staff", User{ID: 2, Staff: true}, nil, true},
-		{"the account's Administrator", User{ID: 3}, admin, true},
-		{"a User of the account", User{ID: 4}, []Access{{Account: SmartAccount{ID: 7}, Role: RoleUser}}, false},
-		{"a Virtual Account's Administrator", User{ID: 5}, []Access{{Account: SmartAccount{ID: 7}, VARole: RoleAdmin}}, false},
-		{"another account's Administrator", User{ID: 6}, []Access{{Account: SmartAccount{ID: 8}, Role: RoleAdmin}}, false},
-		{"anyone else", User{ID: 9}, nil, false},
+		{"the partner who sent it", User{ID: 1}, Relation{Creator: true}, true},
+		{"staff", User{ID: 2, Staff: true}, Relation{}, true},
+		{"the account's Administrator", User{ID: 3}, Relation{Role: RoleAdmin}, true},
+		{"a User of the account", User{ID: 4}, Relation{Role: RoleUser}, false},
+		{"a Virtual Account's Administrator", User{ID: 5}, Relation{VARole: RoleAdmin}, false},
+		{"someone who asked for access", User{ID: 6}, Relation{AskedAccess: true}, false},
+		{"anyone else", User{ID: 9}, Relation{}, false},
 	} {
-		if got := MaySeeRequest(c.u, r, c.access); got != c.want {
+		if got := MaySeeRequest(c.u, r, c.rel); got != c.want {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
 	}

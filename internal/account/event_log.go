@@ -79,8 +79,8 @@ type EventQuery struct {
 // EventLogStore is what the Event Log needs from persistence.
 type EventLogStore interface {
 	RequestByAccount(ctx context.Context, id AccountID) (AccountRequest, error)
-	AccountByID(ctx context.Context, id AccountID) (SmartAccount, error)
-	AccessOf(ctx context.Context, userID int64) ([]Access, error)
+	// AccountFor is the account with how the viewer relates to it.
+	relationReader
 	// Events reads one page of q.
 	Events(ctx context.Context, q EventQuery) ([]Event, error)
 }
@@ -121,18 +121,13 @@ func (l *EventLog) Scope(ctx context.Context, u User, view EventLogView, id Acco
 		return EventScope{}, ErrNotFound
 	}
 	sc.q.Account = id
-	var access []Access
-	if !u.Staff {
-		var err error
-		if access, err = l.store.AccessOf(ctx, u.ID); err != nil {
-			return EventScope{}, fmt.Errorf("access of user %d: %w", u.ID, err)
-		}
-	}
 	if view == AccountEventLog {
-		if _, err := l.store.AccountByID(ctx, id); err != nil {
+		// The account and how u relates to it, in one read.
+		acc, err := l.store.AccountFor(ctx, u.ID, id, "", "")
+		if err != nil {
 			return EventScope{}, fmt.Errorf("account %s: %w", id, err)
 		}
-		if !u.Staff && !AdministersAccount(access, id) {
+		if !MayReadAccountLog(u, acc.Relation) {
 			return EventScope{}, ErrNotFound
 		}
 		return sc, nil
@@ -141,10 +136,16 @@ func (l *EventLog) Scope(ctx context.Context, u User, view EventLogView, id Acco
 	if err != nil {
 		return EventScope{}, fmt.Errorf("request for %s: %w", id, err)
 	}
-	if !MaySeeRequest(u, r, access) {
+	var rel Relation
+	if !u.Staff {
+		if rel, err = relationTo(ctx, l.store, u, id); err != nil {
+			return EventScope{}, err
+		}
+	}
+	if !MaySeeRequest(u, r, rel) {
 		return EventScope{}, ErrNotFound
 	}
-	if !u.Staff && !AdministersAccount(access, id) {
+	if !MayReadAccountLog(u, rel) {
 		sc.q.Kinds = requestEventKinds
 	}
 	return sc, nil
