@@ -133,15 +133,6 @@ type Membership struct {
 	Role           Role
 }
 
-// Access is one Smart Account a user can open, with their role on it and
-// their strongest role on any of its Virtual Accounts, kept apart: a Virtual
-// Account role never counts as a Smart Account role.
-type Access struct {
-	Account SmartAccount
-	Role    Role // on the Smart Account itself; "" for none
-	VARole  Role // the strongest on its Virtual Accounts; "" for none
-}
-
 // Event is one line of a Smart Account's append-only history.
 type Event struct {
 	ID        int64

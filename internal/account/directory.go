@@ -240,6 +240,25 @@ func (s *Listings) Directory(ctx context.Context, viewer User) ([]DirectorySecti
 	return out, nil
 }
 
+// Landing is what Cisco License Central's landing page lists: the first
+// DirectoryOverviewSize accounts the viewer can access, in the directory's
+// order, with how many there are. It listed them all once: 3 MB and 230 ms
+// for a partner with roles on 28,817 accounts. The rest are on the
+// directory's section page.
+func (s *Listings) Landing(ctx context.Context, viewer User) (DirectorySection, error) {
+	domains := DomainAndParents(EmailDomain(viewer.Email))
+	q := SectionQuery{ViewerID: viewer.ID, Domains: domains, Section: SectionAccess, Limit: DirectoryOverviewSize + 1}
+	lists, totals, err := s.store.DirectoryOverview(ctx, viewer.ID, domains, []SectionQuery{q})
+	if err != nil {
+		return DirectorySection{}, fmt.Errorf("landing: %w", err)
+	}
+	out := []DirectorySection{{Section: SectionAccess, Page: pageOf(lists[0], 1, DirectoryOverviewSize), Total: totals[SectionAccess]}}
+	if err := s.sight(ctx, viewer, out); err != nil {
+		return DirectorySection{}, fmt.Errorf("landing: %w", err)
+	}
+	return out[0], nil
+}
+
 // DirectorySectionQuery asks for one page of one section's own page: the
 // first, or the one after (or before) a row's key as a page link carries
 // it (SectionKey.String).

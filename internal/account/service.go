@@ -36,10 +36,6 @@ type Store interface {
 	CreateVirtualAccount(ctx context.Context, id AccountID, name, actor string, at time.Time) error
 	// Grant gives a role, replacing the user's role on that scope.
 	Grant(ctx context.Context, m Membership, actor string, at time.Time) error
-	// AccessOf lists the accounts a user holds any role on, strongest role
-	// first, then by name, with the Smart Account role and the Virtual
-	// Account role apart.
-	AccessOf(ctx context.Context, userID int64) ([]Access, error)
 
 	// Sign-in throttling. CountLoginAttempt returns the latest block over
 	// keys and, when none holds at now, counts the attempt as a failure
@@ -267,11 +263,6 @@ func (s *Service) AccountByDomain(ctx context.Context, domain string) (SmartAcco
 // UserByEmail finds a user.
 func (s *Service) UserByEmail(ctx context.Context, email string) (User, error) {
 	return s.userByEmail(ctx, email)
-}
-
-// AccessOf lists the accounts a user holds a role on.
-func (s *Service) AccessOf(ctx context.Context, userID int64) ([]Access, error) {
-	return s.store.AccessOf(ctx, userID)
 }
 
 func (s *Service) userByEmail(ctx context.Context, email string) (User, error) {

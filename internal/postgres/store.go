@@ -169,38 +169,6 @@ func (s *Store) Grant(ctx context.Context, m account.Membership, actor string, a
 	})
 }
 
-// AccessOf reads the Smart Account role and the strongest Virtual Account
-// role apart: a Virtual Account Administrator administers that Virtual
-// Account, never its Smart Account.
-func (s *Store) AccessOf(ctx context.Context, userID int64) ([]account.Access, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT `+accountColumns+`, m.role, m.va_role
-		FROM (
-			SELECT m.smart_account_id,
-				coalesce(max(m.role) FILTER (WHERE m.virtual_account_id IS NULL), '') AS role,
-				coalesce((array_agg(m.role ORDER BY `+memberRank+` DESC) FILTER (WHERE m.virtual_account_id IS NOT NULL))[1], '') AS va_role,
-				max(`+memberRank+`) AS rank
-			FROM memberships m WHERE m.user_id = $1
-			GROUP BY m.smart_account_id
-		) m
-		JOIN smart_accounts sa ON sa.id = m.smart_account_id
-		ORDER BY m.rank DESC, lower(sa.name), sa.id`, userID)
-	if err != nil {
-		return nil, err
-	}
-	var out []account.Access
-	for rows.Next() {
-		var acc account.Access
-		a, err := scanAccount(rows, &acc.Role, &acc.VARole)
-		if err != nil {
-			return nil, err
-		}
-		acc.Account = a
-		out = append(out, acc)
-	}
-	return out, rows.Err()
-}
-
 const eventColumns = `id, coalesce(smart_account_id, 0), at, coalesce(actor_user_id, 0), actor, kind, params, client_addr`
 
 // liveAccountByDomainSQL finds the live (pending or active) account holding
