@@ -211,7 +211,7 @@ func (s *AccountRequests) RequestState(ctx context.Context, u User, id AccountID
 	if st.History, err = s.store.AccountHistory(ctx, id); err != nil {
 		return AccountRequestState{}, fmt.Errorf("history of %s: %w", id, err)
 	}
-	if !u.Staff && rel.Role != RoleAdmin {
+	if !MayReadAccountLog(u, rel) {
 		// The partner follows its request, not the customer's account once
 		// it exists: who the customer later gives which role is theirs.
 		st.History = RequestEvents(st.History)
