@@ -247,6 +247,9 @@ func (s *Listings) Directory(ctx context.Context, viewer User) ([]DirectorySecti
 // directory's section page.
 func (s *Listings) Landing(ctx context.Context, viewer User) (DirectorySection, error) {
 	domains := DomainAndParents(EmailDomain(viewer.Email))
+	// The landing shows no Virtual Accounts, so its statement reads none
+	// (VirtualAccounts 0), and sight reads none afterwards either: it reads
+	// them only for sections whose statement cannot, and this one can.
 	q := SectionQuery{ViewerID: viewer.ID, Domains: domains, Section: SectionAccess, Limit: DirectoryOverviewSize + 1}
 	lists, totals, err := s.store.DirectoryOverview(ctx, viewer.ID, domains, []SectionQuery{q})
 	if err != nil {
