@@ -220,21 +220,15 @@ type DirectorySection struct {
 // created, and those that match their email domain, the first
 // DirectoryOverviewSize of each with the section's total.
 func (s *Listings) Directory(ctx context.Context, viewer User) ([]DirectorySection, error) {
-	domains := DomainAndParents(EmailDomain(viewer.Email))
-	qs := make([]SectionQuery, len(Sections))
-	for i, sec := range Sections {
-		qs[i] = SectionQuery{ViewerID: viewer.ID, Domains: domains, Section: sec, Limit: DirectoryOverviewSize + 1,
-			VirtualAccounts: pageVirtualAccounts(viewer, sec)}
+	qs := overviewQueries(viewer, Sections...)
+	for i := range qs {
+		qs[i].VirtualAccounts = pageVirtualAccounts(viewer, qs[i].Section)
 	}
-	lists, totals, err := s.store.DirectoryOverview(ctx, viewer.ID, domains, qs)
+	out, unread, err := s.overview(ctx, viewer, qs)
+	if err == nil {
+		err = s.readVirtualAccounts(ctx, viewer.ID, unread)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("directory: %w", err)
-	}
-	out := make([]DirectorySection, len(Sections))
-	for i, sec := range Sections {
-		out[i] = DirectorySection{Section: sec, Page: pageOf(lists[i], 1, DirectoryOverviewSize), Total: totals[sec]}
-	}
-	if err := s.sight(ctx, viewer, out); err != nil {
 		return nil, fmt.Errorf("directory: %w", err)
 	}
 	return out, nil
@@ -244,22 +238,40 @@ func (s *Listings) Directory(ctx context.Context, viewer User) ([]DirectorySecti
 // DirectoryOverviewSize accounts the viewer can access, in the directory's
 // order, with how many there are. It listed them all once: 3 MB and 230 ms
 // for a partner with roles on 28,817 accounts. The rest are on the
-// directory's section page.
+// directory's section page. It shows no Virtual Accounts, so it reads none.
 func (s *Listings) Landing(ctx context.Context, viewer User) (DirectorySection, error) {
-	domains := DomainAndParents(EmailDomain(viewer.Email))
-	// The landing shows no Virtual Accounts, so its statement reads none
-	// (VirtualAccounts 0), and sight reads none afterwards either: it reads
-	// them only for sections whose statement cannot, and this one can.
-	q := SectionQuery{ViewerID: viewer.ID, Domains: domains, Section: SectionAccess, Limit: DirectoryOverviewSize + 1}
-	lists, totals, err := s.store.DirectoryOverview(ctx, viewer.ID, domains, []SectionQuery{q})
+	out, _, err := s.overview(ctx, viewer, overviewQueries(viewer, SectionAccess))
 	if err != nil {
 		return DirectorySection{}, fmt.Errorf("landing: %w", err)
 	}
-	out := []DirectorySection{{Section: SectionAccess, Page: pageOf(lists[0], 1, DirectoryOverviewSize), Total: totals[SectionAccess]}}
-	if err := s.sight(ctx, viewer, out); err != nil {
-		return DirectorySection{}, fmt.Errorf("landing: %w", err)
-	}
 	return out[0], nil
+}
+
+// overviewQueries ask for the first DirectoryOverviewSize rows of each of
+// secs, and one more to know there are more.
+func overviewQueries(viewer User, secs ...Section) []SectionQuery {
+	domains := DomainAndParents(EmailDomain(viewer.Email))
+	qs := make([]SectionQuery, len(secs))
+	for i, sec := range secs {
+		qs[i] = SectionQuery{ViewerID: viewer.ID, Domains: domains, Section: sec, Limit: DirectoryOverviewSize + 1}
+	}
+	return qs
+}
+
+// overview reads the first page of each of the sections qs asks for (all
+// for one viewer and their domains) and each section's total, in one round
+// trip, and decides what the viewer sees of them (sight): it returns the
+// listings whose Virtual Accounts are shown but were not read.
+func (s *Listings) overview(ctx context.Context, viewer User, qs []SectionQuery) ([]DirectorySection, []*Listing, error) {
+	lists, totals, err := s.store.DirectoryOverview(ctx, viewer.ID, qs[0].Domains, qs)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]DirectorySection, len(qs))
+	for i, q := range qs {
+		out[i] = DirectorySection{Section: q.Section, Page: pageOf(lists[i], 1, DirectoryOverviewSize), Total: totals[q.Section]}
+	}
+	return out, sight(viewer, out, qs), nil
 }
 
 // DirectorySectionQuery asks for one page of one section's own page: the
@@ -329,22 +341,22 @@ func (s *Listings) DirectorySection(ctx context.Context, viewer User, q Director
 	if len(sec.Items) > 0 {
 		sec.First, sec.Last = sec.Items[0].Key, sec.Items[len(sec.Items)-1].Key
 	}
-	out := []DirectorySection{sec}
-	if err := s.sight(ctx, viewer, out); err != nil {
+	if err := s.readVirtualAccounts(ctx, viewer.ID, sight(viewer, []DirectorySection{sec}, []SectionQuery{sq})); err != nil {
 		return DirectorySection{}, fmt.Errorf("directory section %s: %w", q.Section, err)
 	}
-	return out[0], nil
+	return sec, nil
 }
 
-// sight decides what the viewer may see of each listing of the sections
-// and decorates them accordingly: administrators cut to MaxListedAdmins,
-// and Virtual Accounts where SightOf shows them. A section read with its
-// rows' Virtual Accounts (pageVirtualAccounts) brought them already; the
-// others' rows that show them are read in one query for all.
-func (s *Listings) sight(ctx context.Context, viewer User, secs []DirectorySection) error {
+// sight decides what the viewer may see of each listing of the sections,
+// each read by its query in qs, and decorates them accordingly:
+// administrators cut to MaxListedAdmins, and Virtual Accounts cleared where
+// SightOf hides them. It returns the listings that show Virtual Accounts
+// their section's statement did not read (its VirtualAccounts is 0), for
+// readVirtualAccounts to read in one query for all.
+func sight(viewer User, secs []DirectorySection, qs []SectionQuery) []*Listing {
 	var unread []*Listing
-	for _, sec := range secs {
-		read := pageVirtualAccounts(viewer, sec.Section) > 0
+	for s, sec := range secs {
+		read := qs[s].VirtualAccounts > 0
 		for i := range sec.Items {
 			l := &sec.Items[i]
 			l.Sight = SightOf(viewer, l.Account, l.Relation)
@@ -359,7 +371,7 @@ func (s *Listings) sight(ctx context.Context, viewer User, secs []DirectorySecti
 			}
 		}
 	}
-	return s.readVirtualAccounts(ctx, viewer.ID, unread)
+	return unread
 }
 
 // pageVirtualAccounts is how many Virtual Accounts a section's statement
@@ -367,8 +379,9 @@ func (s *Listings) sight(ctx context.Context, viewer User, secs []DirectorySecti
 // the viewer see them on every account the section can list, from the
 // relation that puts an account in it (a role on it or on one of its
 // Virtual Accounts for "Accounts you can access", having asked for it for
-// "asked to have created", anything for staff); else none, and sight reads
-// them afterwards for the rows that show them. Reading them with the page
+// "asked to have created", anything for staff); else none, and
+// readVirtualAccounts reads them afterwards for the rows sight finds showing
+// them. Reading them with the page
 // saves a round trip and a statement: on the bench's partner, 9-14% of a
 // section page's CPU (clc and PostgreSQL), 4-7% of the overview's.
 func pageVirtualAccounts(viewer User, sec Section) int {
