@@ -260,24 +260,14 @@ func MaySeeRequest(u User, r AccountRequest, rel Relation) bool {
 	return u.ID == r.RequestedBy || u.Staff || rel.Role == RoleAdmin
 }
 
-// relationReader reads how a viewer relates to one Smart Account.
-type relationReader interface {
-	AccountFor(ctx context.Context, viewerID int64, id AccountID, query, exactDomain string) (Listing, error)
-}
-
-// relationTo is how u relates to Smart Account id, read for that account
-// alone: a partner may hold roles on tens of thousands, and a check about
-// one must not read them all (it took 170 ms for 28,817). An account that
-// does not exist relates to nobody.
+// relationTo is how u relates to Smart Account id (accountRelation); an
+// account that does not exist relates to nobody.
 func relationTo(ctx context.Context, store relationReader, u User, id AccountID) (Relation, error) {
-	l, err := store.AccountFor(ctx, u.ID, id, "", "")
+	_, rel, err := accountRelation(ctx, store, u, id)
 	if errors.Is(err, ErrNotFound) {
 		return Relation{}, nil
 	}
-	if err != nil {
-		return Relation{}, fmt.Errorf("relation of user %d to %s: %w", u.ID, id, err)
-	}
-	return l.Relation, nil
+	return rel, err
 }
 
 // Withdraw is the partner taking back a request nobody has decided on. Every

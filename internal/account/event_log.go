@@ -123,11 +123,11 @@ func (l *EventLog) Scope(ctx context.Context, u User, view EventLogView, id Acco
 	sc.q.Account = id
 	if view == AccountEventLog {
 		// The account and how u relates to it, in one read.
-		acc, err := l.store.AccountFor(ctx, u.ID, id, "", "")
+		_, rel, err := accountRelation(ctx, l.store, u, id)
 		if err != nil {
-			return EventScope{}, fmt.Errorf("account %s: %w", id, err)
+			return EventScope{}, err
 		}
-		if !MayReadAccountLog(u, acc.Relation) {
+		if !MayReadAccountLog(u, rel) {
 			return EventScope{}, ErrNotFound
 		}
 		return sc, nil

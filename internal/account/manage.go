@@ -104,11 +104,10 @@ func (s *AccessManagement) ManagedAccounts(ctx context.Context, u User) ([]Manag
 // administered returns account id when u is an Administrator of the Smart
 // Account itself and it is active; anything else is ErrNotFound.
 func (s *AccessManagement) administered(ctx context.Context, u User, id AccountID) (SmartAccount, error) {
-	l, err := s.store.AccountFor(ctx, u.ID, id, "", "")
+	a, rel, err := accountRelation(ctx, s.store, u, id)
 	if err != nil {
-		return SmartAccount{}, fmt.Errorf("manage %s: %w", id, err)
+		return SmartAccount{}, fmt.Errorf("manage: %w", err)
 	}
-	a, rel := l.Account, l.Relation
 	if !CanManage(a, rel) {
 		return SmartAccount{}, fmt.Errorf("manage %s: %w", id, ErrNotFound)
 	}

@@ -158,14 +158,6 @@ func virtualAccountChoices(a SmartAccount, rel Relation, vas []ManagedVirtualAcc
 	return out
 }
 
-func (s *AccessManagement) relation(ctx context.Context, u User, id AccountID) (SmartAccount, Relation, error) {
-	l, err := s.store.AccountFor(ctx, u.ID, id, "", "")
-	if err != nil {
-		return SmartAccount{}, Relation{}, fmt.Errorf("account %s: %w", id, err)
-	}
-	return l.Account, l.Relation, nil
-}
-
 // MaxVirtualAccounts bounds the Virtual Accounts of one Smart Account
 // (DEFAULT included): the rows an administrator can make, and no more than
 // the account's page draws.
@@ -198,7 +190,7 @@ func (s *AccessManagement) CreateVirtualAccount(ctx context.Context, u User, id 
 // managed is Virtual Account vaID of account id with the account and u's
 // relation to it; ErrNotFound when vaID is not id's.
 func (s *AccessManagement) managed(ctx context.Context, u User, id AccountID, vaID int64) (SmartAccount, Relation, ManagedVirtualAccount, error) {
-	a, rel, err := s.relation(ctx, u, id)
+	a, rel, err := accountRelation(ctx, s.store, u, id)
 	if err != nil {
 		return SmartAccount{}, Relation{}, ManagedVirtualAccount{}, err
 	}
