@@ -102,9 +102,10 @@ func (s *AccessManagement) ManagedAccounts(ctx context.Context, u User) ([]Manag
 }
 
 // administered returns account id when u is an Administrator of the Smart
-// Account itself and it is active; anything else is ErrNotFound.
-func (s *AccessManagement) administered(ctx context.Context, u User, id AccountID) (SmartAccount, error) {
-	a, rel, err := accountRelation(ctx, s.store, u, id)
+// Account itself and it is active (CanManage); anything else is
+// ErrNotFound. Account Management and webhooks scoped to an account ask it.
+func administered(ctx context.Context, store relationReader, u User, id AccountID) (SmartAccount, error) {
+	a, rel, err := accountRelation(ctx, store, u, id)
 	if err != nil {
 		return SmartAccount{}, fmt.Errorf("manage: %w", err)
 	}
@@ -134,7 +135,7 @@ type PendingAccess struct {
 
 // AccountAccessRequests is one account's pending requests, for its Administrator.
 func (s *AccessManagement) AccountAccessRequests(ctx context.Context, u User, id AccountID) (SmartAccount, []PendingAccess, error) {
-	a, err := s.administered(ctx, u, id)
+	a, err := administered(ctx, s.store, u, id)
 	if err != nil {
 		return SmartAccount{}, nil, err
 	}
@@ -194,7 +195,7 @@ type AccessRequestToDecide struct {
 // AccessRequestFor opens one request of account id for its Administrator.
 // A decided request opens too, to say how it was decided.
 func (s *AccessManagement) AccessRequestFor(ctx context.Context, u User, id AccountID, requestID int64) (AccessRequestToDecide, error) {
-	a, err := s.administered(ctx, u, id)
+	a, err := administered(ctx, s.store, u, id)
 	if err != nil {
 		return AccessRequestToDecide{}, err
 	}
@@ -297,7 +298,7 @@ func (e *AccessRequestDecidedError) Unwrap() error { return ErrAccessRequestDeci
 // pending, so a second administrator, a double click or a rule that came
 // first gets AccessRequestDecidedError.
 func (s *AccessManagement) DecideAccess(ctx context.Context, u User, id AccountID, requestID int64, approve bool, in AccessDecisionInput) (AccessRequest, error) {
-	a, err := s.administered(ctx, u, id)
+	a, err := administered(ctx, s.store, u, id)
 	if err != nil {
 		return AccessRequest{}, err
 	}
@@ -383,7 +384,7 @@ const MaxBulk = 100
 // requests of account id. Each is its own decision, as if decided one by
 // one: one that was decided meanwhile is counted, not decided again.
 func (s *AccessManagement) DecideAccessBulk(ctx context.Context, u User, id AccountID, requestIDs []int64, approve bool, in AccessDecisionInput) (BulkResult, error) {
-	a, err := s.administered(ctx, u, id)
+	a, err := administered(ctx, s.store, u, id)
 	if err != nil {
 		return BulkResult{}, err
 	}
@@ -470,7 +471,7 @@ type AutomationInput struct {
 
 // Automation is account id's rules, with the Virtual Accounts a rule may name.
 func (s *AccessManagement) Automation(ctx context.Context, u User, id AccountID) (SmartAccount, AutomationRules, []string, error) {
-	a, err := s.administered(ctx, u, id)
+	a, err := administered(ctx, s.store, u, id)
 	if err != nil {
 		return SmartAccount{}, AutomationRules{}, nil, err
 	}
@@ -484,7 +485,7 @@ func (s *AccessManagement) Automation(ctx context.Context, u User, id AccountID)
 
 // SaveAutomation replaces account id's rules; the change is in its history.
 func (s *AccessManagement) SaveAutomation(ctx context.Context, u User, id AccountID, in AutomationInput) error {
-	if _, err := s.administered(ctx, u, id); err != nil {
+	if _, err := administered(ctx, s.store, u, id); err != nil {
 		return err
 	}
 	fe := FieldErrors{}
@@ -532,7 +533,7 @@ type AccountUsers struct {
 
 // Users lists who holds which role on account id and its Virtual Accounts.
 func (s *AccessManagement) Users(ctx context.Context, u User, id AccountID, page int) (AccountUsers, error) {
-	a, err := s.administered(ctx, u, id)
+	a, err := administered(ctx, s.store, u, id)
 	if err != nil {
 		return AccountUsers{}, err
 	}
@@ -559,7 +560,7 @@ type UserRoleInput struct {
 // SetUserRole gives or changes a role on account id or one of its Virtual
 // Accounts. A user named by email must already exist.
 func (s *AccessManagement) SetUserRole(ctx context.Context, u User, id AccountID, in UserRoleInput) error {
-	if _, err := s.administered(ctx, u, id); err != nil {
+	if _, err := administered(ctx, s.store, u, id); err != nil {
 		return err
 	}
 	fe := FieldErrors{}
@@ -588,7 +589,7 @@ func (s *AccessManagement) SetUserRole(ctx context.Context, u User, id AccountID
 // RemoveUserRole takes one role away; the last Administrator of the Smart
 // Account stays.
 func (s *AccessManagement) RemoveUserRole(ctx context.Context, u User, id AccountID, userID int64, va string) error {
-	if _, err := s.administered(ctx, u, id); err != nil {
+	if _, err := administered(ctx, s.store, u, id); err != nil {
 		return err
 	}
 	return s.changeRole(ctx, u, RoleChange{AccountID: id, UserID: userID, VirtualAccount: va})

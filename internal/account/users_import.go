@@ -399,7 +399,7 @@ func SameOutcomes(a, b []ImportLine) bool {
 // MayManageUsers is nil when u may give roles on account id (its
 // Administrator), else ErrNotFound, as for every Account Management page.
 func (s *AccessManagement) MayManageUsers(ctx context.Context, u User, id AccountID) error {
-	_, err := s.administered(ctx, u, id)
+	_, err := administered(ctx, s.store, u, id)
 	return err
 }
 
@@ -420,7 +420,7 @@ func (s *AccessManagement) UsersImportTemplate(ctx context.Context, u User, id A
 // PreviewUsersImport reads an uploaded file for account id's Administrator
 // u, judges each row and stores the preview; nothing else changes.
 func (s *AccessManagement) PreviewUsersImport(ctx context.Context, u User, id AccountID, fileName string, data []byte) (UsersImport, error) {
-	if _, err := s.administered(ctx, u, id); err != nil {
+	if _, err := administered(ctx, s.store, u, id); err != nil {
 		return UsersImport{}, err
 	}
 	rows, err := ParseUsersCSV(data)
@@ -446,7 +446,7 @@ func (s *AccessManagement) PreviewUsersImport(ctx context.Context, u User, id Ac
 
 // UsersImport opens a preview for the Administrator who made it.
 func (s *AccessManagement) UsersImport(ctx context.Context, u User, id AccountID, importID string) (SmartAccount, UsersImport, error) {
-	a, err := s.administered(ctx, u, id)
+	a, err := administered(ctx, s.store, u, id)
 	if err != nil {
 		return SmartAccount{}, UsersImport{}, err
 	}
@@ -465,7 +465,7 @@ func (s *AccessManagement) UsersImport(ctx context.Context, u User, id AccountID
 // *ImportChangedError then holds the preview judged anew. The account comes
 // with it, for showing the preview again.
 func (s *AccessManagement) ApplyUsersImport(ctx context.Context, u User, id AccountID, importID string) (SmartAccount, UsersImport, error) {
-	a, err := s.administered(ctx, u, id)
+	a, err := administered(ctx, s.store, u, id)
 	if err != nil {
 		return SmartAccount{}, UsersImport{}, err
 	}

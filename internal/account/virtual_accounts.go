@@ -166,7 +166,7 @@ const MaxVirtualAccounts = MaxShownVirtualAccounts
 // CreateVirtualAccount is "Create Virtual Account", for the Smart Account's
 // Administrator.
 func (s *AccessManagement) CreateVirtualAccount(ctx context.Context, u User, id AccountID, name string) (ManagedVirtualAccount, error) {
-	if _, err := s.administered(ctx, u, id); err != nil {
+	if _, err := administered(ctx, s.store, u, id); err != nil {
 		return ManagedVirtualAccount{}, err
 	}
 	clean, fe := CheckVirtualAccountName(name)

@@ -391,14 +391,8 @@ func checkWebhookTypes(chosen []string, account AccountID) ([]WebhookEventType, 
 
 // administers is nil when u administers account id, else ErrNotFound.
 func (s *Webhooks) administers(ctx context.Context, u User, id AccountID) error {
-	l, err := s.store.AccountFor(ctx, u.ID, id, "", "")
-	if err != nil {
-		return err
-	}
-	if !CanManage(l.Account, l.Relation) {
-		return ErrNotFound
-	}
-	return nil
+	_, err := administered(ctx, s.store, u, id)
+	return err
 }
 
 // WebhookEndpoints lists the endpoints u may see.
