@@ -186,10 +186,11 @@ func run(args []string, stdout io.Writer) error {
 	}
 	// fasthttp's client, not net/http's: the load generator shares the
 	// machine's two cores with the server it measures, and net/http's client
-	// took 0.049 ms of CPU a request, a fifth of what the one-query baseline
-	// costs the server and PostgreSQL together, so short pages measured
-	// slower than Debian's wrk measured them (1.26x apart). fasthttp's takes
-	// a fraction of that. Every connection a client needs is opened: an open
+	// took 0.047 ms of CPU a request, about a quarter of what the one-query
+	// baseline cost the server and PostgreSQL together (0.19-0.21 ms,
+	// measured beside it), so short pages measured slower than Debian's wrk
+	// measured them (1.26x apart). fasthttp's takes 0.026-0.028 ms. Every
+	// connection a client needs is opened: an open
 	// loop beyond the server's capacity has many requests out at once.
 	client := &fasthttp.Client{
 		MaxConnsPerHost:               1 << 16,
