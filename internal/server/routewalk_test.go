@@ -509,8 +509,9 @@ func changed(before, after map[string]string) []string {
 
 // TestPageQueriesRefuseBadInputWithoutHarm does for the pages that read a
 // query what TestEveryRouteRefusesBadInputWithoutHarm does for forms: each
-// field of the directory's section pages and of every Event Log (page and
-// export) gets a NUL, invalid UTF-8, 100 KiB, 3,211 characters and
+// field of search, the directory's section pages and every Event Log (page
+// and export), and a field the landing does not read, gets a NUL, invalid
+// UTF-8, 100 KiB, 3,211 characters and
 // nothing, from someone who may read the page. Unusable text is refused at
 // the edge (422), a query past 8 KiB too (414), nothing is a 5xx, no row
 // changes, and no answer carries the 100 KiB back.
@@ -523,6 +524,8 @@ func TestPageQueriesRefuseBadInputWithoutHarm(t *testing.T) {
 		as, path string
 		fields   []string
 	}{
+		{"ada", paths.Search, []string{"q", "page"}},
+		{"ada", paths.CLC, []string{"q"}},
 		{"ada", paths.DirectorySectionPage(string(account.SectionCreated)), []string{"q", "page", "after", "before"}},
 		{"ada", paths.DirectorySectionPage(string(account.SectionAccess)), []string{"q", "page", "after", "before"}},
 		{"ada", paths.AccountEvents(s.northID), eventFields},
